@@ -1,0 +1,263 @@
+package incident
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 11, 22, 2, 14, 0, 0, time.UTC)
+
+func boolp(b bool) *bool { return &b }
+
+func declare(t *testing.T, kind string) protocol.Incident {
+	t.Helper()
+	inc, entries, ref := Defaults().Declare("INC-1", protocol.Command{Op: "declare", Actor: "alice", Title: "Mail down on web-3", Severity: "SEV2", Kind: kind}, t0)
+	if ref != nil {
+		t.Fatal(ref)
+	}
+	if len(entries) != 1 || entries[0].Kind != protocol.EntryStatus {
+		t.Fatalf("entries = %+v", entries)
+	}
+	return inc
+}
+
+func TestDefaultStepIDsAreTheContract(t *testing.T) {
+	want := map[string]string{
+		"outage":      "ack status-page email-customers social escalate updates answer-messages resolved-notice root-cause postmortem make-right debrief",
+		"maintenance": "announce-week announce-day channels start-notice complete-notice follow-up",
+		"security":    "contain ack status-page email-customers social escalate updates answer-messages resolved-notice root-cause postmortem make-right debrief rotate-credentials legal-notice",
+	}
+	for kind, ids := range want {
+		var got []string
+		for _, s := range Defaults()[kind].Steps {
+			got = append(got, s.ID)
+		}
+		if strings.Join(got, " ") != ids {
+			t.Errorf("%s: got %v", kind, got)
+		}
+	}
+}
+
+func TestDeclareRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		cmd  protocol.Command
+		code string
+	}{
+		{"no title", protocol.Command{Severity: "SEV1", Kind: "outage"}, protocol.CodeInvalid},
+		{"bad severity", protocol.Command{Title: "x", Severity: "SEV9", Kind: "outage"}, protocol.CodeInvalid},
+		{"unknown runbook", protocol.Command{Title: "x", Severity: "SEV1", Kind: "party"}, protocol.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, ref := Defaults().Declare("I", tt.cmd, t0)
+			if ref == nil || ref.Code != tt.code {
+				t.Fatalf("got %v, want %s", ref, tt.code)
+			}
+		})
+	}
+}
+
+func TestApply(t *testing.T) {
+	inc := declare(t, "outage")
+	ticked, _, _, ref := Apply(inc, protocol.Command{Op: "check", Actor: "bob", Item: "ack", Done: boolp(true)}, t0.Add(time.Minute))
+	if ref != nil {
+		t.Fatal(ref)
+	}
+	tests := []struct {
+		name    string
+		inc     protocol.Incident
+		cmd     protocol.Command
+		code    string // empty: applied
+		changed bool
+		text    string
+	}{
+		{"note", inc, protocol.Command{Op: "note", Text: " rebooting exim "}, "", false, "rebooting exim"},
+		{"empty note", inc, protocol.Command{Op: "note", Text: "  "}, protocol.CodeInvalid, false, ""},
+		{"status", inc, protocol.Command{Op: "status", Status: "identified"}, "", true, "status: investigating → identified"},
+		{"same status", inc, protocol.Command{Op: "status", Status: "investigating"}, protocol.CodeConflict, false, ""},
+		{"bad status", inc, protocol.Command{Op: "status", Status: "panicking"}, protocol.CodeInvalid, false, ""},
+		{"tick", inc, protocol.Command{Op: "check", Item: "ack", Done: boolp(true)}, "", true, "ticked: Acknowledge and take ownership"},
+		{"tick twice", ticked, protocol.Command{Op: "check", Item: "ack", Done: boolp(true)}, protocol.CodeConflict, false, ""},
+		{"untick", ticked, protocol.Command{Op: "check", Item: "ack", Done: boolp(false)}, "", true, "unticked: Acknowledge and take ownership"},
+		{"untick undone", inc, protocol.Command{Op: "check", Item: "ack", Done: boolp(false)}, protocol.CodeConflict, false, ""},
+		{"tick unknown step", inc, protocol.Command{Op: "check", Item: "pray", Done: boolp(true)}, protocol.CodeNotFound, false, ""},
+		{"tick without done", inc, protocol.Command{Op: "check", Item: "ack"}, protocol.CodeInvalid, false, ""},
+		{"recurring", inc, protocol.Command{Op: "check", Item: "updates", Done: boolp(true)}, "", true, "ticked: Post a progress update (#1)"},
+		{"update", inc, protocol.Command{Op: "update", Severity: "SEV1", Commander: "bob"}, "", true, "updated severity SEV2 → SEV1, commander alice → bob"},
+		{"update nothing", inc, protocol.Command{Op: "update", Severity: "SEV2"}, protocol.CodeInvalid, false, ""},
+		{"update bad severity", inc, protocol.Command{Op: "update", Severity: "high"}, protocol.CodeInvalid, false, ""},
+		{"unknown op", inc, protocol.Command{Op: "reboot"}, protocol.CodeInvalid, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := tt.inc.Clone()
+			_, changed, entries, ref := Apply(tt.inc, tt.cmd, t0.Add(2*time.Minute))
+			if tt.code != "" {
+				if ref == nil || ref.Code != tt.code {
+					t.Fatalf("refusal = %v, want %s", ref, tt.code)
+				}
+				return
+			}
+			if ref != nil {
+				t.Fatal(ref)
+			}
+			if changed != tt.changed || len(entries) != 1 || entries[0].Text != tt.text {
+				t.Fatalf("changed=%v entries=%+v", changed, entries)
+			}
+			if before.Checklist[0].Done() != tt.inc.Checklist[0].Done() {
+				t.Fatal("Apply modified its input")
+			}
+		})
+	}
+}
+
+func TestResolveSetsResolvedAt(t *testing.T) {
+	inc := declare(t, "outage")
+	res, _, _, _ := Apply(inc, protocol.Command{Op: "status", Status: "resolved"}, t0.Add(time.Hour))
+	if res.ResolvedAt == nil || !res.ResolvedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("resolved_at = %v", res.ResolvedAt)
+	}
+	back, _, _, _ := Apply(res, protocol.Command{Op: "status", Status: "monitoring"}, t0.Add(2*time.Hour))
+	if back.ResolvedAt != nil {
+		t.Fatal("reopening should clear resolved_at")
+	}
+}
+
+func item(inc *protocol.Incident, id string) *protocol.Item {
+	for i := range inc.Checklist {
+		if inc.Checklist[i].ID == id {
+			return &inc.Checklist[i]
+		}
+	}
+	panic(id)
+}
+
+func TestStepStatus(t *testing.T) {
+	open := declare(t, "outage")
+	updatesDone, _, _, _ := Apply(open, protocol.Command{Op: "check", Item: "updates", Done: boolp(true)}, t0.Add(20*time.Minute))
+	resolved, _, _, _ := Apply(open, protocol.Command{Op: "status", Status: "resolved"}, t0.Add(time.Hour))
+	mt, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(10 * 24 * time.Hour))}, t0)
+	tests := []struct {
+		name  string
+		inc   protocol.Incident
+		item  string
+		now   time.Duration
+		state StepState
+		due   time.Duration // from t0; -1 for none
+	}{
+		{"ack due in", open, "ack", time.Minute, StepDueIn, 5 * time.Minute},
+		{"ack overdue", open, "ack", 6 * time.Minute, StepOverdue, 5 * time.Minute},
+		{"no deadline", open, "root-cause", time.Hour, StepOpen, -1},
+		{"after resolved waits", open, "postmortem", time.Hour, StepWaiting, -1},
+		{"after resolved counts", resolved, "postmortem", 2 * time.Hour, StepDueIn, time.Hour + 72*time.Hour},
+		{"recurring first due", open, "updates", time.Minute, StepDueIn, 30 * time.Minute},
+		{"recurring done", updatesDone, "updates", 25 * time.Minute, StepDone, 50 * time.Minute},
+		{"recurring due again", updatesDone, "updates", 51 * time.Minute, StepOverdue, 50 * time.Minute},
+		{"maintenance week ahead", mt, "announce-week", time.Hour, StepDueIn, 3 * 24 * time.Hour},
+		{"maintenance week missed", mt, "announce-week", 4 * 24 * time.Hour, StepOverdue, 3 * 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := StepStatus(&tt.inc, item(&tt.inc, tt.item), t0.Add(tt.now))
+			if st.State != tt.state {
+				t.Fatalf("state = %v, want %v", st.State, tt.state)
+			}
+			if tt.due < 0 && !st.DueAt.IsZero() || tt.due >= 0 && !st.DueAt.Equal(t0.Add(tt.due)) {
+				t.Fatalf("due = %v, want t0+%v", st.DueAt, tt.due)
+			}
+		})
+	}
+}
+
+func TestNextDueAndProgress(t *testing.T) {
+	inc := declare(t, "outage")
+	it, st, ok := NextDue(&inc, t0.Add(time.Minute))
+	if !ok || it.ID != "ack" || st.State != StepDueIn {
+		t.Fatalf("next = %v %+v", it, st)
+	}
+	done, total := Progress(&inc)
+	if done != 0 || total != 8 {
+		t.Fatalf("progress %d/%d", done, total)
+	}
+}
+
+func TestLateness(t *testing.T) {
+	inc := declare(t, "outage")
+	late, _, _, _ := Apply(inc, protocol.Command{Op: "check", Item: "status-page", Done: boolp(true)}, t0.Add(22*time.Minute))
+	if got := Lateness(&late, item(&late, "status-page")); got != 7*time.Minute {
+		t.Fatalf("lateness = %v", got)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	b := Defaults()
+	five := 5 * time.Minute
+	if err := b.Merge("outage", []Step{{ID: "ack", Title: "Page the owner", Due: &five}, {ID: "war-room", Title: "Open the war room"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	steps := b["outage"].Steps
+	if steps[0].Title != "Page the owner" || steps[len(steps)-1].ID != "war-room" {
+		t.Fatalf("merge: %+v", steps)
+	}
+	if err := b.Merge("db", []Step{{ID: "a"}, {ID: "a"}}, true); err == nil {
+		t.Fatal("duplicate step ids accepted")
+	}
+}
+
+func TestDraftGolden(t *testing.T) {
+	inc := declare(t, "outage")
+	env := DraftEnv{
+		Affected: []Affected{{Host: "web-3", Service: "exim", Since: t0.Add(-3 * time.Minute)}, {Host: "web-3", Service: "dovecot", Since: t0.Add(-time.Minute)}},
+		Support:  "support@example.com, +1 555 0100",
+		Zone:     time.FixedZone("CET", 3600),
+		Now:      t0.Add(10 * time.Minute),
+	}
+	for _, id := range []string{"status-page", "email-customers", "updates"} {
+		text, ok, err := Draft(&inc, item(&inc, id), env)
+		if err != nil || !ok {
+			t.Fatalf("%s: ok=%v err=%v", id, ok, err)
+		}
+		golden(t, "outage-"+id+".txt", text)
+	}
+	mt, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(10 * 24 * time.Hour))}, t0)
+	text, _, err := Draft(&mt, item(&mt, "announce-week"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "maintenance-announce-week.txt", text)
+	if _, ok, _ := Draft(&inc, item(&inc, "root-cause"), env); ok {
+		t.Fatal("root-cause has no template")
+	}
+	bad := protocol.Item{ID: "x", Template: "{{.Nope}}"}
+	if _, _, err := Draft(&inc, &bad, env); err == nil {
+		t.Fatal("unknown template field accepted")
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create)", err)
+	}
+	if string(want) != got {
+		t.Fatalf("%s differs:\n--- want\n%s\n--- got\n%s", name, want, got)
+	}
+}

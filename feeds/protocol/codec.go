@@ -1,0 +1,193 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Message is any decoded protocol message: one of the pointer types
+// *Hello, *Load, *Service, *IncidentMsg, *Entry, *Synced, *Ack, *Nack,
+// *Subscribe, *Command.
+type Message interface{ messageType() string }
+
+func (*Hello) messageType() string       { return TypeHello }
+func (*Load) messageType() string        { return TypeLoad }
+func (*Service) messageType() string     { return TypeService }
+func (*IncidentMsg) messageType() string { return TypeIncident }
+func (*Entry) messageType() string       { return TypeEntry }
+func (*Synced) messageType() string      { return TypeSynced }
+func (*Ack) messageType() string         { return TypeAck }
+func (*Nack) messageType() string        { return TypeNack }
+func (*Subscribe) messageType() string   { return TypeSubscribe }
+func (*Command) messageType() string     { return TypeCommand }
+
+// TypeOf returns the protocol type name of m.
+func TypeOf(m Message) string { return m.messageType() }
+
+// ErrUnknownType is returned (wrapped) for a well-formed frame of a type
+// this version does not know; the protocol says to ignore and count it.
+var ErrUnknownType = errors.New("unknown message type")
+
+// ErrMalformed is returned (wrapped) for a frame that is not a JSON object
+// or lacks a required field; the protocol says to drop and count it.
+var ErrMalformed = errors.New("malformed frame")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+type envelope struct {
+	Type string `json:"type"`
+}
+
+// Decode parses one text frame. Unknown fields are ignored. The error wraps
+// ErrUnknownType or ErrMalformed so callers can count them apart.
+func Decode(frame []byte) (Message, error) {
+	trimmed := bytes.TrimLeft(frame, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, malformed("not a JSON object")
+	}
+	var env envelope
+	if err := json.Unmarshal(frame, &env); err != nil {
+		return nil, malformed("%v", err)
+	}
+	var m Message
+	switch env.Type {
+	case TypeHello:
+		m = &Hello{}
+	case TypeLoad:
+		m = &Load{}
+	case TypeService:
+		m = &Service{}
+	case TypeIncident:
+		m = &IncidentMsg{}
+	case TypeEntry:
+		m = &Entry{}
+	case TypeSynced:
+		m = &Synced{}
+	case TypeAck:
+		m = &Ack{}
+	case TypeNack:
+		m = &Nack{}
+	case TypeSubscribe:
+		m = &Subscribe{}
+	case TypeCommand:
+		m = &Command{}
+	case "":
+		return nil, malformed("missing type")
+	default:
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, env.Type)
+	}
+	if err := json.Unmarshal(frame, m); err != nil {
+		return nil, malformed("%s: %v", env.Type, err)
+	}
+	if err := validate(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func validate(m Message) error {
+	switch v := m.(type) {
+	case *Hello:
+		if v.Protocol <= 0 {
+			return malformed("hello: missing protocol")
+		}
+		if v.Journal == "" {
+			return malformed("hello: missing journal")
+		}
+	case *Load:
+		if v.Host == "" {
+			return malformed("load: missing host")
+		}
+		if v.At.IsZero() {
+			return malformed("load: missing at")
+		}
+		if v.Interval <= 0 {
+			return malformed("load: missing or non-positive interval")
+		}
+	case *Service:
+		if v.Host == "" || v.Service == "" {
+			return malformed("service: missing host or service")
+		}
+		if !ValidState(v.State) {
+			return malformed("service: state %q is not one of ok, warn, down, unknown, maintenance", v.State)
+		}
+	case *IncidentMsg:
+		if v.Seq == 0 {
+			return malformed("incident: missing seq")
+		}
+		if v.Incident.ID == "" {
+			return malformed("incident: missing incident.id")
+		}
+		for i, it := range v.Incident.Checklist {
+			if it.ID == "" {
+				return malformed("incident: checklist[%d] missing id", i)
+			}
+		}
+	case *Entry:
+		if v.Seq == 0 {
+			return malformed("entry: missing seq")
+		}
+		if v.At.IsZero() {
+			return malformed("entry: missing at")
+		}
+	case *Ack:
+		if v.ID == "" {
+			return malformed("ack: missing id")
+		}
+	case *Nack:
+		if v.ID == "" {
+			return malformed("nack: missing id")
+		}
+	case *Command:
+		if v.ID == "" {
+			return malformed("command: missing id")
+		}
+		if v.Op == "" {
+			return malformed("command: missing op")
+		}
+	}
+	return nil
+}
+
+// Encode writes m as one JSON frame with its type field set.
+func Encode(m Message) ([]byte, error) {
+	switch v := m.(type) {
+	case *Hello:
+		v.Type = TypeHello
+	case *Load:
+		v.Type = TypeLoad
+	case *Service:
+		v.Type = TypeService
+	case *IncidentMsg:
+		v.Type = TypeIncident
+	case *Entry:
+		v.Type = TypeEntry
+	case *Synced:
+		v.Type = TypeSynced
+	case *Ack:
+		v.Type = TypeAck
+	case *Nack:
+		v.Type = TypeNack
+	case *Subscribe:
+		v.Type = TypeSubscribe
+	case *Command:
+		v.Type = TypeCommand
+	default:
+		return nil, fmt.Errorf("encode: unsupported message %T", m)
+	}
+	return json.Marshal(m)
+}
+
+// MustEncode is Encode for messages built by this program, which always
+// encode; it panics on a programming error.
+func MustEncode(m Message) []byte {
+	b, err := Encode(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
