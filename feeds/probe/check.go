@@ -1,0 +1,220 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// Check is one configured service check.
+type Check struct {
+	Name    string
+	Type    string // tcp | http | process | command
+	Target  string // address, URL, process name or command line
+	Expect  int    // http: expected status (default 200)
+	Every   time.Duration
+	Timeout time.Duration
+	Rise    int // successes to come back up (default 2)
+	Fall    int // failures to go down (default 3)
+}
+
+// Result is one check's outcome: a protocol state and a detail line.
+type Result struct {
+	State  string
+	Detail string
+}
+
+// Run performs the check once.
+func (c *Check) Run(ctx context.Context, procDir string) Result {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	switch c.Type {
+	case "tcp":
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", c.Target)
+		if err != nil {
+			return Result{protocol.StateDown, "connect " + c.Target + ": " + shortErr(err)}
+		}
+		conn.Close()
+		return Result{protocol.StateOK, "connected to " + c.Target}
+	case "http":
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Target, nil)
+		if err != nil {
+			return Result{protocol.StateUnknown, err.Error()}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return Result{protocol.StateDown, "GET " + c.Target + ": " + shortErr(err)}
+		}
+		resp.Body.Close()
+		want := c.Expect
+		if want == 0 {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			return Result{protocol.StateDown, fmt.Sprintf("GET %s: HTTP %d, want %d", c.Target, resp.StatusCode, want)}
+		}
+		return Result{protocol.StateOK, fmt.Sprintf("HTTP %d", resp.StatusCode)}
+	case "process":
+		n, err := countProcesses(procDir, c.Target)
+		if err != nil {
+			return Result{protocol.StateUnknown, err.Error()}
+		}
+		if n == 0 {
+			return Result{protocol.StateDown, "no process named " + c.Target}
+		}
+		return Result{protocol.StateOK, fmt.Sprintf("%d process(es) named %s", n, c.Target)}
+	case "command":
+		return runPlugin(ctx, c.Target)
+	}
+	return Result{protocol.StateUnknown, "unknown check type " + c.Type}
+}
+
+func shortErr(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return err.Error()
+}
+
+// runPlugin runs a Nagios-style plugin: exit 0 ok, 1 warn, 2 down, 3 (or
+// anything else) unknown; the first line of output is the detail.
+func runPlugin(ctx context.Context, commandLine string) Result {
+	args := strings.Fields(commandLine)
+	if len(args) == 0 {
+		return Result{protocol.StateUnknown, "empty command"}
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.Output()
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if ctx.Err() != nil {
+		return Result{protocol.StateUnknown, "plugin timed out: " + args[0]}
+	}
+	code := 0
+	if err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return Result{protocol.StateUnknown, "cannot run plugin: " + err.Error()}
+		}
+		code = exit.ExitCode()
+	}
+	state := protocol.StateUnknown
+	switch code {
+	case 0:
+		state = protocol.StateOK
+	case 1:
+		state = protocol.StateWarn
+	case 2:
+		state = protocol.StateDown
+	}
+	if first == "" {
+		first = fmt.Sprintf("%s exited %d", args[0], code)
+	}
+	return Result{state, first}
+}
+
+func countProcesses(procDir, name string) (int, error) {
+	if procDir == "" {
+		procDir = "/proc"
+	}
+	entries, err := os.ReadDir(procDir)
+	if err != nil {
+		return 0, fmt.Errorf("cannot list processes: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		comm, err := os.ReadFile(filepath.Join(procDir, e.Name(), "comm"))
+		if err != nil {
+			continue
+		}
+		if string(bytes.TrimSpace(comm)) == name {
+			n++
+			continue
+		}
+		if cmdline, err := os.ReadFile(filepath.Join(procDir, e.Name(), "cmdline")); err == nil {
+			argv0, _, _ := bytes.Cut(cmdline, []byte{0})
+			if filepath.Base(string(argv0)) == name {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// Debouncer applies rise/fall counts: a service changes state only after
+// Fall failures in a row (going down or warn) or Rise successes in a row
+// (coming back). The first result is taken as it is.
+type Debouncer struct {
+	Rise, Fall int
+	state      string
+	since      time.Time
+	streak     int
+	pending    string
+}
+
+// Observe feeds one result and returns the state to report and since when.
+func (d *Debouncer) Observe(r Result, now time.Time) (string, time.Time) {
+	if d.state == "" {
+		d.state, d.since = r.State, now
+		return d.state, d.since
+	}
+	if r.State == d.state {
+		d.streak, d.pending = 0, ""
+		return d.state, d.since
+	}
+	if r.State != d.pending {
+		d.pending, d.streak = r.State, 0
+	}
+	d.streak++
+	need := max(d.Fall, 1)
+	if r.State == protocol.StateOK {
+		need = max(d.Rise, 1)
+	}
+	if d.streak >= need {
+		d.state, d.since, d.streak, d.pending = r.State, now, 0, ""
+	}
+	return d.state, d.since
+}
+
+// RunCheck runs c every c.Every until ctx ends, reporting debounced states.
+func RunCheck(ctx context.Context, host string, c Check, procDir string, sink Sink) {
+	deb := &Debouncer{Rise: c.Rise, Fall: c.Fall}
+	t := time.NewTicker(c.Every)
+	defer t.Stop()
+	for {
+		r := c.Run(ctx, procDir)
+		if ctx.Err() != nil {
+			return
+		}
+		now := time.Now()
+		state, since := deb.Observe(r, now)
+		detail := r.Detail
+		if state != r.State {
+			detail = fmt.Sprintf("%s (last check %s; still %s until confirmed)", detail, r.State, state)
+		}
+		sink.PublishService(protocol.Service{Host: host, Service: c.Name, State: state, Detail: detail, Since: protocol.At(since), At: protocol.At(now)})
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

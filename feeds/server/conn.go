@@ -1,0 +1,226 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// subscriber is one connection: the handler goroutine reads, one writer
+// goroutine writes everything, from a bounded queue.
+type subscriber struct {
+	conn       *websocket.Conn
+	send       chan []byte
+	kill       chan struct{}
+	killOnce   sync.Once
+	reason     string
+	code       int
+	remote     string
+	authorized bool
+}
+
+func (s *subscriber) offer(frame []byte) bool {
+	select {
+	case s.send <- frame:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *subscriber) drop(reason string) {
+	s.killOnce.Do(func() {
+		s.reason = reason
+		s.code = websocket.CloseTryAgainLater
+		if strings.Contains(reason, "shutting down") {
+			s.code = websocket.CloseGoingAway
+		}
+		close(s.kill)
+	})
+}
+
+func bearer(r *http.Request) string {
+	auth := r.Header.Get("Authorization")
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:])
+	}
+	return ""
+}
+
+// ServeHTTP upgrades a subscriber and serves it until either side ends.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	authorized := h.Authorized(bearer(r))
+	if !authorized && h.opts.RequireToken {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+		return
+	}
+	up := websocket.Upgrader{
+		Subprotocols:    []string{protocol.Subprotocol},
+		ReadBufferSize:  4 << 10,
+		WriteBufferSize: 16 << 10,
+		// CheckOrigin stays the default: same-origin browsers only.
+	}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	h.active.Add(1)
+	defer h.active.Done()
+	defer conn.Close()
+	remote := r.RemoteAddr
+	if conn.Subprotocol() != protocol.Subprotocol {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, "offer subprotocol vigil.v1"), time.Now().Add(h.opts.WriteWait))
+		return
+	}
+	conn.SetReadLimit(protocol.MaxFrameSize)
+	deadline := func() { conn.SetReadDeadline(time.Now().Add(3 * h.opts.PingPeriod)) }
+	conn.SetPongHandler(func(string) error { deadline(); return nil })
+
+	hello := protocol.MustEncode(&protocol.Hello{Protocol: protocol.Version, Server: h.opts.Name, Journal: h.JournalID(), Seq: h.Seq(), Time: protocol.At(h.opts.Now())})
+	conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
+	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(h.opts.WriteWait))
+	sub, err := readSubscribe(conn)
+	if err != nil {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, err.Error()), time.Now().Add(h.opts.WriteWait))
+		return
+	}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized}
+	first, ok := h.attach(s, sub.Since, sub.Journal)
+	if !ok {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
+		return
+	}
+	h.log.Debug("subscribed", "remote", remote, "since", sub.Since, "authorized", authorized)
+	readerDone := make(chan struct{})
+	writerDone := make(chan struct{})
+	go h.write(s, first, readerDone, writerDone)
+	deadline()
+	h.read(s, deadline)
+	h.detach(s)
+	close(readerDone)
+	<-writerDone
+}
+
+func readSubscribe(conn *websocket.Conn) (*protocol.Subscribe, error) {
+	for {
+		mt, data, err := conn.ReadMessage()
+		if err != nil {
+			return nil, err
+		}
+		if mt != websocket.TextMessage {
+			return nil, errors.New("binary frames are not part of vigil.v1")
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			continue // counted as malformed by the protocol; keep waiting
+		}
+		sub, ok := m.(*protocol.Subscribe)
+		if !ok {
+			return nil, errors.New("the first client frame must be subscribe")
+		}
+		return sub, nil
+	}
+}
+
+func (h *Hub) read(s *subscriber, deadline func()) {
+	for {
+		mt, data, err := s.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		deadline()
+		if mt != websocket.TextMessage {
+			continue
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			continue
+		}
+		cmd, ok := m.(*protocol.Command)
+		if !ok {
+			continue
+		}
+		h.Apply(*cmd, s.authorized, func(res Result) {
+			if !s.offer(res.Frame) {
+				s.drop("too slow: fell more than the queue behind")
+			}
+		})
+	}
+}
+
+func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	conn := s.conn
+	fail := func() {
+		conn.Close() // the reader sees the failure and ends
+		<-readerDone
+	}
+	for _, frame := range first {
+		conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
+		if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+			fail()
+			return
+		}
+	}
+	ping := time.NewTicker(h.opts.PingPeriod)
+	defer ping.Stop()
+	for {
+		select {
+		case frame := <-s.send:
+			conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
+			if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+				fail()
+				return
+			}
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteWait)); err != nil {
+				fail()
+				return
+			}
+		case <-s.kill:
+			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(s.code, s.reason), time.Now().Add(h.opts.WriteWait))
+			select {
+			case <-readerDone:
+			case <-time.After(time.Second):
+				fail()
+			}
+			return
+		case <-readerDone:
+			return
+		}
+	}
+}
+
+// Health answers GET /healthz for service managers.
+func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"status": "ok", "journal": h.JournalID(), "seq": h.Seq(), "subscribers": h.Subscribers(),
+	})
+}
+
+// Mux serves the feed at path and /healthz.
+func (h *Hub) Mux(path string) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(path, h)
+	mux.HandleFunc("GET /healthz", h.Health)
+	return mux
+}
+
+// IsClosedConn reports whether err is the benign error of a listener that
+// was closed on shutdown.
+func IsClosedConn(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed)
+}

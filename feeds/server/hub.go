@@ -1,0 +1,430 @@
+// Package server is the feed side of vigil.v1: a Hub that holds the latest
+// load and service state, the incident journal and its incidents, applies
+// responders' commands, and broadcasts to every subscriber over WebSocket.
+package server
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// Thresholds are load-per-CPU levels whose crossings are journaled.
+type Thresholds struct {
+	WarnPerCPU float64
+	CritPerCPU float64
+}
+
+// DefaultThresholds are DESIGN.md's: warn at 0.7 per CPU, crit at 1.0.
+func DefaultThresholds() Thresholds { return Thresholds{WarnPerCPU: 0.7, CritPerCPU: 1.0} }
+
+// Level is a load level.
+type Level int
+
+const (
+	LevelOK Level = iota
+	LevelWarn
+	LevelCrit
+)
+
+func (l Level) String() string { return [...]string{"ok", "warn", "crit"}[l] }
+
+// LevelOf classifies load1 on cpus.
+func (t Thresholds) LevelOf(load1 float64, cpus int) Level {
+	if cpus < 1 {
+		cpus = 1
+	}
+	per := load1 / float64(cpus)
+	switch {
+	case per >= t.CritPerCPU:
+		return LevelCrit
+	case per >= t.WarnPerCPU:
+		return LevelWarn
+	}
+	return LevelOK
+}
+
+// Options configure a Hub.
+type Options struct {
+	Name         string // server name sent in hello
+	Book         incident.Book
+	Thresholds   Thresholds
+	Tokens       []string // accepted bearer tokens; none: commands are open
+	RequireToken bool     // refuse unauthenticated subscribers with 401
+	QueueSize    int      // frames a subscriber may fall behind before it is dropped
+	PingPeriod   time.Duration
+	WriteWait    time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.Name == "" {
+		o.Name = "vigil"
+	}
+	if o.Book == nil {
+		o.Book = incident.Defaults()
+	}
+	if o.Thresholds == (Thresholds{}) {
+		o.Thresholds = DefaultThresholds()
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 4096
+	}
+	if o.PingPeriod <= 0 {
+		o.PingPeriod = 15 * time.Second
+	}
+	if o.WriteWait <= 0 {
+		o.WriteWait = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Hub is the server's state and its subscribers.
+type Hub struct {
+	opts Options
+	log  *slog.Logger
+
+	// cmdMu serializes everything that appends to the journal, so every
+	// subscriber sees one order. It is held across the fsync; mu is not.
+	cmdMu   sync.Mutex
+	journal *journal.Journal
+
+	mu        sync.Mutex
+	loads     map[string][]byte // host -> encoded load frame
+	levels    map[string]Level
+	services  map[string]*protocol.Service
+	svcFrames map[string][]byte
+	incidents map[string]protocol.Incident
+	order     []string // incident ids in declaration order
+	subs      map[*subscriber]struct{}
+	closed    bool
+	active    sync.WaitGroup // connection handlers still running
+}
+
+// NewHub builds a hub over an open journal, rebuilding incidents from it.
+func NewHub(j *journal.Journal, opts Options) *Hub {
+	opts.defaults()
+	h := &Hub{
+		opts: opts, log: opts.Logger, journal: j,
+		loads: map[string][]byte{}, levels: map[string]Level{},
+		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
+		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
+	}
+	for _, m := range j.Messages(0) {
+		h.noteIncident(m.Msg)
+	}
+	return h
+}
+
+func (h *Hub) noteIncident(m protocol.Message) {
+	im, ok := m.(*protocol.IncidentMsg)
+	if !ok {
+		return
+	}
+	if _, seen := h.incidents[im.Incident.ID]; !seen {
+		h.order = append(h.order, im.Incident.ID)
+	}
+	h.incidents[im.Incident.ID] = im.Incident
+}
+
+// JournalID is the journal's identity.
+func (h *Hub) JournalID() string { return h.journal.ID() }
+
+// Incidents returns every incident, in declaration order.
+func (h *Hub) Incidents() []protocol.Incident {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]protocol.Incident, 0, len(h.order))
+	for _, id := range h.order {
+		out = append(out, h.incidents[id].Clone())
+	}
+	return out
+}
+
+// Authorized reports whether token is one of the configured tokens, in
+// constant time. With no tokens configured everyone is.
+func (h *Hub) Authorized(token string) bool {
+	if len(h.opts.Tokens) == 0 {
+		return true
+	}
+	ok := 0
+	for _, t := range h.opts.Tokens {
+		ok |= subtle.ConstantTimeCompare([]byte(t), []byte(token))
+	}
+	return ok == 1
+}
+
+// PublishLoad records a host's load, broadcasts it, and journals a
+// threshold crossing.
+func (h *Hub) PublishLoad(l protocol.Load) {
+	frame := protocol.MustEncode(&l)
+	level := h.opts.Thresholds.LevelOf(l.Load1, l.CPUs)
+	h.mu.Lock()
+	prev, known := h.levels[l.Host]
+	h.levels[l.Host] = level
+	h.loads[l.Host] = frame
+	h.broadcastLocked(frame)
+	h.mu.Unlock()
+	if (known && prev != level) || (!known && level != LevelOK) {
+		kind := protocol.EntryAlert
+		if level < prev {
+			kind = protocol.EntrySystem
+		}
+		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
+			l.Host, prev, level, l.Load1, l.CPUs, l.Load1/float64(max(l.CPUs, 1)), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
+		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text})
+	}
+}
+
+// PublishService records a service's state, broadcasts it, and journals a
+// change of state.
+func (h *Hub) PublishService(s protocol.Service) {
+	key := s.Host + "\x00" + s.Service
+	h.mu.Lock()
+	prev := h.services[key]
+	if prev != nil && prev.State == s.State {
+		s.Since = prev.Since
+	}
+	frame := protocol.MustEncode(&s)
+	copyS := s
+	h.services[key] = &copyS
+	h.svcFrames[key] = frame
+	h.broadcastLocked(frame)
+	h.mu.Unlock()
+	if prev == nil && s.State == protocol.StateOK {
+		return
+	}
+	if prev != nil && prev.State == s.State {
+		return
+	}
+	from := "new"
+	if prev != nil {
+		from = prev.State
+	}
+	kind := protocol.EntrySystem
+	if s.State == protocol.StateDown || s.State == protocol.StateWarn {
+		kind = protocol.EntryAlert
+	}
+	text := fmt.Sprintf("%s on %s %s → %s", s.Service, s.Host, from, s.State)
+	if s.Detail != "" {
+		text += ": " + s.Detail
+	}
+	h.record(protocol.Entry{At: s.At, Actor: s.Host, Kind: kind, Text: text})
+}
+
+// record journals an entry that belongs to no command.
+func (h *Hub) record(e protocol.Entry) {
+	h.cmdMu.Lock()
+	defer h.cmdMu.Unlock()
+	if e.At.IsZero() {
+		e.At = protocol.At(h.opts.Now())
+	}
+	msgs, err := h.journal.Append("", &e)
+	if err != nil {
+		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
+		return
+	}
+	h.mu.Lock()
+	for _, m := range msgs {
+		h.broadcastLocked(m.Frame)
+	}
+	h.mu.Unlock()
+}
+
+// Result is the answer to a command: an encoded ack or nack.
+type Result struct {
+	Frame []byte
+	Code  string // empty for ack
+}
+
+func nack(id, code, msg string) Result {
+	return Result{Frame: protocol.MustEncode(&protocol.Nack{ID: id, Code: code, Error: msg}), Code: code}
+}
+
+// Apply applies one command at most once per id and returns its answer.
+// The messages it causes are on disk and broadcast before Apply returns;
+// deliver, if not nil, is called with the answer while broadcasts are
+// still held back, so the sender sees its messages before its ack.
+func (h *Hub) Apply(cmd protocol.Command, authorized bool, deliver func(Result)) Result {
+	h.cmdMu.Lock()
+	defer h.cmdMu.Unlock()
+	res, msgs := h.apply(cmd, authorized)
+	h.mu.Lock()
+	for _, m := range msgs {
+		h.noteIncident(m.Msg)
+		h.broadcastLocked(m.Frame)
+	}
+	if deliver != nil {
+		deliver(res)
+	}
+	h.mu.Unlock()
+	if res.Code != "" {
+		h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", res.Code)
+	} else if len(msgs) > 0 {
+		h.log.Info("command applied", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "incident", cmd.Incident)
+	}
+	return res
+}
+
+func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Message) {
+	if !authorized {
+		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token"), nil
+	}
+	if seq, done := h.journal.Applied(cmd.ID); done {
+		return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: seq})}, nil
+	}
+	if cmd.Actor == "" {
+		return nack(cmd.ID, protocol.CodeInvalid, "command needs an actor"), nil
+	}
+	now := h.opts.Now()
+	var (
+		next    protocol.Incident
+		changed bool
+		entries []protocol.Entry
+		ref     *incident.Refusal
+	)
+	if cmd.Op == protocol.OpDeclare {
+		h.mu.Lock()
+		id := "INC-" + strconv.Itoa(len(h.order)+1)
+		h.mu.Unlock()
+		next, entries, ref = h.opts.Book.Declare(id, cmd, now)
+		changed = ref == nil
+	} else {
+		if cmd.Incident == "" {
+			return nack(cmd.ID, protocol.CodeInvalid, cmd.Op+" needs an incident"), nil
+		}
+		h.mu.Lock()
+		cur, ok := h.incidents[cmd.Incident]
+		h.mu.Unlock()
+		if !ok {
+			return nack(cmd.ID, protocol.CodeNotFound, "no incident "+cmd.Incident), nil
+		}
+		next, changed, entries, ref = incident.Apply(cur, cmd, now)
+	}
+	if ref != nil {
+		return nack(cmd.ID, ref.Code, ref.Msg), nil
+	}
+	var msgs []protocol.Message
+	for i := range entries {
+		msgs = append(msgs, &entries[i])
+	}
+	if changed {
+		msgs = append(msgs, &protocol.IncidentMsg{Incident: next})
+	}
+	written, err := h.journal.Append(cmd.ID, msgs...)
+	if err != nil {
+		h.log.Error("journal write failed; command not applied", "id", cmd.ID, "err", err)
+		return nack(cmd.ID, protocol.CodeUnavailable, "the journal could not be written; nothing was applied: "+err.Error()), nil
+	}
+	seq := written[len(written)-1].Seq
+	return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: seq})}, written
+}
+
+// broadcastLocked queues frame for every subscriber; one that cannot keep
+// up is dropped rather than slowing the rest or growing memory.
+func (h *Hub) broadcastLocked(frame []byte) {
+	for s := range h.subs {
+		if !s.offer(frame) {
+			delete(h.subs, s)
+			s.drop("too slow: fell more than the queue behind")
+			h.log.Warn("dropped slow subscriber", "remote", s.remote)
+		}
+	}
+}
+
+// attach registers s for live messages and returns what it must be sent
+// first: the state snapshot, the journal after since, and synced. Taken
+// under one lock so nothing falls between the snapshot and live.
+func (h *Hub) attach(s *subscriber, since uint64, journalID string) ([][]byte, bool) {
+	h.cmdMu.Lock() // no journal append can interleave with the replay cut
+	defer h.cmdMu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, false
+	}
+	if journalID != h.journal.ID() {
+		since = 0
+	}
+	var first [][]byte
+	hosts := make([]string, 0, len(h.loads))
+	for host := range h.loads {
+		hosts = append(hosts, host)
+	}
+	sort.Strings(hosts)
+	for _, host := range hosts {
+		first = append(first, h.loads[host])
+	}
+	keys := make([]string, 0, len(h.svcFrames))
+	for k := range h.svcFrames {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		first = append(first, h.svcFrames[k])
+	}
+	for _, m := range h.journal.Messages(since) {
+		first = append(first, m.Frame)
+	}
+	first = append(first, protocol.MustEncode(&protocol.Synced{Seq: h.journal.Seq()}))
+	h.subs[s] = struct{}{}
+	return first, true
+}
+
+func (h *Hub) detach(s *subscriber) {
+	h.mu.Lock()
+	delete(h.subs, s)
+	h.mu.Unlock()
+}
+
+// Subscribers is the number of live subscribers.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// Seq is the newest journal seq.
+func (h *Hub) Seq() uint64 {
+	h.cmdMu.Lock()
+	defer h.cmdMu.Unlock()
+	return h.journal.Seq()
+}
+
+// Close says goodbye to every subscriber and refuses new ones.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	subs := h.subs
+	h.subs = map[*subscriber]struct{}{}
+	h.mu.Unlock()
+	for s := range subs {
+		s.drop("server shutting down")
+	}
+}
+
+// Wait waits up to timeout for every connection handler to end.
+func (h *Hub) Wait(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() { h.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}

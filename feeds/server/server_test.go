@@ -1,0 +1,433 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+type running struct {
+	hub  *Hub
+	url  string
+	addr string
+	stop func()
+}
+
+// startServer runs a real feed server on loopback over a journal in dir.
+// addr "" picks a free port; a restart passes the old one.
+func startServer(t *testing.T, dir, addr string, opts Options) *running {
+	t.Helper()
+	j, _, err := journal.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHub(j, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { Serve(ctx, h, ln, "/feed", "", ""); close(done) }()
+	r := &running{hub: h, addr: ln.Addr().String(), url: "ws://" + ln.Addr().String() + "/feed"}
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			j.Close()
+		})
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+type dash struct {
+	c      *client.Client
+	mu     sync.Mutex
+	events []client.Event
+	health client.Health
+	loads  int
+	stop   func()
+}
+
+func (d *dash) loadCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loads
+}
+
+func fast() client.Timings {
+	tm := client.DefaultTimings()
+	tm.BackoffMin, tm.BackoffMax = 5*time.Millisecond, 50*time.Millisecond
+	tm.CloseWait = 200 * time.Millisecond
+	return tm
+}
+
+// connect runs a real client against url and collects what it sees.
+func connect(t *testing.T, url, token string) *dash {
+	t.Helper()
+	c, err := client.New([]client.FeedConfig{{Name: "hub", URL: url, Token: token}}, "", fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dash{c: c}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.Store().Notify():
+			}
+			b := c.Store().Drain()
+			d.mu.Lock()
+			d.events = append(d.events, b.Events...)
+			d.loads += len(b.Loads)
+			for _, h := range b.Health {
+				d.health = h
+			}
+			d.mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	d.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(d.stop)
+	return d
+}
+
+func (d *dash) journal() []protocol.Message {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []protocol.Message
+	for _, e := range d.events {
+		if je, ok := e.(client.JournalEvent); ok {
+			out = append(out, je.Msg)
+		}
+	}
+	return out
+}
+
+func (d *dash) entryTexts() []string {
+	var out []string
+	for _, m := range d.journal() {
+		if e, ok := m.(*protocol.Entry); ok {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
+
+func (d *dash) answer(id string) client.Event {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range d.events {
+		switch v := e.(type) {
+		case client.AckEvent:
+			if v.ID == id {
+				return v
+			}
+		case client.NackEvent:
+			if v.ID == id {
+				return v
+			}
+		}
+	}
+	return nil
+}
+
+func (d *dash) send(t *testing.T, cmd protocol.Command) client.Event {
+	t.Helper()
+	if cmd.Actor == "" {
+		cmd.Actor = "alice"
+	}
+	id, err := d.c.Send("hub", cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans client.Event
+	eventually(t, "answer to "+cmd.Op, func() bool { ans = d.answer(id); return ans != nil })
+	return ans
+}
+
+func (d *dash) synced() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.health.State == client.Synced
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func yes() *bool { b := true; return &b }
+
+func TestDeclareTickNoteOverTheWire(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{})
+	d := connect(t, srv.url, "")
+	eventually(t, "synced", d.synced)
+	if _, ok := d.send(t, protocol.Command{Op: "declare", Title: "Mail down on web-3", Severity: "SEV2", Kind: "outage"}).(client.AckEvent); !ok {
+		t.Fatal("declare nacked")
+	}
+	if _, ok := d.send(t, protocol.Command{Op: "check", Incident: "INC-1", Item: "ack", Done: yes()}).(client.AckEvent); !ok {
+		t.Fatal("check nacked")
+	}
+	n := d.send(t, protocol.Command{Op: "check", Incident: "INC-1", Item: "nope", Done: yes()})
+	if nk, ok := n.(client.NackEvent); !ok || nk.Code != protocol.CodeNotFound {
+		t.Fatalf("unknown step answered %+v", n)
+	}
+	eventually(t, "entries", func() bool { return len(d.entryTexts()) == 2 })
+	got := d.entryTexts()
+	if got[0] != "declared SEV2 outage: Mail down on web-3" || got[1] != "ticked: Acknowledge and take ownership" {
+		t.Fatalf("entries = %q", got)
+	}
+	inc := srv.hub.Incidents()[0]
+	if !inc.Checklist[0].Done() || *inc.Checklist[0].DoneBy != "alice" {
+		t.Fatalf("incident = %+v", inc.Checklist[0])
+	}
+}
+
+func TestRestartBetweenCommandsLosesAndDuplicatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "", Options{})
+	d := connect(t, srv.url, "")
+	eventually(t, "synced", d.synced)
+	d.send(t, protocol.Command{Op: "declare", Title: "Disk full", Severity: "SEV1", Kind: "outage"})
+	d.send(t, protocol.Command{Op: "note", Incident: "INC-1", Text: "before restart"})
+	addr := srv.addr
+	srv.stop()
+	srv2 := startServer(t, dir, addr, Options{})
+	eventually(t, "resynced", d.synced)
+	d.send(t, protocol.Command{Op: "note", Incident: "INC-1", Text: "after restart"})
+	// A command id from before the restart is still known: no re-apply.
+	if srv2.hub.Seq() != 4 {
+		t.Fatalf("seq after restart = %d, want 4", srv2.hub.Seq())
+	}
+	eventually(t, "three entries", func() bool { return len(d.entryTexts()) == 3 })
+	time.Sleep(50 * time.Millisecond)
+	want := []string{"declared SEV1 outage: Disk full", "before restart", "after restart"}
+	if got := d.entryTexts(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("entries = %q", got)
+	}
+	var seqs []uint64
+	for _, m := range d.journal() {
+		switch v := m.(type) {
+		case *protocol.Entry:
+			seqs = append(seqs, v.Seq)
+		case *protocol.IncidentMsg:
+			seqs = append(seqs, v.Seq)
+		}
+	}
+	if fmt.Sprint(seqs) != "[1 2 3 4]" {
+		t.Fatalf("seqs = %v", seqs)
+	}
+}
+
+func TestCommandIDAppliedAtMostOnceAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "", Options{})
+	cmd := protocol.Command{ID: "c-fixed", Actor: "a", Op: "declare", Title: "x", Severity: "SEV3", Kind: "outage"}
+	first := srv.hub.Apply(cmd, true, nil)
+	addr := srv.addr
+	srv.stop()
+	srv2 := startServer(t, dir, addr, Options{})
+	again := srv2.hub.Apply(cmd, true, nil)
+	if string(first.Frame) != string(again.Frame) || len(srv2.hub.Incidents()) != 1 {
+		t.Fatalf("first %s, again %s, incidents %d", first.Frame, again.Frame, len(srv2.hub.Incidents()))
+	}
+}
+
+func TestConcurrentCommandsOneOrderForAll(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{})
+	a, b := connect(t, srv.url, ""), connect(t, srv.url, "")
+	eventually(t, "both synced", func() bool { return a.synced() && b.synced() })
+	a.send(t, protocol.Command{Op: "declare", Title: "x", Severity: "SEV2", Kind: "outage"})
+	var wg sync.WaitGroup
+	for _, d := range []*dash{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				d.c.Send("hub", protocol.Command{Actor: "x", Op: "note", Incident: "INC-1", Text: fmt.Sprintf("%p-%d", d, i)})
+			}
+		}()
+	}
+	wg.Wait()
+	eventually(t, "all notes at both", func() bool { return len(a.entryTexts()) == 41 && len(b.entryTexts()) == 41 })
+	if strings.Join(a.entryTexts(), "|") != strings.Join(b.entryTexts(), "|") {
+		t.Fatal("the two dashboards saw different orders")
+	}
+}
+
+func TestSnapshotAndChangesAreJournaled(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{})
+	now := protocol.At(time.Now())
+	srv.hub.PublishLoad(protocol.Load{Host: "web-3", At: now, Interval: protocol.Duration(5 * time.Second), Load1: 0.5, CPUs: 4})
+	srv.hub.PublishLoad(protocol.Load{Host: "web-3", At: now, Interval: protocol.Duration(5 * time.Second), Load1: 4.4, CPUs: 4})
+	srv.hub.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "ok", Since: now, At: now})
+	srv.hub.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "down", Detail: "connect: refused", Since: now, At: now})
+	d := connect(t, srv.url, "")
+	eventually(t, "synced", d.synced)
+	texts := strings.Join(d.entryTexts(), "\n")
+	if !strings.Contains(texts, "load on web-3 ok → crit") || !strings.Contains(texts, "exim on web-3 ok → down: connect: refused") {
+		t.Fatalf("journal = %s", texts)
+	}
+	eventually(t, "snapshot load", func() bool { return d.loadCount() > 0 })
+}
+
+func TestTokens(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{Tokens: []string{"s3cret"}})
+	anon := connect(t, srv.url, "")
+	eventually(t, "read-only subscriber synced", anon.synced)
+	ans := anon.send(t, protocol.Command{Op: "declare", Title: "x", Severity: "SEV2", Kind: "outage"})
+	if nk, ok := ans.(client.NackEvent); !ok || nk.Code != protocol.CodeForbidden {
+		t.Fatalf("anonymous command answered %+v", ans)
+	}
+	authed := connect(t, srv.url, "s3cret")
+	eventually(t, "synced", authed.synced)
+	if _, ok := authed.send(t, protocol.Command{Op: "declare", Title: "x", Severity: "SEV2", Kind: "outage"}).(client.AckEvent); !ok {
+		t.Fatal("authorized command refused")
+	}
+
+	strict := startServer(t, t.TempDir(), "", Options{Tokens: []string{"s3cret"}, RequireToken: true})
+	_, resp, err := websocket.DefaultDialer.Dial(strict.url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unauthenticated subscribe: %v %v", err, resp)
+	}
+}
+
+type fullDisk struct{ journal.File }
+
+func (fullDisk) Write(p []byte) (int, error) { return 0, errors.New("no space left on device") }
+
+func TestFailingDiskNacksUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "", Options{})
+	d := connect(t, srv.url, "")
+	eventually(t, "synced", d.synced)
+	d.send(t, protocol.Command{Op: "declare", Title: "x", Severity: "SEV2", Kind: "outage"})
+	srv.hub.cmdMu.Lock()
+	real := srv.hub.journal
+	f, _ := realFile(real)
+	real.SetFile(fullDisk{f})
+	srv.hub.cmdMu.Unlock()
+	ans := d.send(t, protocol.Command{Op: "check", Incident: "INC-1", Item: "ack", Done: yes()})
+	if nk, ok := ans.(client.NackEvent); !ok || nk.Code != protocol.CodeUnavailable || !strings.Contains(nk.Error, "no space") {
+		t.Fatalf("answer on a full disk: %+v", ans)
+	}
+	if srv.hub.Incidents()[0].Checklist[0].Done() {
+		t.Fatal("a refused command was half-applied")
+	}
+	// State keeps flowing while the disk is full.
+	srv.hub.PublishLoad(protocol.Load{Host: "h", At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: 0.1, CPUs: 1})
+	eventually(t, "load while disk full", func() bool { return d.loadCount() > 0 })
+}
+
+func TestSlowSubscriberIsDroppedOthersUnaffected(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{QueueSize: 16})
+	// A stalled subscriber: subscribes, then never reads.
+	slow, _, err := (&websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}}).Dial(srv.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	slow.ReadMessage()
+	slow.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","since":0,"journal":""}`))
+	fastDash := connect(t, srv.url, "")
+	eventually(t, "synced", fastDash.synced)
+	eventually(t, "two subscribers", func() bool { return srv.hub.Subscribers() == 2 })
+	big := strings.Repeat("x", 60_000)
+	for i := 0; i < 500 && srv.hub.Subscribers() == 2; i++ {
+		srv.hub.PublishService(protocol.Service{Host: "h", Service: "s", State: "ok", Detail: big, Since: protocol.At(time.Now()), At: protocol.At(time.Now())})
+		time.Sleep(time.Millisecond)
+	}
+	eventually(t, "slow subscriber dropped", func() bool { return srv.hub.Subscribers() == 1 })
+	if !fastDash.synced() {
+		t.Fatal("the fast subscriber was affected")
+	}
+	// The stalled client, when it finally reads, learns why.
+	slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := slow.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) && ce.Code == websocket.CloseTryAgainLater && strings.Contains(ce.Text, "too slow") {
+				return
+			}
+			t.Logf("slow client ended with %v (the close frame may be lost behind a full socket)", err)
+			return
+		}
+	}
+}
+
+func TestShutdownSendsCloseFrames(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{})
+	d := connect(t, srv.url, "")
+	eventually(t, "synced", d.synced)
+	srv.stop()
+	eventually(t, "told the server is going away", func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, e := range d.events {
+			if s, ok := e.(client.StatusEvent); ok && strings.Contains(s.Reason, "shutting down") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestHealthz(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{})
+	resp, err := http.Get("http://" + srv.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != 200 || body["status"] != "ok" || body["journal"] != srv.hub.JournalID() {
+		t.Fatalf("healthz: %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestLevelOf(t *testing.T) {
+	th := DefaultThresholds()
+	for _, tt := range []struct {
+		load float64
+		cpus int
+		want Level
+	}{{0.5, 1, LevelOK}, {2.8, 4, LevelWarn}, {4, 4, LevelCrit}, {1, 0, LevelCrit}} {
+		if got := th.LevelOf(tt.load, tt.cpus); got != tt.want {
+			t.Errorf("LevelOf(%v, %d) = %v, want %v", tt.load, tt.cpus, got, tt.want)
+		}
+	}
+}
