@@ -1,0 +1,391 @@
+// Package config reads vigil's TOML configuration: the dashboard, its
+// feeds, the feed server and runbooks. Every error names the file, the line
+// and the key, and what was expected.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/vigil-oncall/vigil/feeds/incident"
+)
+
+// Duration is a Go duration written as a string: "5s", "1h30m".
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("expected a duration like \"5s\" or \"1h30m\", got %q", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is the whole file.
+type Config struct {
+	Dashboard  Dashboard  `toml:"dashboard"`
+	Thresholds Thresholds `toml:"thresholds"`
+	Feeds      []Feed     `toml:"feeds"`
+	Serve      Serve      `toml:"serve"`
+	Runbooks   []Runbook  `toml:"runbooks"`
+
+	// Path is the file this came from; empty for defaults.
+	Path string `toml:"-"`
+}
+
+// Dashboard configures the vigil dashboard.
+type Dashboard struct {
+	Actor    string `toml:"actor"`
+	Bell     bool   `toml:"bell"`
+	TimeZone string `toml:"time_zone"` // "local" or "utc"
+	Support  string `toml:"support"`   // how customers reach support, for drafts
+	StateDir string `toml:"state_dir"`
+}
+
+// Thresholds are load-per-CPU levels.
+type Thresholds struct {
+	LoadWarnPerCPU float64 `toml:"load_warn_per_cpu"`
+	LoadCritPerCPU float64 `toml:"load_crit_per_cpu"`
+}
+
+// Feed is one feed the dashboard subscribes to.
+type Feed struct {
+	Name     string `toml:"name"`
+	URL      string `toml:"url"`
+	TokenEnv string `toml:"token_env"`
+	CAFile   string `toml:"ca_file"`
+}
+
+// Serve configures vigil serve.
+type Serve struct {
+	Name         string   `toml:"name"`
+	Host         string   `toml:"host"`
+	Listen       string   `toml:"listen"`
+	Path         string   `toml:"path"`
+	DataDir      string   `toml:"data_dir"`
+	Interval     Duration `toml:"interval"`
+	ProbeLoad    bool     `toml:"probe_load"`
+	TokenEnv     []string `toml:"token_env"`
+	RequireToken bool     `toml:"require_token"`
+	TLSCert      string   `toml:"tls_cert"`
+	TLSKey       string   `toml:"tls_key"`
+	Checks       []Check  `toml:"checks"`
+}
+
+// Check is one service check of vigil serve.
+type Check struct {
+	Name    string   `toml:"name"`
+	Type    string   `toml:"type"`
+	Target  string   `toml:"target"`
+	Expect  int      `toml:"expect"`
+	Every   Duration `toml:"every"`
+	Timeout Duration `toml:"timeout"`
+	Rise    int      `toml:"rise"`
+	Fall    int      `toml:"fall"`
+}
+
+// Runbook replaces or extends a runbook.
+type Runbook struct {
+	Kind    string `toml:"kind"`
+	Replace bool   `toml:"replace"`
+	Steps   []Step `toml:"steps"`
+}
+
+// Step is one runbook step.
+type Step struct {
+	ID       string    `toml:"id"`
+	Title    string    `toml:"title"`
+	Hint     string    `toml:"hint"`
+	Due      *Duration `toml:"due"`
+	Every    *Duration `toml:"every"`
+	After    string    `toml:"after"`
+	Template string    `toml:"template"`
+}
+
+// Default returns the configuration used when there is no file.
+func Default() Config {
+	return Config{
+		Dashboard:  Dashboard{Bell: true, TimeZone: "local"},
+		Thresholds: Thresholds{LoadWarnPerCPU: 0.7, LoadCritPerCPU: 1.0},
+		Serve: Serve{
+			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
+			Interval: Duration{5 * time.Second}, ProbeLoad: true,
+		},
+	}
+}
+
+// Error is a configuration error at a place in a file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	if e.Key != "" {
+		b.WriteString(": " + e.Key)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}
+
+// Errors is every error found in one file.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Locate finds the file to read: --config, then $VIGIL_CONFIG, then
+// $XDG_CONFIG_HOME/vigil/config.toml (default ~/.config/vigil/config.toml).
+// explicit says the user named it, so its absence is an error.
+func Locate(flagPath string, getenv func(string) string) (path string, explicit bool) {
+	if flagPath != "" {
+		return flagPath, true
+	}
+	if p := getenv("VIGIL_CONFIG"); p != "" {
+		return p, true
+	}
+	base := getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return "", false
+		}
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "vigil", "config.toml"), false
+}
+
+// Load reads the configuration at path. A missing file that was not asked
+// for explicitly yields the defaults and found=false.
+func Load(path string, explicit bool) (cfg Config, found bool, err error) {
+	cfg = Default()
+	if path == "" {
+		return cfg, false, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return cfg, false, nil
+	}
+	if err != nil {
+		return cfg, false, &Error{File: path, Msg: err.Error()}
+	}
+	cfg, err = Parse(path, string(data))
+	return cfg, true, err
+}
+
+// decodeErr is the shape of BurntSushi/toml's type errors, which carry
+// their line and key only in the text.
+var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+
+// Parse decodes and validates a configuration held in src.
+func Parse(path, src string) (Config, error) {
+	cfg := Default()
+	cfg.Path = path
+	md, err := toml.Decode(src, &cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return cfg, Errors{{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
+		}
+		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return cfg, Errors{{File: path, Line: line, Key: m[2], Msg: m[3]}}
+		}
+		return cfg, Errors{{File: path, Msg: err.Error()}}
+	}
+	loc := newLocator(src)
+	var errs Errors
+	for _, k := range md.Undecoded() {
+		errs = append(errs, &Error{File: path, Line: loc.line(k), Key: k.String(), Msg: "unknown key (see config.toml.example for every key)"})
+	}
+	errs = append(errs, cfg.validate(loc)...)
+	if len(errs) > 0 {
+		return cfg, errs
+	}
+	return cfg, nil
+}
+
+func (c *Config) validate(loc *locator) Errors {
+	var errs Errors
+	add := func(key []string, index int, format string, args ...any) {
+		errs = append(errs, &Error{File: c.Path, Line: loc.lineAt(key, index), Key: strings.Join(key, "."), Msg: fmt.Sprintf(format, args...)})
+	}
+	if tz := c.Dashboard.TimeZone; tz != "local" && tz != "utc" {
+		add([]string{"dashboard", "time_zone"}, -1, "expected \"local\" or \"utc\", got %q", tz)
+	}
+	th := c.Thresholds
+	if th.LoadWarnPerCPU <= 0 {
+		add([]string{"thresholds", "load_warn_per_cpu"}, -1, "expected a positive number, got %v", th.LoadWarnPerCPU)
+	}
+	if th.LoadCritPerCPU <= th.LoadWarnPerCPU {
+		add([]string{"thresholds", "load_crit_per_cpu"}, -1, "expected more than load_warn_per_cpu (%v), got %v", th.LoadWarnPerCPU, th.LoadCritPerCPU)
+	}
+	names := map[string]bool{}
+	for i, f := range c.Feeds {
+		if f.Name == "" {
+			add([]string{"feeds", "name"}, i, "feed %d needs a name", i+1)
+		} else if names[f.Name] {
+			add([]string{"feeds", "name"}, i, "feed name %q used twice", f.Name)
+		}
+		names[f.Name] = true
+		u, err := url.Parse(f.URL)
+		if f.URL == "" || err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			add([]string{"feeds", "url"}, i, "expected a ws:// or wss:// URL, got %q", f.URL)
+		}
+		if f.TokenEnv != "" && strings.ContainsAny(f.TokenEnv, "= $") {
+			add([]string{"feeds", "token_env"}, i, "expected the name of an environment variable (the token itself never goes in this file), got %q", f.TokenEnv)
+		}
+	}
+	s := c.Serve
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		add([]string{"serve", "listen"}, -1, "expected host:port, got %q", s.Listen)
+	}
+	if !strings.HasPrefix(s.Path, "/") {
+		add([]string{"serve", "path"}, -1, "expected a path starting with /, got %q", s.Path)
+	}
+	if s.Interval.Duration < 100*time.Millisecond {
+		add([]string{"serve", "interval"}, -1, "expected at least 100ms, got %s", s.Interval)
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		add([]string{"serve", "tls_cert"}, -1, "tls_cert and tls_key go together")
+	}
+	if s.RequireToken && len(s.TokenEnv) == 0 {
+		add([]string{"serve", "require_token"}, -1, "require_token needs token_env")
+	}
+	checkNames := map[string]bool{}
+	for i, ch := range s.Checks {
+		key := func(k string) []string { return []string{"serve", "checks", k} }
+		if ch.Name == "" {
+			add(key("name"), i, "check %d needs a name", i+1)
+		} else if checkNames[ch.Name] {
+			add(key("name"), i, "check name %q used twice", ch.Name)
+		}
+		checkNames[ch.Name] = true
+		switch ch.Type {
+		case "tcp":
+			if _, _, err := net.SplitHostPort(ch.Target); err != nil {
+				add(key("target"), i, "a tcp check needs host:port, got %q", ch.Target)
+			}
+		case "http":
+			if u, err := url.Parse(ch.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				add(key("target"), i, "an http check needs an http:// or https:// URL, got %q", ch.Target)
+			}
+		case "process", "command":
+			if strings.TrimSpace(ch.Target) == "" {
+				add(key("target"), i, "a %s check needs a target", ch.Type)
+			}
+		default:
+			add(key("type"), i, "expected tcp, http, process or command, got %q", ch.Type)
+		}
+		if ch.Every.Duration < 0 || ch.Timeout.Duration < 0 || ch.Rise < 0 || ch.Fall < 0 {
+			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
+		}
+	}
+	book := incident.Defaults()
+	for i, rb := range c.Runbooks {
+		if rb.Kind == "" {
+			add([]string{"runbooks", "kind"}, i, "runbook %d needs a kind", i+1)
+			continue
+		}
+		if err := book.Merge(rb.Kind, rb.steps(), rb.Replace); err != nil {
+			add([]string{"runbooks", "steps"}, i, "%v", err)
+		}
+	}
+	return errs
+}
+
+func (rb Runbook) steps() []incident.Step {
+	out := make([]incident.Step, len(rb.Steps))
+	for i, s := range rb.Steps {
+		out[i] = incident.Step{ID: s.ID, Title: s.Title, Hint: s.Hint, After: s.After, Template: s.Template}
+		if out[i].Title == "" {
+			out[i].Title = s.ID
+		}
+		if s.Due != nil {
+			v := s.Due.Duration
+			out[i].Due = &v
+		}
+		if s.Every != nil {
+			v := s.Every.Duration
+			out[i].Every = &v
+		}
+	}
+	return out
+}
+
+// Book returns the runbooks: the built-in ones with the configured ones
+// applied.
+func (c *Config) Book() incident.Book {
+	b := incident.Defaults()
+	for _, rb := range c.Runbooks {
+		b.Merge(rb.Kind, rb.steps(), rb.Replace) // validated by Parse
+	}
+	return b
+}
+
+// Check returns a check with its defaults filled in.
+func (ch Check) WithDefaults() Check {
+	if ch.Every.Duration == 0 {
+		ch.Every.Duration = 10 * time.Second
+	}
+	if ch.Timeout.Duration == 0 {
+		ch.Timeout.Duration = min(5*time.Second, ch.Every.Duration)
+	}
+	if ch.Rise == 0 {
+		ch.Rise = 2
+	}
+	if ch.Fall == 0 {
+		ch.Fall = 3
+	}
+	return ch
+}
+
+// Actor is who ticks and notes: the configured actor, else $USER.
+func (c *Config) Actor(getenv func(string) string) string {
+	if c.Dashboard.Actor != "" {
+		return c.Dashboard.Actor
+	}
+	if u := getenv("USER"); u != "" {
+		return u
+	}
+	return "responder"
+}
+
+// StateDir is where the dashboard keeps its outbox.
+func (c *Config) StateDir(getenv func(string) string) string {
+	if c.Dashboard.StateDir != "" {
+		return c.Dashboard.StateDir
+	}
+	if x := getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "vigil")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "state", "vigil")
+	}
+	return filepath.Join(os.TempDir(), "vigil-state")
+}
