@@ -5,7 +5,9 @@ package server
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -64,6 +66,9 @@ type Options struct {
 	WriteWait    time.Duration
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// LoadLog, if set, receives one JSON line per host and minute with the
+	// minute's peak load: the history a post-mortem draws load from.
+	LoadLog io.Writer
 }
 
 func (o *Options) defaults() {
@@ -110,6 +115,7 @@ type Hub struct {
 	svcFrames map[string][]byte
 	incidents map[string]protocol.Incident
 	order     []string // incident ids in declaration order
+	peaks     map[string]*LoadPeak
 	subs      map[*subscriber]struct{}
 	closed    bool
 	active    sync.WaitGroup // connection handlers still running
@@ -123,6 +129,7 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 		loads: map[string][]byte{}, levels: map[string]Level{},
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
+		peaks: map[string]*LoadPeak{},
 	}
 	for _, m := range j.Messages(0) {
 		h.noteIncident(m.Msg)
@@ -178,6 +185,7 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	h.levels[l.Host] = level
 	h.loads[l.Host] = frame
 	h.broadcastLocked(frame)
+	h.logPeakLocked(l)
 	h.mu.Unlock()
 	if (known && prev != level) || (!known && level != LevelOK) {
 		kind := protocol.EntryAlert
@@ -187,6 +195,38 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
 			l.Host, prev, level, l.Load1, l.CPUs, l.Load1/float64(max(l.CPUs, 1)), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
 		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text})
+	}
+}
+
+// LoadPeak is one line of the load log: a host's highest load in a minute.
+type LoadPeak struct {
+	Host  string        `json:"host"`
+	At    protocol.Time `json:"at"`
+	Load1 float64       `json:"load1"`
+	CPUs  int           `json:"cpus"`
+}
+
+// LoadLogName is the load log's file inside the data directory.
+const LoadLogName = "loads.jsonl"
+
+func (h *Hub) logPeakLocked(l protocol.Load) {
+	if h.opts.LoadLog == nil {
+		return
+	}
+	minute := l.At.Truncate(time.Minute)
+	p := h.peaks[l.Host]
+	if p != nil && !p.At.Equal(minute) {
+		if line, err := json.Marshal(p); err == nil {
+			h.opts.LoadLog.Write(append(line, '\n'))
+		}
+		p = nil
+	}
+	if p == nil {
+		p = &LoadPeak{Host: l.Host, At: protocol.At(minute), CPUs: l.CPUs}
+		h.peaks[l.Host] = p
+	}
+	if l.Load1 >= p.Load1 {
+		p.Load1, p.CPUs = l.Load1, l.CPUs
 	}
 }
 

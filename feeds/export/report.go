@@ -1,0 +1,292 @@
+package export
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// communication steps: what customers and the team are told.
+var communication = map[string]bool{
+	"status-page": true, "email-customers": true, "social": true, "updates": true,
+	"answer-messages": true, "resolved-notice": true, "postmortem": true,
+	"announce-week": true, "announce-day": true, "channels": true, "start-notice": true,
+	"complete-notice": true, "follow-up": true, "legal-notice": true,
+}
+
+// firstCustomerComm are the steps that count as first telling customers.
+var firstCustomerComm = []string{"status-page", "email-customers", "social", "updates", "announce-week", "start-notice"}
+
+// Step is a checklist step as it ended, with its journal history.
+type Step struct {
+	ID            string         `json:"id"`
+	Title         string         `json:"title"`
+	Communication bool           `json:"communication"`
+	Due           *time.Time     `json:"due,omitempty"`
+	Every         string         `json:"every,omitempty"`
+	AfterResolved bool           `json:"after_resolved,omitempty"`
+	Done          []Done         `json:"done"`
+	Late          *time.Duration `json:"late_ns,omitempty"`
+	LateText      string         `json:"late,omitempty"`
+	NeverDone     bool           `json:"never_done"`
+}
+
+// Done is one time a step was ticked.
+type Done struct {
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+}
+
+// Peak is a host's highest load within the incident window.
+type Peak struct {
+	Host    string    `json:"host"`
+	Load1   float64   `json:"load1"`
+	CPUs    int       `json:"cpus"`
+	At      time.Time `json:"at"`
+	Samples []float64 `json:"samples"`
+	Spark   string    `json:"sparkline"`
+}
+
+// Report is everything the post-mortem draft says.
+type Report struct {
+	Source         string            `json:"source"`
+	Incident       protocol.Incident `json:"incident"`
+	WindowFrom     time.Time         `json:"window_from"`
+	WindowTo       time.Time         `json:"window_to"`
+	Ongoing        bool              `json:"ongoing"`
+	Duration       string            `json:"duration"`
+	TimeToAck      string            `json:"time_to_acknowledge,omitempty"`
+	TimeToComm     string            `json:"time_to_first_customer_communication,omitempty"`
+	TimeToResolve  string            `json:"time_to_resolution,omitempty"`
+	Steps          []Step            `json:"steps"`
+	Timeline       []protocol.Entry  `json:"timeline"`
+	ServiceChanges []protocol.Entry  `json:"service_changes"`
+	LoadPeaks      []Peak            `json:"load_peaks"`
+	NoLoadHistory  bool              `json:"no_load_history"`
+}
+
+// Build assembles the report of incident id from src.
+func Build(src Source, id string) (*Report, error) {
+	var inc *protocol.Incident
+	var ids []string
+	seen := map[string]bool{}
+	for _, m := range src.Messages {
+		if im, ok := m.(*protocol.IncidentMsg); ok {
+			if !seen[im.Incident.ID] {
+				seen[im.Incident.ID] = true
+				ids = append(ids, im.Incident.ID)
+			}
+			if im.Incident.ID == id {
+				c := im.Incident.Clone()
+				inc = &c
+			}
+		}
+	}
+	if inc == nil {
+		known := "it holds no incidents"
+		if len(ids) > 0 {
+			known = "it holds " + strings.Join(ids, ", ")
+		}
+		return nil, fmt.Errorf("%w: %s is not in %s (%s)", ErrUnknownIncident, id, src.Origin, known)
+	}
+	r := &Report{Source: src.Origin, Incident: *inc, WindowFrom: inc.OpenedAt.Time}
+	var last time.Time
+	for _, m := range src.Messages {
+		if e, ok := m.(*protocol.Entry); ok && e.At.After(last) {
+			last = e.At.Time
+		}
+	}
+	if inc.ResolvedAt != nil {
+		r.WindowTo = inc.ResolvedAt.Time
+	} else {
+		r.Ongoing, r.WindowTo = true, last
+	}
+	if r.WindowTo.Before(r.WindowFrom) {
+		r.WindowTo = r.WindowFrom
+	}
+	r.Duration = round(r.WindowTo.Sub(r.WindowFrom))
+	if r.Ongoing {
+		r.Duration += " so far (not resolved)"
+	} else {
+		r.TimeToResolve = round(r.WindowTo.Sub(r.WindowFrom))
+	}
+	// The window the post-mortem looks at: from a little before the
+	// incident was declared (what led to it) to its end.
+	lead := 30 * time.Minute
+	ticks := map[string][]Done{}
+	for _, m := range src.Messages {
+		e, ok := m.(*protocol.Entry)
+		if !ok {
+			continue
+		}
+		inWindow := !e.At.Before(r.WindowFrom.Add(-lead)) && !e.At.After(r.WindowTo.Add(time.Minute))
+		switch {
+		case e.Incident == id:
+			r.Timeline = append(r.Timeline, *e)
+			if e.Kind == protocol.EntryCheck && strings.HasPrefix(e.Text, "ticked: ") {
+				title := strings.TrimPrefix(e.Text, "ticked: ")
+				if i := strings.LastIndex(title, " (#"); i >= 0 {
+					title = title[:i]
+				}
+				ticks[title] = append(ticks[title], Done{At: e.At.Time, Actor: e.Actor})
+			}
+			if e.Kind == protocol.EntryCheck && strings.HasPrefix(e.Text, "unticked: ") {
+				title := strings.TrimPrefix(e.Text, "unticked: ")
+				if n := len(ticks[title]); n > 0 {
+					ticks[title] = ticks[title][:n-1]
+				}
+			}
+		case e.Incident == "" && inWindow:
+			r.Timeline = append(r.Timeline, *e)
+			if strings.Contains(e.Text, " → ") && !strings.HasPrefix(e.Text, "load on ") {
+				r.ServiceChanges = append(r.ServiceChanges, *e)
+			}
+		}
+	}
+	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At.Time) })
+	for i := range inc.Checklist {
+		r.Steps = append(r.Steps, buildStep(inc, &inc.Checklist[i], ticks[inc.Checklist[i].Title]))
+	}
+	r.keyTimes(inc)
+	r.peaks(src, lead)
+	return r, nil
+}
+
+func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done) Step {
+	s := Step{ID: it.ID, Title: it.Title, Communication: communication[it.ID] || it.Template != "", Done: done, AfterResolved: it.After == protocol.AfterResolved}
+	if s.Done == nil {
+		s.Done = []Done{}
+	}
+	if len(done) == 0 && it.Done() {
+		by := ""
+		if it.DoneBy != nil {
+			by = *it.DoneBy
+		}
+		s.Done = []Done{{At: it.DoneAt.Time, Actor: by}}
+	}
+	if it.Every != nil {
+		s.Every = protocol.FormatDuration(it.Every.Std())
+	}
+	// The first occurrence is judged against the deadline.
+	if it.Due != nil || it.Every != nil {
+		base := inc.OpenedAt.Time
+		if it.After == protocol.AfterResolved && inc.ResolvedAt != nil {
+			base = inc.ResolvedAt.Time
+		} else if inc.Kind == "maintenance" && inc.ScheduledStart != nil {
+			base = inc.ScheduledStart.Time
+		}
+		var due time.Time
+		if it.Due != nil {
+			due = base.Add(it.Due.Std())
+		} else {
+			due = base.Add(it.Every.Std())
+		}
+		if !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil) {
+			s.Due = &due
+			if len(s.Done) > 0 && s.Done[0].At.After(due) {
+				late := s.Done[0].At.Sub(due)
+				s.Late, s.LateText = &late, round(late)
+			}
+		}
+	}
+	s.NeverDone = len(s.Done) == 0 && !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil)
+	return s
+}
+
+func (r *Report) keyTimes(inc *protocol.Incident) {
+	first := func(ids ...string) (time.Time, bool) {
+		var best time.Time
+		for _, s := range r.Steps {
+			for _, id := range ids {
+				if s.ID == id && len(s.Done) > 0 && (best.IsZero() || s.Done[0].At.Before(best)) {
+					best = s.Done[0].At
+				}
+			}
+		}
+		return best, !best.IsZero()
+	}
+	if t, ok := first("ack", "contain"); ok {
+		r.TimeToAck = round(t.Sub(inc.OpenedAt.Time))
+	}
+	if t, ok := first(firstCustomerComm...); ok {
+		r.TimeToComm = round(t.Sub(inc.OpenedAt.Time))
+	}
+}
+
+func (r *Report) peaks(src Source, lead time.Duration) {
+	if len(src.Loads) == 0 {
+		r.NoLoadHistory = true
+		return
+	}
+	by := map[string]*Peak{}
+	for _, p := range src.Loads {
+		if p.At.Before(r.WindowFrom.Add(-lead)) || p.At.After(r.WindowTo) {
+			continue
+		}
+		pk := by[p.Host]
+		if pk == nil {
+			pk = &Peak{Host: p.Host}
+			by[p.Host] = pk
+		}
+		pk.Samples = append(pk.Samples, p.Load1)
+		if p.Load1 >= pk.Load1 {
+			pk.Load1, pk.CPUs, pk.At = p.Load1, p.CPUs, p.At.Time
+		}
+	}
+	for _, pk := range by {
+		pk.Spark = spark(pk.Samples, 40)
+		r.LoadPeaks = append(r.LoadPeaks, *pk)
+	}
+	sort.Slice(r.LoadPeaks, func(i, j int) bool {
+		a, b := r.LoadPeaks[i], r.LoadPeaks[j]
+		pa, pb := a.Load1/float64(max(a.CPUs, 1)), b.Load1/float64(max(b.CPUs, 1))
+		if pa != pb {
+			return pa > pb
+		}
+		return a.Host < b.Host
+	})
+}
+
+func spark(values []float64, w int) string {
+	chars := []rune("▁▂▃▄▅▆▇█")
+	if len(values) > w { // keep the shape: the max of each bucket
+		out := make([]float64, w)
+		for i, v := range values {
+			b := i * w / len(values)
+			out[b] = max(out[b], v)
+		}
+		values = out
+	}
+	top := 0.0
+	for _, v := range values {
+		top = max(top, v)
+	}
+	var b strings.Builder
+	for _, v := range values {
+		idx := 0
+		if top > 0 {
+			idx = int(v / top * float64(len(chars)-1))
+		}
+		b.WriteRune(chars[idx])
+	}
+	return b.String()
+}
+
+func round(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return protocol.FormatDuration(d.Round(time.Minute))
+}
+
+// JSON writes the report for tools.
+func (r *Report) JSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

@@ -1,0 +1,108 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// fit truncates or pads plain (unstyled) s to exactly w cells.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+// clip truncates s (which may be styled) to w cells without padding.
+func clip(s string, w int) string {
+	if ansi.StringWidth(s) > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s
+}
+
+// pad pads styled s with spaces to w cells, truncating if wider.
+func pad(s string, w int) string {
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+// block makes lines into exactly h lines of exactly w cells.
+func block(lines []string, w, h int) string {
+	var b strings.Builder
+	for i := 0; i < h; i++ {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if i < len(lines) {
+			b.WriteString(pad(lines[i], w))
+		} else {
+			b.WriteString(strings.Repeat(" ", w))
+		}
+	}
+	return b.String()
+}
+
+var sparkChars = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws the last w values scaled to top (values above top clip).
+func sparkline(values []float64, w int, top float64) string {
+	if len(values) > w {
+		values = values[len(values)-w:]
+	}
+	var b strings.Builder
+	for i := len(values); i < w; i++ {
+		b.WriteByte(' ')
+	}
+	for _, v := range values {
+		idx := 0
+		if top > 0 {
+			idx = int(v / top * float64(len(sparkChars)-1))
+		}
+		idx = max(0, min(idx, len(sparkChars)-1))
+		b.WriteRune(sparkChars[idx])
+	}
+	return b.String()
+}
+
+// countdown writes a duration as mm:ss, or 1h05m past an hour.
+func countdown(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	d = d.Truncate(time.Second)
+	if d >= time.Hour {
+		h := d / time.Hour
+		m := (d % time.Hour) / time.Minute
+		if h >= 48 {
+			return fmt.Sprintf("%dd%02dh", h/24, h%24)
+		}
+		return fmt.Sprintf("%dh%02dm", h, m)
+	}
+	return fmt.Sprintf("%02d:%02d", d/time.Minute, (d%time.Minute)/time.Second)
+}
+
+// age writes a duration briefly: 45s, 12m, 3h, 2d.
+func age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
