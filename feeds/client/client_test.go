@@ -223,8 +223,6 @@ func TestCommandResentAfterReconnectAppliedOnce(t *testing.T) {
 		answer := true
 		dropped.Do(func() {
 			// Apply it, then die before the ack: the client must resend.
-			tf.mu.Lock()
-			tf.mu.Unlock()
 			seq := tf.appendEntry("applied " + cmd.Op)
 			tf.mu.Lock()
 			tf.applied[cmd.ID] = seq

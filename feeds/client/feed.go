@@ -68,9 +68,6 @@ type feed struct {
 	store   *Store
 	outbox  *Outbox
 	dialer  *websocket.Dialer
-	// sendq is the live connection's writer queue, or nil while down. Only
-	// the run goroutine sets it; Send reads it under the client's lock.
-	sendq   chan []byte
 	journal string
 	lastSeq uint64
 }
