@@ -87,10 +87,10 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 		nameW = max(nameW, len([]rune(h.Name)))
 	}
 	sparkW := 12
-	fixed := 1 + 7 + 1 + sparkW + 1 + 9 + 1 + 10 + 9
+	fixed := 1 + 7 + 1 + sparkW + 1 + 9 + 1 + 12 + 9
 	if r.W-fixed < 8 {
 		sparkW = max(4, sparkW-(8-(r.W-fixed)))
-		fixed = 1 + 7 + 1 + sparkW + 1 + 9 + 1 + 10 + 9
+		fixed = 1 + 7 + 1 + sparkW + 1 + 9 + 1 + 12 + 9
 	}
 	nameW = min(nameW, max(8, r.W-fixed))
 	for i := p.offset; i < len(hosts) && len(lines) <= rows; i++ {
@@ -115,7 +115,7 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 		}
 		line := " " + fit(h.Name, nameW) + " " + fmt.Sprintf("%6.2f", h.Load1) + " " +
 			levelStyle.Render(sparkline(h.History, sparkW, top)) + " " +
-			fmt.Sprintf("%5.2f/cpu", h.PerCPU()) + " " + levelStyle.Render(fit(word, 10)) + " " + mem
+			fmt.Sprintf("%5.2f/cpu", h.PerCPU()) + " " + levelStyle.Render(fit(word, 12)) + " " + mem
 		lines = append(lines, line)
 	}
 	return block(lines, r.W, r.H)

@@ -26,6 +26,15 @@ func (h *History) push(v float64) {
 	}
 }
 
+// NewHistory returns a history holding values (the newest HistoryLen).
+func NewHistory(values ...float64) History {
+	var h History
+	for _, v := range values {
+		h.push(v)
+	}
+	return h
+}
+
 // Len is the number of samples held.
 func (h *History) Len() int { return h.n }
 

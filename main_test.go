@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildVigil builds the real binary once per test that needs it.
+func buildVigil(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "vigil")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func needTmux(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("VIGIL_REQUIRE_TMUX") != "" {
+			t.Fatal("tmux is required here (VIGIL_REQUIRE_TMUX is set) but not installed")
+		}
+		t.Skip("tmux not installed: skipping the end-to-end terminal test (apt-get install tmux to run it)")
+	}
+}
+
+type tmux struct {
+	t       *testing.T
+	session string
+	socket  string
+}
+
+func (x *tmux) run(args ...string) string {
+	x.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", x.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (x *tmux) screen() string {
+	out, err := exec.Command("tmux", "-S", x.socket, "capture-pane", "-p", "-t", x.session).CombinedOutput()
+	if err != nil {
+		return "(no screen: " + strings.TrimSpace(string(out)) + ")"
+	}
+	return string(out)
+}
+
+func (x *tmux) keys(keys ...string) {
+	x.run(append([]string{"send-keys", "-t", x.session}, keys...)...)
+}
+
+func (x *tmux) text(s string) { x.run("send-keys", "-t", x.session, "-l", s) }
+
+func (x *tmux) waitFor(what string, ok func(screen string) bool) string {
+	x.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen = x.screen()
+		if ok(screen) {
+			return screen
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	x.t.Fatalf("timed out waiting for %s; the screen:\n%s", what, screen)
+	return ""
+}
+
+// TestTerminalEndToEnd drives the real binary in tmux at 80x24 against a
+// real demo feed server over loopback, as a responder would: it ticks a
+// step and sees it acknowledged, adds a note and sees it in the timeline.
+func TestTerminalEndToEnd(t *testing.T) {
+	needTmux(t)
+	bin := buildVigil(t)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	server := exec.CommandContext(ctx, bin, "demo", "--no-ui", "--listen", addr)
+	var serverOut bytes.Buffer
+	server.Stdout, server.Stderr = &serverOut, &serverOut
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Wait()
+	defer cancel()
+	up := false
+	for i := 0; i < 100 && !up; i++ {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			up = resp.StatusCode == 200
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !up {
+		t.Fatalf("demo feed did not come up:\n%s", serverOut.String())
+	}
+
+	home := t.TempDir()
+	x := &tmux{t: t, session: "vigil-e2e", socket: filepath.Join(home, "tmux.sock")}
+	stderrLog := filepath.Join(home, "stderr.log")
+	cmd := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s/state TERM=xterm-256color %s --feed ws://%s/feed --actor e2e-tester 2>%s", home, home, bin, addr, stderrLog)
+	defer func() {
+		if t.Failed() {
+			data, _ := os.ReadFile(stderrLog)
+			t.Logf("vigil's stderr:\n%s", data)
+		}
+	}()
+	x.run("new-session", "-d", "-s", x.session, "-x", "80", "-y", "24", cmd)
+	defer exec.Command("tmux", "-S", x.socket, "kill-server").Run()
+
+	x.waitFor("the incident and the checklist tab", func(s string) bool {
+		return strings.Contains(s, "INC-1") && strings.Contains(s, "4 Checklist")
+	})
+	x.keys("4")
+	x.waitFor("the checklist", func(s string) bool { return strings.Contains(s, "Email affected customers") })
+	x.keys("j", "j", "Space")
+	screen := x.waitFor("the tick acknowledged", func(s string) bool {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, "Email affected customers") && strings.Contains(line, "e2e-tester") && !strings.Contains(line, "sending") {
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(screen, "[✓]") {
+		t.Fatalf("no tick box:\n%s", screen)
+	}
+
+	x.keys("n")
+	x.waitFor("the note prompt", func(s string) bool { return strings.Contains(s, "note>") })
+	x.text("exim queue purged, load falling")
+	x.keys("Enter", "3")
+	x.waitFor("the note in the timeline", func(s string) bool {
+		return strings.Contains(s, "e2e-tester") && strings.Contains(s, "exim queue purged, load falling")
+	})
+
+	x.keys("q")
+	x.waitFor("vigil to exit", func(s string) bool { return !strings.Contains(s, "INC-1") })
+}
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCommandLineExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[dashboard]\nbel = true\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"version", []string{"version"}, 0, "vigil "},
+		{"help", []string{"--help"}, 0, ""},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"bad flag", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
+		{"bad config", []string{"check-config", bad}, 2, bad + ":2: dashboard.bel: unknown key"},
+		{"missing config", []string{"check-config", filepath.Join(dir, "none.toml")}, 2, "none.toml"},
+		{"example config", []string{"check-config", "config.toml.example"}, 0, "is valid"},
+		{"export needs a source", []string{"export", "--incident", "INC-1"}, 2, "exactly one of"},
+		{"export of a missing journal", []string{"export", "--journal", filepath.Join(dir, "none.jsonl"), "--incident", "INC-1"}, 1, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(tt.args...)
+			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
+			}
+		})
+	}
+}

@@ -1,0 +1,219 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+var t0 = time.Date(2026, 11, 22, 2, 14, 0, 0, time.UTC)
+
+func TestSanitize(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "web-3", "web-3"},
+		{"unicode kept", "サーバー ✓", "サーバー ✓"},
+		{"retitle the terminal", "web\x1b]0;pwned\x07-3", "web-3"},
+		{"clipboard write", "a\x1b]52;c;ZWNobyBoaQ==\x1b\\b", "ab"},
+		{"csi colour and clear", "\x1b[31m\x1b[2Jred", "red"},
+		{"c1 csi", "x\u009b2Jy", "xy"},
+		{"dcs", "a\x1bPq#0;2;0;0;0\x1b\\b", "ab"},
+		{"newlines and tabs", "line1\nline2\tend\r", "line1 line2 end "},
+		{"bell and nul", "a\x07b\x00c", "abc"},
+		{"bidi override", "abc\u202edcba", "abcdcba"},
+		{"invalid utf8", "a\xffb", "a\uFFFDb"},
+		{"lone escape at end", "abc\x1b", "abc"},
+		{"two byte escape", "a\x1bcb", "ab"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Sanitize(tt.in); got != tt.want {
+				t.Fatalf("Sanitize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzSanitize(f *testing.F) {
+	f.Add("web\x1b]0;pwned\x07-3")
+	f.Add("\x1b[31mred\u009b2J")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Sanitize(s)
+		for _, r := range out {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) || isBidiControl(r) {
+				t.Fatalf("Sanitize(%q) left control %U in %q", s, r, out)
+			}
+		}
+	})
+}
+
+func load(host string, l1 float64, cpus int, received time.Time) client.HostLoad {
+	return client.HostLoad{Feed: "hub", Load: protocol.Load{Host: host, At: protocol.At(received), Interval: protocol.Duration(5 * time.Second), Load1: l1, CPUs: cpus}, Received: received}
+}
+
+func svc(host, name, st string, since time.Time, changes ...time.Time) client.ServiceState {
+	return client.ServiceState{Feed: "hub", Service: protocol.Service{Host: host, Service: name, State: st, Since: protocol.At(since)}, Received: since, Changes: changes}
+}
+
+func TestHostsWorstFirstAndStale(t *testing.T) {
+	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s.Apply(client.Batch{Loads: []client.HostLoad{
+		load("calm", 0.1, 4, t0), load("busy", 3.0, 4, t0), load("melting", 9, 4, t0),
+		load("silent", 0.1, 4, t0.Add(-time.Minute)), load("alpha", 0.1, 4, t0),
+	}}, t0)
+	var got []string
+	for _, h := range s.Hosts(t0) {
+		got = append(got, h.Name)
+	}
+	if strings.Join(got, " ") != "melting silent busy alpha calm" {
+		t.Fatalf("order = %v", got)
+	}
+	if !s.Hosts(t0)[1].Stale(t0) {
+		t.Fatal("a host silent for 3 intervals is stale")
+	}
+}
+
+func TestServicesProblemsFirstAndFlapping(t *testing.T) {
+	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s.Apply(client.Batch{Services: []client.ServiceState{
+		svc("a", "httpd", "ok", t0), svc("b", "exim", "down", t0.Add(-time.Minute)),
+		svc("c", "mysql", "warn", t0), svc("a", "exim", "down", t0.Add(-5*time.Minute)),
+		svc("d", "dns", "flappy", t0, t0.Add(-3*time.Minute), t0.Add(-2*time.Minute), t0.Add(-time.Minute)),
+	}}, t0)
+	var got []string
+	for _, sv := range s.Services() {
+		got = append(got, sv.Host+"/"+sv.Name)
+	}
+	if strings.Join(got, " ") != "a/exim b/exim c/mysql d/dns a/httpd" {
+		t.Fatalf("order = %v", got)
+	}
+	for _, sv := range s.Services() {
+		if (sv.Name == "dns") != sv.Flapping(t0) {
+			t.Fatalf("%s flapping = %v", sv.Name, sv.Flapping(t0))
+		}
+	}
+}
+
+func TestAlertsOncePerEvent(t *testing.T) {
+	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s.Apply(client.Batch{Loads: []client.HostLoad{load("h", 0.1, 1, t0)}, Services: []client.ServiceState{svc("h", "exim", "ok", t0)}}, t0)
+	if len(s.TakeAlerts()) != 0 {
+		t.Fatal("first sight of a healthy fleet rang")
+	}
+	s.Apply(client.Batch{Loads: []client.HostLoad{load("h", 5, 1, t0)}, Services: []client.ServiceState{svc("h", "exim", "down", t0, t0)}}, t0)
+	if a := s.TakeAlerts(); len(a) != 2 {
+		t.Fatalf("alerts = %+v, want crit and down", a)
+	}
+	s.Apply(client.Batch{Loads: []client.HostLoad{load("h", 6, 1, t0)}, Services: []client.ServiceState{svc("h", "exim", "down", t0, t0)}}, t0)
+	if a := s.TakeAlerts(); len(a) != 0 {
+		t.Fatalf("still crit and down rang again: %+v", a)
+	}
+}
+
+func declared(seq uint64, opened time.Time) client.JournalEvent {
+	inc := protocol.Incident{ID: "INC-1", Title: "t\x1b[2J", Severity: "SEV2", Kind: "outage", Status: "investigating", OpenedAt: protocol.At(opened),
+		Checklist: []protocol.Item{{ID: "ack", Title: "Acknowledge", Due: protocol.DurationPtr(5 * time.Minute)}}}
+	return client.JournalEvent{Feed: "hub", Msg: &protocol.IncidentMsg{Seq: seq, Incident: inc}}
+}
+
+func TestOverdueRingsOnce(t *testing.T) {
+	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s.Apply(client.Batch{Events: []client.Event{declared(1, t0)}}, t0)
+	if s.Incident("INC-1").Title != "t" {
+		t.Fatalf("title not sanitised: %q", s.Incident("INC-1").Title)
+	}
+	s.Tick(t0.Add(4 * time.Minute))
+	if len(s.TakeAlerts()) != 0 {
+		t.Fatal("rang before the deadline")
+	}
+	s.Tick(t0.Add(6 * time.Minute))
+	s.Tick(t0.Add(7 * time.Minute))
+	if a := s.TakeAlerts(); len(a) != 1 || !strings.Contains(a[0].Text, "overdue") {
+		t.Fatalf("alerts = %+v", a)
+	}
+}
+
+func TestPendingThenAckOrNack(t *testing.T) {
+	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	done := true
+	cmd := protocol.Command{ID: "c-1", Op: "check", Incident: "INC-1", Item: "ack", Done: &done}
+	s.Apply(client.Batch{Events: []client.Event{declared(1, t0), client.QueuedEvent{Feed: "hub", Command: cmd}}}, t0)
+	if s.PendingCheck("INC-1", "ack") == nil {
+		t.Fatal("tick not pending")
+	}
+	s.Apply(client.Batch{Events: []client.Event{client.NackEvent{Feed: "hub", ID: "c-1", Code: "forbidden", Error: "commands need a token\x1b]0;x\x07"}}}, t0)
+	if s.PendingCheck("INC-1", "ack") != nil {
+		t.Fatal("still pending after nack")
+	}
+	ref, ok := s.RefusedCheck("INC-1", "ack")
+	if !ok || ref.Code != "forbidden" || ref.Error != "commands need a token" || !s.Notice.Error {
+		t.Fatalf("refusal = %+v %v", ref, s.Notice)
+	}
+	cmd.ID = "c-2"
+	s.Apply(client.Batch{Events: []client.Event{client.QueuedEvent{Feed: "hub", Command: cmd}, client.AckEvent{Feed: "hub", ID: "c-2"}}}, t0)
+	if _, still := s.RefusedCheck("INC-1", "ack"); still || s.PendingCount() != 0 {
+		t.Fatal("a new tick should clear the old refusal, and the ack the pending")
+	}
+}
+
+func TestDisconnectionBecomesAGap(t *testing.T) {
+	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s.Apply(client.Batch{Events: []client.Event{
+		client.StatusEvent{Feed: "hub", State: client.Synced, At: t0},
+		client.StatusEvent{Feed: "hub", State: client.Disconnected, Reason: "connection lost", At: t0.Add(time.Minute)},
+		client.StatusEvent{Feed: "hub", State: client.Disconnected, Reason: "dial: refused", At: t0.Add(2 * time.Minute)},
+	}}, t0)
+	if _, open := s.Gaps()["hub"]; !open {
+		t.Fatal("gap not open while disconnected")
+	}
+	s.Apply(client.Batch{Events: []client.Event{client.StatusEvent{Feed: "hub", State: client.Synced, At: t0.Add(5 * time.Minute)}}}, t0)
+	if s.Timeline.Len("") != 1 {
+		t.Fatalf("timeline len = %d", s.Timeline.Len(""))
+	}
+	e := s.Timeline.At("", 0)
+	if e.Kind != KindGap || !strings.Contains(e.Text, "from 02:15:00 to 02:19:00 UTC") || !strings.Contains(e.Text, "connection lost") {
+		t.Fatalf("gap entry = %+v", e)
+	}
+}
+
+func TestTimelineIndexAndCap(t *testing.T) {
+	tl := NewTimeline(100)
+	tl.Add(Entry{Text: "before"}) // system entry before any incident
+	for i := 0; i < 250; i++ {
+		inc := "INC-1"
+		if i%5 == 0 {
+			inc = ""
+		}
+		if i%7 == 0 {
+			inc = "INC-2"
+		}
+		tl.Add(Entry{Incident: inc, Text: fmt.Sprint(i)})
+	}
+	if tl.Total() > 100 || tl.Dropped == 0 {
+		t.Fatalf("total %d dropped %d", tl.Total(), tl.Dropped)
+	}
+	for _, id := range []string{"INC-1", "INC-2"} {
+		for i := 0; i < tl.Len(id); i++ {
+			e := tl.At(id, i)
+			if e.Incident != id && e.Incident != "" {
+				t.Fatalf("%s list holds %+v", id, e)
+			}
+		}
+	}
+	if last := tl.At("INC-1", tl.Len("INC-1")-1); last.Text != "249" {
+		t.Fatalf("last INC-1 entry = %+v", last)
+	}
+}
+
+func TestJournalResetDropsTheFeed(t *testing.T) {
+	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s.Apply(client.Batch{Events: []client.Event{declared(1, t0),
+		client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 2, Incident: "INC-1", At: protocol.At(t0), Kind: "note", Text: "x"}}}}, t0)
+	s.Apply(client.Batch{Events: []client.Event{client.ResetEvent{Feed: "hub", OldJournal: "j-1", NewJournal: "j-2"}}}, t0)
+	if s.Incident("INC-1") != nil || s.Timeline.Total() != 0 {
+		t.Fatal("state from the old journal survived the reset")
+	}
+}
