@@ -84,6 +84,8 @@ func (r *Report) Markdown(w io.Writer) error {
 				onTime = "late by " + s.LateText
 				late = append(late, fmt.Sprintf("%s (late by %s)", s.Title, s.LateText))
 			}
+		} else if s.NotYetDue {
+			onTime = "open, not yet due"
 		} else if s.NeverDone {
 			onTime = "**not done**"
 			never = append(never, s.Title)

@@ -34,6 +34,7 @@ type Step struct {
 	Late          *time.Duration `json:"late_ns,omitempty"`
 	LateText      string         `json:"late,omitempty"`
 	NeverDone     bool           `json:"never_done"`
+	NotYetDue     bool           `json:"not_yet_due,omitempty"`
 }
 
 // Done is one time a step was ticked.
@@ -150,14 +151,16 @@ func Build(src Source, id string) (*Report, error) {
 	}
 	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At.Time) })
 	for i := range inc.Checklist {
-		r.Steps = append(r.Steps, buildStep(inc, &inc.Checklist[i], ticks[inc.Checklist[i].Title]))
+		r.Steps = append(r.Steps, buildStep(inc, &inc.Checklist[i], ticks[inc.Checklist[i].Title], last))
 	}
 	r.keyTimes(inc)
 	r.peaks(src, lead)
 	return r, nil
 }
 
-func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done) Step {
+// buildStep judges a step as of asOf, the newest journal entry: a step
+// whose deadline is still ahead then is open, not missed.
+func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done, asOf time.Time) Step {
 	s := Step{ID: it.ID, Title: it.Title, Communication: communication[it.ID] || it.Template != "", Done: done, AfterResolved: it.After == protocol.AfterResolved}
 	if s.Done == nil {
 		s.Done = []Done{}
@@ -195,6 +198,9 @@ func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done) Step {
 		}
 	}
 	s.NeverDone = len(s.Done) == 0 && !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil)
+	if s.NeverDone && s.Due != nil && s.Due.After(asOf) {
+		s.NeverDone, s.NotYetDue = false, true
+	}
 	return s
 }
 
@@ -239,7 +245,7 @@ func (r *Report) peaks(src Source, lead time.Duration) {
 		}
 	}
 	for _, pk := range by {
-		pk.Spark = spark(pk.Samples, 40)
+		pk.Spark = spark(pk.Samples, 40, float64(max(pk.CPUs, 1)))
 		r.LoadPeaks = append(r.LoadPeaks, *pk)
 	}
 	sort.Slice(r.LoadPeaks, func(i, j int) bool {
@@ -252,7 +258,9 @@ func (r *Report) peaks(src Source, lead time.Duration) {
 	})
 }
 
-func spark(values []float64, w int) string {
+// spark draws values scaled to the larger of their peak and floor (the
+// host's CPU count), so a quiet host looks quiet.
+func spark(values []float64, w int, floor float64) string {
 	chars := []rune("▁▂▃▄▅▆▇█")
 	if len(values) > w { // keep the shape: the max of each bucket
 		out := make([]float64, w)
@@ -262,7 +270,7 @@ func spark(values []float64, w int) string {
 		}
 		values = out
 	}
-	top := 0.0
+	top := floor
 	for _, v := range values {
 		top = max(top, v)
 	}

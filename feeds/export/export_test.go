@@ -1,0 +1,171 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/server"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) set(d time.Duration) {
+	c.mu.Lock()
+	c.now = t0.Add(d)
+	c.mu.Unlock()
+}
+
+// night builds a journal with the real server: the seed's night, from
+// load creeping up to the resolution notice.
+func night(t *testing.T) (string, *server.Hub) {
+	t.Helper()
+	dir := t.TempDir()
+	j, _, err := journal.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	loadLog, _ := os.Create(filepath.Join(dir, server.LoadLogName))
+	t.Cleanup(func() { loadLog.Close() })
+	clk := &fakeClock{now: t0}
+	h := server.NewHub(j, server.Options{Now: clk.Now, LoadLog: loadLog})
+	n := 0
+	cmd := func(at time.Duration, actor string, c protocol.Command) {
+		clk.set(at)
+		n++
+		c.ID, c.Actor = "c-"+string(rune('a'+n)), actor
+		h.Apply(c, true, nil)
+	}
+	yes := true
+	for m := -10; m <= 100; m++ {
+		l1 := 1.0
+		if m >= 0 && m < 60 {
+			l1 = 3 + float64(m)/5
+		}
+		at := t0.Add(time.Duration(m) * time.Minute)
+		h.PublishLoad(protocol.Load{Host: "web-3", At: protocol.At(at), Interval: protocol.Duration(time.Minute), Load1: l1, CPUs: 4})
+		h.PublishLoad(protocol.Load{Host: "web-1", At: protocol.At(at), Interval: protocol.Duration(time.Minute), Load1: 0.5, CPUs: 4})
+		if m == -2 {
+			h.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "ok", At: protocol.At(at), Since: protocol.At(at)})
+			h.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "down", Detail: "connect: connection refused", At: protocol.At(at), Since: protocol.At(at)})
+		}
+		if m == 58 {
+			h.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "ok", At: protocol.At(at), Since: protocol.At(at)})
+		}
+	}
+	cmd(0, "alice", protocol.Command{Op: "declare", Title: "Mail down on web-3", Severity: "SEV2", Kind: "outage"})
+	cmd(2*time.Minute, "alice", protocol.Command{Op: "check", Incident: "INC-1", Item: "ack", Done: &yes})
+	cmd(22*time.Minute, "bob", protocol.Command{Op: "check", Incident: "INC-1", Item: "status-page", Done: &yes})
+	cmd(25*time.Minute, "bob", protocol.Command{Op: "note", Incident: "INC-1", Text: "exim queue full of bounces | copying logs before any restart"})
+	cmd(28*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "email-customers", Done: &yes})
+	cmd(35*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "updates", Done: &yes})
+	cmd(65*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "updates", Done: &yes})
+	cmd(90*time.Minute, "alice", protocol.Command{Op: "status", Incident: "INC-1", Status: "resolved"})
+	cmd(100*time.Minute, "bob", protocol.Command{Op: "check", Incident: "INC-1", Item: "resolved-notice", Done: &yes})
+	return filepath.Join(dir, journal.FileName), h
+}
+
+func TestPostMortemGolden(t *testing.T) {
+	path, _ := night(t)
+	src, err := FromJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(src, "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Source = "journal.jsonl" // the temp dir differs per run
+	var md, js bytes.Buffer
+	if err := r.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.JSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "INC-1.md", md.String())
+	golden(t, "INC-1.json", js.String())
+	for _, want := range []string{"Time to acknowledge: 2m", "late by 7m", "Not done: Post on the social status channel", "## Root cause (to fill in)", "## What went well (to fill in)", `\|`} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("post-mortem lacks %q", want)
+		}
+	}
+}
+
+func TestExportFromFeedMatchesJournal(t *testing.T) {
+	path, hub := night(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { server.Serve(ctx, hub, ln, "/feed", "", ""); close(done) }()
+	defer func() { cancel(); <-done }()
+	fromFeed, err := FromFeed(context.Background(), "ws://"+ln.Addr().String()+"/feed", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, _ := FromJournal(path)
+	a, err := Build(fromFeed, "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Build(fromFile, "INC-1")
+	if len(a.Timeline) != len(b.Timeline) || len(a.Steps) != len(b.Steps) || a.TimeToComm != b.TimeToComm {
+		t.Fatalf("feed and journal disagree: %d/%d entries, %q/%q", len(a.Timeline), len(b.Timeline), a.TimeToComm, b.TimeToComm)
+	}
+	if !a.NoLoadHistory {
+		t.Fatal("a feed carries no load history; the report should say so")
+	}
+}
+
+func TestUnknownIncidentAndCorruptJournal(t *testing.T) {
+	path, _ := night(t)
+	src, _ := FromJournal(path)
+	if _, err := Build(src, "INC-9"); !errors.Is(err, ErrUnknownIncident) || !strings.Contains(err.Error(), "it holds INC-1") {
+		t.Fatalf("unknown incident: %v", err)
+	}
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(string(data), "\n")
+	lines[2] = "{not json"
+	bad := filepath.Join(t.TempDir(), "journal.jsonl")
+	os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o644)
+	if _, err := FromJournal(bad); err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("corrupt journal: %v", err)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		os.WriteFile(p, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if string(want) != got {
+		t.Fatalf("%s differs (go test -update to accept):\n%s", name, got)
+	}
+}
