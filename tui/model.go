@@ -95,6 +95,7 @@ type Model struct {
 	tl    timelinePane
 	cl    checklistPane
 	views [paneCount]string
+	grid  *cached // the four panes joined, redone only when one changed
 
 	selected string // incident id shown
 	pinned   bool   // the reader chose it
@@ -133,7 +134,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		st:   state.New(opts.Thresholds, opts.TimelineCap),
 		keys: DefaultKeyMap(), styles: styles, help: h,
 		tl: newTimelinePane(), now: opts.Now(), input: in,
-		width: 80, height: 24, layout: ComputeLayout(80, 24),
+		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &cached{},
 	}
 }
 

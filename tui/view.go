@@ -46,12 +46,18 @@ func (m *Model) Render() string {
 		r := l.Panes[m.focus]
 		body = m.tabBar() + "\n" + m.paneView(&vc, m.focus, r, true)
 	} else {
+		changed := false
 		for p := Pane(0); p < paneCount; p++ {
-			m.views[p] = m.paneView(&vc, p, l.Panes[p], p == m.focus)
+			v := m.paneView(&vc, p, l.Panes[p], p == m.focus)
+			changed = changed || v != m.views[p]
+			m.views[p] = v
 		}
-		top := joinColumns(m.views[LoadPane], m.views[ServicesPane], m.styles.Dim.Render("│"))
-		bottom := joinColumns(m.views[TimelinePane], m.views[ChecklistPane], m.styles.Dim.Render("│"))
-		body = top + "\n" + bottom
+		if changed || m.grid.out == "" {
+			top := joinColumns(m.views[LoadPane], m.views[ServicesPane], m.styles.Dim.Render("│"))
+			bottom := joinColumns(m.views[TimelinePane], m.views[ChecklistPane], m.styles.Dim.Render("│"))
+			m.grid.out = top + "\n" + bottom
+		}
+		body = m.grid.out
 	}
 	return m.header() + "\n" + body + "\n" + m.footer()
 }
@@ -179,12 +185,7 @@ func (m Model) feedSummary() string {
 			}
 		}
 	}
-	stale := 0
-	for _, h := range m.st.Hosts(m.now) {
-		if h.Stale(m.now) {
-			stale++
-		}
-	}
+	stale := m.st.StaleHosts(m.now)
 	text := fmt.Sprintf("feeds %d/%d", up, len(health))
 	st := s.OK
 	if up < len(health) {

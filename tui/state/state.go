@@ -148,6 +148,9 @@ type State struct {
 
 	sortedHosts    []*Host
 	sortedHostsKey [2]int64
+	staleHosts     int
+	staleKey       [2]int64
+	staleValid     bool
 	sortedSvcs     []*Service
 	sortedSvcsKey  [2]int64
 }
@@ -375,33 +378,55 @@ func (s *State) Hosts(now time.Time) []*Host {
 	if s.sortedHosts != nil && key == s.sortedHostsKey && len(s.sortedHosts) == len(s.hosts) {
 		return s.sortedHosts
 	}
-	out := s.sortedHosts[:0]
-	for _, h := range s.hosts {
-		out = append(out, h)
+	type keyed struct {
+		h    *Host
+		rank int
+		per  float64
 	}
-	rank := func(h *Host) int {
+	ks := make([]keyed, 0, len(s.hosts))
+	for _, h := range s.hosts {
+		k := keyed{h: h, rank: 3, per: h.PerCPU()}
 		switch {
 		case h.Level == Crit:
-			return 0
+			k.rank = 0
 		case h.Stale(now):
-			return 1
+			k.rank = 1
 		case h.Level == Warn:
-			return 2
+			k.rank = 2
 		}
-		return 3
+		ks = append(ks, k)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if ra, rb := rank(a), rank(b); ra != rb {
-			return ra < rb
+	sort.Slice(ks, func(i, j int) bool {
+		a, b := ks[i], ks[j]
+		if a.rank != b.rank {
+			return a.rank < b.rank
 		}
-		if pa, pb := a.PerCPU(), b.PerCPU(); pa != pb {
-			return pa > pb
+		if a.per != b.per {
+			return a.per > b.per
 		}
-		return a.Name < b.Name
+		return a.h.Name < b.h.Name
 	})
+	out := s.sortedHosts[:0]
+	for _, k := range ks {
+		out = append(out, k.h)
+	}
 	s.sortedHosts, s.sortedHostsKey = out, key
 	return out
+}
+
+// StaleHosts is the number of hosts silent for 3 of their intervals.
+func (s *State) StaleHosts(now time.Time) int {
+	key := [2]int64{int64(s.HostsVersion), now.Unix()}
+	if key != s.staleKey || !s.staleValid {
+		n := 0
+		for _, h := range s.hosts {
+			if h.Stale(now) {
+				n++
+			}
+		}
+		s.staleHosts, s.staleKey, s.staleValid = n, key, true
+	}
+	return s.staleHosts
 }
 
 // HostCount is the number of hosts known.
