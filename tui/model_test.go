@@ -218,7 +218,7 @@ func TestNoteDeclareStatus(t *testing.T) {
 
 	m, _ = press(t, m, "D")
 	m = typeText(t, m, "DNS broken")
-	m, _ = press(t, m, "tab", "right", "right") // severity SEV2 → SEV4? no: right moves once per press
+	m, _ = press(t, m, "tab", "right", "right") // severity SEV2 → SEV4
 	m, cmd = press(t, m, "enter")
 	run(cmd)
 	if got := rec.last(t); got.Op != "declare" || got.Title != "DNS broken" || got.Severity != "SEV4" || got.Kind != "outage" {
@@ -226,7 +226,7 @@ func TestNoteDeclareStatus(t *testing.T) {
 	}
 
 	m, _ = press(t, m, "s", "down", "down") // investigating → monitoring
-	m, cmd = press(t, m, "enter")
+	_, cmd = press(t, m, "enter")
 	run(cmd)
 	if got := rec.last(t); got.Op != "status" || got.Status != "monitoring" {
 		t.Fatalf("status sent %+v", got)
