@@ -12,6 +12,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown    key.Binding
 	Top, Bottom                   key.Binding
 	Tick, Note, Declare, Status   key.Binding
+	JumpTo                        key.Binding
 	Incidents, Filter, TimeZone   key.Binding
 	Draft, Copy, Save, FeedDetail key.Binding
 	Help, Quit                    key.Binding
@@ -42,6 +43,7 @@ func DefaultKeyMap() KeyMap {
 		Incidents:  b([]string{"i"}, "i", "pick incident"),
 		Filter:     b([]string{"/"}, "/", "filter"),
 		TimeZone:   b([]string{"z"}, "z", "local/UTC time"),
+		JumpTo:     b([]string{"t"}, "t", "timeline: jump to a time"),
 		Draft:      b([]string{"v"}, "v", "view message draft"),
 		Copy:       b([]string{"c"}, "c", "copy draft (OSC 52)"),
 		Save:       b([]string{"w"}, "w", "write draft to file"),
@@ -60,7 +62,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Help, k.Quit},
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Filter, k.TimeZone},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Filter, k.TimeZone, k.JumpTo},
 		{k.Tick, k.Note, k.Declare, k.Status, k.Incidents, k.Draft, k.Copy, k.Save, k.FeedDetail},
 	}
 }

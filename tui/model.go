@@ -56,6 +56,7 @@ const (
 	modeHelp
 	modeNote
 	modeFilter
+	modeJump
 	modeDeclare
 	modeStatus
 	modeIncidents
@@ -202,11 +203,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.PasteMsg:
-		if m.mode == modeNote || m.mode == modeFilter || m.mode == modeDeclare {
+		if m.mode == modeNote || m.mode == modeFilter || m.mode == modeJump || m.mode == modeDeclare {
 			return m.forward(msg)
 		}
 	}
-	if m.mode == modeNote || m.mode == modeFilter || m.mode == modeDeclare {
+	if m.mode == modeNote || m.mode == modeFilter || m.mode == modeJump || m.mode == modeDeclare {
 		return m.forward(msg) // cursor blinks
 	}
 	return m, nil
@@ -286,7 +287,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 		return m, nil
-	case modeNote, modeFilter:
+	case modeNote, modeFilter, modeJump:
 		return m.inputKey(msg)
 	case modeDeclare:
 		return m.declareKey(msg)
@@ -360,6 +361,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			nm.input.SetValue(m.svcs.filter)
 		}
 		return nm, cmd
+	case key.Matches(msg, k.JumpTo):
+		m.focus = TimelinePane
+		return m.openInput(modeJump, "jump to> ", "HH:MM or HH:MM:SS (shown zone), or YYYY-MM-DD HH:MM")
 	case key.Matches(msg, k.Declare):
 		m.form = newDeclareForm(m.opts.Kinds)
 		m.mode = modeDeclare
@@ -472,6 +476,9 @@ func (m Model) inputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.setFilter(value)
 			return m, nil
 		}
+		if md == modeJump {
+			return m.jumpTo(value), nil
+		}
 		in := m.current()
 		if value == "" || in == nil {
 			return m, nil
@@ -479,6 +486,36 @@ func (m Model) inputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, m.send(in.Feed, protocol.Command{Op: protocol.OpNote, Incident: in.ID, Text: value})
 	}
 	return m.forward(msg)
+}
+
+// jumpTo scrolls the timeline to a time of day (today in the shown zone)
+// or a full date and time.
+func (m Model) jumpTo(value string) Model {
+	zone := time.Local
+	if m.opts.UTC {
+		zone = time.UTC
+	}
+	var at time.Time
+	var err error
+	for _, layout := range []string{"15:04", "15:04:05", "2006-01-02 15:04", "2006-01-02 15:04:05"} {
+		var t time.Time
+		if t, err = time.ParseInLocation(layout, value, zone); err == nil {
+			if !strings.Contains(layout, "2006") {
+				y, mo, d := m.now.In(zone).Date()
+				t = time.Date(y, mo, d, t.Hour(), t.Minute(), t.Second(), 0, zone)
+			}
+			at = t
+			break
+		}
+	}
+	if err != nil {
+		return m.notice(fmt.Sprintf("jump: %q is not HH:MM, HH:MM:SS or YYYY-MM-DD HH:MM", value), true)
+	}
+	v := m.viewCtx()
+	if !m.tl.jump(&v, at, m.paneRows()) {
+		return m.notice("nothing in the timeline at or after "+at.Format("15:04:05 MST"), false)
+	}
+	return m
 }
 
 func (m *Model) setFilter(f string) {

@@ -408,3 +408,35 @@ func golden(t *testing.T, name, got string) {
 }
 
 var _ = state.KindGap
+
+func TestJumpToATime(t *testing.T) {
+	m, _ := newModel(t, 80, 24)
+	m.opts.UTC = true
+	m = feed(m, fixture())
+	var events []client.Event
+	for i := 0; i < 100; i++ {
+		events = append(events, client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: uint64(100 + i), Incident: "INC-42", At: protocol.At(t0.Add(time.Duration(i) * time.Minute)), Kind: "note", Text: fmt.Sprintf("note %d", i)}})
+	}
+	m = feed(m, client.Batch{Events: events})
+	m, _ = press(t, m, "t")
+	m = typeText(t, m, "02:50")
+	m, _ = press(t, m, "enter")
+	screen := ansi.Strip(m.Render())
+	lines := strings.Split(screen, "\n")
+	if !strings.HasPrefix(strings.TrimSpace(lines[3]), "02:50:00Z") || m.tl.follow {
+		t.Fatalf("jump did not show 02:50 first:\n%s", screen)
+	}
+}
+
+func TestLateStepShowsHowLate(t *testing.T) {
+	m, _ := newModel(t, 80, 24)
+	b := fixture()
+	inc := b.Events[0].(client.JournalEvent).Msg.(*protocol.IncidentMsg)
+	carol := "carol"
+	inc.Incident.Checklist[1].DoneAt, inc.Incident.Checklist[1].DoneBy = protocol.TimePtr(t0.Add(22*time.Minute)), &carol
+	m = feed(m, b)
+	m, _ = press(t, m, "4")
+	if !strings.Contains(ansi.Strip(m.Render()), "carol (07:00 late)") {
+		t.Fatalf("lateness not shown:\n%s", ansi.Strip(m.Render()))
+	}
+}

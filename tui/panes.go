@@ -312,6 +312,24 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	return block(lines, r.W, r.H)
 }
 
+// jump shows the first entry at or after at.
+func (p *timelinePane) jump(v *viewCtx, at time.Time, rows int) bool {
+	id, n := p.source(v)
+	for i := 0; i < n; i++ {
+		idx := i
+		if p.filter != "" {
+			idx = p.filtered[i]
+		}
+		if !v.st.Timeline.At(id, idx).At.Before(at) {
+			p.top, p.follow, p.seenLen = i, false, n
+			p.top = max(0, min(p.top, n-rows))
+			p.follow = p.top >= n-rows
+			return true
+		}
+	}
+	return false
+}
+
 func (p *timelinePane) scroll(delta, n, rows int) {
 	if p.follow {
 		p.top = max(0, n-rows)
@@ -405,6 +423,9 @@ func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.It
 			by = " " + *it.DoneBy
 		}
 		doneText := "✓ " + it.DoneAt.In(zone).Format("15:04") + by
+		if late := incident.Lateness(&in.Incident, it); late > 0 && it.Every == nil {
+			doneText += " (" + countdown(late) + " late)"
+		}
 		if it.Every != nil {
 			doneText = fmt.Sprintf("#%d last %s", it.Count, doneText)
 			if st.State == incident.StepDone && !st.DueAt.IsZero() {

@@ -214,7 +214,7 @@ func (m Model) footer() string {
 		return pad(st.Render(" "+n.Text), m.width)
 	}
 	switch m.mode {
-	case modeNote, modeFilter:
+	case modeNote, modeFilter, modeJump:
 		return pad(" "+m.input.View(), m.width)
 	}
 	return pad(" "+m.help.ShortHelpView(m.keys.ShortHelp()), m.width)
