@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/BurntSushi/toml"
@@ -30,6 +31,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/probe"
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/tui"
+	"github.com/vigil-oncall/vigil/tui/perf"
 	"github.com/vigil-oncall/vigil/tui/state"
 )
 
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(ctx, args, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "vigil", version())
 	case "help":
@@ -94,6 +98,7 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
   vigil check-config [FILE]                              validate, print what would be used
+  vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
   vigil version
 
 Run any command with --help for its flags.
@@ -422,4 +427,21 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return report.JSON(out)
 	}
 	return report.Markdown(out)
+}
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("vigil bench", "vigil bench [--only bandwidth,idle,keys,ingest,memory,start] [--window D] [--idle-window D]", stderr)
+	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure")
+	window := fs.Duration("window", 20*time.Second, "steady-state window for terminal bandwidth")
+	idleWindow := fs.Duration("idle-window", time.Minute, "window for the idle cost")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	opts := perf.Options{Vigil: self, Window: *window, IdleWindow: *idleWindow,
+		Log: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
+	return perf.Report(ctx, opts, strings.Split(*only, ","), stdout)
 }

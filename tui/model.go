@@ -41,10 +41,10 @@ type Options struct {
 	Support     string
 	Demo        bool
 	Thresholds  state.Thresholds
-	Kinds       []string // runbook kinds offered when declaring
-	DeclareFeed string   // where new incidents are declared; default the first feed
-	DraftDir    string   // where w writes drafts; default the working directory
-	FrameGap    time.Duration
+	Kinds       []string      // runbook kinds offered when declaring
+	DeclareFeed string        // where new incidents are declared; default the first feed
+	DraftDir    string        // where w writes drafts; default the working directory
+	FrameGap    time.Duration // how long load-only changes gather into one frame
 	TimelineCap int
 	Now         func() time.Time
 }
@@ -115,7 +115,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		opts.Now = time.Now
 	}
 	if opts.FrameGap <= 0 {
-		opts.FrameGap = 100 * time.Millisecond
+		opts.FrameGap = time.Second
 	}
 	if opts.Thresholds == (state.Thresholds{}) {
 		opts.Thresholds = state.Thresholds{Warn: 0.7, Crit: 1.0}

@@ -7,18 +7,37 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
-// HistoryLen is how many load samples per host are kept for sparklines.
-const HistoryLen = 64
+// HistoryLen is how many buckets of load history per host are kept, and
+// HistoryStep how long each covers: about ten minutes in all.
+const (
+	HistoryLen  = 64
+	HistoryStep = 10 * time.Second
+)
 
-// History is a fixed ring of load1 samples, oldest first when read with
-// Values. It is a value type so a copy never aliases the store.
+// History is a fixed ring of load1 peaks, one per HistoryStep of the
+// host's own clock, oldest first when read with Values. Bucketing by time
+// keeps a sparkline still between steps, whatever the report rate: over
+// SSH, a sparkline that shifts on every sample costs bytes every sample.
+// It is a value type so a copy never aliases the store.
 type History struct {
-	buf  [HistoryLen]float32
-	next int
-	n    int
+	buf    [HistoryLen]float32
+	next   int
+	n      int
+	bucket int64 // unix time of the newest bucket's start
 }
 
-func (h *History) push(v float64) {
+func (h *History) push(v float64) { h.pushAt(v, time.Time{}) }
+
+func (h *History) pushAt(v float64, at time.Time) {
+	if !at.IsZero() {
+		b := at.Truncate(HistoryStep).Unix()
+		if h.n > 0 && b == h.bucket {
+			last := (h.next - 1 + HistoryLen) % HistoryLen
+			h.buf[last] = max(h.buf[last], float32(v))
+			return
+		}
+		h.bucket = b
+	}
 	h.buf[h.next] = float32(v)
 	h.next = (h.next + 1) % HistoryLen
 	if h.n < HistoryLen {
@@ -227,7 +246,7 @@ func (s *Store) putLoad(feed string, l *protocol.Load) {
 		s.hosts[l.Host] = h
 	}
 	h.Feed, h.Load, h.Received = feed, *l, now
-	h.History.push(l.Load1)
+	h.History.pushAt(l.Load1, l.At.Time)
 	h.Samples++
 	s.dirtyHosts[l.Host] = struct{}{}
 	s.mu.Unlock()

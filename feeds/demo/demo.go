@@ -61,6 +61,15 @@ var fleet = []host{
 	{"ns-01", 2, 0.1, 22, []string{"named"}},
 }
 
+// Hosts names the scripted fleet (the local host is reported too).
+func Hosts() []string {
+	names := make([]string, len(fleet))
+	for i, h := range fleet {
+		names[i] = h.name
+	}
+	return names
+}
+
 const (
 	troubled   = "shared-04"
 	incidentID = "INC-1"

@@ -39,6 +39,28 @@ const (
 
 func (l Level) String() string { return [...]string{"ok", "warn", "crit"}[l] }
 
+// Hysteresis is how far below a threshold load must fall before a host
+// leaves that level, so a host hovering at a threshold is journaled once,
+// not on every sample.
+const Hysteresis = 0.9
+
+// LevelFrom classifies load1 on cpus given the host's previous level: it
+// rises at a threshold and falls only below Hysteresis times it.
+func (t Thresholds) LevelFrom(prev Level, load1 float64, cpus int) Level {
+	level := t.LevelOf(load1, cpus)
+	if level >= prev {
+		return level
+	}
+	per := load1 / float64(max(cpus, 1))
+	switch {
+	case prev == LevelCrit && per >= t.CritPerCPU*Hysteresis:
+		return LevelCrit
+	case prev >= LevelWarn && per >= t.WarnPerCPU*Hysteresis:
+		return LevelWarn
+	}
+	return level
+}
+
 // LevelOf classifies load1 on cpus.
 func (t Thresholds) LevelOf(load1 float64, cpus int) Level {
 	if cpus < 1 {
@@ -179,9 +201,9 @@ func (h *Hub) Authorized(token string) bool {
 // threshold crossing.
 func (h *Hub) PublishLoad(l protocol.Load) {
 	frame := protocol.MustEncode(&l)
-	level := h.opts.Thresholds.LevelOf(l.Load1, l.CPUs)
 	h.mu.Lock()
 	prev, known := h.levels[l.Host]
+	level := h.opts.Thresholds.LevelFrom(prev, l.Load1, l.CPUs)
 	h.levels[l.Host] = level
 	h.loads[l.Host] = frame
 	h.broadcastLocked(frame)

@@ -431,3 +431,20 @@ func TestLevelOf(t *testing.T) {
 		}
 	}
 }
+
+func TestThresholdHysteresis(t *testing.T) {
+	th := DefaultThresholds()
+	tests := []struct {
+		prev Level
+		load float64
+		want Level
+	}{
+		{LevelOK, 0.69, LevelOK}, {LevelOK, 0.7, LevelWarn}, {LevelWarn, 0.65, LevelWarn},
+		{LevelWarn, 0.62, LevelOK}, {LevelCrit, 0.95, LevelCrit}, {LevelCrit, 0.85, LevelWarn}, {LevelCrit, 0.5, LevelOK},
+	}
+	for _, tt := range tests {
+		if got := th.LevelFrom(tt.prev, tt.load, 1); got != tt.want {
+			t.Errorf("LevelFrom(%v, %v) = %v, want %v", tt.prev, tt.load, got, tt.want)
+		}
+	}
+}

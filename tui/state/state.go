@@ -372,7 +372,9 @@ func (s *State) Tick(now time.Time) {
 }
 
 // Hosts returns the hosts worst first: crit, then silent (stale), then
-// warn, then ok; within a level by load per CPU, then name.
+// warn, then ok; within a level by name, so rows move only when a host
+// changes level: a list that re-sorts on every sample is hard to read and
+// costs bytes over SSH on every frame.
 func (s *State) Hosts(now time.Time) []*Host {
 	key := [2]int64{int64(s.HostsVersion), now.Unix()}
 	if s.sortedHosts != nil && key == s.sortedHostsKey && len(s.sortedHosts) == len(s.hosts) {
@@ -381,11 +383,10 @@ func (s *State) Hosts(now time.Time) []*Host {
 	type keyed struct {
 		h    *Host
 		rank int
-		per  float64
 	}
 	ks := make([]keyed, 0, len(s.hosts))
 	for _, h := range s.hosts {
-		k := keyed{h: h, rank: 3, per: h.PerCPU()}
+		k := keyed{h: h, rank: 3}
 		switch {
 		case h.Level == Crit:
 			k.rank = 0
@@ -400,9 +401,6 @@ func (s *State) Hosts(now time.Time) []*Host {
 		a, b := ks[i], ks[j]
 		if a.rank != b.rank {
 			return a.rank < b.rank
-		}
-		if a.per != b.per {
-			return a.per > b.per
 		}
 		return a.h.Name < b.h.Name
 	})

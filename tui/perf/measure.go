@@ -1,0 +1,439 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/demo"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/tui/state"
+)
+
+// Options say what to measure with.
+type Options struct {
+	Vigil      string        // the vigil binary
+	Window     time.Duration // steady-state window for bandwidth
+	IdleWindow time.Duration // window for the idle cost (scaled to a minute)
+	Presses    int           // keypresses for responsiveness
+	Samples    int           // load samples per memory round (1,000,000)
+	Entries    int           // journal entries for the memory figure (100,000)
+	Log        func(format string, args ...any)
+}
+
+func (o *Options) defaults() {
+	if o.Window <= 0 {
+		o.Window = 20 * time.Second
+	}
+	if o.IdleWindow <= 0 {
+		o.IdleWindow = 60 * time.Second
+	}
+	if o.Presses <= 0 {
+		o.Presses = 200
+	}
+	if o.Samples <= 0 {
+		o.Samples = 1_000_000
+	}
+	if o.Entries <= 0 {
+		o.Entries = 100_000
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+}
+
+func home() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "vigil-perf-home-")
+	return dir, func() { os.RemoveAll(dir) }, err
+}
+
+func (o *Options) dashboard(ctx context.Context, w, h int, f *Feed) (*Term, func(), error) {
+	dir, cleanup, err := home()
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := Start(ctx, w, h, dir, nil, o.Vigil, "--feed", f.URL, "--actor", "perf")
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return t, func() { t.Stop(); cleanup() }, nil
+}
+
+// Bandwidth is bytes written to the terminal per second in steady state.
+type Bandwidth struct {
+	W, H       int
+	Vigil      float64 // bytes/s
+	Htop       float64 // bytes/s; 0 when htop is absent
+	HtopNote   string
+	Ratio      float64 // vigil / htop
+	VigilHosts int
+}
+
+// MeasureBandwidth: 20 hosts reporting every second, an incident open,
+// vigil and then htop on the same terminal size for the same window.
+func MeasureBandwidth(ctx context.Context, o Options, w, h int) (Bandwidth, error) {
+	o.defaults()
+	r := Bandwidth{W: w, H: h, VigilHosts: 20}
+	f, err := NewFeed()
+	if err != nil {
+		return r, err
+	}
+	defer f.Close()
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go f.Run(fctx, 20, 20)
+	t, done, err := o.dashboard(ctx, w, h, f)
+	if err != nil {
+		return r, err
+	}
+	if _, err := t.WaitFor(15*time.Second, "host-0019"); err != nil {
+		done()
+		return r, fmt.Errorf("vigil never showed the hosts: %w", err)
+	}
+	time.Sleep(3 * time.Second)
+	r.Vigil = rate(t, o.Window)
+	done()
+	htop, err := exec.LookPath("htop")
+	if err != nil {
+		r.HtopNote = "htop not installed (apt-get install htop): column skipped"
+		return r, nil
+	}
+	dir, cleanup, err := home()
+	if err != nil {
+		return r, err
+	}
+	defer cleanup()
+	ht, err := Start(ctx, w, h, dir, nil, htop)
+	if err != nil {
+		r.HtopNote = err.Error()
+		return r, nil
+	}
+	defer ht.Stop()
+	time.Sleep(3 * time.Second)
+	r.Htop = rate(ht, o.Window)
+	if r.Htop > 0 {
+		r.Ratio = r.Vigil / r.Htop
+	}
+	return r, nil
+}
+
+func rate(t *Term, window time.Duration) float64 {
+	b0 := t.Bytes()
+	time.Sleep(window)
+	return float64(t.Bytes()-b0) / window.Seconds()
+}
+
+// Idle is what vigil costs with its feeds quiet.
+type Idle struct {
+	CPUPerMinute   time.Duration
+	BytesPerMinute float64
+}
+
+// MeasureIdle: hosts reported once (with an hour's interval, so they do not
+// go stale), an incident open, then nothing.
+func MeasureIdle(ctx context.Context, o Options) (Idle, error) {
+	o.defaults()
+	var r Idle
+	f, err := NewFeed()
+	if err != nil {
+		return r, err
+	}
+	defer f.Close()
+	f.Report(20, time.Hour, 0)
+	t, done, err := o.dashboard(ctx, 80, 24, f)
+	if err != nil {
+		return r, err
+	}
+	defer done()
+	if _, err := t.WaitFor(15*time.Second, "host-0019"); err != nil {
+		return r, err
+	}
+	time.Sleep(2 * time.Second)
+	c0, err := t.CPU()
+	if err != nil {
+		return r, err
+	}
+	b0 := t.Bytes()
+	time.Sleep(o.IdleWindow)
+	c1, _ := t.CPU()
+	scale := float64(time.Minute) / float64(o.IdleWindow)
+	r.CPUPerMinute = time.Duration(float64(c1-c0) * scale)
+	r.BytesPerMinute = float64(t.Bytes()-b0) * scale
+	return r, nil
+}
+
+// Responsiveness is keypress-to-screen latency under a load flood.
+type Responsiveness struct {
+	Rate          float64
+	Hosts         int
+	P50, P99, Max time.Duration
+	Presses       int
+}
+
+// MeasureResponsiveness: 10,000 load samples a second across 1,000 hosts;
+// move the checklist cursor and time until the screen shows it.
+func MeasureResponsiveness(ctx context.Context, o Options) (Responsiveness, error) {
+	o.defaults()
+	r := Responsiveness{Rate: 10_000, Hosts: 1000, Presses: o.Presses}
+	f, err := NewFeed()
+	if err != nil {
+		return r, err
+	}
+	defer f.Close()
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go f.Run(fctx, r.Hosts, r.Rate)
+	t, done, err := o.dashboard(ctx, 80, 24, f)
+	if err != nil {
+		return r, err
+	}
+	defer done()
+	if _, err := t.WaitFor(15*time.Second, "Checklist"); err != nil {
+		return r, err
+	}
+	time.Sleep(2 * time.Second) // the flood is flowing
+	t.Type("4")
+	if _, err := t.WaitFor(5*time.Second, "Acknowledge"); err != nil {
+		return r, err
+	}
+	time.Sleep(200 * time.Millisecond)
+	var lat []time.Duration
+	titles := []string{"First notice", "Acknowledge"}
+	for i := 0; i < o.Presses; i++ {
+		key := "j"
+		if i%2 == 1 {
+			key = "k"
+		}
+		d, err := t.KeyLatency(key, titles[i%2:i%2+1], 5*time.Second)
+		if err != nil {
+			return r, fmt.Errorf("press %d: %w", i, err)
+		}
+		lat = append(lat, d)
+		time.Sleep(20 * time.Millisecond)
+	}
+	slices.Sort(lat)
+	r.P50, r.P99, r.Max = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
+	return r, nil
+}
+
+// Memory is vigil's resident memory after floods of samples.
+type Memory struct {
+	Entries, Samples     int
+	AfterFirst, AfterTwo int64
+}
+
+// Growth is what the second flood added.
+func (m Memory) Growth() int64 { return m.AfterTwo - m.AfterFirst }
+
+// MeasureMemory: 100,000 journal entries and 1,000,000 load samples across
+// 1,000 hosts, then another 1,000,000.
+func MeasureMemory(ctx context.Context, o Options) (Memory, error) {
+	o.defaults()
+	r := Memory{Entries: o.Entries, Samples: o.Samples}
+	f, err := NewFeed()
+	if err != nil {
+		return r, err
+	}
+	defer f.Close()
+	for i := 0; i < o.Entries; i++ {
+		f.Command(protocol.Command{Op: "note", Incident: "INC-1", Text: fmt.Sprintf("note %d: what we saw and what we did about it", i)})
+	}
+	t, done, err := o.dashboard(ctx, 80, 24, f)
+	if err != nil {
+		return r, err
+	}
+	defer done()
+	if _, err := t.WaitFor(60*time.Second, "Load"); err != nil {
+		return r, err
+	}
+	flood := func() error {
+		const hosts, perSecond = 1000, 50_000
+		start := time.Now()
+		for sent := 0; sent < o.Samples; {
+			f.Report(hosts, time.Minute, sent/hosts)
+			sent += hosts
+			if ahead := time.Duration(float64(sent)/perSecond*float64(time.Second)) - time.Since(start); ahead > 0 {
+				time.Sleep(ahead)
+			}
+		}
+		time.Sleep(3 * time.Second)
+		return nil
+	}
+	flood()
+	if r.AfterFirst, err = t.RSS(); err != nil {
+		return r, err
+	}
+	flood()
+	r.AfterTwo, err = t.RSS()
+	return r, err
+}
+
+// MeasureFirstFrame: from start to the first frame showing every host of
+// the built-in demo.
+func MeasureFirstFrame(ctx context.Context, o Options) (time.Duration, error) {
+	o.defaults()
+	dir, cleanup, err := home()
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	t, err := Start(ctx, 80, 24, dir, nil, o.Vigil)
+	if err != nil {
+		return 0, err
+	}
+	defer t.Stop()
+	want := append(demo.Hosts(), "(you)")
+	return t.WaitFor(20*time.Second, want...)
+}
+
+// Ingest is how fast the client turns a feed's stream into screen state,
+// against a bare gorilla read loop on the same stream.
+type Ingest struct {
+	Journal, JournalRaw float64 // messages/s
+	Loads, LoadsRaw     float64 // samples/s
+}
+
+// MeasureIngest: n journal entries replayed from a feed, and n load
+// samples published live, each read by the real client into the real
+// reducer and by a bare gorilla loop.
+func MeasureIngest(ctx context.Context, n int) (Ingest, error) {
+	var r Ingest
+	jf, err := NewFeed()
+	if err != nil {
+		return r, err
+	}
+	defer jf.Close()
+	for i := 0; i < n; i++ {
+		jf.Command(protocol.Command{Op: "note", Incident: "INC-1", Text: fmt.Sprintf("note %d", i)})
+	}
+	entries := int(jf.Hub.Seq()) - 1 // all but the declaration's incident message
+	if r.JournalRaw, err = rawRead(jf.URL, nil, func(data []byte) bool { return strings.Contains(string(data), `"type":"synced"`) }, entries); err != nil {
+		return r, err
+	}
+	if r.Journal, err = clientRead(ctx, jf.URL, nil, func(st *state.State, _ uint64) bool { return st.Timeline.Total() >= entries }, entries); err != nil {
+		return r, err
+	}
+
+	publish := func(f *Feed) func() {
+		return func() {
+			go func() {
+				for i := 0; i < n/1000; i++ {
+					f.Report(1000, time.Minute, i)
+				}
+			}()
+		}
+	}
+	lf, err := NewFeed()
+	if err != nil {
+		return r, err
+	}
+	defer lf.Close()
+	seen := 0
+	r.LoadsRaw, err = rawRead(lf.URL, publish(lf), func(data []byte) bool {
+		if strings.Contains(string(data), `"type":"load"`) {
+			seen++
+		}
+		return seen >= n
+	}, n)
+	if err != nil {
+		return r, err
+	}
+	lf2, err := NewFeed()
+	if err != nil {
+		return r, err
+	}
+	defer lf2.Close()
+	r.Loads, err = clientRead(ctx, lf2.URL, publish(lf2), func(_ *state.State, samples uint64) bool { return samples >= uint64(n) }, n)
+	return r, err
+}
+
+// rawRead subscribes with a bare gorilla loop; after synced it calls
+// onSynced, and it stops when done says so.
+func rawRead(url string, onSynced func(), done func([]byte) bool, count int) (float64, error) {
+	conn, _, err := (&websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}}).Dial(url, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	conn.ReadMessage()
+	start := time.Now()
+	conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","since":0}`))
+	synced := onSynced == nil
+	for {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return 0, fmt.Errorf("raw read: %w", err)
+		}
+		if !synced && strings.Contains(string(data), `"type":"synced"`) {
+			synced, start = true, time.Now()
+			onSynced()
+			continue
+		}
+		if synced && done(data) {
+			return float64(count) / time.Since(start).Seconds(), nil
+		}
+	}
+}
+
+// clientRead runs the real client and reducer; after synced it calls
+// onSynced (and restarts the clock), and it stops when done says so.
+func clientRead(ctx context.Context, url string, onSynced func(), done func(*state.State, uint64) bool, count int) (float64, error) {
+	c, err := client.New([]client.FeedConfig{{Name: "f", URL: url}}, "", client.DefaultTimings())
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
+	defer cancel()
+	finished := make(chan struct{})
+	go func() { c.Run(ctx); close(finished) }()
+	defer func() { cancel(); <-finished }()
+	st := state.New(state.Thresholds{Warn: 0.7, Crit: 1}, 0)
+	start := time.Now()
+	counts := map[string]uint64{}
+	var base, total uint64
+	synced := onSynced == nil
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, errors.New("timed out ingesting")
+		case <-c.Store().Notify():
+		}
+		b := c.Store().Drain()
+		st.Apply(b, time.Now())
+		for _, l := range b.Loads {
+			total += l.Samples - counts[l.Load.Host]
+			counts[l.Load.Host] = l.Samples
+		}
+		if !synced {
+			for _, e := range b.Events {
+				if s, ok := e.(client.StatusEvent); ok && s.State == client.Synced {
+					synced, base, start = true, total, time.Now()
+					onSynced()
+				}
+			}
+			continue
+		}
+		if done(st, total-base) {
+			return float64(count) / time.Since(start).Seconds(), nil
+		}
+	}
+}
+
+// Table formats figures for the terminal and the README.
+func Table(rows [][2]string) string {
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-58s %s\n", r[0], r[1])
+	}
+	return b.String()
+}
