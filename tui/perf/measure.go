@@ -27,6 +27,7 @@ type Options struct {
 	Samples    int           // load samples per memory round (1,000,000)
 	Entries    int           // journal entries for the memory figure (100,000)
 	Log        func(format string, args ...any)
+	Env        []string // extra environment for vigil (experiments: VIGIL_FPS, GOMAXPROCS)
 }
 
 func (o *Options) defaults() {
@@ -60,7 +61,7 @@ func (o *Options) dashboard(ctx context.Context, w, h int, f *Feed) (*Term, func
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := Start(ctx, w, h, dir, nil, o.Vigil, "--feed", f.URL, "--actor", "perf")
+	t, err := Start(ctx, w, h, dir, o.Env, o.Vigil, "--feed", f.URL, "--actor", "perf")
 	if err != nil {
 		cleanup()
 		return nil, nil, err
