@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,14 +12,13 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/tui/state"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) {
 	time.Local = time.UTC // golden views show local times
@@ -370,7 +368,7 @@ func TestDraftCopyUsesOSC52(t *testing.T) {
 func TestGoldenViews(t *testing.T) {
 	for _, size := range []struct{ w, h int }{{80, 24}, {160, 48}} {
 		for _, pane := range []string{"1", "4"} {
-			name := fmt.Sprintf("dashboard-%dx%d-pane%s.golden", size.w, size.h, pane)
+			name := fmt.Sprintf("%dx%d-pane%s", size.w, size.h, pane)
 			t.Run(name, func(t *testing.T) {
 				m, _ := newModel(t, size.w, size.h)
 				m.opts.UTC = true
@@ -386,24 +384,9 @@ func TestGoldenViews(t *testing.T) {
 						t.Fatalf("line %d is %d wide, want %d: %q", i, w, size.w, l)
 					}
 				}
-				golden(t, name, screen)
+				golden.RequireEqual(t, screen)
 			})
 		}
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./tui -update writes it)", err)
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs (go test ./tui -update to accept):\n--- want\n%s\n--- got\n%s", name, want, got)
 	}
 }
 

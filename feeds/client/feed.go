@@ -251,11 +251,33 @@ func (f *feed) connect(ctx context.Context, setQueue func(chan []byte)) error {
 }
 
 func (f *feed) readHello(conn *websocket.Conn) (*protocol.Hello, error) {
+	m, err := f.next(conn)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for hello: %w", err)
+	}
+	hello, ok := m.(*protocol.Hello)
+	if !ok {
+		return nil, fmt.Errorf("protocol error: first frame was %s, not hello", protocol.TypeOf(m))
+	}
+	if hello.Protocol > protocol.Version {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "unsupported protocol"), time.Now().Add(f.timings.WriteWait))
+		return nil, refusal{fmt.Sprintf("server speaks protocol %d; this vigil speaks %d: upgrade vigil", hello.Protocol, protocol.Version)}
+	}
+	return hello, nil
+}
+
+// next returns the next message that decodes; binary, malformed and
+// unknown frames are counted and skipped, as the protocol says.
+func (f *feed) next(conn *websocket.Conn) (protocol.Message, error) {
 	for {
 		mt, data, err := conn.ReadMessage()
 		if err != nil {
-			return nil, fmt.Errorf("waiting for hello: %w", err)
+			if errors.Is(err, websocket.ErrReadLimit) {
+				return nil, errors.New("closed (1009): a frame was larger than 1 MiB")
+			}
+			return nil, err
 		}
+		conn.SetReadDeadline(time.Now().Add(f.timings.DeadAfter))
 		if mt != websocket.TextMessage {
 			f.count(errBinary)
 			continue
@@ -265,15 +287,7 @@ func (f *feed) readHello(conn *websocket.Conn) (*protocol.Hello, error) {
 			f.count(err)
 			continue
 		}
-		hello, ok := m.(*protocol.Hello)
-		if !ok {
-			return nil, fmt.Errorf("protocol error: first frame was %s, not hello", protocol.TypeOf(m))
-		}
-		if hello.Protocol > protocol.Version {
-			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "unsupported protocol"), time.Now().Add(f.timings.WriteWait))
-			return nil, refusal{fmt.Sprintf("server speaks protocol %d; this vigil speaks %d: upgrade vigil", hello.Protocol, protocol.Version)}
-		}
-		return hello, nil
+		return m, nil
 	}
 }
 
@@ -293,22 +307,9 @@ func (f *feed) count(err error) {
 // to the store until the connection fails.
 func (f *feed) read(conn *websocket.Conn) error {
 	for {
-		mt, data, err := conn.ReadMessage()
+		m, err := f.next(conn)
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				return errors.New("closed (1009): a frame was larger than 1 MiB")
-			}
 			return err
-		}
-		conn.SetReadDeadline(time.Now().Add(f.timings.DeadAfter))
-		if mt != websocket.TextMessage {
-			f.count(errBinary)
-			continue
-		}
-		m, err := protocol.Decode(data)
-		if err != nil {
-			f.count(err)
-			continue
 		}
 		f.dispatch(m)
 	}

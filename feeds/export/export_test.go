@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/exp/golden"
+
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/server"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
 
@@ -102,8 +101,8 @@ func TestPostMortemGolden(t *testing.T) {
 	if err := r.JSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "INC-1.md", md.String())
-	golden(t, "INC-1.json", js.String())
+	t.Run("markdown", func(t *testing.T) { golden.RequireEqual(t, md.String()) })
+	t.Run("json", func(t *testing.T) { golden.RequireEqual(t, js.String()) })
 	for _, want := range []string{"Time to acknowledge: 2m", "late by 7m", "Not done: Post on the social status channel", "## Root cause (to fill in)", "## What went well (to fill in)", `\|`} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("post-mortem lacks %q", want)
@@ -152,20 +151,5 @@ func TestUnknownIncidentAndCorruptJournal(t *testing.T) {
 	os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o644)
 	if _, err := FromJournal(bad); err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("corrupt journal: %v", err)
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		os.WriteFile(p, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs (go test -update to accept):\n%s", name, got)
 	}
 }

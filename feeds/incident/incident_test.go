@@ -1,17 +1,14 @@
 package incident
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/exp/golden"
+
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 11, 22, 2, 14, 0, 0, time.UTC)
 
@@ -223,41 +220,28 @@ func TestDraftGolden(t *testing.T) {
 		Now:      t0.Add(10 * time.Minute),
 	}
 	for _, id := range []string{"status-page", "email-customers", "updates"} {
-		text, ok, err := Draft(&inc, item(&inc, id), env)
-		if err != nil || !ok {
-			t.Fatalf("%s: ok=%v err=%v", id, ok, err)
-		}
-		golden(t, "outage-"+id+".txt", text)
+		t.Run("outage-"+id, func(t *testing.T) {
+			text, ok, err := Draft(&inc, item(&inc, id), env)
+			if err != nil || !ok {
+				t.Fatalf("%s: ok=%v err=%v", id, ok, err)
+			}
+			golden.RequireEqual(t, text)
+		})
 	}
 	mt, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
 		ScheduledStart: protocol.TimePtr(t0.Add(10 * 24 * time.Hour))}, t0)
-	text, _, err := Draft(&mt, item(&mt, "announce-week"), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "maintenance-announce-week.txt", text)
+	t.Run("maintenance-announce-week", func(t *testing.T) {
+		text, _, err := Draft(&mt, item(&mt, "announce-week"), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.RequireEqual(t, text)
+	})
 	if _, ok, _ := Draft(&inc, item(&inc, "root-cause"), env); ok {
 		t.Fatal("root-cause has no template")
 	}
 	bad := protocol.Item{ID: "x", Template: "{{.Nope}}"}
 	if _, _, err := Draft(&inc, &bad, env); err == nil {
 		t.Fatal("unknown template field accepted")
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create)", err)
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs:\n--- want\n%s\n--- got\n%s", name, want, got)
 	}
 }

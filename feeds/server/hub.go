@@ -422,29 +422,28 @@ func (h *Hub) attach(s *subscriber, since uint64, journalID string) ([][]byte, b
 	if journalID != h.journal.ID() {
 		since = 0
 	}
-	var first [][]byte
-	hosts := make([]string, 0, len(h.loads))
-	for host := range h.loads {
-		hosts = append(hosts, host)
-	}
-	sort.Strings(hosts)
-	for _, host := range hosts {
-		first = append(first, h.loads[host])
-	}
-	keys := make([]string, 0, len(h.svcFrames))
-	for k := range h.svcFrames {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		first = append(first, h.svcFrames[k])
-	}
+	first := appendSorted(nil, h.loads)
+	first = appendSorted(first, h.svcFrames)
 	for _, m := range h.journal.Messages(since) {
 		first = append(first, m.Frame)
 	}
 	first = append(first, protocol.MustEncode(&protocol.Synced{Seq: h.journal.Seq()}))
 	h.subs[s] = struct{}{}
 	return first, true
+}
+
+// appendSorted appends the frames of m in key order, so every snapshot
+// lists hosts and services the same way.
+func appendSorted(dst [][]byte, m map[string][]byte) [][]byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		dst = append(dst, m[k])
+	}
+	return dst
 }
 
 func (h *Hub) detach(s *subscriber) {

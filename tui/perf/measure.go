@@ -56,6 +56,24 @@ func home() (string, func(), error) {
 	return dir, func() { os.RemoveAll(dir) }, err
 }
 
+// flooded starts a feed with hosts reporting rate samples a second and a
+// dashboard on it; stop ends both.
+func (o *Options) flooded(ctx context.Context, w, h, hosts int, rate float64) (t *Term, stop func(), err error) {
+	f, err := NewFeed()
+	if err != nil {
+		return nil, nil, err
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	go f.Run(fctx, hosts, rate)
+	t, done, err := o.dashboard(ctx, w, h, f)
+	if err != nil {
+		cancel()
+		f.Close()
+		return nil, nil, err
+	}
+	return t, func() { done(); cancel(); f.Close() }, nil
+}
+
 func (o *Options) dashboard(ctx context.Context, w, h int, f *Feed) (*Term, func(), error) {
 	dir, cleanup, err := home()
 	if err != nil {
@@ -84,15 +102,7 @@ type Bandwidth struct {
 func MeasureBandwidth(ctx context.Context, o Options, w, h int) (Bandwidth, error) {
 	o.defaults()
 	r := Bandwidth{W: w, H: h, VigilHosts: 20}
-	f, err := NewFeed()
-	if err != nil {
-		return r, err
-	}
-	defer f.Close()
-	fctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go f.Run(fctx, 20, 20)
-	t, done, err := o.dashboard(ctx, w, h, f)
+	t, done, err := o.flooded(ctx, w, h, 20, 20)
 	if err != nil {
 		return r, err
 	}
@@ -185,15 +195,7 @@ type Responsiveness struct {
 func MeasureResponsiveness(ctx context.Context, o Options) (Responsiveness, error) {
 	o.defaults()
 	r := Responsiveness{Rate: 10_000, Hosts: 1000, Presses: o.Presses}
-	f, err := NewFeed()
-	if err != nil {
-		return r, err
-	}
-	defer f.Close()
-	fctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go f.Run(fctx, r.Hosts, r.Rate)
-	t, done, err := o.dashboard(ctx, 80, 24, f)
+	t, done, err := o.flooded(ctx, 80, 24, r.Hosts, r.Rate)
 	if err != nil {
 		return r, err
 	}
