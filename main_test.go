@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +195,29 @@ func TestCommandLineExitStatus(t *testing.T) {
 				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestNoColorInTerminal: under NO_COLOR the real binary draws states with
+// symbols, words, bold and reverse, and no colour at all.
+func TestNoColorInTerminal(t *testing.T) {
+	needTmux(t)
+	bin := buildVigil(t)
+	home := t.TempDir()
+	colourSGR := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;[0-9;]+)m`)
+	for _, noColor := range []bool{true, false} {
+		x := &tmux{t: t, session: "vigil-nc", socket: filepath.Join(home, fmt.Sprintf("nc-%v.sock", noColor))}
+		env := fmt.Sprintf("env HOME=%s TERM=xterm-256color", home)
+		if noColor {
+			env += " NO_COLOR=1"
+		}
+		x.run("new-session", "-d", "-s", x.session, "-x", "80", "-y", "24", env+" "+bin)
+		screen := x.waitFor("the demo", func(s string) bool { return strings.Contains(s, "✗ crit") })
+		styled := x.run("capture-pane", "-e", "-p", "-t", x.session)
+		x.keys("q")
+		exec.Command("tmux", "-S", x.socket, "kill-server").Run()
+		if got := colourSGR.MatchString(styled); got == noColor {
+			t.Fatalf("NO_COLOR=%v: colour codes present = %v\n%s", noColor, got, screen)
+		}
 	}
 }
