@@ -2,9 +2,15 @@ package demo
 
 import (
 	"context"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/server"
 )
 
 func TestScenarioHasTheNightAndRunsUntilCancelled(t *testing.T) {
@@ -41,4 +47,87 @@ func TestScenarioHasTheNightAndRunsUntilCancelled(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not stop with its context")
 	}
+}
+
+// Two responders on one demo feed see each other's ticks.
+func TestTwoRespondersSeeEachOthersTicks(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.Run(ctx) }()
+	go func() { defer wg.Done(); server.Serve(ctx, s.Hub, ln, "/feed", "", "") }()
+	defer func() { cancel(); wg.Wait() }()
+	url := "ws://" + ln.Addr().String() + "/feed"
+
+	tm := client.DefaultTimings()
+	tm.CloseWait = 100 * time.Millisecond
+	var alice, bob *client.Client
+	seen := map[*client.Client]*[]string{}
+	var mu sync.Mutex
+	for _, c := range []**client.Client{&alice, &bob} {
+		cl, err := client.New([]client.FeedConfig{{Name: "demo", URL: url}}, "", tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*c = cl
+		texts := &[]string{}
+		seen[cl] = texts
+		wg.Add(2)
+		go func() { defer wg.Done(); cl.Run(ctx) }()
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-cl.Store().Notify():
+				}
+				for _, e := range cl.Store().Drain().Events {
+					if je, ok := e.(client.JournalEvent); ok {
+						if en, ok := je.Msg.(*protocol.Entry); ok {
+							mu.Lock()
+							*texts = append(*texts, en.Actor+": "+en.Text)
+							mu.Unlock()
+						}
+					}
+				}
+			}
+		}()
+	}
+	done := true
+	if _, err := alice.Send("demo", protocol.Command{Actor: "alice", Op: "check", Incident: incidentID, Item: "email-customers", Done: &done}); err != nil {
+		t.Fatal(err)
+	}
+	want := "alice: ticked: Email affected customers"
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		ok := contains(*seen[bob], want)
+		mu.Unlock()
+		if ok && s.Hub.Incidents()[0].Checklist[2].Done() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Fatalf("bob never saw alice's tick; bob saw %q", *seen[bob])
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -15,7 +16,7 @@ func Serve(ctx context.Context, h *Hub, ln net.Listener, path, certFile, keyFile
 	srv := &http.Server{
 		Handler:           h.Mux(path),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() {
