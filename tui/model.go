@@ -120,9 +120,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 	if opts.Thresholds == (state.Thresholds{}) {
 		opts.Thresholds = state.Thresholds{Warn: 0.7, Crit: 1.0}
 	}
-	if len(opts.Kinds) == 0 {
-		opts.Kinds = []string{"outage", "maintenance", "security"}
-	}
+	opts.Kinds = outageFirst(opts.Kinds)
 	if opts.DeclareFeed == "" && len(feed.Feeds()) > 0 {
 		opts.DeclareFeed = feed.Feeds()[0]
 	}
@@ -137,6 +135,26 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		tl: newTimelinePane(), now: opts.Now(), input: in,
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &cached{},
 	}
+}
+
+// outageFirst orders runbook kinds for the declare form: an unscheduled
+// outage is what someone declares at 2am, so it is the default.
+func outageFirst(kinds []string) []string {
+	if len(kinds) == 0 {
+		return []string{"outage", "maintenance", "security"}
+	}
+	out := []string{}
+	for _, k := range kinds {
+		if k == "outage" {
+			out = append(out, k)
+		}
+	}
+	for _, k := range kinds {
+		if k != "outage" {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // State exposes the reducer's state (tests and the benchmark harness).

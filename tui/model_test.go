@@ -423,3 +423,15 @@ func TestLateStepShowsHowLate(t *testing.T) {
 		t.Fatalf("lateness not shown:\n%s", ansi.Strip(m.Render()))
 	}
 }
+
+func TestDeclareDefaultsToOutage(t *testing.T) {
+	rec := &recorder{store: client.NewStore()}
+	m := New(context.Background(), rec, Options{Actor: "a", Kinds: []string{"db-failover", "maintenance", "outage", "security"}, Now: func() time.Time { return t0 }})
+	m, _ = press(t, m, "D")
+	m = typeText(t, m, "x")
+	_, cmd := press(t, m, "enter")
+	run(cmd)
+	if got := rec.last(t); got.Kind != "outage" {
+		t.Fatalf("default runbook = %q", got.Kind)
+	}
+}

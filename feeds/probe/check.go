@@ -81,6 +81,10 @@ func (c *Check) Run(ctx context.Context, procDir string) Result {
 }
 
 func shortErr(err error) string {
+	var sys *os.SyscallError
+	if errors.As(err, &sys) {
+		return sys.Err.Error()
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
 		return op.Err.Error()
@@ -94,7 +98,10 @@ func shortErr(err error) string {
 // runPlugin runs a Nagios-style plugin: exit 0 ok, 1 warn, 2 down, 3 (or
 // anything else) unknown; the first line of output is the detail.
 func runPlugin(ctx context.Context, commandLine string) Result {
-	args := strings.Fields(commandLine)
+	args, err := SplitCommand(commandLine)
+	if err != nil {
+		return Result{protocol.StateUnknown, err.Error()}
+	}
 	if len(args) == 0 {
 		return Result{protocol.StateUnknown, "empty command"}
 	}
@@ -126,6 +133,55 @@ func runPlugin(ctx context.Context, commandLine string) Result {
 		first = fmt.Sprintf("%s exited %d", args[0], code)
 	}
 	return Result{state, first}
+}
+
+// SplitCommand splits a command line into arguments the way a shell would
+// for plain words, 'single' and "double" quotes and backslash escapes; it
+// runs no shell, so nothing else is interpreted.
+func SplitCommand(line string) ([]string, error) {
+	var args []string
+	var cur strings.Builder
+	inArg, quote := false, rune(0)
+	runes := []rune(line)
+	for i := 0; i < len(runes); i++ {
+		r := runes[i]
+		switch {
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\\' && quote != '\'' && i+1 < len(runes):
+			i++
+			cur.WriteRune(runes[i])
+			inArg = true
+		case quote == '"':
+			if r == '"' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inArg = r, true
+		case r == ' ' || r == '\t':
+			if inArg {
+				args = append(args, cur.String())
+				cur.Reset()
+				inArg = false
+			}
+		default:
+			cur.WriteRune(r)
+			inArg = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unclosed %c quote in command %q", quote, line)
+	}
+	if inArg {
+		args = append(args, cur.String())
+	}
+	return args, nil
 }
 
 func countProcesses(procDir, name string) (int, error) {

@@ -184,3 +184,23 @@ func TestRunCheckStopsWithContext(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitCommand(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		bad  bool
+	}{
+		{"check_load -w 5,4,3 -c 10,8,6", []string{"check_load", "-w", "5,4,3", "-c", "10,8,6"}, false},
+		{`sh -c 'echo WARNING - queue; exit 1'`, []string{"sh", "-c", "echo WARNING - queue; exit 1"}, false},
+		{`check_http -u "/health check" -s a\ b`, []string{"check_http", "-u", "/health check", "-s", "a b"}, false},
+		{`x ''`, []string{"x", ""}, false},
+		{`x 'open`, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := SplitCommand(tt.in)
+		if (err != nil) != tt.bad || strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("SplitCommand(%q) = %q, %v", tt.in, got, err)
+		}
+	}
+}
