@@ -101,3 +101,25 @@ func TestMissingFile(t *testing.T) {
 	}
 	_ = os.ErrNotExist
 }
+
+func FuzzParse(f *testing.F) {
+	example, _ := os.ReadFile("../../config.toml.example")
+	f.Add(string(example))
+	f.Add("[dashboard]\nbel = true\n")
+	f.Add("[[feeds]]\nname = \"a\"\nurl = \"ws://h/\"\n[[feeds]]\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		_, err := Parse("f.toml", src)
+		if err == nil {
+			return
+		}
+		var es Errors
+		if !errors.As(err, &es) || len(es) == 0 {
+			t.Fatalf("error is not a list of located errors: %T %v", err, err)
+		}
+		for _, e := range es {
+			if e.File != "f.toml" {
+				t.Fatalf("error does not name the file: %v", e)
+			}
+		}
+	})
+}

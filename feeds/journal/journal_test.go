@@ -128,3 +128,27 @@ func TestFailingDiskKeepsNothingHalfWritten(t *testing.T) {
 		t.Fatalf("file after failure: %d msgs, %+v, %v", len(msgs), rec, err)
 	}
 }
+
+func FuzzReadFile(f *testing.F) {
+	dir := f.TempDir()
+	j, _, _ := Open(dir)
+	j.Append("c-1", note("one"), &protocol.IncidentMsg{Incident: protocol.Incident{ID: "INC-1"}})
+	j.Close()
+	good, _ := os.ReadFile(filepath.Join(dir, FileName))
+	f.Add(good)
+	f.Add(good[:len(good)-7])
+	f.Add([]byte("{\"journal\":\"j\"}\n{\"msgs\":[{\"type\":\"entry\",\"seq\":9}]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), FileName)
+		os.WriteFile(path, data, 0o600)
+		msgs, _, err := ReadFile(path)
+		if err != nil {
+			return
+		}
+		for i, m := range msgs {
+			if m.Seq != uint64(i+1) {
+				t.Fatalf("accepted a journal whose seq %d is at position %d", m.Seq, i+1)
+			}
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -447,4 +448,16 @@ func TestThresholdHysteresis(t *testing.T) {
 			t.Errorf("LevelFrom(%v, %v) = %v, want %v", tt.prev, tt.load, got, tt.want)
 		}
 	}
+}
+
+func TestServerAndClientLeaveNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv := startServer(t, t.TempDir(), "", Options{PingPeriod: 20 * time.Millisecond})
+	d := connect(t, srv.url, "")
+	eventually(t, "synced", d.synced)
+	d.send(t, protocol.Command{Op: "declare", Title: "x", Severity: "SEV3", Kind: "outage"})
+	time.Sleep(60 * time.Millisecond) // a few pings and pongs
+	d.stop()
+	srv.stop()
+	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= before+2 })
 }
