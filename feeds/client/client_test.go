@@ -300,10 +300,11 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	tf2 := newTestFeed(t)
 	tf2.srv.Close()
 	tf2.srv = newServerAt(t, url, tf2)
-	c2, col, _ := start(t, []FeedConfig{{Name: "hub", URL: url}}, dir, fastTimings())
-	if c2.Pending() != 1 {
-		t.Fatalf("restarted outbox holds %d commands", c2.Pending())
+	ob, err := OpenOutbox(OutboxPath(dir, "hub", url))
+	if err != nil || ob.Len() != 1 || ob.Pending()[0].ID != id {
+		t.Fatalf("the outbox on disk holds %d commands (%v), want the unsent tick", ob.Len(), err)
 	}
+	c2, col, _ := start(t, []FeedConfig{{Name: "hub", URL: url}}, dir, fastTimings())
 	eventually(t, "ack of the old tick", func() bool { return col.has(func(e Event) bool { a, ok := e.(AckEvent); return ok && a.ID == id }) })
 	if c2.Pending() != 0 {
 		t.Fatal("outbox not emptied by ack")
