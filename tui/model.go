@@ -91,12 +91,11 @@ type Model struct {
 	focus         Pane
 	now           time.Time
 
-	load  loadPane
-	svcs  servicesPane
-	tl    timelinePane
-	cl    checklistPane
-	views [paneCount]string
-	grid  *cached // the four panes joined, redone only when one changed
+	load loadPane
+	svcs servicesPane
+	tl   timelinePane
+	cl   checklistPane
+	grid *gridCache
 
 	selected string // incident id shown
 	pinned   bool   // the reader chose it
@@ -132,8 +131,10 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		ctx: ctx, opts: opts, feed: feed,
 		st:   state.New(opts.Thresholds, opts.TimelineCap),
 		keys: DefaultKeyMap(), styles: styles, help: h,
-		tl: newTimelinePane(), now: opts.Now(), input: in,
-		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &cached{},
+		load: loadPane{cache: &cached{}}, svcs: servicesPane{cache: &cached{}},
+		tl: newTimelinePane(), cl: checklistPane{cache: &cached{}},
+		now: opts.Now(), input: in,
+		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{},
 	}
 }
 

@@ -435,3 +435,18 @@ func TestDeclareDefaultsToOutage(t *testing.T) {
 		t.Fatalf("default runbook = %q", got.Kind)
 	}
 }
+
+// bubbletea calls View on a copy of the model; the panes' caches must
+// survive that, or every frame redraws everything.
+func TestPaneCachesSurviveViewOnACopy(t *testing.T) {
+	m, _ := newModel(t, 160, 48)
+	m = feed(m, fixture())
+	_ = m.View() // as the program does: a value receiver
+	if m.load.cache.draws != 1 || m.grid.out == "" {
+		t.Fatalf("View on a copy left no cached drawing behind (draws %d)", m.load.cache.draws)
+	}
+	_ = m.View()
+	if m.load.cache.draws != 1 {
+		t.Fatalf("an unchanged frame was drawn again (draws %d)", m.load.cache.draws)
+	}
+}

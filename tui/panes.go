@@ -19,15 +19,19 @@ type viewCtx struct {
 	incident *state.Incident // the selected incident, or nil
 }
 
-// cached holds a pane's last drawing and what it was drawn from.
+// cached holds a pane's last drawing and what it was drawn from. Panes
+// hold it by pointer: bubbletea calls View on a copy of the model, and a
+// cache kept by value would be thrown away with that copy.
 type cached struct {
-	key string
-	out string
+	key   string
+	out   string
+	draws int
 }
 
 func (c *cached) get(key string, draw func() string) string {
 	if c.key != key || c.out == "" {
 		c.key, c.out = key, draw()
+		c.draws++
 	}
 	return c.out
 }
@@ -51,7 +55,7 @@ func (s *scroller) clamp(n, h int) {
 
 type loadPane struct {
 	scroller
-	cache cached
+	cache *cached
 }
 
 func (p *loadPane) view(v *viewCtx, r Rect, focused bool) string {
@@ -126,7 +130,7 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 type servicesPane struct {
 	scroller
 	filter string
-	cache  cached
+	cache  *cached
 }
 
 func (p *servicesPane) visible(st *state.State) []*state.Service {
@@ -210,17 +214,25 @@ func (p *servicesPane) draw(v *viewCtx, r Rect, focused bool) string {
 // ----- Timeline -----
 
 type timelinePane struct {
-	top      int  // index of the first line shown
-	follow   bool // keep the newest in view
-	seenLen  int  // entries when the reader scrolled away
-	filter   string
-	filtered []int // indexes into the incident's list, when filtering
-	filtKey  string
-	lastScan int
-	cache    cached
+	top     int  // index of the first line shown
+	follow  bool // keep the newest in view
+	seenLen int  // entries when the reader scrolled away
+	filter  string
+	index   *filterIndex
+	cache   *cached
 }
 
-func newTimelinePane() timelinePane { return timelinePane{follow: true} }
+// filterIndex is the timeline's matches for a filter, extended as entries
+// arrive rather than rescanned; shared across copies of the model.
+type filterIndex struct {
+	key      string
+	filtered []int // indexes into the incident's list
+	scanned  int
+}
+
+func newTimelinePane() timelinePane {
+	return timelinePane{follow: true, index: &filterIndex{}, cache: &cached{}}
+}
 
 func (p *timelinePane) source(v *viewCtx) (string, int) {
 	id := ""
@@ -231,20 +243,21 @@ func (p *timelinePane) source(v *viewCtx) (string, int) {
 	if p.filter == "" {
 		return id, n
 	}
-	key := fmt.Sprint(id, "\x00", p.filter)
-	if key != p.filtKey || n < p.lastScan {
-		p.filtKey, p.filtered, p.lastScan = key, p.filtered[:0], 0
+	x := p.index
+	key := fmt.Sprint(id, "\x00", p.filter, "\x00", v.st.Timeline.Dropped)
+	if key != x.key || n < x.scanned {
+		x.key, x.filtered, x.scanned = key, x.filtered[:0], 0
 	}
 	// Extend the filtered index with what arrived since: never rescan.
 	f := strings.ToLower(p.filter)
-	for i := p.lastScan; i < n; i++ {
+	for i := x.scanned; i < n; i++ {
 		e := v.st.Timeline.At(id, i)
 		if strings.Contains(strings.ToLower(e.Actor+" "+e.Kind+" "+e.Text), f) {
-			p.filtered = append(p.filtered, i)
+			x.filtered = append(x.filtered, i)
 		}
 	}
-	p.lastScan = n
-	return id, len(p.filtered)
+	x.scanned = n
+	return id, len(x.filtered)
 }
 
 func (p *timelinePane) view(v *viewCtx, r Rect, focused bool) string {
@@ -291,7 +304,7 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	for i := p.top; i < n && len(lines) <= rows; i++ {
 		idx := i
 		if p.filter != "" {
-			idx = p.filtered[i]
+			idx = p.index.filtered[i]
 		}
 		e := v.st.Timeline.At(id, idx)
 		ts := e.At.In(zone).Format("15:04:05") + suffix
@@ -318,7 +331,7 @@ func (p *timelinePane) jump(v *viewCtx, at time.Time, rows int) bool {
 	for i := 0; i < n; i++ {
 		idx := i
 		if p.filter != "" {
-			idx = p.filtered[i]
+			idx = p.index.filtered[i]
 		}
 		if !v.st.Timeline.At(id, idx).At.Before(at) {
 			p.top, p.follow, p.seenLen = i, false, n
@@ -347,7 +360,7 @@ func (p *timelinePane) scroll(delta, n, rows int) {
 type checklistPane struct {
 	cursor int
 	offset int
-	cache  cached
+	cache  *cached
 }
 
 func (p *checklistPane) view(v *viewCtx, r Rect, focused bool) string {

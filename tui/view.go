@@ -46,20 +46,27 @@ func (m *Model) Render() string {
 		r := l.Panes[m.focus]
 		body = m.tabBar() + "\n" + m.paneView(&vc, m.focus, r, true)
 	} else {
+		g := m.grid
 		changed := false
 		for p := Pane(0); p < paneCount; p++ {
 			v := m.paneView(&vc, p, l.Panes[p], p == m.focus)
-			changed = changed || v != m.views[p]
-			m.views[p] = v
+			changed = changed || v != g.views[p]
+			g.views[p] = v
 		}
-		if changed || m.grid.out == "" {
-			top := joinColumns(m.views[LoadPane], m.views[ServicesPane], m.styles.Dim.Render("│"))
-			bottom := joinColumns(m.views[TimelinePane], m.views[ChecklistPane], m.styles.Dim.Render("│"))
-			m.grid.out = top + "\n" + bottom
+		if changed || g.out == "" {
+			top := joinColumns(g.views[LoadPane], g.views[ServicesPane], m.styles.Dim.Render("│"))
+			bottom := joinColumns(g.views[TimelinePane], g.views[ChecklistPane], m.styles.Dim.Render("│"))
+			g.out = top + "\n" + bottom
 		}
-		body = m.grid.out
+		body = g.out
 	}
 	return m.header() + "\n" + body + "\n" + m.footer()
+}
+
+// gridCache is the four panes joined, redone only when one changed.
+type gridCache struct {
+	views [paneCount]string
+	out   string
 }
 
 func (m *Model) paneView(vc *viewCtx, p Pane, r Rect, focused bool) string {
