@@ -158,9 +158,6 @@ func outageFirst(kinds []string) []string {
 	return out
 }
 
-// State exposes the reducer's state (tests and the benchmark harness).
-func (m Model) State() *state.State { return m.st }
-
 // Init starts the feed wait and the clock.
 func (m Model) Init() tea.Cmd { return tea.Batch(m.waitBatch(), tick()) }
 

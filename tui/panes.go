@@ -415,8 +415,8 @@ func (p *checklistPane) draw(v *viewCtx, r Rect, focused bool) string {
 
 func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.Item, selected bool, w int, zone *time.Location) string {
 	st := incident.StepStatus(&in.Incident, it, v.now)
-	box, status := "[ ]", ""
-	paint := func(s ...string) string { return strings.Join(s, "") }
+	box, boxStyle, status := "[ ]", func(s ...string) string { return strings.Join(s, "") }, ""
+	paint := boxStyle
 	switch st.State {
 	case incident.StepWaiting:
 		box, status, paint = "[-]", "after resolution", v.styles.Waiting.Render
@@ -428,7 +428,7 @@ func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.It
 		box = "[!]"
 		status = v.styles.Overdue.Render("OVERDUE +" + countdown(st.Left(v.now)))
 	case incident.StepDone:
-		box = v.styles.Done.Render("[✓]")
+		box, boxStyle = "[✓]", v.styles.Done.Render
 	}
 	if it.Done() && (st.State == incident.StepDone || it.Every != nil) {
 		by := ""
@@ -455,24 +455,15 @@ func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.It
 		status += " (every " + protocol.FormatDuration(it.Every.Std()) + ")"
 	}
 	if pend := v.st.PendingCheck(in.ID, it.ID); pend != nil {
-		box = v.styles.Pending.Render("[…]")
+		box, boxStyle = "[…]", v.styles.Pending.Render
 		status = v.styles.Pending.Render("sending…") + " " + status
 	} else if _, refused := v.st.RefusedCheck(in.ID, it.ID); refused {
-		box = v.styles.Error.Render("[✗]")
+		box, boxStyle = "[✗]", v.styles.Error.Render
 	}
 	titleW := max(10, min(46, w-40))
-	left := " " + box + " " + fit(it.Title, titleW) + " "
+	left := " " + boxStyle(box) + " " + fit(it.Title, titleW) + " "
 	if selected {
-		left = v.styles.Selected.Render(fit(" "+stripBox(box)+" "+it.Title, titleW+5)) + " "
+		left = v.styles.Selected.Render(fit(" "+box+" "+it.Title, titleW+5)) + " "
 	}
 	return paint(clip(left+status, w))
-}
-
-func stripBox(styled string) string {
-	for _, b := range []string{"[✓]", "[…]", "[✗]", "[!]", "[-]", "[ ]"} {
-		if strings.Contains(styled, b) {
-			return b
-		}
-	}
-	return "[ ]"
 }

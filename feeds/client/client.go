@@ -107,11 +107,3 @@ func (c *Client) Pending() int {
 	}
 	return n
 }
-
-// PendingCommands returns the unanswered commands of one feed.
-func (c *Client) PendingCommands(feedName string) []protocol.Command {
-	if f, ok := c.feeds[feedName]; ok {
-		return f.outbox.Pending()
-	}
-	return nil
-}

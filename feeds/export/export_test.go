@@ -153,3 +153,23 @@ func TestUnknownIncidentAndCorruptJournal(t *testing.T) {
 		t.Fatalf("corrupt journal: %v", err)
 	}
 }
+
+func TestTornTailIsSaidNotHidden(t *testing.T) {
+	path, _ := night(t)
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"cmd":"c-z","msgs":[{"type":"entry","se`)
+	f.Close()
+	src, err := FromJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(src, "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	r.Markdown(&md)
+	if r.TornLine == 0 || !strings.Contains(md.String(), "was incomplete") {
+		t.Fatalf("torn tail not reported (line %d)", r.TornLine)
+	}
+}

@@ -69,6 +69,7 @@ type Report struct {
 	ServiceChanges []protocol.Entry  `json:"service_changes"`
 	LoadPeaks      []Peak            `json:"load_peaks"`
 	NoLoadHistory  bool              `json:"no_load_history"`
+	TornLine       int               `json:"torn_line,omitempty"` // an incomplete last record skipped
 }
 
 // Build assembles the report of incident id from src.
@@ -95,7 +96,7 @@ func Build(src Source, id string) (*Report, error) {
 		}
 		return nil, fmt.Errorf("%w: %s is not in %s (%s)", ErrUnknownIncident, id, src.Origin, known)
 	}
-	r := &Report{Source: src.Origin, Incident: *inc, WindowFrom: inc.OpenedAt.Time}
+	r := &Report{Source: src.Origin, Incident: *inc, WindowFrom: inc.OpenedAt.Time, TornLine: src.Torn.TornLine}
 	var last time.Time
 	for _, m := range src.Messages {
 		if e, ok := m.(*protocol.Entry); ok && e.At.After(last) {

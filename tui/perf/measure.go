@@ -431,12 +431,3 @@ func clientRead(ctx context.Context, url string, onSynced func(), done func(*sta
 		}
 	}
 }
-
-// Table formats figures for the terminal and the README.
-func Table(rows [][2]string) string {
-	var b strings.Builder
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%-58s %s\n", r[0], r[1])
-	}
-	return b.String()
-}
