@@ -91,11 +91,12 @@ type Model struct {
 	focus         Pane
 	now           time.Time
 
-	load loadPane
-	svcs servicesPane
-	tl   timelinePane
-	cl   checklistPane
-	grid *gridCache
+	load   loadPane
+	svcs   servicesPane
+	tl     timelinePane
+	cl     checklistPane
+	grid   *gridCache
+	chrome *chromeCache
 
 	selected string // incident id shown
 	pinned   bool   // the reader chose it
@@ -134,7 +135,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		load: loadPane{cache: &cached{}}, svcs: servicesPane{cache: &cached{}},
 		tl: newTimelinePane(), cl: checklistPane{cache: &cached{}},
 		now: opts.Now(), input: in,
-		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{},
+		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
 	}
 }
 

@@ -44,7 +44,8 @@ func (m *Model) Render() string {
 		body = lipgloss.Place(m.width, bodyH, lipgloss.Center, lipgloss.Center, box)
 	} else if l.Tabs {
 		r := l.Panes[m.focus]
-		body = m.tabBar() + "\n" + m.paneView(&vc, m.focus, r, true)
+		tabKey := fmt.Sprint(m.st.ServicesVersion, m.st.IncidentsVersion, m.selected, m.focus, m.width)
+		body = m.chrome.tabs.get(tabKey, m.tabBar) + "\n" + m.paneView(&vc, m.focus, r, true)
 	} else {
 		g := m.grid
 		changed := false
@@ -60,7 +61,21 @@ func (m *Model) Render() string {
 		}
 		body = g.out
 	}
-	return m.header() + "\n" + body + "\n" + m.footer()
+	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.now.Unix(), m.selected, m.width)
+	footer := m.footer
+	if m.mode != modeNote && m.mode != modeFilter && m.mode != modeJump {
+		n := m.st.Notice
+		live := n.Text != "" && m.now.Sub(n.At) < noticeLife
+		footKey := fmt.Sprint(live, n.Text, n.Error, m.width)
+		footer = func() string { return m.chrome.footer.get(footKey, m.footer) }
+	}
+	return m.chrome.header.get(headKey, m.header) + "\n" + body + "\n" + footer()
+}
+
+// chromeCache holds the header and the tab bar, redrawn only when what
+// they show changed (the header at most once a second, for its clocks).
+type chromeCache struct {
+	header, tabs, footer cached
 }
 
 // gridCache is the four panes joined, redone only when one changed.
