@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/client/clienttest"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/server"
 )
@@ -71,56 +72,38 @@ func TestTwoRespondersSeeEachOthersTicks(t *testing.T) {
 	tm := client.DefaultTimings()
 	tm.CloseWait = 100 * time.Millisecond
 	var alice, bob *client.Client
-	seen := map[*client.Client]*[]string{}
-	var mu sync.Mutex
+	var bobSaw *clienttest.Collector
 	for _, c := range []**client.Client{&alice, &bob} {
 		cl, err := client.New([]client.FeedConfig{{Name: "demo", URL: url}}, "", tm)
 		if err != nil {
 			t.Fatal(err)
 		}
 		*c = cl
-		texts := &[]string{}
-		seen[cl] = texts
-		wg.Add(2)
-		go func() { defer wg.Done(); cl.Run(ctx) }()
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-cl.Store().Notify():
-				}
-				for _, e := range cl.Store().Drain().Events {
-					if je, ok := e.(client.JournalEvent); ok {
-						if en, ok := je.Msg.(*protocol.Entry); ok {
-							mu.Lock()
-							*texts = append(*texts, en.Actor+": "+en.Text)
-							mu.Unlock()
-						}
-					}
-				}
-			}
-		}()
+		seen := clienttest.Collect(ctx, cl.Store())
+		if c == &bob {
+			bobSaw = seen
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); cl.Run(ctx); <-seen.Done() }()
 	}
 	done := true
 	if _, err := alice.Send("demo", protocol.Command{Actor: "alice", Op: "check", Incident: incidentID, Item: "email-customers", Done: &done}); err != nil {
 		t.Fatal(err)
 	}
-	want := "alice: ticked: Email affected customers"
+	want := "ticked: Email affected customers"
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		mu.Lock()
-		ok := contains(*seen[bob], want)
-		mu.Unlock()
-		if ok && s.Hub.Incidents()[0].Checklist[2].Done() {
+		if contains(bobSaw.EntryTexts(), want) && s.Hub.Incidents()[0].Checklist[2].Done() {
+			for _, m := range bobSaw.Journal() {
+				if e, ok := m.(*protocol.Entry); ok && e.Text == want && e.Actor != "alice" {
+					t.Fatalf("the tick is attributed to %q, not alice", e.Actor)
+				}
+			}
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	t.Fatalf("bob never saw alice's tick; bob saw %q", *seen[bob])
+	t.Fatalf("bob never saw alice's tick; bob saw %q", bobSaw.EntryTexts())
 }
 
 func contains(list []string, s string) bool {

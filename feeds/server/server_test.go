@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/client/clienttest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
@@ -60,18 +61,9 @@ func startServer(t *testing.T, dir, addr string, opts Options) *running {
 }
 
 type dash struct {
-	c      *client.Client
-	mu     sync.Mutex
-	events []client.Event
-	health client.Health
-	loads  int
-	stop   func()
-}
-
-func (d *dash) loadCount() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.loads
+	*clienttest.Collector
+	c    *client.Client
+	stop func()
 }
 
 func fast() client.Timings {
@@ -88,73 +80,14 @@ func connect(t *testing.T, url, token string) *dash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dash{c: c}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); c.Run(ctx) }()
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.Store().Notify():
-			}
-			b := c.Store().Drain()
-			d.mu.Lock()
-			d.events = append(d.events, b.Events...)
-			d.loads += len(b.Loads)
-			for _, h := range b.Health {
-				d.health = h
-			}
-			d.mu.Unlock()
-		}
-	}()
+	d := &dash{c: c, Collector: clienttest.Collect(ctx, c.Store())}
+	ran := make(chan struct{})
+	go func() { c.Run(ctx); close(ran) }()
 	var once sync.Once
-	d.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	d.stop = func() { once.Do(func() { cancel(); <-ran; <-d.Done() }) }
 	t.Cleanup(d.stop)
 	return d
-}
-
-func (d *dash) journal() []protocol.Message {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var out []protocol.Message
-	for _, e := range d.events {
-		if je, ok := e.(client.JournalEvent); ok {
-			out = append(out, je.Msg)
-		}
-	}
-	return out
-}
-
-func (d *dash) entryTexts() []string {
-	var out []string
-	for _, m := range d.journal() {
-		if e, ok := m.(*protocol.Entry); ok {
-			out = append(out, e.Text)
-		}
-	}
-	return out
-}
-
-func (d *dash) answer(id string) client.Event {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, e := range d.events {
-		switch v := e.(type) {
-		case client.AckEvent:
-			if v.ID == id {
-				return v
-			}
-		case client.NackEvent:
-			if v.ID == id {
-				return v
-			}
-		}
-	}
-	return nil
 }
 
 func (d *dash) send(t *testing.T, cmd protocol.Command) client.Event {
@@ -167,15 +100,11 @@ func (d *dash) send(t *testing.T, cmd protocol.Command) client.Event {
 		t.Fatal(err)
 	}
 	var ans client.Event
-	eventually(t, "answer to "+cmd.Op, func() bool { ans = d.answer(id); return ans != nil })
+	eventually(t, "answer to "+cmd.Op, func() bool { ans = d.Answer(id); return ans != nil })
 	return ans
 }
 
-func (d *dash) synced() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.health.State == client.Synced
-}
+func (d *dash) synced() bool { return d.Health("hub").State == client.Synced }
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -205,8 +134,8 @@ func TestDeclareTickNoteOverTheWire(t *testing.T) {
 	if nk, ok := n.(client.NackEvent); !ok || nk.Code != protocol.CodeNotFound {
 		t.Fatalf("unknown step answered %+v", n)
 	}
-	eventually(t, "entries", func() bool { return len(d.entryTexts()) == 2 })
-	got := d.entryTexts()
+	eventually(t, "entries", func() bool { return len(d.EntryTexts()) == 2 })
+	got := d.EntryTexts()
 	if got[0] != "declared SEV2 outage: Mail down on web-3" || got[1] != "ticked: Acknowledge and take ownership" {
 		t.Fatalf("entries = %q", got)
 	}
@@ -232,14 +161,14 @@ func TestRestartBetweenCommandsLosesAndDuplicatesNothing(t *testing.T) {
 	if srv2.hub.Seq() != 4 {
 		t.Fatalf("seq after restart = %d, want 4", srv2.hub.Seq())
 	}
-	eventually(t, "three entries", func() bool { return len(d.entryTexts()) == 3 })
+	eventually(t, "three entries", func() bool { return len(d.EntryTexts()) == 3 })
 	time.Sleep(50 * time.Millisecond)
 	want := []string{"declared SEV1 outage: Disk full", "before restart", "after restart"}
-	if got := d.entryTexts(); strings.Join(got, "|") != strings.Join(want, "|") {
+	if got := d.EntryTexts(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("entries = %q", got)
 	}
 	var seqs []uint64
-	for _, m := range d.journal() {
+	for _, m := range d.Journal() {
 		switch v := m.(type) {
 		case *protocol.Entry:
 			seqs = append(seqs, v.Seq)
@@ -282,8 +211,8 @@ func TestConcurrentCommandsOneOrderForAll(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	eventually(t, "all notes at both", func() bool { return len(a.entryTexts()) == 41 && len(b.entryTexts()) == 41 })
-	if strings.Join(a.entryTexts(), "|") != strings.Join(b.entryTexts(), "|") {
+	eventually(t, "all notes at both", func() bool { return len(a.EntryTexts()) == 41 && len(b.EntryTexts()) == 41 })
+	if strings.Join(a.EntryTexts(), "|") != strings.Join(b.EntryTexts(), "|") {
 		t.Fatal("the two dashboards saw different orders")
 	}
 }
@@ -297,11 +226,11 @@ func TestSnapshotAndChangesAreJournaled(t *testing.T) {
 	srv.hub.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "down", Detail: "connect: refused", Since: now, At: now})
 	d := connect(t, srv.url, "")
 	eventually(t, "synced", d.synced)
-	texts := strings.Join(d.entryTexts(), "\n")
+	texts := strings.Join(d.EntryTexts(), "\n")
 	if !strings.Contains(texts, "load on web-3 ok → crit") || !strings.Contains(texts, "exim on web-3 ok → down: connect: refused") {
 		t.Fatalf("journal = %s", texts)
 	}
-	eventually(t, "snapshot load", func() bool { return d.loadCount() > 0 })
+	eventually(t, "snapshot load", func() bool { return d.Loads() > 0 })
 }
 
 func TestTokens(t *testing.T) {
@@ -349,7 +278,7 @@ func TestFailingDiskNacksUnavailable(t *testing.T) {
 	}
 	// State keeps flowing while the disk is full.
 	srv.hub.PublishLoad(protocol.Load{Host: "h", At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: 0.1, CPUs: 1})
-	eventually(t, "load while disk full", func() bool { return d.loadCount() > 0 })
+	eventually(t, "load while disk full", func() bool { return d.Loads() > 0 })
 }
 
 func TestSlowSubscriberIsDroppedOthersUnaffected(t *testing.T) {
@@ -395,9 +324,7 @@ func TestShutdownSendsCloseFrames(t *testing.T) {
 	eventually(t, "synced", d.synced)
 	srv.stop()
 	eventually(t, "told the server is going away", func() bool {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		for _, e := range d.events {
+		for _, e := range d.Events() {
 			if s, ok := e.(client.StatusEvent); ok && strings.Contains(s.Reason, "shutting down") {
 				return true
 			}
