@@ -22,7 +22,7 @@ func TestAppendReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := j.ID()
-	if _, err := j.Append("c-1", note("one"), &protocol.IncidentMsg{Incident: protocol.Incident{ID: "INC-1"}}); err != nil {
+	if _, err := j.Append("c-1", note("one"), &protocol.IncidentMsg{Incident: protocol.Incident{ID: "INC-1", Title: "t", Status: protocol.StatusInvestigating, OpenedAt: protocol.At(time.Now())}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := j.Append("", note("two")); err != nil {
@@ -132,7 +132,7 @@ func TestFailingDiskKeepsNothingHalfWritten(t *testing.T) {
 func FuzzReadFile(f *testing.F) {
 	dir := f.TempDir()
 	j, _, _ := Open(dir)
-	j.Append("c-1", note("one"), &protocol.IncidentMsg{Incident: protocol.Incident{ID: "INC-1"}})
+	j.Append("c-1", note("one"), &protocol.IncidentMsg{Incident: protocol.Incident{ID: "INC-1", Title: "t", Status: protocol.StatusInvestigating, OpenedAt: protocol.At(time.Now())}})
 	j.Close()
 	good, _ := os.ReadFile(filepath.Join(dir, FileName))
 	f.Add(good)

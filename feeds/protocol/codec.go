@@ -9,7 +9,7 @@ import (
 
 // Message is any decoded protocol message: one of the pointer types
 // *Hello, *Load, *Service, *IncidentMsg, *Entry, *Synced, *Ack, *Nack,
-// *Subscribe, *Command.
+// *Subscribe, *Command, *Register, *Evidence, *History, *Presence.
 type Message interface{ messageType() string }
 
 func (*Hello) messageType() string       { return TypeHello }
@@ -22,6 +22,10 @@ func (*Ack) messageType() string         { return TypeAck }
 func (*Nack) messageType() string        { return TypeNack }
 func (*Subscribe) messageType() string   { return TypeSubscribe }
 func (*Command) messageType() string     { return TypeCommand }
+func (*Register) messageType() string    { return TypeRegister }
+func (*Evidence) messageType() string    { return TypeEvidence }
+func (*History) messageType() string     { return TypeHistory }
+func (*Presence) messageType() string    { return TypePresence }
 
 // TypeOf returns the protocol type name of m.
 func TypeOf(m Message) string { return m.messageType() }
@@ -44,6 +48,13 @@ type envelope struct {
 
 // Decode parses one text frame. Unknown fields are ignored. The error wraps
 // ErrUnknownType or ErrMalformed so callers can count them apart.
+//
+// What a feed reports (state, journal and replies) is read tolerantly, as
+// PROTOCOL.md's Limits require: only a missing required field drops it; a
+// field of the wrong type or a value that cannot be read (a due of "soon")
+// is treated as absent. What asks a server to act (command, subscribe,
+// register) is read strictly: a field of the wrong type is malformed,
+// because guessing at a responder's intent is worse than refusing it.
 func Decode(frame []byte) (Message, error) {
 	trimmed := bytes.TrimLeft(frame, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
@@ -75,20 +86,66 @@ func Decode(frame []byte) (Message, error) {
 		m = &Subscribe{}
 	case TypeCommand:
 		m = &Command{}
+	case TypeRegister:
+		m = &Register{}
+	case TypeEvidence:
+		m = &Evidence{}
+	case TypeHistory:
+		m = &History{}
+	case TypePresence:
+		m = &Presence{}
 	case "":
 		return nil, malformed("missing type")
 	default:
 		return nil, fmt.Errorf("%w %q", ErrUnknownType, env.Type)
 	}
 	if err := json.Unmarshal(frame, m); err != nil {
-		return nil, malformed("%s: %v", env.Type, err)
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) || strict(m) {
+			return nil, malformed("%s: %v", env.Type, err)
+		}
+		// encoding/json finished the rest of the frame; the mistyped
+		// field is left absent.
 	}
+	normalize(m)
 	if err := validate(m); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
+// strict reports whether m asks a server to act, and so is not guessed at.
+func strict(m Message) bool {
+	switch m.(type) {
+	case *Command, *Subscribe, *Register:
+		return true
+	}
+	return false
+}
+
+// normalize turns durations the wire carried but that could not be read
+// into absence, so nobody downstream sees the mark.
+func normalize(m Message) {
+	switch v := m.(type) {
+	case *Load:
+		if v.Interval == unknownDuration {
+			v.Interval = 0
+		}
+	case *IncidentMsg:
+		for i := range v.Incident.Checklist {
+			it := &v.Incident.Checklist[i]
+			if it.Due != nil && *it.Due == unknownDuration {
+				it.Due = nil
+			}
+			if it.Every != nil && *it.Every == unknownDuration {
+				it.Every = nil
+			}
+		}
+	}
+}
+
+// validate checks the required fields of PROTOCOL.md's Limits: the only
+// ones whose absence drops a frame.
 func validate(m Message) error {
 	switch v := m.(type) {
 	case *Hello:
@@ -105,24 +162,26 @@ func validate(m Message) error {
 		if v.At.IsZero() {
 			return malformed("load: missing at")
 		}
-		if v.Interval <= 0 {
-			return malformed("load: missing or non-positive interval")
-		}
 	case *Service:
 		if v.Host == "" || v.Service == "" {
 			return malformed("service: missing host or service")
 		}
-		if !ValidState(v.State) {
-			return malformed("service: state %q is not one of ok, warn, down, unknown, maintenance", v.State)
+		if v.State == "" {
+			return malformed("service: missing state")
 		}
 	case *IncidentMsg:
-		if v.Seq == 0 {
-			return malformed("incident: missing seq")
-		}
-		if v.Incident.ID == "" {
+		in := &v.Incident
+		switch {
+		case in.ID == "":
 			return malformed("incident: missing incident.id")
+		case in.Title == "":
+			return malformed("incident: missing incident.title")
+		case in.Status == "":
+			return malformed("incident: missing incident.status")
+		case in.OpenedAt.IsZero():
+			return malformed("incident: missing incident.opened_at")
 		}
-		for i, it := range v.Incident.Checklist {
+		for i, it := range in.Checklist {
 			if it.ID == "" {
 				return malformed("incident: checklist[%d] missing id", i)
 			}
@@ -131,8 +190,8 @@ func validate(m Message) error {
 		if v.Seq == 0 {
 			return malformed("entry: missing seq")
 		}
-		if v.At.IsZero() {
-			return malformed("entry: missing at")
+		if v.Text == "" {
+			return malformed("entry: missing text")
 		}
 	case *Ack:
 		if v.ID == "" {
@@ -148,6 +207,21 @@ func validate(m Message) error {
 		}
 		if v.Op == "" {
 			return malformed("command: missing op")
+		}
+	case *Register:
+		if len(v.Hosts) == 0 {
+			return malformed("register: missing hosts")
+		}
+	case *Evidence:
+		if v.Host == "" {
+			return malformed("evidence: missing host")
+		}
+		if v.At.IsZero() {
+			return malformed("evidence: missing at")
+		}
+	case *History:
+		if v.ID == "" {
+			return malformed("history: missing id")
 		}
 	}
 	return nil
@@ -176,6 +250,14 @@ func Encode(m Message) ([]byte, error) {
 		v.Type = TypeSubscribe
 	case *Command:
 		v.Type = TypeCommand
+	case *Register:
+		v.Type = TypeRegister
+	case *Evidence:
+		v.Type = TypeEvidence
+	case *History:
+		v.Type = TypeHistory
+	case *Presence:
+		v.Type = TypePresence
 	default:
 		return nil, fmt.Errorf("encode: unsupported message %T", m)
 	}

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -91,15 +92,22 @@ func TestDecodeRejects(t *testing.T) {
 		{"hello without protocol", `{"type":"hello","journal":"j"}`, false},
 		{"load without host", `{"type":"load","at":"2026-11-22T02:13:07.000Z","interval":"5s"}`, false},
 		{"load bad time", `{"type":"load","host":"a","at":"yesterday","interval":"5s"}`, false},
-		{"load bad interval", `{"type":"load","host":"a","at":"2026-11-22T02:13:07.000Z","interval":"often"}`, false},
-		{"service bad state", `{"type":"service","host":"a","service":"b","state":"on fire"}`, false},
-		{"incident without seq", `{"type":"incident","incident":{"id":"I"}}`, false},
+		{"load time past 9999", `{"type":"load","host":"a","at":"9999-12-31T23:59:59.999-23:59"}`, false},
+		{"service without state", `{"type":"service","host":"a","service":"b"}`, false},
 		{"incident without id", `{"type":"incident","seq":3,"incident":{}}`, false},
-		{"item without id", `{"type":"incident","seq":3,"incident":{"id":"I","checklist":[{"title":"x"}]}}`, false},
-		{"entry without seq", `{"type":"entry","at":"2026-11-22T02:13:07.000Z"}`, false},
+		{"incident without title", `{"type":"incident","seq":3,"incident":{"id":"I","status":"investigating","opened_at":"2026-11-22T02:13:07.000Z"}}`, false},
+		{"incident without status", `{"type":"incident","seq":3,"incident":{"id":"I","title":"t","opened_at":"2026-11-22T02:13:07.000Z"}}`, false},
+		{"incident without opened_at", `{"type":"incident","seq":3,"incident":{"id":"I","title":"t","status":"investigating"}}`, false},
+		{"item without id", `{"type":"incident","seq":3,"incident":{"id":"I","title":"t","status":"investigating","opened_at":"2026-11-22T02:13:07.000Z","checklist":[{"title":"x"}]}}`, false},
+		{"entry without seq", `{"type":"entry","at":"2026-11-22T02:13:07.000Z","text":"x"}`, false},
+		{"entry without text", `{"type":"entry","seq":4,"at":"2026-11-22T02:13:07.000Z"}`, false},
 		{"ack without id", `{"type":"ack","seq":3}`, false},
 		{"command without op", `{"type":"command","id":"c"}`, false},
-		{"wrong field type", `{"type":"synced","seq":"many"}`, false},
+		{"command with a mistyped field", `{"type":"command","id":"c","op":"check","done":"yes"}`, false},
+		{"subscribe with a mistyped since", `{"type":"subscribe","since":"many"}`, false},
+		{"register without hosts", `{"type":"register","agent":"a"}`, false},
+		{"evidence without host", `{"type":"evidence","at":"2026-11-22T02:13:07.000Z"}`, false},
+		{"history without id", `{"type":"history","before":3}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +122,123 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("error %v should wrap ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// PROTOCOL.md, Limits: any field but the required ones may be missing, of
+// the wrong type or carry an unknown value; the frame is kept.
+func TestDecodeKeepsWhatItCan(t *testing.T) {
+	tests := []struct {
+		name  string
+		frame string
+		check func(t *testing.T, m Message)
+	}{
+		{"load without interval", `{"type":"load","host":"a","at":"2026-11-22T02:13:07.000Z"}`, func(t *testing.T, m Message) {
+			if m.(*Load).Interval != 0 {
+				t.Fatal("interval should be absent")
+			}
+		}},
+		{"load with unreadable interval", `{"type":"load","host":"a","at":"2026-11-22T02:13:07.000Z","interval":"often","load1":2}`, func(t *testing.T, m Message) {
+			if l := m.(*Load); l.Interval != 0 || l.Load1 != 2 {
+				t.Fatalf("got %+v", l)
+			}
+		}},
+		{"load with a mistyped number", `{"type":"load","host":"a","at":"2026-11-22T02:13:07.000Z","load1":"high","cpus":4}`, func(t *testing.T, m Message) {
+			if l := m.(*Load); l.Load1 != 0 || l.CPUs != 4 {
+				t.Fatalf("got %+v", l)
+			}
+		}},
+		{"service with an unknown state", `{"type":"service","host":"a","service":"b","state":"on fire"}`, func(t *testing.T, m Message) {
+			if m.(*Service).State != "on fire" {
+				t.Fatal("state lost")
+			}
+		}},
+		{"incident with unknown severity, due and no seq", `{"type":"incident","incident":{"id":"I","title":"t","severity":"SEV9","status":"investigating","opened_at":"2026-11-22T02:13:07.000Z","resolved_at":"whenever","checklist":[{"id":"x","due":"soon","every":7}]}}`, func(t *testing.T, m Message) {
+			in := m.(*IncidentMsg).Incident
+			if in.Severity != "SEV9" || in.Checklist[0].Due != nil || in.Checklist[0].Every != nil {
+				t.Fatalf("got %+v", in)
+			}
+			if in.ResolvedAt == nil || !in.ResolvedAt.Invalid() || !in.ResolvedAt.IsZero() {
+				t.Fatalf("an unreadable time reads as invalid and zero: %+v", in.ResolvedAt)
+			}
+			if in.Checklist[0].Label() != "x" {
+				t.Fatal("a step without a title shows its id")
+			}
+		}},
+		{"entry without at or kind", `{"type":"entry","seq":9,"text":"hi"}`, func(t *testing.T, m Message) {
+			if e := m.(*Entry); e.Text != "hi" || !e.At.IsZero() {
+				t.Fatalf("got %+v", e)
+			}
+		}},
+		{"synced with a mistyped seq", `{"type":"synced","seq":"many"}`, func(t *testing.T, m Message) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Decode([]byte(tt.frame))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			tt.check(t, m)
+		})
+	}
+}
+
+func TestCheckLimits(t *testing.T) {
+	long := strings.Repeat("x", MaxIDBytes+1)
+	for _, tt := range []struct {
+		id string
+		ok bool
+	}{{"web-3", true}, {"db_1.example:5432", true}, {"c-01J9Z", true}, {"", false}, {"a b", false}, {"a\x1b[2J", false}, {long, false}, {"\xff", false}} {
+		if err := CheckID("host", tt.id); (err == nil) != tt.ok {
+			t.Errorf("CheckID(%q) = %v, want ok=%v", tt.id, err, tt.ok)
+		}
+	}
+	if CheckText("note", strings.Repeat("<", MaxTextBytes), MaxTextBytes) != nil || CheckText("note", strings.Repeat("<", MaxTextBytes+1), MaxTextBytes) == nil {
+		t.Error("text limit is inclusive of MaxTextBytes")
+	}
+	var c Command
+	if err := json.Unmarshal([]byte(`{"scheduled_start":"9999-12-31T23:59:59.999-23:59","at":"2026-11-22T02:13:07.120Z"}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if CheckTime("scheduled_start", c.ScheduledStart) == nil {
+		t.Error("a time that is year 10000 in UTC must be refused")
+	}
+	if CheckTime("at", c.At) != nil || CheckTime("absent", nil) != nil {
+		t.Error("valid and absent times pass")
+	}
+}
+
+// The additions' examples of PROTOCOL.md decode and round-trip.
+func TestDecodeAdditions(t *testing.T) {
+	frames := []string{
+		`{"type":"register","agent":"web-3","hosts":["web-3"]}`,
+		`{"type":"evidence","host":"web-3","at":"2026-11-22T02:13:07.000Z","reason":"load crit: 9.8 on 4 CPUs","processes":[{"pid":4123,"user":"shop42","command":"php-cgi","count":240,"cpu_pct":96.1,"rss_kb":81234}],"outputs":[{"name":"mailq","exit":0,"text":"48211 requests in queue"}]}`,
+		`{"type":"history","id":"h-7","before":1800,"limit":200,"incident":"INC-42"}`,
+		`{"type":"history","id":"h-7","messages":[{"type":"entry","seq":1601,"text":"x"}],"more":true}`,
+		`{"type":"presence","watchers":[{"actor":"alice","via":"ssh","since":"2026-11-22T02:14:05.000Z"}]}`,
+		`{"type":"synced","seq":1844,"compacted":true,"oldest":12}`,
+		`{"type":"command","id":"c-1","actor":"carol","op":"claim","incident":"INC-42","item":"email-customers","claim":true,"at":"2026-11-22T02:14:05.000Z"}`,
+		`{"type":"command","id":"c-2","actor":"carol","op":"publish","incident":"INC-42","text":"Mail is delayed.","channels":["page","customers"],"item":"status-page","subject":"Mail delayed"}`,
+		`{"type":"command","id":"c-3","actor":"carol","op":"collect","host":"web-3"}`,
+		`{"type":"load","host":"web-3","at":"2026-11-22T02:13:07.000Z","interval":"5s","load1":12.8,"cpus":4,"level":"crit"}`,
+	}
+	for _, frame := range frames {
+		m, err := Decode([]byte(frame))
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", frame, err)
+		}
+		b, err := Encode(m)
+		if err != nil {
+			t.Fatalf("Encode(%T): %v", m, err)
+		}
+		if _, err := Decode(b); err != nil {
+			t.Fatalf("re-Decode(%s): %v", b, err)
+		}
+	}
+	m, _ := Decode([]byte(frames[1]))
+	ev := m.(*Evidence)
+	if ev.Reason == "" || ev.Processes[0].Command != "php-cgi" || ev.Outputs[0].Name != "mailq" {
+		t.Fatalf("evidence fields: %+v", ev)
 	}
 }
 

@@ -5,7 +5,6 @@ package protocol
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -31,6 +30,10 @@ const (
 	TypeNack      = "nack"
 	TypeSubscribe = "subscribe"
 	TypeCommand   = "command"
+	TypeRegister  = "register"
+	TypeEvidence  = "evidence"
+	TypeHistory   = "history"
+	TypePresence  = "presence"
 )
 
 // Service states.
@@ -57,6 +60,12 @@ const (
 	EntryCheck  = "check"
 	EntryAlert  = "alert"
 	EntrySystem = "system"
+	// Additions: what an agent captured, what was told to customers and
+	// how each channel took it, and who is on a step.
+	EntryEvidence = "evidence"
+	EntryPublish  = "publish"
+	EntryDelivery = "delivery"
+	EntryClaim    = "claim"
 )
 
 // Command ops.
@@ -66,7 +75,27 @@ const (
 	OpNote    = "note"
 	OpCheck   = "check"
 	OpUpdate  = "update"
+	OpClaim   = "claim"
+	OpPublish = "publish"
+	OpCollect = "collect"
 )
+
+// Load levels, the server's classification of a load (Load.Level).
+const (
+	LevelOK   = "ok"
+	LevelWarn = "warn"
+	LevelCrit = "crit"
+)
+
+// Where a watcher watches from (Subscribe.Via).
+const (
+	ViaTTY = "tty"
+	ViaSSH = "ssh"
+)
+
+// ChannelPage is the hub's own status page, a publish channel that always
+// exists.
+const ChannelPage = "page"
 
 // Nack codes.
 const (
@@ -110,7 +139,8 @@ func ValidSeverity(s string) bool {
 // ValidEntryKind reports whether s is an entry kind of the protocol.
 func ValidEntryKind(s string) bool {
 	switch s {
-	case EntryNote, EntryStatus, EntryCheck, EntryAlert, EntrySystem:
+	case EntryNote, EntryStatus, EntryCheck, EntryAlert, EntrySystem,
+		EntryEvidence, EntryPublish, EntryDelivery, EntryClaim:
 		return true
 	}
 	return false
@@ -120,11 +150,34 @@ func ValidEntryKind(s string) bool {
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Time is a protocol timestamp: written as RFC 3339 UTC with milliseconds,
-// read from any RFC 3339 form.
-type Time struct{ time.Time }
+// read from any RFC 3339 form whose year, in UTC, is 0001 to 9999.
+//
+// Reading never fails: a receiver keeps a frame whose optional times it
+// cannot read (PROTOCOL.md, Limits). Such a time reads as zero (absent) and
+// Invalid reports it, so a server can refuse a command that carried it.
+type Time struct {
+	time.Time
+	invalid bool
+}
 
 // At wraps t as a protocol Time truncated to milliseconds.
-func At(t time.Time) Time { return Time{t.UTC().Truncate(time.Millisecond)} }
+func At(t time.Time) Time { return Time{Time: t.UTC().Truncate(time.Millisecond)} }
+
+// Invalid reports whether the wire carried a value that is not a protocol
+// time (not RFC 3339, or a year outside 0001-9999 in UTC).
+func (t Time) Invalid() bool { return t.invalid }
+
+// MinYear and MaxYear bound a protocol time's year, in UTC.
+const (
+	MinYear = 1
+	MaxYear = 9999
+)
+
+// InRange reports whether t, in UTC, falls in the protocol's years.
+func InRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= MinYear && y <= MaxYear
+}
 
 // TimePtr returns a pointer to At(t).
 func TimePtr(t time.Time) *Time { v := At(t); return &v }
@@ -139,24 +192,32 @@ func (t Time) MarshalJSON() ([]byte, error) {
 }
 
 func (t *Time) UnmarshalJSON(b []byte) error {
+	*t = Time{}
 	if string(b) == "null" {
-		t.Time = time.Time{}
 		return nil
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("time: %w", err)
+		t.invalid = true
+		return nil
 	}
 	parsed, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return fmt.Errorf("time %q is not RFC 3339", s)
+	if err != nil || !InRange(parsed) {
+		t.invalid = true
+		return nil
 	}
 	t.Time = parsed.UTC()
 	return nil
 }
 
 // Duration is a Go-style duration string on the wire: "90s", "-168h".
+// Like Time, reading never fails: a value that is not a duration ("soon")
+// reads as the unknownDuration mark, which Decode turns into "absent".
 type Duration time.Duration
+
+// unknownDuration marks a duration the wire carried but that could not be
+// read; Decode replaces it by absence before anyone sees it.
+const unknownDuration = Duration(-1 << 63)
 
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
@@ -183,11 +244,13 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration: %w", err)
+		*d = unknownDuration
+		return nil
 	}
 	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", s, err)
+	if err != nil || Duration(v) == unknownDuration {
+		*d = unknownDuration
+		return nil
 	}
 	*d = Duration(v)
 	return nil
@@ -214,6 +277,9 @@ type Load struct {
 	Load15     float64  `json:"load15"`
 	CPUs       int      `json:"cpus"`
 	MemUsedPct *float64 `json:"mem_used_pct,omitempty"`
+	// Level is the server's classification (LevelOK, LevelWarn,
+	// LevelCrit) with its hysteresis; a dashboard shows it where present.
+	Level string `json:"level,omitempty"`
 }
 
 // Service is one service's state on one host.
@@ -245,7 +311,12 @@ type Incident struct {
 	OpenedAt       Time   `json:"opened_at"`
 	ResolvedAt     *Time  `json:"resolved_at"`
 	ScheduledStart *Time  `json:"scheduled_start"`
-	Checklist      []Item `json:"checklist"`
+	// ScheduledEnd is the end of a maintenance window.
+	ScheduledEnd *Time `json:"scheduled_end,omitempty"`
+	// Components are the public component ids the incident affects: what
+	// the status page shows as affected.
+	Components []string `json:"components,omitempty"`
+	Checklist  []Item   `json:"checklist"`
 }
 
 // Resolved reports whether the incident is resolved.
@@ -262,6 +333,11 @@ func (in Incident) Clone() Incident {
 		v := *in.ScheduledStart
 		out.ScheduledStart = &v
 	}
+	if in.ScheduledEnd != nil {
+		v := *in.ScheduledEnd
+		out.ScheduledEnd = &v
+	}
+	out.Components = append([]string(nil), in.Components...)
 	out.Checklist = make([]Item, len(in.Checklist))
 	for i, it := range in.Checklist {
 		out.Checklist[i] = it.Clone()
@@ -281,6 +357,18 @@ type Item struct {
 	DoneBy   *string   `json:"done_by"`
 	Count    int       `json:"count,omitempty"`
 	Template string    `json:"template,omitempty"`
+	// ClaimedBy and ClaimedAt say who is on the step ("carol is writing
+	// the email"); null when nobody is or the claim was released.
+	ClaimedBy *string `json:"claimed_by"`
+	ClaimedAt *Time   `json:"claimed_at"`
+}
+
+// Title or, where a feed sent none, the step's id: what a screen shows.
+func (it *Item) Label() string {
+	if it.Title != "" {
+		return it.Title
+	}
+	return it.ID
 }
 
 // Done reports whether the step has been done at least once.
@@ -305,6 +393,14 @@ func (it Item) Clone() Item {
 		v := *it.DoneBy
 		out.DoneBy = &v
 	}
+	if it.ClaimedBy != nil {
+		v := *it.ClaimedBy
+		out.ClaimedBy = &v
+	}
+	if it.ClaimedAt != nil {
+		v := *it.ClaimedAt
+		out.ClaimedAt = &v
+	}
 	return out
 }
 
@@ -317,12 +413,51 @@ type Entry struct {
 	Actor    string `json:"actor"`
 	Kind     string `json:"kind"`
 	Text     string `json:"text"`
+
+	// Host is the host an alert, system or evidence entry is about.
+	Host string `json:"host,omitempty"`
+	// Evidence is what was running on Host, for kind evidence.
+	Evidence *EvidenceData `json:"evidence,omitempty"`
+	// Received is the server's time where At is the responder's time of
+	// action (a command's at) and the two differ by more than a second.
+	Received *Time `json:"received,omitempty"`
+
+	// Publishing: Ref is the id of the publish command an entry of kind
+	// publish or delivery belongs to; Channels the channels a publish
+	// went to; Channel the one a delivery is about; Subject an email's
+	// subject; Item the step a publish ticks.
+	Ref      string    `json:"ref,omitempty"`
+	Channels []string  `json:"channels,omitempty"`
+	Channel  string    `json:"channel,omitempty"`
+	Subject  string    `json:"subject,omitempty"`
+	Item     string    `json:"item,omitempty"`
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
+
+// Delivery is the outcome of one try at one channel, on a delivery entry.
+type Delivery struct {
+	// Outcome is DeliveryDelivered, DeliveryRetrying or DeliveryFailed.
+	Outcome string `json:"outcome"`
+	Attempt int    `json:"attempt"`
+	// NextTry is when a retrying delivery is tried again.
+	NextTry *Time `json:"next_try,omitempty"`
+}
+
+// Delivery outcomes.
+const (
+	DeliveryDelivered = "delivered"
+	DeliveryRetrying  = "retrying"
+	DeliveryFailed    = "failed" // given up: a responder must act
+)
 
 // Synced says the replay is done; what follows is live.
 type Synced struct {
 	Type string `json:"type"`
 	Seq  uint64 `json:"seq"`
+	// Compacted says the replay after a since-0 subscribe left out old
+	// messages (gaps in seq); Oldest is the lowest seq the server holds.
+	Compacted bool   `json:"compacted,omitempty"`
+	Oldest    uint64 `json:"oldest,omitempty"`
 }
 
 // Ack answers a command that was applied and is on stable storage.
@@ -345,6 +480,9 @@ type Subscribe struct {
 	Type    string `json:"type"`
 	Since   uint64 `json:"since"`
 	Journal string `json:"journal"`
+	// Actor is who is watching, Via how (ViaTTY, ViaSSH): presence.
+	Actor string `json:"actor,omitempty"`
+	Via   string `json:"via,omitempty"`
 }
 
 // Command is a responder's action, client to server.
@@ -363,4 +501,84 @@ type Command struct {
 	Kind           string `json:"kind,omitempty"`
 	Commander      string `json:"commander,omitempty"`
 	ScheduledStart *Time  `json:"scheduled_start,omitempty"`
+
+	// At is when the responder acted, by the client's clock.
+	At           *Time    `json:"at,omitempty"`
+	ScheduledEnd *Time    `json:"scheduled_end,omitempty"`
+	Components   []string `json:"components,omitempty"`
+	Claim        *bool    `json:"claim,omitempty"`    // claim: take (true) or release
+	Channels     []string `json:"channels,omitempty"` // publish
+	Subject      string   `json:"subject,omitempty"`  // publish, email subject
+	Host         string   `json:"host,omitempty"`     // collect
+}
+
+// Register is an agent's first frame, instead of subscribe: the hosts it
+// reports for.
+type Register struct {
+	Type  string   `json:"type"`
+	Agent string   `json:"agent"`
+	Hosts []string `json:"hosts"`
+}
+
+// EvidenceData is what was running on a host at a moment worth explaining.
+type EvidenceData struct {
+	Reason    string    `json:"reason"`
+	Processes []Process `json:"processes"`
+	Outputs   []Output  `json:"outputs"`
+}
+
+// Process is one group of processes: those of one user running one
+// command, with their summed CPU and memory and one pid to look at.
+type Process struct {
+	PID     int     `json:"pid"`
+	User    string  `json:"user"`
+	Command string  `json:"command"`
+	Count   int     `json:"count"`
+	CPUPct  float64 `json:"cpu_pct"`
+	RSSKB   int64   `json:"rss_kb"`
+}
+
+// Output is what one configured command printed.
+type Output struct {
+	Name string `json:"name"`
+	Exit int    `json:"exit"`
+	Text string `json:"text"`
+	// Truncated says Text was cut to the size limit; Error says why the
+	// command did not finish (a timeout, a failure to start).
+	Truncated bool   `json:"truncated,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Evidence is an agent's report of what ran on a host, agent to hub.
+type Evidence struct {
+	Type string `json:"type"`
+	Host string `json:"host"`
+	At   Time   `json:"at"`
+	EvidenceData
+}
+
+// History is both a request for older journal messages (client to server:
+// ID, Before, Limit, Incident) and its answer (server to client: ID,
+// Messages, More).
+type History struct {
+	Type     string            `json:"type"`
+	ID       string            `json:"id"`
+	Before   uint64            `json:"before,omitempty"`
+	Limit    int               `json:"limit,omitempty"`
+	Incident string            `json:"incident,omitempty"`
+	Messages []json.RawMessage `json:"messages,omitempty"`
+	More     bool              `json:"more"`
+}
+
+// Presence lists who is watching, server to client.
+type Presence struct {
+	Type     string    `json:"type"`
+	Watchers []Watcher `json:"watchers"`
+}
+
+// Watcher is one person watching, and how.
+type Watcher struct {
+	Actor string `json:"actor"`
+	Via   string `json:"via,omitempty"`
+	Since Time   `json:"since"`
 }
