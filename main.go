@@ -33,7 +33,6 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/perf"
-	"github.com/vigil-oncall/vigil/tui/state"
 )
 
 // Exit statuses.
@@ -187,7 +186,7 @@ func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 	return tui.Options{
 		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
 		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds,
-		Thresholds: state.Thresholds{Warn: cfg.Thresholds.LoadWarnPerCPU, Crit: cfg.Thresholds.LoadCritPerCPU},
+		Thresholds: cfg.Thresholds.Level(),
 	}
 }
 
@@ -284,7 +283,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer loadLog.Close()
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
-		Thresholds: server.Thresholds{WarnPerCPU: cfg.Thresholds.LoadWarnPerCPU, CritPerCPU: cfg.Thresholds.LoadCritPerCPU},
+		Thresholds: cfg.Thresholds.Level(),
 	})
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {

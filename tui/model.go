@@ -117,9 +117,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 	if opts.FrameGap <= 0 {
 		opts.FrameGap = time.Second
 	}
-	if opts.Thresholds == (state.Thresholds{}) {
-		opts.Thresholds = state.Thresholds{Warn: 0.7, Crit: 1.0}
-	}
+	opts.Thresholds = opts.Thresholds.OrDefaults()
 	opts.Kinds = outageFirst(opts.Kinds)
 	if opts.DeclareFeed == "" && len(feed.Feeds()) > 0 {
 		opts.DeclareFeed = feed.Feeds()[0]

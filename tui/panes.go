@@ -99,7 +99,7 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 	nameW = min(nameW, max(8, r.W-fixed))
 	for i := p.offset; i < len(hosts) && len(lines) <= rows; i++ {
 		h := hosts[i]
-		top := v.st.Thresholds.Crit * float64(max(h.CPUs, 1))
+		top := v.st.Thresholds.CritPerCPU * float64(max(h.CPUs, 1))
 		for _, x := range h.History {
 			top = max(top, x)
 		}

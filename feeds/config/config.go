@@ -18,6 +18,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/level"
 )
 
 // Duration is a Go duration written as a string: "5s", "1h30m".
@@ -59,6 +60,11 @@ type Dashboard struct {
 type Thresholds struct {
 	LoadWarnPerCPU float64 `toml:"load_warn_per_cpu"`
 	LoadCritPerCPU float64 `toml:"load_crit_per_cpu"`
+}
+
+// Level returns the thresholds as the one rule hub and dashboard share.
+func (t Thresholds) Level() level.Thresholds {
+	return level.Thresholds{WarnPerCPU: t.LoadWarnPerCPU, CritPerCPU: t.LoadCritPerCPU}
 }
 
 // Feed is one feed the dashboard subscribes to.
@@ -119,7 +125,7 @@ type Step struct {
 func Default() Config {
 	return Config{
 		Dashboard:  Dashboard{Bell: true, TimeZone: "local"},
-		Thresholds: Thresholds{LoadWarnPerCPU: 0.7, LoadCritPerCPU: 1.0},
+		Thresholds: Thresholds{LoadWarnPerCPU: level.Defaults().WarnPerCPU, LoadCritPerCPU: level.Defaults().CritPerCPU},
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,

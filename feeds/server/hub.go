@@ -16,71 +16,15 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
-
-// Thresholds are load-per-CPU levels whose crossings are journaled.
-type Thresholds struct {
-	WarnPerCPU float64
-	CritPerCPU float64
-}
-
-// DefaultThresholds are DESIGN.md's: warn at 0.7 per CPU, crit at 1.0.
-func DefaultThresholds() Thresholds { return Thresholds{WarnPerCPU: 0.7, CritPerCPU: 1.0} }
-
-// Level is a load level.
-type Level int
-
-const (
-	LevelOK Level = iota
-	LevelWarn
-	LevelCrit
-)
-
-func (l Level) String() string { return [...]string{"ok", "warn", "crit"}[l] }
-
-// Hysteresis is how far below a threshold load must fall before a host
-// leaves that level, so a host hovering at a threshold is journaled once,
-// not on every sample.
-const Hysteresis = 0.9
-
-// LevelFrom classifies load1 on cpus given the host's previous level: it
-// rises at a threshold and falls only below Hysteresis times it.
-func (t Thresholds) LevelFrom(prev Level, load1 float64, cpus int) Level {
-	level := t.LevelOf(load1, cpus)
-	if level >= prev {
-		return level
-	}
-	per := load1 / float64(max(cpus, 1))
-	switch {
-	case prev == LevelCrit && per >= t.CritPerCPU*Hysteresis:
-		return LevelCrit
-	case prev >= LevelWarn && per >= t.WarnPerCPU*Hysteresis:
-		return LevelWarn
-	}
-	return level
-}
-
-// LevelOf classifies load1 on cpus.
-func (t Thresholds) LevelOf(load1 float64, cpus int) Level {
-	if cpus < 1 {
-		cpus = 1
-	}
-	per := load1 / float64(cpus)
-	switch {
-	case per >= t.CritPerCPU:
-		return LevelCrit
-	case per >= t.WarnPerCPU:
-		return LevelWarn
-	}
-	return LevelOK
-}
 
 // Options configure a Hub.
 type Options struct {
 	Name         string // server name sent in hello
 	Book         incident.Book
-	Thresholds   Thresholds
+	Thresholds   level.Thresholds
 	Tokens       []string // accepted bearer tokens; none: commands are open
 	RequireToken bool     // refuse unauthenticated subscribers with 401
 	QueueSize    int      // frames a subscriber may fall behind before it is dropped
@@ -100,9 +44,7 @@ func (o *Options) defaults() {
 	if o.Book == nil {
 		o.Book = incident.Defaults()
 	}
-	if o.Thresholds == (Thresholds{}) {
-		o.Thresholds = DefaultThresholds()
-	}
+	o.Thresholds = o.Thresholds.OrDefaults()
 	if o.QueueSize <= 0 {
 		o.QueueSize = 4096
 	}
@@ -132,7 +74,7 @@ type Hub struct {
 
 	mu        sync.Mutex
 	loads     map[string][]byte // host -> encoded load frame
-	levels    map[string]Level
+	levels    map[string]level.Level
 	services  map[string]*protocol.Service
 	svcFrames map[string][]byte
 	incidents map[string]protocol.Incident
@@ -148,7 +90,7 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 	opts.defaults()
 	h := &Hub{
 		opts: opts, log: opts.Logger, journal: j,
-		loads: map[string][]byte{}, levels: map[string]Level{},
+		loads: map[string][]byte{}, levels: map[string]level.Level{},
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
@@ -197,25 +139,26 @@ func (h *Hub) Authorized(token string) bool {
 	return ok == 1
 }
 
-// PublishLoad records a host's load, broadcasts it, and journals a
-// threshold crossing.
+// PublishLoad records a host's load, broadcasts it with the hub's level,
+// and journals a threshold crossing.
 func (h *Hub) PublishLoad(l protocol.Load) {
-	frame := protocol.MustEncode(&l)
 	h.mu.Lock()
 	prev, known := h.levels[l.Host]
-	level := h.opts.Thresholds.LevelFrom(prev, l.Load1, l.CPUs)
-	h.levels[l.Host] = level
+	lvl := h.opts.Thresholds.From(prev, l.Load1, l.CPUs)
+	h.levels[l.Host] = lvl
+	l.Level = lvl.String()
+	frame := protocol.MustEncode(&l)
 	h.loads[l.Host] = frame
 	h.broadcastLocked(frame)
 	h.logPeakLocked(l)
 	h.mu.Unlock()
-	if (known && prev != level) || (!known && level != LevelOK) {
+	if (known && prev != lvl) || (!known && lvl != level.OK) {
 		kind := protocol.EntryAlert
-		if level < prev {
+		if lvl < prev {
 			kind = protocol.EntrySystem
 		}
 		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
-			l.Host, prev, level, l.Load1, l.CPUs, l.Load1/float64(max(l.CPUs, 1)), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
+			l.Host, prev, lvl, l.Load1, l.CPUs, level.PerCPU(l.Load1, l.CPUs), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
 		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text})
 	}
 }

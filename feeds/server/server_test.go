@@ -347,36 +347,6 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-func TestLevelOf(t *testing.T) {
-	th := DefaultThresholds()
-	for _, tt := range []struct {
-		load float64
-		cpus int
-		want Level
-	}{{0.5, 1, LevelOK}, {2.8, 4, LevelWarn}, {4, 4, LevelCrit}, {1, 0, LevelCrit}} {
-		if got := th.LevelOf(tt.load, tt.cpus); got != tt.want {
-			t.Errorf("LevelOf(%v, %d) = %v, want %v", tt.load, tt.cpus, got, tt.want)
-		}
-	}
-}
-
-func TestThresholdHysteresis(t *testing.T) {
-	th := DefaultThresholds()
-	tests := []struct {
-		prev Level
-		load float64
-		want Level
-	}{
-		{LevelOK, 0.69, LevelOK}, {LevelOK, 0.7, LevelWarn}, {LevelWarn, 0.65, LevelWarn},
-		{LevelWarn, 0.62, LevelOK}, {LevelCrit, 0.95, LevelCrit}, {LevelCrit, 0.85, LevelWarn}, {LevelCrit, 0.5, LevelOK},
-	}
-	for _, tt := range tests {
-		if got := th.LevelFrom(tt.prev, tt.load, 1); got != tt.want {
-			t.Errorf("LevelFrom(%v, %v) = %v, want %v", tt.prev, tt.load, got, tt.want)
-		}
-	}
-}
-
 func TestServerAndClientLeaveNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	srv := startServer(t, t.TempDir(), "", Options{PingPeriod: 20 * time.Millisecond})

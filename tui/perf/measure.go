@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/demo"
+	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/tui/state"
 )
@@ -400,7 +401,7 @@ func clientRead(ctx context.Context, url string, onSynced func(), done func(*sta
 	finished := make(chan struct{})
 	go func() { c.Run(ctx); close(finished) }()
 	defer func() { cancel(); <-finished }()
-	st := state.New(state.Thresholds{Warn: 0.7, Crit: 1}, 0)
+	st := state.New(level.Defaults(), 0)
 	start := time.Now()
 	counts := map[string]uint64{}
 	var base, total uint64

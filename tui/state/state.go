@@ -11,33 +11,21 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
-// Level is a host's load level.
-type Level int
+// Level is a host's load level: the one rule of feeds/level.
+type Level = level.Level
 
 const (
-	OK Level = iota
-	Warn
-	Crit
+	OK   = level.OK
+	Warn = level.Warn
+	Crit = level.Crit
 )
 
-func (l Level) String() string { return [...]string{"ok", "warn", "crit"}[l] }
-
-// Thresholds are load-per-CPU levels.
-type Thresholds struct{ Warn, Crit float64 }
-
-// LevelOf classifies a load per CPU.
-func (t Thresholds) LevelOf(perCPU float64) Level {
-	switch {
-	case perCPU >= t.Crit:
-		return Crit
-	case perCPU >= t.Warn:
-		return Warn
-	}
-	return OK
-}
+// Thresholds are load-per-CPU levels: the one rule of feeds/level.
+type Thresholds = level.Thresholds
 
 // Host is one host's latest load.
 type Host struct {
@@ -52,7 +40,7 @@ type Host struct {
 }
 
 // PerCPU is load1 per CPU.
-func (h *Host) PerCPU() float64 { return h.Load1 / float64(max(h.CPUs, 1)) }
+func (h *Host) PerCPU() float64 { return level.PerCPU(h.Load1, h.CPUs) }
 
 // Age is how long since the host last reported (by the local clock).
 func (h *Host) Age(now time.Time) time.Duration { return now.Sub(h.Received) }
@@ -214,7 +202,13 @@ func (s *State) applyLoad(l *client.HostLoad) {
 	h.MemUsedPct = l.Load.MemUsedPct
 	h.Interval, h.At, h.Received = l.Load.Interval.Std(), l.Load.At.Time, l.Received
 	h.History = l.History.Values(h.History[:0])
-	h.Level = s.Thresholds.LevelOf(h.PerCPU())
+	// The server's level where the load carries it, so the journal's
+	// crossings and the screen agree; else the same rule, hysteresis and all.
+	if lvl, ok := level.Parse(l.Load.Level); ok {
+		h.Level = lvl
+	} else {
+		h.Level = s.Thresholds.From(prev, h.Load1, h.CPUs)
+	}
 	if h.Level == Crit && known && prev != Crit {
 		s.alert(l.Received, fmt.Sprintf("%s load crit: %.2f per CPU", name, h.PerCPU()))
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -59,7 +60,7 @@ func svc(host, name, st string, since time.Time, changes ...time.Time) client.Se
 }
 
 func TestHostsWorstFirstAndStale(t *testing.T) {
-	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s := New(level.Defaults(), 0)
 	s.Apply(client.Batch{Loads: []client.HostLoad{
 		load("calm", 0.1, 4, t0), load("busy", 3.0, 4, t0), load("melting", 9, 4, t0),
 		load("silent", 0.1, 4, t0.Add(-time.Minute)), load("alpha", 0.1, 4, t0),
@@ -77,7 +78,7 @@ func TestHostsWorstFirstAndStale(t *testing.T) {
 }
 
 func TestServicesProblemsFirstAndFlapping(t *testing.T) {
-	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s := New(level.Defaults(), 0)
 	s.Apply(client.Batch{Services: []client.ServiceState{
 		svc("a", "httpd", "ok", t0), svc("b", "exim", "down", t0.Add(-time.Minute)),
 		svc("c", "mysql", "warn", t0), svc("a", "exim", "down", t0.Add(-5*time.Minute)),
@@ -98,7 +99,7 @@ func TestServicesProblemsFirstAndFlapping(t *testing.T) {
 }
 
 func TestAlertsOncePerEvent(t *testing.T) {
-	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s := New(level.Defaults(), 0)
 	s.Apply(client.Batch{Loads: []client.HostLoad{load("h", 0.1, 1, t0)}, Services: []client.ServiceState{svc("h", "exim", "ok", t0)}}, t0)
 	if len(s.TakeAlerts()) != 0 {
 		t.Fatal("first sight of a healthy fleet rang")
@@ -120,7 +121,7 @@ func declared(seq uint64, opened time.Time) client.JournalEvent {
 }
 
 func TestOverdueRingsOnce(t *testing.T) {
-	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s := New(level.Defaults(), 0)
 	s.Apply(client.Batch{Events: []client.Event{declared(1, t0)}}, t0)
 	if s.Incident("INC-1").Title != "t" {
 		t.Fatalf("title not sanitised: %q", s.Incident("INC-1").Title)
@@ -137,7 +138,7 @@ func TestOverdueRingsOnce(t *testing.T) {
 }
 
 func TestPendingThenAckOrNack(t *testing.T) {
-	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s := New(level.Defaults(), 0)
 	done := true
 	cmd := protocol.Command{ID: "c-1", Op: "check", Incident: "INC-1", Item: "ack", Done: &done}
 	s.Apply(client.Batch{Events: []client.Event{declared(1, t0), client.QueuedEvent{Feed: "hub", Command: cmd}}}, t0)
@@ -160,7 +161,7 @@ func TestPendingThenAckOrNack(t *testing.T) {
 }
 
 func TestDisconnectionBecomesAGap(t *testing.T) {
-	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s := New(level.Defaults(), 0)
 	s.Apply(client.Batch{Events: []client.Event{
 		client.StatusEvent{Feed: "hub", State: client.Synced, At: t0},
 		client.StatusEvent{Feed: "hub", State: client.Disconnected, Reason: "connection lost", At: t0.Add(time.Minute)},
@@ -209,7 +210,7 @@ func TestTimelineIndexAndCap(t *testing.T) {
 }
 
 func TestJournalResetDropsTheFeed(t *testing.T) {
-	s := New(Thresholds{Warn: 0.7, Crit: 1.0}, 0)
+	s := New(level.Defaults(), 0)
 	s.Apply(client.Batch{Events: []client.Event{declared(1, t0),
 		client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 2, Incident: "INC-1", At: protocol.At(t0), Kind: "note", Text: "x"}}}}, t0)
 	s.Apply(client.Batch{Events: []client.Event{client.ResetEvent{Feed: "hub", OldJournal: "j-1", NewJournal: "j-2"}}}, t0)
