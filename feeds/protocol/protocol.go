@@ -264,6 +264,18 @@ type Hello struct {
 	Journal  string `json:"journal"`
 	Seq      uint64 `json:"seq"`
 	Time     Time   `json:"time"`
+
+	// Channels are the publish channels the hub offers (ChannelPage is
+	// always one), Components the public components incidents may name:
+	// what a dashboard offers in its publish and declare dialogs.
+	Channels   []string    `json:"channels,omitempty"`
+	Components []Component `json:"components,omitempty"`
+}
+
+// Component is one public component of the status page.
+type Component struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // Load is one host's load reading.
