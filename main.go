@@ -33,6 +33,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/perf"
+	tuissh "github.com/vigil-oncall/vigil/tui/ssh"
 )
 
 // Exit statuses.
@@ -301,6 +302,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(probeCtx, hub) }()
 	}
+	if s.SSH != nil {
+		if err := startSSH(probeCtx, &wg, cfg, hub, name, log); err != nil {
+			cancelProbes()
+			wg.Wait()
+			return err
+		}
+	}
 	for _, ch := range s.Checks {
 		ch = ch.WithDefaults()
 		c := probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
@@ -312,6 +320,33 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("stopped", "seq", j.Seq())
 	return err
+}
+
+// startSSH serves the dashboard over SSH beside the feed, until ctx ends.
+func startSSH(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, hub *server.Hub, name string, log *slog.Logger) error {
+	c := cfg.Serve.SSH
+	opts := dashboardOptions(cfg, false)
+	opts.DraftDir = filepath.Join(cfg.Serve.DataDir, "ssh-drafts") // w writes drafts on the hub, not the responder's machine
+	srv, err := tuissh.New(tuissh.Config{
+		Hub: hub, HostKey: c.HostKey, AuthorizedKeys: c.AuthorizedKeys, ReadOnlyKeys: c.ReadOnlyKeys,
+		IdleTimeout: c.IdleTimeout.Duration, MaxTimeout: c.MaxTimeout.Duration,
+		Dashboard: opts, FeedName: name, FPS: frameRate(), Logger: log,
+	})
+	if err != nil {
+		return usageError{fmt.Errorf("%s: [serve.ssh]: %w", cfg.Path, err)}
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("[serve.ssh] listen: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("ssh: stopped serving", "err", err)
+		}
+	}()
+	return nil
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -41,7 +41,7 @@ func (p *Principal) vouch(cmd *protocol.Command) (refusal []byte, refused bool) 
 		return nil, false
 	}
 	if p.ReadOnly {
-		msg := "read-only key (" + p.Actor + "): you can watch, but not act; ask for your key in authorized_keys"
+		msg := "read-only key: " + p.Actor + " can watch, not act"
 		return protocol.MustEncode(&protocol.Nack{ID: cmd.ID, Code: protocol.CodeForbidden, Error: msg}), true
 	}
 	cmd.Actor = p.Actor
