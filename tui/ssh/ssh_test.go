@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -417,4 +418,36 @@ func TestIdleSessionEnds(t *testing.T) {
 		t.Fatalf("ssh exited with %q, want 0 (a session that ended as it should)", status)
 	}
 	eventually(t, "the session gone from the hub", func() bool { return f.srv.Sessions() == 0 && f.hub.Subscribers() == 0 })
+}
+
+// The server serves the dashboard and nothing else: a command, or a
+// session without a terminal, is refused with a message that says what to
+// do instead.
+func TestOnlyTheDashboardIsServed(t *testing.T) {
+	need(t, "ssh")
+	f := startFixture(t, time.Hour)
+	base := f.sshArgs("alice")
+	base = slices.Clip(base[:len(base)-2]) // without "-t 127.0.0.1"; each case appends its own
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a command", append(base, "127.0.0.1", "cat", "/etc/passwd"), "this server only serves the dashboard"},
+		{"no terminal", append(base, "-T", "127.0.0.1"), "the dashboard needs a terminal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(tt.args[0], tt.args[1:]...)
+			cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), tt.want) {
+				t.Fatalf("err %v, output:\n%s", err, out)
+			}
+		})
+	}
+	if f.hub.Subscribers() != 0 {
+		t.Fatal("a refused session reached the hub")
+	}
 }
