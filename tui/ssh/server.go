@@ -119,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 			srv.AddHostKey(signer)
 			srv.HandshakeTimeout = 30 * time.Second
 			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
-				log.Debug("ssh: connection failed", "remote", c.RemoteAddr(), "err", err)
+				log.Info("ssh: connection refused", "remote", c.RemoteAddr(), "err", err)
 			}
 			return nil
 		},
@@ -136,7 +136,9 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) allow(ctx charmssh.Context, key charmssh.PublicKey) bool {
 	id, ok := s.keys.Lookup(key)
 	if !ok {
-		s.log.Info("ssh: unknown key refused", "remote", ctx.RemoteAddr(), "user", ctx.User(), "fingerprint", gossh.FingerprintSHA256(key))
+		// A client offers each of its keys in turn: only the connection's
+		// final refusal is worth a line at info.
+		s.log.Debug("ssh: unknown key", "remote", ctx.RemoteAddr(), "user", ctx.User(), "fingerprint", gossh.FingerprintSHA256(key))
 		return false
 	}
 	s.log.Debug("ssh: key accepted", "remote", ctx.RemoteAddr(), "responder", id.Name, "read_only", id.ReadOnly)

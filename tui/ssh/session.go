@@ -75,17 +75,21 @@ func (s *Server) session(next charmssh.Handler) charmssh.Handler {
 		s.mu.Lock()
 		s.live[sess] = ss // one connection may carry several sessions
 		s.mu.Unlock()
+		// Deferred, so a panic in the program's making (recovered above
+		// us) still ends the client and everything else the session began.
+		defer func() {
+			close(ss.ended)
+			s.mu.Lock()
+			delete(s.live, sess)
+			s.mu.Unlock()
+			reason := ss.close(sess.Context())
+			s.active.Add(-1)
+			s.log.Info("ssh: session ended", "session", ss.id, "responder", who.Name, "after", time.Since(start).Round(time.Second), "reason", reason)
+			if ss.idled.Load() {
+				wish.Printf(sess, "\r\nvigil: no input for %s: session ended\r\n", s.cfg.IdleTimeout)
+			}
+		}()
 		next(sess) // bubbletea's middleware: runs the program until it ends
-		close(ss.ended)
-		s.mu.Lock()
-		delete(s.live, sess)
-		s.mu.Unlock()
-		reason := ss.close(sess.Context())
-		s.active.Add(-1)
-		s.log.Info("ssh: session ended", "session", ss.id, "responder", who.Name, "after", time.Since(start).Round(time.Second), "reason", reason)
-		if ss.idled.Load() {
-			wish.Printf(sess, "\r\nvigil: no input for %s: session ended\r\n", s.cfg.IdleTimeout)
-		}
 	}
 }
 
