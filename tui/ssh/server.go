@@ -39,7 +39,7 @@ type Config struct {
 	AuthorizedKeys string
 	ReadOnlyKeys   string        // optional
 	IdleTimeout    time.Duration // no input this long ends a session; 0: never
-	MaxTimeout     time.Duration // a connection's longest life; 0: no limit
+	MaxTimeout     time.Duration // a session's longest life; 0: no limit
 	Dashboard      tui.Options   // each session's, its Actor the key's name
 	FeedName       string        // the feed's name on the dashboard (the hub's name)
 	FPS            int           // the renderer's frames per second
@@ -110,7 +110,9 @@ func New(cfg Config) (*Server, error) {
 	s.ssh, err = wish.NewServer(
 		wish.WithVersion("vigil"),
 		wish.WithPublicKeyAuth(s.allow),
-		wish.WithMaxTimeout(cfg.MaxTimeout),
+		// Sessions end themselves at MaxTimeout, restoring the terminal and
+		// saying why; the connection's own deadline is only a backstop.
+		wish.WithMaxTimeout(backstop(cfg.MaxTimeout)),
 		wish.WithMiddleware(rm.MiddlewareWithLogger(slog.NewLogLogger(log.Handler(), slog.LevelError),
 			bm.MiddlewareWithProgramHandler(s.program),
 			s.session,
@@ -129,6 +131,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	log.Info("ssh: keys", "authorized_keys", cfg.AuthorizedKeys, "read_only_keys", cfg.ReadOnlyKeys, "keys", keys.Len())
 	return s, nil
+}
+
+func backstop(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return max + closeWait + time.Minute
 }
 
 // allow is the only way in: a key in one of the key files. Passwords and

@@ -22,15 +22,16 @@ import (
 // the goroutine running it, and its idle timer. It is made before the
 // program and ended after it, by the same middleware call.
 type session struct {
-	id     uint64
-	who    Identity
-	ctx    context.Context
-	cancel context.CancelFunc
-	client *client.Client
-	ran    sync.WaitGroup
-	idle   *time.Timer
-	idled  atomic.Bool
-	ended  chan struct{} // closed when the program has ended
+	id      uint64
+	who     Identity
+	ctx     context.Context
+	cancel  context.CancelFunc
+	client  *client.Client
+	ran     sync.WaitGroup
+	idle    *time.Timer
+	life    *time.Timer
+	expired atomic.Pointer[string] // why a timer ended the session: "idle" or "max"
+	ended   chan struct{}          // closed when the program has ended
 }
 
 // closeWait is how long a session's program has to end after it is told
@@ -85,8 +86,11 @@ func (s *Server) session(next charmssh.Handler) charmssh.Handler {
 			reason := ss.close(sess.Context())
 			s.active.Add(-1)
 			s.log.Info("ssh: session ended", "session", ss.id, "responder", who.Name, "after", time.Since(start).Round(time.Second), "reason", reason)
-			if ss.idled.Load() {
+			switch reason {
+			case "idle":
 				wish.Printf(sess, "\r\nvigil: no input for %s: session ended\r\n", s.cfg.IdleTimeout)
+			case "max":
+				wish.Printf(sess, "\r\nvigil: a session lasts at most %s: session ended (connect again to go on)\r\n", s.cfg.MaxTimeout)
 			}
 		}()
 		next(sess) // bubbletea's middleware: runs the program until it ends
@@ -114,24 +118,35 @@ func (s *Server) open(sess charmssh.Session, who Identity) (*session, error) {
 	ss.ran.Add(1)
 	go func() { defer ss.ran.Done(); c.Run(ctx) }()
 	if s.cfg.IdleTimeout > 0 {
-		ss.idle = time.AfterFunc(s.cfg.IdleTimeout, func() { ss.idled.Store(true); ss.cancel() })
+		ss.idle = time.AfterFunc(s.cfg.IdleTimeout, func() { ss.expire("idle") })
+	}
+	if s.cfg.MaxTimeout > 0 {
+		ss.life = time.AfterFunc(s.cfg.MaxTimeout, func() { ss.expire("max") })
 	}
 	return ss, nil
+}
+
+// expire ends the session for a timer's reason; the first reason stays.
+func (ss *session) expire(why string) {
+	ss.expired.CompareAndSwap(nil, &why)
+	ss.cancel()
 }
 
 // close ends the session's client and timer and says why the session ended.
 func (ss *session) close(conn context.Context) string {
 	reason := "quit"
 	switch {
-	case ss.idled.Load():
-		reason = "idle"
+	case ss.expired.Load() != nil:
+		reason = *ss.expired.Load()
 	case conn.Err() != nil:
 		reason = "connection closed"
 	case ss.ctx.Err() != nil:
 		reason = "server stopping"
 	}
-	if ss.idle != nil {
-		ss.idle.Stop()
+	for _, t := range []*time.Timer{ss.idle, ss.life} {
+		if t != nil {
+			t.Stop()
+		}
 	}
 	ss.cancel()
 	ss.ran.Wait()
@@ -162,9 +177,9 @@ func (s *Server) program(sess charmssh.Session) *tea.Program {
 		tea.WithFPS(s.cfg.FPS),
 	)
 	p := tea.NewProgram(m, popts...)
-	// Idle, shutdown or a dropped connection end the session's context:
-	// the program is asked to quit (restoring the responder's terminal),
-	// and closed under if it cannot.
+	// Idle, the longest life, shutdown or a dropped connection end the
+	// session's context: the program is asked to quit (restoring the
+	// responder's terminal), and closed under if it cannot.
 	context.AfterFunc(ss.ctx, func() {
 		p.Quit()
 		t := time.NewTimer(closeWait)

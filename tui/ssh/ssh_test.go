@@ -77,7 +77,7 @@ func writeClientKey(t *testing.T, dir, name string) (path string, authorized str
 	return path, line(sshPub, name) + "\n"
 }
 
-func startFixture(t *testing.T, idle time.Duration) *fixture {
+func startFixture(t *testing.T, idle, maxLife time.Duration) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{t: t, dir: dir, keys: map[string]string{}}
@@ -112,7 +112,7 @@ func startFixture(t *testing.T, idle time.Duration) *fixture {
 	f.srv, err = New(Config{
 		Hub: f.hub, HostKey: filepath.Join(dir, "data", "ssh_host_ed25519_key"),
 		AuthorizedKeys: filepath.Join(dir, "authorized_keys"), ReadOnlyKeys: filepath.Join(dir, "read_only_keys"),
-		IdleTimeout: idle, Dashboard: tui.Options{}, FeedName: "hub-test", FPS: 30, Logger: log,
+		IdleTimeout: idle, MaxTimeout: maxLife, Dashboard: tui.Options{}, FeedName: "hub-test", FPS: 30, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func doneBy(h *server.Hub, item string) string {
 // the hub and leaves no goroutine behind.
 func TestDashboardOverSSH(t *testing.T) {
 	need(t, "ssh", "tmux")
-	f := startFixture(t, time.Hour)
+	f := startFixture(t, time.Hour, 0)
 	x := f.openTmux("alice", f.sshArgs("alice"))
 	x.waitFor("the dashboard with the incident", contains("INC-1", "4 Checklist", "feeds 1/1"))
 	if f.srv.Sessions() != 1 || f.hub.Subscribers() != 1 {
@@ -340,7 +340,7 @@ func checkNoLeak(t *testing.T) {
 // on screen, and nothing is journaled.
 func TestReadOnlyKeyCannotTick(t *testing.T) {
 	need(t, "ssh", "tmux")
-	f := startFixture(t, time.Hour)
+	f := startFixture(t, time.Hour, 0)
 	seq := f.hub.Seq()
 	x := f.openTmux("bob", f.sshArgs("bob"))
 	x.waitFor("the dashboard", contains("INC-1", "4 Checklist"))
@@ -356,7 +356,7 @@ func TestReadOnlyKeyCannotTick(t *testing.T) {
 // A key in neither file is refused before any session starts.
 func TestUnknownKeyIsRefused(t *testing.T) {
 	need(t, "ssh")
-	f := startFixture(t, time.Hour)
+	f := startFixture(t, time.Hour, 0)
 	args := f.sshArgs("eve")
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
@@ -378,7 +378,7 @@ func TestUnknownKeyIsRefused(t *testing.T) {
 // tmux turns into a paste buffer.
 func TestColourAndClipboardAsInALocalTerminal(t *testing.T) {
 	need(t, "ssh", "tmux")
-	f := startFixture(t, time.Hour)
+	f := startFixture(t, time.Hour, 0)
 	colourSGR := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;[0-9;]+)m`)
 	for _, noColor := range []bool{false, true} {
 		var extra []string
@@ -405,19 +405,42 @@ func TestColourAndClipboardAsInALocalTerminal(t *testing.T) {
 	}
 }
 
-// A session with no input for idle_timeout ends, says why, and its
-// dashboard is gone from the hub.
-func TestIdleSessionEnds(t *testing.T) {
+// A session with no input for idle_timeout, or older than max_timeout,
+// ends: the responder's terminal is restored, a line says why, ssh exits
+// cleanly, and the dashboard is gone from the hub. Input keeps a session
+// from going idle.
+func TestTimedOutSessionsEnd(t *testing.T) {
 	need(t, "ssh", "tmux")
-	f := startFixture(t, 2*time.Second)
-	x := f.openTmux("alice", f.sshArgs("alice"))
-	x.waitFor("the dashboard", contains("INC-1"))
-	x.waitFor("the idle notice", contains("no input for 2s: session ended"))
-	x.waitFor("ssh to exit", func(string) bool { dead, _ := x.exited(); return dead })
-	if _, status := x.exited(); status != "0" && status != "" {
-		t.Fatalf("ssh exited with %q, want 0 (a session that ended as it should)", status)
+	tests := []struct {
+		name          string
+		idle, maxLife time.Duration
+		typing        bool
+		want          string
+	}{
+		{"idle", 2 * time.Second, 0, false, "no input for 2s: session ended"},
+		{"longest life, while typing", 2 * time.Second, 5 * time.Second, true, "a session lasts at most 5s: session ended"},
 	}
-	eventually(t, "the session gone from the hub", func() bool { return f.srv.Sessions() == 0 && f.hub.Subscribers() == 0 })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startFixture(t, tt.idle, tt.maxLife)
+			x := f.openTmux("alice", f.sshArgs("alice"))
+			x.waitFor("the dashboard", contains("INC-1"))
+			ended := func() bool { dead, _ := x.exited(); return dead }
+			for i := 0; tt.typing && i < 40 && !ended(); i++ {
+				x.keys("Tab") // input every half of idle_timeout: never idle
+				time.Sleep(tt.idle / 2)
+			}
+			x.waitFor("the notice", contains(tt.want))
+			x.waitFor("ssh to exit", func(string) bool { return ended() })
+			if _, status := x.exited(); status != "0" && status != "" {
+				t.Fatalf("ssh exited with %q, want 0 (a session that ended as it should)", status)
+			}
+			if strings.Contains(x.screen(), "4 Checklist") {
+				t.Fatalf("the dashboard is still on the responder's screen:\n%s", x.screen())
+			}
+			eventually(t, "the session gone from the hub", func() bool { return f.srv.Sessions() == 0 && f.hub.Subscribers() == 0 })
+		})
+	}
 }
 
 // The server serves the dashboard and nothing else: a command, or a
@@ -425,7 +448,7 @@ func TestIdleSessionEnds(t *testing.T) {
 // do instead.
 func TestOnlyTheDashboardIsServed(t *testing.T) {
 	need(t, "ssh")
-	f := startFixture(t, time.Hour)
+	f := startFixture(t, time.Hour, 0)
 	base := f.sshArgs("alice")
 	base = slices.Clip(base[:len(base)-2]) // without "-t 127.0.0.1"; each case appends its own
 	tests := []struct {
