@@ -425,3 +425,14 @@ func (h *Hub) deliverCollect(cmd protocol.Command, authorized bool, deliver func
 	}
 	return res
 }
+
+// Service returns the latest state of service on host, if the hub has one.
+func (h *Hub) Service(host, service string) (protocol.Service, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.services[host+"\x00"+service]
+	if s == nil {
+		return protocol.Service{}, false
+	}
+	return *s, true
+}
