@@ -22,7 +22,6 @@ type hubEnd struct {
 	mu    sync.Mutex
 	conns [][]protocol.Message
 	live  *websocket.Conn
-	wg    sync.WaitGroup
 }
 
 func (h *hubEnd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
