@@ -556,3 +556,36 @@ func TestFleetLeavesNoGoroutines(t *testing.T) {
 	srv.stop()
 	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= before+2 })
 }
+
+func TestAdmit(t *testing.T) {
+	agents := []AgentGrant{{Token: "agent", Hosts: []string{"web-*"}}}
+	tests := []struct {
+		name       string
+		opts       Options
+		token      string
+		authorized bool
+		agent      bool
+		refuse     bool
+	}{
+		{"open hub, no token", Options{}, "", true, false, false},
+		{"open hub ignores a token", Options{}, "whatever", true, false, false},
+		{"agent token", Options{Agents: agents}, "agent", true, true, false},
+		{"wrong token, agents only", Options{Agents: agents}, "wrong", false, false, true},
+		{"no token, agents only: read and command, as before", Options{Agents: agents}, "", true, false, false},
+		{"dashboard token", Options{Tokens: []string{"dash"}, Agents: agents}, "dash", true, false, false},
+		{"agent token is not a dashboard token", Options{Tokens: []string{"dash"}, Agents: agents}, "agent", false, true, false},
+		{"wrong token", Options{Tokens: []string{"dash"}, Agents: agents}, "wrong", false, false, true},
+		{"read-only without a token", Options{Tokens: []string{"dash"}}, "", false, false, false},
+		{"required, none", Options{Tokens: []string{"dash"}, Agents: agents, RequireToken: true}, "", false, false, true},
+		{"required, agent", Options{Tokens: []string{"dash"}, Agents: agents, RequireToken: true}, "agent", false, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Hub{opts: tt.opts}
+			authorized, grant, refuse := h.admit(tt.token)
+			if authorized != tt.authorized || (grant != nil) != tt.agent || refuse != tt.refuse {
+				t.Fatalf("admit(%q) = %v, %v, %v; want %v, agent %v, refuse %v", tt.token, authorized, grant, refuse, tt.authorized, tt.agent, tt.refuse)
+			}
+		})
+	}
+}
