@@ -298,8 +298,7 @@ func (a *Agent) Run(ctx context.Context) {
 			attempt = 0
 		}
 		var delay time.Duration
-		var ref refusal
-		if errors.As(err, &ref) {
+		if refused(err) {
 			delay = t.BackoffMax
 		} else {
 			delay = backoff(attempt, t.BackoffMin, t.BackoffMax)
@@ -318,6 +317,14 @@ func (a *Agent) Run(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+// refused reports whether the hub refused this agent (a wrong token, a
+// host its token does not cover): asking again soon would be refused again.
+func refused(err error) bool {
+	var ref refusal
+	var ce *websocket.CloseError
+	return errors.As(err, &ref) || (errors.As(err, &ce) && ce.Code == websocket.ClosePolicyViolation)
 }
 
 // backoff is "full jitter": uniform in [0, min(hi, lo*2^attempt)].

@@ -258,3 +258,20 @@ func TestNewRefusesWhatCannotReport(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusalsWaitTheCeiling(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{refusal{"HTTP 401"}, true},
+		{&websocket.CloseError{Code: websocket.ClosePolicyViolation, Text: "host db-1 is not covered"}, true},
+		{&websocket.CloseError{Code: websocket.CloseGoingAway, Text: "server shutting down"}, false},
+		{context.DeadlineExceeded, false},
+	}
+	for _, tt := range tests {
+		if got := refused(tt.err); got != tt.want {
+			t.Errorf("refused(%v) = %v", tt.err, got)
+		}
+	}
+}
