@@ -139,7 +139,7 @@ func readSubscribe(conn *websocket.Conn) (protocol.Message, error) {
 		case *protocol.Subscribe, *protocol.Register:
 			return m, nil
 		}
-		return nil, errors.New("the first client frame must be subscribe")
+		return nil, errors.New("the first client frame must be subscribe (or register, from an agent)")
 	}
 }
 
