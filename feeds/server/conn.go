@@ -58,8 +58,8 @@ func bearer(r *http.Request) string {
 
 // ServeHTTP upgrades a subscriber and serves it until either side ends.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	authorized, principal := h.authorize(r)
-	if !authorized && principal == nil && h.opts.RequireToken {
+	authorized, grant, refuse, principal := h.authorize(r)
+	if refuse {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
 		return
@@ -92,11 +92,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(h.opts.WriteWait))
-	sub, err := readSubscribe(conn)
+	firstMsg, err := readSubscribe(conn)
 	if err != nil {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, err.Error()), time.Now().Add(h.opts.WriteWait))
 		return
 	}
+	if reg, ok := firstMsg.(*protocol.Register); ok {
+		h.serveAgent(conn, remote, grant, reg, deadline)
+		return
+	}
+	sub := firstMsg.(*protocol.Subscribe)
 	if principal != nil {
 		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
 	}
@@ -110,14 +115,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
 	go h.write(s, first, readerDone, writerDone)
+	h.joinPresence(s, sub)
 	deadline()
 	h.read(s, deadline)
 	h.detach(s)
+	h.leavePresence(s)
 	close(readerDone)
 	<-writerDone
 }
 
-func readSubscribe(conn *websocket.Conn) (*protocol.Subscribe, error) {
+// readSubscribe reads the first client frame: a *protocol.Subscribe, or an
+// agent's *protocol.Register.
+func readSubscribe(conn *websocket.Conn) (protocol.Message, error) {
 	for {
 		mt, data, err := conn.ReadMessage()
 		if err != nil {
@@ -130,11 +139,11 @@ func readSubscribe(conn *websocket.Conn) (*protocol.Subscribe, error) {
 		if err != nil {
 			continue // counted as malformed by the protocol; keep waiting
 		}
-		sub, ok := m.(*protocol.Subscribe)
-		if !ok {
-			return nil, errors.New("the first client frame must be subscribe")
+		switch m.(type) {
+		case *protocol.Subscribe, *protocol.Register:
+			return m, nil
 		}
-		return sub, nil
+		return nil, errors.New("the first client frame must be subscribe (or register, from an agent)")
 	}
 }
 
@@ -226,6 +235,7 @@ func (h *Hub) Mux(path string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	mux.HandleFunc("GET /healthz", h.Health)
+	h.handleRoutes(mux)
 	return mux
 }
 

@@ -25,12 +25,14 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 }
 
 // authorize decides a handshake: a vouched connection is authorized unless
-// read-only, whatever token it carries; any other by its bearer token.
-func (h *Hub) authorize(r *http.Request) (authorized bool, vouched *Principal) {
+// read-only, whatever token it carries, and is never an agent; any other is
+// admitted by its bearer token.
+func (h *Hub) authorize(r *http.Request) (authorized bool, grant *AgentGrant, refuse bool, vouched *Principal) {
 	if p, ok := r.Context().Value(principalKey{}).(Principal); ok {
-		return !p.ReadOnly, &p
+		return !p.ReadOnly, nil, false, &p
 	}
-	return h.Authorized(bearer(r)), nil
+	authorized, grant, refuse = h.admit(bearer(r))
+	return authorized, grant, refuse, nil
 }
 
 // vouch makes cmd the principal's: its actor is the principal's whatever the
