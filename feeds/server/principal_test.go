@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -56,4 +59,38 @@ func TestPrincipalActsAsItselfAndReadOnlyIsRefused(t *testing.T) {
 	if r.hub.Seq() != seq {
 		t.Fatalf("a read-only command was journaled: seq %d -> %d", seq, r.hub.Seq())
 	}
+}
+
+// A vouched connection is in the presence as its principal, whatever its
+// subscribe claims.
+func TestPrincipalPresenceCannotBeSpoofed(t *testing.T) {
+	r := startServer(t, t.TempDir(), "", Options{})
+	url := vouching(t, r.hub, Principal{Actor: "alice", Via: protocol.ViaSSH})
+	conn, _, err := (&websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}}).Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := conn.ReadMessage(); err != nil { // hello
+		t.Fatal(err)
+	}
+	conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Subscribe{Actor: "mallory", Via: protocol.ViaTTY}))
+	for i := 0; i < 100; i++ {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			continue
+		}
+		if p, ok := m.(*protocol.Presence); ok {
+			if len(p.Watchers) != 1 || p.Watchers[0].Actor != "alice" || p.Watchers[0].Via != protocol.ViaSSH {
+				t.Fatalf("presence %+v, want alice via ssh only", p.Watchers)
+			}
+			return
+		}
+	}
+	t.Fatal("no presence frame")
 }
