@@ -547,7 +547,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("vigil bench", "vigil bench [--only bandwidth,idle,keys,ingest,memory,start] [--window D] [--idle-window D]", stderr)
-	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure")
+	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
 	window := fs.Duration("window", 20*time.Second, "steady-state window for terminal bandwidth")
 	idleWindow := fs.Duration("idle-window", time.Minute, "window for the idle cost")
 	fps := fs.String("fps", "", "run the measured vigil with VIGIL_FPS set to this")
