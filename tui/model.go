@@ -198,7 +198,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case batchMsg:
 		m.now = m.opts.Now()
-		m.st.Apply(msg.b, m.now)
+		m.st.Apply(StateBatch(msg.b), m.now)
 		m.chooseIncident()
 		return m, tea.Batch(m.waitBatch(), m.alerts())
 	case tickMsg:

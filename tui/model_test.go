@@ -307,7 +307,7 @@ func TestTimelineFollowsUnlessScrolledBack(t *testing.T) {
 func TestBellOncePerEvent(t *testing.T) {
 	m, _ := newModel(t, 80, 24)
 	m = feed(m, fixture())
-	m.st.Apply(client.Batch{Services: []client.ServiceState{{Feed: "hub", Service: protocol.Service{Host: "web-1", Service: "httpd", State: "down"}, Changes: []time.Time{t0}}}}, t0)
+	m.st.Apply(StateBatch(client.Batch{Services: []client.ServiceState{{Feed: "hub", Service: protocol.Service{Host: "web-1", Service: "httpd", State: "down"}, Changes: []time.Time{t0}}}}), t0)
 	msg := run(m.alerts())
 	if raw, ok := msg.(tea.RawMsg); !ok || raw.Msg != "\a" {
 		t.Fatalf("no bell: %#v", msg)

@@ -8,7 +8,6 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/tui/state"
 )
@@ -193,15 +192,15 @@ func (m Model) feedSummary() string {
 	var worst string
 	for _, h := range health {
 		switch h.State {
-		case client.Synced, client.Connected:
+		case state.FeedSynced, state.FeedConnected:
 			up++
-		case client.Disconnected:
+		case state.FeedDisconnected:
 			if worst == "" {
 				worst = fmt.Sprintf("%s reconnecting in %s", h.Feed, age(h.RetryAt.Sub(m.now)))
 			}
-		case client.Refused:
+		case state.FeedRefused:
 			worst = fmt.Sprintf("%s refused: f for why", h.Feed)
-		case client.Connecting:
+		case state.FeedConnecting:
 			if worst == "" {
 				worst = h.Feed + " connecting"
 			}
@@ -279,7 +278,7 @@ func (m Model) overlay() string {
 			if h.Reason != "" {
 				lines = append(lines, "           why: "+h.Reason)
 			}
-			if !h.RetryAt.IsZero() && h.State != client.Synced && h.State != client.Connected {
+			if !h.RetryAt.IsZero() && !h.State.Up() {
 				lines = append(lines, "           next try in "+age(h.RetryAt.Sub(m.now)))
 			}
 			lines = append(lines, fmt.Sprintf("           journal %s seq %d · malformed %d · unknown %d · duplicates %d", h.Journal, h.Seq, h.Malformed, h.Unknown, h.Dupes))

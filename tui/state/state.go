@@ -9,7 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -123,7 +122,7 @@ type State struct {
 	incidents map[string]*Incident
 	incOrder  []string
 	Timeline  *Timeline
-	health    []client.Health
+	health    []Health
 	pending   map[string]*Pending
 	refused   map[string]Refused // by incident + "/" + item
 	overdue   map[string]bool    // incident + "/" + item
@@ -162,7 +161,7 @@ func New(th Thresholds, timelineCap int) *State {
 func itemKey(incidentID, item string) string { return incidentID + "/" + item }
 
 // Apply folds one drained batch into the state.
-func (s *State) Apply(b client.Batch, now time.Time) {
+func (s *State) Apply(b Batch, now time.Time) {
 	for i := range b.Loads {
 		s.applyLoad(&b.Loads[i])
 	}
@@ -188,7 +187,7 @@ func (s *State) Apply(b client.Batch, now time.Time) {
 	}
 }
 
-func (s *State) applyLoad(l *client.HostLoad) {
+func (s *State) applyLoad(l *HostLoad) {
 	name := Sanitize(l.Load.Host)
 	h := s.hosts[name]
 	if h == nil {
@@ -201,7 +200,7 @@ func (s *State) applyLoad(l *client.HostLoad) {
 	h.Load1, h.Load5, h.Load15, h.CPUs = l.Load.Load1, l.Load.Load5, l.Load.Load15, l.Load.CPUs
 	h.MemUsedPct = l.Load.MemUsedPct
 	h.Interval, h.At, h.Received = l.Load.Interval.Std(), l.Load.At.Time, l.Received
-	h.History = l.History.Values(h.History[:0])
+	h.History = append(h.History[:0], l.History...)
 	// The server's level where the load carries it, so the journal's
 	// crossings and the screen agree; else the same rule, hysteresis and all.
 	if lvl, ok := level.Parse(l.Load.Level); ok {
@@ -214,7 +213,7 @@ func (s *State) applyLoad(l *client.HostLoad) {
 	}
 }
 
-func (s *State) applyService(st *client.ServiceState, now time.Time) {
+func (s *State) applyService(st *ServiceState, now time.Time) {
 	host, name := Sanitize(st.Service.Host), Sanitize(st.Service.Service)
 	key := host + "\x00" + name
 	sv := s.services[key]
@@ -224,7 +223,7 @@ func (s *State) applyService(st *client.ServiceState, now time.Time) {
 		s.services[key] = sv
 	}
 	sv.Feed, sv.State, sv.Detail = st.Feed, st.Service.State, Sanitize(st.Service.Detail)
-	sv.Since, sv.Received, sv.Changes = st.Service.Since.Time, st.Received, st.Changes
+	sv.Since, sv.Received, sv.Changes = st.Service.Since.Time, st.Received, append(sv.Changes[:0], st.Changes...)
 	if sv.State == protocol.StateDown && !wasDown && len(st.Changes) > 0 {
 		s.alert(now, fmt.Sprintf("%s on %s is down", name, host))
 	}
@@ -258,9 +257,9 @@ func sanitizeIncident(in protocol.Incident) protocol.Incident {
 	return in
 }
 
-func (s *State) applyEvent(e client.Event, now time.Time) {
+func (s *State) applyEvent(e Event, now time.Time) {
 	switch v := e.(type) {
-	case client.JournalEvent:
+	case JournalEvent:
 		switch m := v.Msg.(type) {
 		case *protocol.IncidentMsg:
 			in := sanitizeIncident(m.Incident)
@@ -275,21 +274,21 @@ func (s *State) applyEvent(e client.Event, now time.Time) {
 				Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text)})
 			s.TimelineVersion++
 		}
-	case client.ResetEvent:
+	case ResetEvent:
 		s.dropFeed(v.Feed)
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
-	case client.StatusEvent:
+	case StatusEvent:
 		s.applyStatus(v)
-	case client.QueuedEvent:
+	case QueuedEvent:
 		s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
 		if v.Command.Op == protocol.OpCheck {
 			delete(s.refused, itemKey(v.Command.Incident, v.Command.Item))
 		}
 		s.IncidentsVersion++
-	case client.AckEvent:
+	case AckEvent:
 		delete(s.pending, v.ID)
 		s.IncidentsVersion++
-	case client.NackEvent:
+	case NackEvent:
 		p := s.pending[v.ID]
 		delete(s.pending, v.ID)
 		text := fmt.Sprintf("refused (%s): %s", Sanitize(v.Code), Sanitize(v.Error))
@@ -304,13 +303,13 @@ func (s *State) applyEvent(e client.Event, now time.Time) {
 	}
 }
 
-func (s *State) applyStatus(v client.StatusEvent) {
+func (s *State) applyStatus(v StatusEvent) {
 	switch v.State {
-	case client.Disconnected, client.Refused:
+	case FeedDisconnected, FeedRefused:
 		if _, open := s.gapStart[v.Feed]; !open {
 			s.gapStart[v.Feed] = gap{from: v.At, reason: Sanitize(v.Reason)}
 		}
-	case client.Synced:
+	case FeedSynced:
 		if g, open := s.gapStart[v.Feed]; open {
 			delete(s.gapStart, v.Feed)
 			s.Timeline.Add(Entry{Feed: v.Feed, At: g.from, Actor: v.Feed, Kind: KindGap,
@@ -504,7 +503,7 @@ func (s *State) OpenIncidents() []*Incident {
 func (s *State) Incident(id string) *Incident { return s.incidents[id] }
 
 // Health returns every feed's health, in configuration order.
-func (s *State) Health() []client.Health { return s.health }
+func (s *State) Health() []Health { return s.health }
 
 // PendingCheck returns the unanswered check command for a step, if any.
 func (s *State) PendingCheck(incidentID, item string) *Pending {
