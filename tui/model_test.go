@@ -183,8 +183,22 @@ func TestTickSendsCheckAndShowsPending(t *testing.T) {
 	if !strings.Contains(ansi.Strip(m.Render()), "sending…") {
 		t.Fatal("a tick is not shown as pending until its ack")
 	}
-	// Unticking a done step sends done=false.
+	// Unticking a step another responder ticked asks first, then sends
+	// done=false.
 	m, cmd = press(t, m, "k", "space")
+	run(cmd)
+	if got := rec.last(t); got.Item != "status-page" {
+		t.Fatalf("an untick of bob's step was sent without asking: %+v", got)
+	}
+	if screen := ansi.Strip(m.Render()); !strings.Contains(screen, "bob ticked") || !strings.Contains(screen, "both names") {
+		t.Fatalf("no confirmation:\n%s", screen)
+	}
+	m, cmd = press(t, m, "n")
+	if cmd != nil || m.top() != nil {
+		t.Fatal("n should close the question and send nothing")
+	}
+	m, _ = press(t, m, "space")
+	_, cmd = press(t, m, "y")
 	run(cmd)
 	if got := rec.last(t); got.Item != "ack" || *got.Done {
 		t.Fatalf("untick sent %+v", got)
@@ -237,8 +251,8 @@ func TestDeclareMaintenanceNeedsStart(t *testing.T) {
 	m = typeText(t, m, "Kernel upgrade")
 	m, _ = press(t, m, "tab", "tab", "right") // runbook → maintenance
 	m, _ = press(t, m, "enter")
-	if rec.Pending() != 0 || !strings.Contains(m.form.err, "start") {
-		t.Fatalf("declared maintenance without a start (err %q)", m.form.err)
+	if f, ok := m.top().(*formDialog); rec.Pending() != 0 || !ok || !strings.Contains(f.err, "start") {
+		t.Fatalf("declared maintenance without a start:\n%s", ansi.Strip(m.Render()))
 	}
 	m, _ = press(t, m, "tab")
 	m = typeText(t, m, "+168h")
@@ -257,7 +271,7 @@ func TestQuitAsksWhileCommandsUnsent(t *testing.T) {
 	}
 	rec.Send("hub", protocol.Command{Op: "note"})
 	m, cmd := press(t, m, "q")
-	if cmd != nil || m.mode != modeConfirmQuit {
+	if _, asks := m.top().(*confirmDialog); cmd != nil || !asks {
 		t.Fatal("q with unsent commands should ask first")
 	}
 	if !strings.Contains(ansi.Strip(m.Render()), "Quit anyway? y/n") {
@@ -344,7 +358,7 @@ func TestDraftCopyUsesOSC52(t *testing.T) {
 	m, _ := newModel(t, 80, 24)
 	m = feed(m, fixture())
 	m, _ = press(t, m, "4", "j", "v")
-	if m.mode != modeDraft || !strings.Contains(ansi.Strip(m.Render()), "Mail down on web-3") {
+	if m.top() == nil || !strings.Contains(ansi.Strip(m.Render()), "Mail down on web-3") {
 		t.Fatal("draft not shown")
 	}
 	_, cmd := press(t, m, "c")
@@ -406,7 +420,7 @@ func TestJumpToATime(t *testing.T) {
 	m, _ = press(t, m, "enter")
 	screen := ansi.Strip(m.Render())
 	lines := strings.Split(screen, "\n")
-	if !strings.HasPrefix(strings.TrimSpace(lines[3]), "02:50:00Z") || m.tl.follow {
+	if !strings.HasPrefix(strings.TrimLeft(lines[3], " ›"), "02:50:00Z") || m.tl.follow {
 		t.Fatalf("jump did not show 02:50 first:\n%s", screen)
 	}
 }

@@ -7,6 +7,7 @@ package state
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
@@ -128,10 +129,11 @@ type State struct {
 	overdue   map[string]bool    // incident + "/" + item
 	gapStart  map[string]gap
 	alerts    []Alert
+	presence  map[string][]protocol.Watcher // by feed
 	Notice    Notice
 
 	// Versions move when what they name changes, so views can cache.
-	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion uint64
+	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion, PresenceVersion uint64
 
 	sortedHosts    []*Host
 	sortedHostsKey [2]int64
@@ -154,7 +156,7 @@ func New(th Thresholds, timelineCap int) *State {
 		hosts:      map[string]*Host{}, services: map[string]*Service{},
 		incidents: map[string]*Incident{}, Timeline: NewTimeline(timelineCap),
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
-		overdue: map[string]bool{}, gapStart: map[string]gap{},
+		overdue: map[string]bool{}, gapStart: map[string]gap{}, presence: map[string][]protocol.Watcher{},
 	}
 }
 
@@ -183,7 +185,10 @@ func (s *State) Apply(b Batch, now time.Time) {
 			s.health[i].Reason = Sanitize(s.health[i].Reason)
 			s.health[i].Server = Sanitize(s.health[i].Server)
 		}
+		// A feed going down makes its hosts and services stale.
 		s.HealthVersion++
+		s.HostsVersion++
+		s.ServicesVersion++
 	}
 }
 
@@ -268,14 +273,29 @@ func (s *State) applyEvent(e Event, now time.Time) {
 				s.Timeline.AddList(in.ID)
 			}
 			s.incidents[in.ID] = &Incident{Feed: v.Feed, Incident: in}
+			s.Timeline.SetClosed(in.ID, in.Resolved())
 			s.IncidentsVersion++
 		case *protocol.Entry:
-			s.Timeline.Add(Entry{Feed: v.Feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
-				Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text)})
+			e := Entry{Feed: v.Feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
+				Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text), Host: Sanitize(m.Host),
+				Evidence: sanitizeEvidence(m.Evidence)}
+			if m.Received != nil {
+				e.Received = m.Received.Time
+			}
+			s.Timeline.Add(e)
 			s.TimelineVersion++
 		}
+	case PresenceEvent:
+		ws := make([]protocol.Watcher, 0, len(v.Watchers))
+		for _, w := range v.Watchers {
+			ws = append(ws, protocol.Watcher{Actor: Sanitize(w.Actor), Via: Sanitize(w.Via), Since: w.Since})
+		}
+		s.presence[v.Feed] = ws
+		s.PresenceVersion++
 	case ResetEvent:
 		s.dropFeed(v.Feed)
+		delete(s.presence, v.Feed)
+		s.PresenceVersion++
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
 	case StatusEvent:
 		s.applyStatus(v)
@@ -355,7 +375,7 @@ func (s *State) Tick(now time.Time) {
 			if st.State == incident.StepOverdue {
 				if !s.overdue[key] {
 					s.overdue[key] = true
-					s.alert(now, fmt.Sprintf("%s: %q is overdue", in.ID, it.Title))
+					s.alert(now, fmt.Sprintf("%s: %q is overdue", in.ID, it.Label()))
 				}
 			} else {
 				delete(s.overdue, key)
@@ -383,7 +403,7 @@ func (s *State) Hosts(now time.Time) []*Host {
 		switch {
 		case h.Level == Crit:
 			k.rank = 0
-		case h.Stale(now):
+		case s.HostStale(h, now):
 			k.rank = 1
 		case h.Level == Warn:
 			k.rank = 2
@@ -411,7 +431,7 @@ func (s *State) StaleHosts(now time.Time) int {
 	if key != s.staleKey || !s.staleValid {
 		n := 0
 		for _, h := range s.hosts {
-			if h.Stale(now) {
+			if s.HostStale(h, now) {
 				n++
 			}
 		}
@@ -533,5 +553,111 @@ func (s *State) Gaps() map[string]time.Time {
 	for f, g := range s.gapStart {
 		out[f] = g.from
 	}
+	return out
+}
+
+func sanitizeEvidence(ev *protocol.EvidenceData) *Evidence {
+	if ev == nil {
+		return nil
+	}
+	out := &Evidence{Reason: Sanitize(ev.Reason)}
+	for _, p := range ev.Processes {
+		p.User, p.Command = Sanitize(p.User), Sanitize(p.Command)
+		out.Processes = append(out.Processes, p)
+	}
+	for _, o := range ev.Outputs {
+		o.Name, o.Text, o.Error = Sanitize(o.Name), SanitizeLines(o.Text), Sanitize(o.Error)
+		out.Outputs = append(out.Outputs, o)
+	}
+	return out
+}
+
+// feedDown reports whether a feed is known and not connected.
+func (s *State) feedDown(feed string) bool {
+	for i := range s.health {
+		if s.health[i].Feed == feed {
+			return !s.health[i].State.Up()
+		}
+	}
+	return false
+}
+
+// HostStale reports whether a host's figures can no longer be trusted: it
+// stopped reporting, or the feed it came from is down.
+func (s *State) HostStale(h *Host, now time.Time) bool {
+	return h.Stale(now) || s.feedDown(h.Feed)
+}
+
+// ServiceStale reports whether a service's state can no longer be
+// trusted: its feed is down, or its host stopped reporting.
+func (s *State) ServiceStale(sv *Service, now time.Time) bool {
+	if s.feedDown(sv.Feed) {
+		return true
+	}
+	h := s.hosts[sv.Host]
+	return h != nil && h.Stale(now)
+}
+
+// Host returns one host by name, or nil.
+func (s *State) Host(name string) *Host { return s.hosts[name] }
+
+// Service returns one service, or nil.
+func (s *State) Service(host, name string) *Service { return s.services[host+"\x00"+name] }
+
+// ServicesOf returns a host's services, problems first.
+func (s *State) ServicesOf(host string) []*Service {
+	var out []*Service
+	for _, sv := range s.Services() {
+		if sv.Host == host {
+			out = append(out, sv)
+		}
+	}
+	return out
+}
+
+// searchBack bounds how far back detail views look in the timeline.
+const searchBack = 20_000
+
+// LatestEvidence returns the newest evidence entry about host, or nil.
+func (s *State) LatestEvidence(host string) *Entry {
+	n := s.Timeline.Len("")
+	for i := n - 1; i >= 0 && i >= n-searchBack; i-- {
+		if e := s.Timeline.At("", i); e.Evidence != nil && e.Host == host {
+			return e
+		}
+	}
+	return nil
+}
+
+// Transitions returns up to limit timeline entries about a service on a
+// host (its state changes as the hub journaled them), newest first.
+func (s *State) Transitions(host, service string, limit int) []*Entry {
+	var out []*Entry
+	n := s.Timeline.Len("")
+	for i := n - 1; i >= 0 && i >= n-searchBack && len(out) < limit; i-- {
+		e := s.Timeline.At("", i)
+		if e.Kind != protocol.EntryAlert && e.Kind != protocol.EntrySystem {
+			continue
+		}
+		if (e.Host == host || strings.Contains(e.Text, host)) && strings.Contains(e.Text, service) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Watchers returns who watches, across feeds, once each, by name.
+func (s *State) Watchers() []protocol.Watcher {
+	seen := map[string]bool{}
+	var out []protocol.Watcher
+	for _, ws := range s.presence {
+		for _, w := range ws {
+			if w.Actor != "" && !seen[w.Actor] {
+				seen[w.Actor] = true
+				out = append(out, w)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Actor < out[j].Actor })
 	return out
 }
