@@ -123,8 +123,8 @@ func hostDetail(name string) dialog {
 		for _, x := range h.History {
 			top, peak = max(top, x), max(peak, x)
 		}
-		lines = append(lines, fmt.Sprintf("load1, about the last %d minutes (peak %.2f, crit at %.2f):", len(h.History)/6, peak, v.st.Thresholds.CritPerCPU*float64(max(h.CPUs, 1))))
-		lines = append(lines, sparkline(stretch(h.History, w), w, top))
+		lines = append(lines, fmt.Sprintf("load1 history, oldest left (peak %.2f, crit at %.2f):", peak, v.st.Thresholds.CritPerCPU*float64(max(h.CPUs, 1))))
+		lines = append(lines, sparkline(h.History, w, top))
 		lines = append(lines, "", v.styles.Bold.Render("services"))
 		svcs := v.st.ServicesOf(name)
 		if len(svcs) == 0 {
@@ -143,18 +143,6 @@ func hostDetail(name string) dialog {
 		}
 		return lines
 	})
-}
-
-// stretch repeats samples so a short history fills w cells.
-func stretch(values []float64, w int) []float64 {
-	if len(values) == 0 || len(values) >= w {
-		return values
-	}
-	out := make([]float64, 0, w)
-	for i := 0; i < w; i++ {
-		out = append(out, values[i*len(values)/w])
-	}
-	return out
 }
 
 // serviceDetail shows a service: its full output, since when, and its

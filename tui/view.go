@@ -347,7 +347,7 @@ func (m Model) feedSegments() []segment {
 		segs = append(segs, segment{variants: v, prio: prioTrouble, right: true})
 	}
 	if stale := m.st.StaleHosts(m.now); stale > 0 {
-		segs = append([]segment{{variants: []string{s.Stale.Render(fmt.Sprintf("%d stale", stale)), s.Stale.Render(fmt.Sprintf("%d?", stale))}, prio: prioTrouble, right: true}}, segs...)
+		segs = append([]segment{{variants: []string{s.Stale.Render(fmt.Sprintf("%d stale", stale))}, prio: prioTrouble, right: true}}, segs...)
 	}
 	return segs
 }
