@@ -217,3 +217,62 @@ func TestJournalResetDropsTheFeed(t *testing.T) {
 		t.Fatal("state from the old journal survived the reset")
 	}
 }
+
+func TestStaleByFeedOrSilence(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	s.Apply(Batch{Loads: []HostLoad{load("web-1", 0.1, 4, t0), load("web-2", 0.1, 4, t0.Add(-time.Minute))},
+		Services: []ServiceState{svc("web-1", "httpd", "ok", t0), svc("web-2", "httpd", "ok", t0), svc("agentless", "dns", "ok", t0)},
+		Health:   []Health{{Feed: "hub", State: FeedSynced}}}, t0)
+	stale := func(host, name string) bool { return s.ServiceStale(s.Service(host, name), t0) }
+	if stale("web-1", "httpd") || !stale("web-2", "httpd") || stale("agentless", "dns") {
+		t.Fatalf("stale: web-1 %v web-2 %v agentless %v; want only web-2 (its host stopped reporting)", stale("web-1", "httpd"), stale("web-2", "httpd"), stale("agentless", "dns"))
+	}
+	v := s.ServicesVersion
+	s.Apply(Batch{Health: []Health{{Feed: "hub", State: FeedDisconnected}}}, t0)
+	if !stale("web-1", "httpd") || !stale("agentless", "dns") || !s.HostStale(s.Host("web-1"), t0) || s.StaleHosts(t0) != 2 {
+		t.Fatal("a dead feed's hosts and services must read as stale")
+	}
+	if s.ServicesVersion == v {
+		t.Fatal("a health change must redraw the services")
+	}
+}
+
+func TestFleetEntriesSkipResolvedIncidents(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	open, closed := declared(1, t0), declared(2, t0)
+	closed.Msg.(*protocol.IncidentMsg).Incident.ID = "INC-2"
+	closed.Msg.(*protocol.IncidentMsg).Incident.Status = protocol.StatusResolved
+	s.Apply(Batch{Events: []Event{open, closed, JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 3, At: protocol.At(t0), Kind: "alert", Text: "db down"}}}}, t0)
+	if s.Timeline.Len("INC-1") != 1 || s.Timeline.Len("INC-2") != 0 || s.Timeline.Len("") != 1 {
+		t.Fatalf("open %d, resolved %d, all %d; want 1, 0, 1", s.Timeline.Len("INC-1"), s.Timeline.Len("INC-2"), s.Timeline.Len(""))
+	}
+}
+
+func TestPresenceMergedAndSanitised(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	s.Apply(Batch{Events: []Event{
+		PresenceEvent{Feed: "a", Watchers: []protocol.Watcher{{Actor: "carol"}, {Actor: "bob\x1b]0;x\x07"}}},
+		PresenceEvent{Feed: "b", Watchers: []protocol.Watcher{{Actor: "carol"}, {Actor: "alice"}, {Actor: ""}}},
+	}}, t0)
+	var names []string
+	for _, w := range s.Watchers() {
+		names = append(names, w.Actor)
+	}
+	if strings.Join(names, ",") != "alice,bob,carol" {
+		t.Fatalf("watchers = %v", names)
+	}
+	s.Apply(Batch{Events: []Event{PresenceEvent{Feed: "a"}}}, t0)
+	if len(s.Watchers()) != 2 {
+		t.Fatalf("a feed's new set replaces its old one: %v", s.Watchers())
+	}
+}
+
+func TestEvidenceKeepsLinesAndDropsEscapes(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	s.Apply(Batch{Events: []Event{JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 1, At: protocol.At(t0), Kind: "evidence", Host: "web-3", Text: "x",
+		Evidence: &protocol.EvidenceData{Processes: []protocol.Process{{User: "u\x1b[2J"}}, Outputs: []protocol.Output{{Name: "mailq", Text: "line 1\nline 2\x1b]52;c;x\x07"}}}}}}}, t0)
+	e := s.LatestEvidence("web-3")
+	if e == nil || e.Evidence.Outputs[0].Text != "line 1\nline 2" || e.Evidence.Processes[0].User != "u" {
+		t.Fatalf("evidence = %+v", e)
+	}
+}
