@@ -366,112 +366,144 @@ func (m *Model) move(delta int) {
 	m.panes[m.focus].move(&v, delta, m.rowsOf(m.focus))
 }
 
-// key handles a key when no dialog is open.
+// keyHandler is what one root binding does.
+type keyHandler struct {
+	binding func(k *KeyMap) key.Binding
+	do      func(m Model) (Model, tea.Cmd)
+}
+
+// rootKeys maps each binding of the panes to what it does; the first
+// match wins. A table, not a switch: adding a key is one line here and
+// one in the keymap.
+var rootKeys = []keyHandler{
+	{func(k *KeyMap) key.Binding { return k.Quit }, Model.quit},
+	{func(k *KeyMap) key.Binding { return k.Help }, func(m Model) (Model, tea.Cmd) { return m.push(newHelpDialog(m.keys.FullHelp())), nil }},
+	{func(k *KeyMap) key.Binding { return k.FeedDetail }, func(m Model) (Model, tea.Cmd) { return m.push(feedsDialog()), nil }},
+	{func(k *KeyMap) key.Binding { return k.NextPane }, func(m Model) (Model, tea.Cmd) { return m.focusOn((m.focus + 1) % paneCount) }},
+	{func(k *KeyMap) key.Binding { return k.PrevPane }, func(m Model) (Model, tea.Cmd) { return m.focusOn((m.focus + paneCount - 1) % paneCount) }},
+	{func(k *KeyMap) key.Binding { return k.Pane1 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(LoadPane) }},
+	{func(k *KeyMap) key.Binding { return k.Pane2 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(ServicesPane) }},
+	{func(k *KeyMap) key.Binding { return k.Pane3 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(TimelinePane) }},
+	{func(k *KeyMap) key.Binding { return k.Pane4 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(ChecklistPane) }},
+	{func(k *KeyMap) key.Binding { return k.Up }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-1) }},
+	{func(k *KeyMap) key.Binding { return k.Down }, func(m Model) (Model, tea.Cmd) { return m.moveBy(1) }},
+	{func(k *KeyMap) key.Binding { return k.PageUp }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-max(1, m.paneRows()-1)) }},
+	{func(k *KeyMap) key.Binding { return k.PageDown }, func(m Model) (Model, tea.Cmd) { return m.moveBy(max(1, m.paneRows()-1)) }},
+	{func(k *KeyMap) key.Binding { return k.Top }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-1 << 30) }},
+	{func(k *KeyMap) key.Binding { return k.Bottom }, func(m Model) (Model, tea.Cmd) { return m.moveBy(1 << 30) }},
+	{func(k *KeyMap) key.Binding { return k.Open }, Model.openRow},
+	{func(k *KeyMap) key.Binding { return k.TimeZone }, Model.toggleZone},
+	{func(k *KeyMap) key.Binding { return k.Tick }, Model.tickStep},
+	{func(k *KeyMap) key.Binding { return k.Claim }, Model.claimStep},
+	{func(k *KeyMap) key.Binding { return k.Collect }, Model.collect},
+	{func(k *KeyMap) key.Binding { return k.Note }, Model.notePrompt},
+	{func(k *KeyMap) key.Binding { return k.Filter }, Model.filterPrompt},
+	{func(k *KeyMap) key.Binding { return k.JumpTo }, Model.jumpPrompt},
+	{func(k *KeyMap) key.Binding { return k.Declare }, Model.declare},
+	{func(k *KeyMap) key.Binding { return k.Edit }, Model.edit},
+	{func(k *KeyMap) key.Binding { return k.Status }, Model.statusPicker},
+	{func(k *KeyMap) key.Binding { return k.Incidents }, Model.incidentPicker},
+	{func(k *KeyMap) key.Binding { return k.Draft }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Draft) }},
+	{func(k *KeyMap) key.Binding { return k.Copy }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Copy) }},
+	{func(k *KeyMap) key.Binding { return k.Save }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Save) }},
+}
+
+// key handles a key when no dialog is open. Disabled bindings still
+// answer (with a notice saying why), so matching ignores Enabled.
 func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Quit):
-		if m.feed.Pending() > 0 || m.st.PendingCount() > 0 {
-			return m.push(m.quitDialog()), nil
+	for _, h := range rootKeys {
+		b := h.binding(&m.keys)
+		b.SetEnabled(true)
+		if key.Matches(msg, b) {
+			return h.do(m)
 		}
-		return m, tea.Quit
-	case key.Matches(msg, k.Help):
-		return m.push(newHelpDialog(m.keys.FullHelp())), nil
-	case key.Matches(msg, k.FeedDetail):
-		return m.push(feedsDialog()), nil
-	case key.Matches(msg, k.NextPane):
-		m.focus = (m.focus + 1) % paneCount
-	case key.Matches(msg, k.PrevPane):
-		m.focus = (m.focus + paneCount - 1) % paneCount
-	case key.Matches(msg, k.Pane1):
-		m.focus = LoadPane
-	case key.Matches(msg, k.Pane2):
-		m.focus = ServicesPane
-	case key.Matches(msg, k.Pane3):
-		m.focus = TimelinePane
-	case key.Matches(msg, k.Pane4):
-		m.focus = ChecklistPane
-	case key.Matches(msg, k.Up):
-		m.move(-1)
-	case key.Matches(msg, k.Down):
-		m.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.move(-max(1, m.paneRows()-1))
-	case key.Matches(msg, k.PageDown):
-		m.move(max(1, m.paneRows()-1))
-	case key.Matches(msg, k.Top):
-		m.move(-1 << 30)
-	case key.Matches(msg, k.Bottom):
-		m.move(1 << 30)
-	case key.Matches(msg, k.Open):
-		v := m.viewCtx()
-		if d := m.panes[m.focus].open(&v); d != nil {
-			return m.push(d), nil
-		}
-		return m.notice("nothing selected", false), nil
-	case key.Matches(msg, k.TimeZone):
-		m.opts.UTC = !m.opts.UTC
-		zone := "local time"
-		if m.opts.UTC {
-			zone = "UTC"
-		}
-		return m.notice("times in "+zone, false), nil
-	case key.Matches(msg, k.Tick):
-		return m.tickStep()
-	case key.Matches(msg, k.Claim):
-		return m.claimStep()
-	case key.Matches(msg, k.Collect):
-		return m.collect()
-	case key.Matches(msg, k.Note):
-		in := m.current()
-		if in == nil {
-			return m.notice("no incident to note on: D declares one", true), nil
-		}
-		id, feed := in.ID, in.Feed
-		d, cmd := newPrompt("note> ", "what happened, what you did, what you saw", "", m.width, false, func(v string) action {
-			if v == "" {
-				return closeAct{}
-			}
-			return sendAct{feed: feed, cmd: protocol.Command{Op: protocol.OpNote, Incident: id, Text: v}}
-		})
-		return m.push(d), cmd
-	case key.Matches(msg, k.Filter):
-		if m.focus != TimelinePane {
-			m.focus = ServicesPane
-		}
-		value := m.svcs.filter
-		if m.focus == TimelinePane {
-			value = m.tl.filter
-		}
-		d, cmd := newPrompt("filter "+m.focus.String()+"> ", "matches as you type; esc clears", value, m.width, true, func(v string) action {
-			return filterAct{text: v, done: true}
-		})
-		return m.push(d), cmd
-	case key.Matches(msg, k.JumpTo):
-		m.focus = TimelinePane
-		d, cmd := newPrompt("jump to> ", "HH:MM or HH:MM:SS (shown zone), or YYYY-MM-DD HH:MM", "", m.width, false, func(v string) action {
-			return jumpAct{value: v}
-		})
-		return m.push(d), cmd
-	case key.Matches(msg, k.Declare):
-		now := m.opts.Now
-		d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, now)
-		return m.push(d), cmd
-	case key.Matches(msg, k.Edit):
-		in := m.current()
-		if in == nil {
-			return m.notice("no incident: D declares one", true), nil
-		}
-		d, cmd := newEditDialog(in)
-		return m.push(d), cmd
-	case key.Matches(msg, k.Status):
-		return m.statusPicker()
-	case key.Matches(msg, k.Incidents):
-		return m.incidentPicker()
-	case key.Matches(msg, k.Draft), key.Matches(msg, k.Copy), key.Matches(msg, k.Save):
-		return m.draftAction(msg)
 	}
 	return m, nil
+}
+
+func (m Model) focusOn(p Pane) (Model, tea.Cmd) {
+	m.focus = p
+	return m, nil
+}
+
+func (m Model) moveBy(delta int) (Model, tea.Cmd) {
+	m.move(delta)
+	return m, nil
+}
+
+func (m Model) quit() (Model, tea.Cmd) {
+	if m.feed.Pending() > 0 || m.st.PendingCount() > 0 {
+		return m.push(m.quitDialog()), nil
+	}
+	return m, tea.Quit
+}
+
+func (m Model) openRow() (Model, tea.Cmd) {
+	v := m.viewCtx()
+	if d := m.panes[m.focus].open(&v); d != nil {
+		return m.push(d), nil
+	}
+	return m.notice("nothing selected", false), nil
+}
+
+func (m Model) toggleZone() (Model, tea.Cmd) {
+	m.opts.UTC = !m.opts.UTC
+	zone := "local time"
+	if m.opts.UTC {
+		zone = "UTC"
+	}
+	return m.notice("times in "+zone, false), nil
+}
+
+func (m Model) notePrompt() (Model, tea.Cmd) {
+	in := m.current()
+	if in == nil {
+		return m.notice("no incident to note on: D declares one", true), nil
+	}
+	id, feed := in.ID, in.Feed
+	d, cmd := newPrompt("note> ", "what happened, what you did, what you saw", "", m.width, false, func(v string) action {
+		if v == "" {
+			return closeAct{}
+		}
+		return sendAct{feed: feed, cmd: protocol.Command{Op: protocol.OpNote, Incident: id, Text: v}}
+	})
+	return m.push(d), cmd
+}
+
+func (m Model) filterPrompt() (Model, tea.Cmd) {
+	if m.focus != TimelinePane {
+		m.focus = ServicesPane
+	}
+	value := m.svcs.filter
+	if m.focus == TimelinePane {
+		value = m.tl.filter
+	}
+	d, cmd := newPrompt("filter "+m.focus.String()+"> ", "matches as you type; esc clears", value, m.width, true, func(v string) action {
+		return filterAct{text: v, done: true}
+	})
+	return m.push(d), cmd
+}
+
+func (m Model) jumpPrompt() (Model, tea.Cmd) {
+	m.focus = TimelinePane
+	d, cmd := newPrompt("jump to> ", "HH:MM or HH:MM:SS (shown zone), or YYYY-MM-DD HH:MM", "", m.width, false, func(v string) action {
+		return jumpAct{value: v}
+	})
+	return m.push(d), cmd
+}
+
+func (m Model) declare() (Model, tea.Cmd) {
+	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.opts.Now)
+	return m.push(d), cmd
+}
+
+func (m Model) edit() (Model, tea.Cmd) {
+	in := m.current()
+	if in == nil {
+		return m.notice("no incident: D declares one", true), nil
+	}
+	d, cmd := newEditDialog(in)
+	return m.push(d), cmd
 }
 
 func (m Model) quitDialog() dialog {
@@ -649,16 +681,16 @@ func (m Model) draftFor() (string, string, error) {
 	return it.ID, text, nil
 }
 
-func (m Model) draftAction(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+func (m Model) draftAction(which key.Binding) (Model, tea.Cmd) {
 	m.focus = ChecklistPane
 	item, text, err := m.draftFor()
 	if err != nil {
 		return m.notice(err.Error(), true), nil
 	}
 	switch {
-	case key.Matches(msg, m.keys.Draft):
+	case which.Help() == m.keys.Draft.Help():
 		return m.push(draftDialog(item, text, m.keys)), nil
-	case key.Matches(msg, m.keys.Copy):
+	case which.Help() == m.keys.Copy.Help():
 		return m.notice(fmt.Sprintf("draft for %s copied to your clipboard (OSC 52, %d characters)", item, len(text)), false), tea.SetClipboard(text)
 	default:
 		return m, m.saveDraft(item, text)
