@@ -70,7 +70,7 @@ type Model struct {
 	feed   Feed
 	st     *state.State
 	keys   KeyMap
-	styles Styles
+	styles *Styles // shared and never changed: a copy of the model must not copy it
 	help   help.Model
 
 	width, height int
@@ -111,7 +111,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 	m := Model{
 		ctx: ctx, opts: opts, feed: feed,
 		st:   state.New(opts.Thresholds, opts.TimelineCap),
-		keys: DefaultKeyMap(), styles: styles, help: h,
+		keys: DefaultKeyMap(), styles: &styles, help: h,
 		load: &loadPane{cache: &cached{}}, svcs: &servicesPane{cache: &cached{}},
 		tl: newTimelinePane(), cl: &checklistPane{cache: &cached{}},
 		now:   opts.Now(),
@@ -356,7 +356,7 @@ func (m Model) notice(text string, isErr bool) Model {
 }
 
 func (m Model) viewCtx() viewCtx {
-	return viewCtx{st: m.st, styles: &m.styles, now: m.now, utc: m.opts.UTC, actor: m.opts.Actor, incident: m.current()}
+	return viewCtx{st: m.st, styles: m.styles, now: m.now, utc: m.opts.UTC, actor: m.opts.Actor, incident: m.current()}
 }
 
 func (m Model) paneRows() int { return max(1, m.layout.Panes[m.focus].H-1) }

@@ -238,7 +238,7 @@ func fitSegments(segs []segment, w int) string {
 
 // header: incident, next communication due, who is watching, feed health.
 func (m Model) header() string {
-	s := &m.styles
+	s := m.styles
 	var segs []segment
 	if m.opts.Demo {
 		segs = append(segs, segment{variants: []string{s.Badge.Render(" DEMO "), ""}, prio: prioDecoration})
@@ -309,7 +309,7 @@ func presenceVariants(ws []protocol.Watcher) []string {
 // feedSegments: the feeds' health. All well is decoration; a feed down,
 // refused or connecting, and hosts gone stale, are trouble and stay.
 func (m Model) feedSegments() []segment {
-	s := &m.styles
+	s := m.styles
 	health := m.st.Health()
 	if len(health) == 0 {
 		return []segment{{variants: []string{s.Dim.Render("no feeds"), ""}, prio: prioDecoration, right: true}}
