@@ -168,10 +168,10 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 	var crit, warn, stale int
 	for _, h := range hosts {
 		switch {
-		case h.Level == state.Crit:
-			crit++
 		case v.st.HostStale(h, v.now):
 			stale++
+		case h.Level == state.Crit:
+			crit++
 		case h.Level == state.Warn:
 			warn++
 		}
@@ -326,7 +326,7 @@ func (p *servicesPane) draw(v *viewCtx, r Rect, focused bool) string {
 		detail := s.Detail
 		if v.st.ServiceStale(s, v.now) {
 			word, paint = "? stale", v.styles.Stale.Render
-			detail = "last said " + s.State + ": " + detail
+			detail = strings.TrimSuffix("last said "+s.State+": "+detail, ": ")
 		}
 		flap := ""
 		if s.Flapping(v.now) {

@@ -174,8 +174,8 @@ const (
 	prioDecoration = iota
 	prioOtherOpen
 	prioPresence
+	prioIncident // shortens to its id and severity, never goes
 	prioNextDue
-	prioIncident
 	prioTrouble
 )
 
