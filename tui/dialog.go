@@ -44,9 +44,10 @@ type (
 		err  bool
 	}
 	sendAct struct {
-		feed   string
-		cmd    protocol.Command
-		notice string // shown once sent, if any
+		feed     string
+		cmd      protocol.Command
+		notice   string // shown once sent, if any
+		closeAll bool   // the dialogs under the one that asked go too (a confirmation)
 	}
 	// pushAct opens another dialog over this one (a confirmation).
 	pushAct struct{ d dialog }

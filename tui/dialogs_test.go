@@ -76,6 +76,8 @@ func TestGoldenDialogs(t *testing.T) {
 		{"detail-entry-evidence", []string{"3", "enter"}},
 		{"detail-entry-note", []string{"3", "k", "enter"}},
 		{"detail-step", []string{"4", "j", "j", "enter"}},
+		{"publish", []string{"4", "j", "p"}},
+		{"publish-confirm", []string{"4", "j", "p", "ctrl+s"}},
 	}
 	for _, size := range []struct{ w, h int }{{80, 24}, {200, 60}} {
 		for _, c := range cases {
@@ -275,5 +277,48 @@ func TestIncidentWithoutSeverityOrTitles(t *testing.T) {
 	screen := ansi.Strip(m.Render())
 	if !strings.Contains(screen, "INC-7 investigating") || !strings.Contains(screen, "untitled-step") {
 		t.Fatalf("header or step id missing:\n%s", screen)
+	}
+}
+
+// p opens the step's draft to edit, channels to tick and a subject;
+// ctrl+s asks once more; yes sends one publish command.
+func TestPublishAsksThenSendsOnce(t *testing.T) {
+	m, rec := newModel(t, 80, 24)
+	m = feed(m, fixture())
+	// The hub's hello names its channels; the client passes them on.
+	m.st.Apply(state.Batch{Health: []state.Health{{Feed: "hub", State: state.FeedSynced, Channels: []string{"page", "email", "ops-chat"}}}}, t0)
+	m, _ = press(t, m, "4", "j", "p")
+	if _, ok := m.top().(*publishDialog); !ok {
+		t.Fatalf("no publish dialog:\n%s", ansi.Strip(m.Render()))
+	}
+	m = typeText(t, m, "Update: ")
+	m, _ = press(t, m, "tab", "right", "space", "tab")
+	m = typeText(t, m, " (mail)")
+	m, cmd := press(t, m, "ctrl+s")
+	if cmd != nil || rec.Pending() != 0 {
+		t.Fatal("ctrl+s sent without asking")
+	}
+	if screen := ansi.Strip(m.Render()); !strings.Contains(screen, "Publish to customers?") || !strings.Contains(screen, "page, email") {
+		t.Fatalf("no confirmation:\n%s", screen)
+	}
+	m, cmd = press(t, m, "y")
+	run(cmd)
+	got := rec.last(t)
+	if got.Op != protocol.OpPublish || got.Item != "status-page" || got.Incident != "INC-42" ||
+		strings.Join(got.Channels, ",") != "page,email" || got.Subject != "Mail down on web-3 (mail)" ||
+		!strings.HasSuffix(got.Text, "Update:") || !strings.Contains(got.Text, "Mail down on web-3") {
+		t.Fatalf("publish sent %+v", got)
+	}
+	if m.top() != nil || rec.Pending() != 1 {
+		t.Fatalf("after yes: dialogs %v, %d commands", m.top(), rec.Pending())
+	}
+}
+
+func TestPublishRefusesEmptyOrNoChannel(t *testing.T) {
+	m, rec := newModel(t, 80, 24)
+	m = feed(m, fixture())
+	m, _ = press(t, m, "4", "j", "p", "tab", "space", "ctrl+s")
+	if d, ok := m.top().(*publishDialog); !ok || !strings.Contains(d.err, "channel") || rec.Pending() != 0 {
+		t.Fatalf("published to no channel:\n%s", ansi.Strip(m.Render()))
 	}
 }

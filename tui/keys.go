@@ -16,6 +16,7 @@ type KeyMap struct {
 	Edit, Claim, Collect, JumpTo  key.Binding
 	Incidents, Filter, TimeZone   key.Binding
 	Draft, Copy, Save, FeedDetail key.Binding
+	Publish                       key.Binding
 	Help, Quit                    key.Binding
 }
 
@@ -52,6 +53,7 @@ func DefaultKeyMap() KeyMap {
 		Draft:      b([]string{"v"}, "v", "view draft"),
 		Copy:       b([]string{"c"}, "c", "copy draft (OSC 52)"),
 		Save:       b([]string{"w"}, "w", "write draft to file"),
+		Publish:    b([]string{"p"}, "p", "publish step's update"),
 		FeedDetail: b([]string{"f"}, "f", "feed details"),
 		Help:       b([]string{"?"}, "?", "all keys"),
 		Quit:       b([]string{"q", "ctrl+c"}, "q", "quit"),
@@ -69,7 +71,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Help, k.Quit},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Filter, k.TimeZone, k.JumpTo},
 		{k.Tick, k.Claim, k.Note, k.Declare, k.Edit, k.Status, k.Incidents, k.Collect},
-		{k.Draft, k.Copy, k.Save, k.FeedDetail},
+		{k.Draft, k.Publish, k.Copy, k.Save, k.FeedDetail},
 	}
 }
 

@@ -252,6 +252,9 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 		return m.push(a.d), nil
 	case sendAct:
 		m = m.pop()
+		if a.closeAll {
+			m.dialogs = nil
+		}
 		if a.cmd.Op == protocol.OpDeclare {
 			m.pinned = false
 		}
@@ -332,6 +335,7 @@ func (m *Model) updateKeys() {
 	k.Status.SetEnabled(hasIncident)
 	k.Edit.SetEnabled(hasIncident)
 	k.Claim.SetEnabled(onStep)
+	k.Publish.SetEnabled(onStep)
 	k.Draft.SetEnabled(hasIncident)
 	k.Copy.SetEnabled(hasIncident)
 	k.Save.SetEnabled(hasIncident)
@@ -406,6 +410,7 @@ var rootKeys = []keyHandler{
 	{func(k *KeyMap) key.Binding { return k.Draft }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Draft) }},
 	{func(k *KeyMap) key.Binding { return k.Copy }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Copy) }},
 	{func(k *KeyMap) key.Binding { return k.Save }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Save) }},
+	{func(k *KeyMap) key.Binding { return k.Publish }, Model.publish},
 }
 
 // key handles a key when no dialog is open. Disabled bindings still
@@ -695,6 +700,25 @@ func (m Model) draftAction(which key.Binding) (Model, tea.Cmd) {
 	default:
 		return m, m.saveDraft(item, text)
 	}
+}
+
+// publish opens the publish dialog on the selected step's draft, with the
+// channels the step's feed offers.
+func (m Model) publish() (Model, tea.Cmd) {
+	m.focus = ChecklistPane
+	item, text, err := m.draftFor()
+	if err != nil {
+		return m.notice(err.Error(), true), nil
+	}
+	in := m.current()
+	var channels []string
+	for _, h := range m.st.Health() {
+		if h.Feed == in.Feed {
+			channels = h.Channels
+		}
+	}
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, text, in.Title, channels)
+	return m.push(d), cmd
 }
 
 // draftDialog shows a message draft; c copies it, w writes it to a file.

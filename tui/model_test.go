@@ -130,6 +130,8 @@ func press(t *testing.T, m Model, keys ...string) (Model, tea.Cmd) {
 			msg = tea.KeyPressMsg{Code: tea.KeyRight}
 		case "ctrl+u":
 			msg = tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
+		case "ctrl+s":
+			msg = tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
 		default:
 			r := []rune(k)[0]
 			msg = tea.KeyPressMsg{Code: r, Text: k}

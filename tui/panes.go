@@ -674,6 +674,16 @@ func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.It
 	if it.ClaimedBy != nil && *it.ClaimedBy != "" && st.State != incident.StepDone {
 		status = v.styles.Notice.Render(*it.ClaimedBy+" is on it") + " · " + status
 	}
+	if failed, retrying := v.st.UndeliveredChannels(in.ID, it.ID); len(failed)+len(retrying) > 0 {
+		var parts []string
+		if len(failed) > 0 {
+			parts = append(parts, v.styles.Error.Render("✗ not delivered: "+strings.Join(failed, ", ")))
+		}
+		if len(retrying) > 0 {
+			parts = append(parts, v.styles.Pending.Render("retrying: "+strings.Join(retrying, ", ")))
+		}
+		status = strings.Join(parts, " ") + " · " + status
+	}
 	if pend := v.st.PendingCheck(in.ID, it.ID); pend != nil {
 		box, boxStyle = "[…]", v.styles.Pending.Render
 		status = v.styles.Pending.Render("sending…") + " " + status

@@ -72,6 +72,8 @@ type Health struct {
 	Malformed uint64
 	Unknown   uint64
 	Dupes     uint64
+	// Channels are the publish channels the feed's hub offers (hello).
+	Channels []string
 }
 
 // Event is an ordered feed event, seen exactly once.

@@ -130,6 +130,8 @@ type State struct {
 	gapStart  map[string]gap
 	alerts    []Alert
 	presence  map[string][]protocol.Watcher // by feed
+	published map[string]string             // publish ref -> incident/item it was for
+	delivery  map[string]map[string]string  // incident/item -> channel -> latest outcome
 	Notice    Notice
 
 	// Versions move when what they name changes, so views can cache.
@@ -157,6 +159,7 @@ func New(th Thresholds, timelineCap int) *State {
 		incidents: map[string]*Incident{}, Timeline: NewTimeline(timelineCap),
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
 		overdue: map[string]bool{}, gapStart: map[string]gap{}, presence: map[string][]protocol.Watcher{},
+		published: map[string]string{}, delivery: map[string]map[string]string{},
 	}
 }
 
@@ -284,6 +287,7 @@ func (s *State) applyEvent(e Event, now time.Time) {
 			}
 			s.Timeline.Add(e)
 			s.TimelineVersion++
+			s.noteDelivery(m)
 		}
 	case PresenceEvent:
 		ws := make([]protocol.Watcher, 0, len(v.Watchers))
@@ -660,4 +664,44 @@ func (s *State) Watchers() []protocol.Watcher {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Actor < out[j].Actor })
 	return out
+}
+
+// noteDelivery follows publish and delivery entries, so a step shows a
+// delivery that failed until one to the same channel succeeds.
+func (s *State) noteDelivery(e *protocol.Entry) {
+	switch e.Kind {
+	case protocol.EntryPublish:
+		if e.Ref != "" && e.Item != "" {
+			s.published[e.Ref] = itemKey(Sanitize(e.Incident), Sanitize(e.Item))
+		}
+	case protocol.EntryDelivery:
+		key, ok := s.published[e.Ref]
+		if !ok && e.Item != "" {
+			key, ok = itemKey(Sanitize(e.Incident), Sanitize(e.Item)), true
+		}
+		if !ok || e.Delivery == nil || e.Channel == "" {
+			return
+		}
+		if s.delivery[key] == nil {
+			s.delivery[key] = map[string]string{}
+		}
+		s.delivery[key][Sanitize(e.Channel)] = Sanitize(e.Delivery.Outcome)
+		s.IncidentsVersion++
+	}
+}
+
+// UndeliveredChannels returns, by name, the channels whose latest
+// delivery of a step's update failed or is being retried.
+func (s *State) UndeliveredChannels(incidentID, item string) (failed, retrying []string) {
+	for ch, outcome := range s.delivery[itemKey(incidentID, item)] {
+		switch outcome {
+		case protocol.DeliveryFailed:
+			failed = append(failed, ch)
+		case protocol.DeliveryRetrying:
+			retrying = append(retrying, ch)
+		}
+	}
+	sort.Strings(failed)
+	sort.Strings(retrying)
+	return failed, retrying
 }

@@ -276,3 +276,26 @@ func TestEvidenceKeepsLinesAndDropsEscapes(t *testing.T) {
 		t.Fatalf("evidence = %+v", e)
 	}
 }
+
+func TestFailedDeliveryShowsUntilItSucceeds(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	entry := func(seq uint64, kind, channel, outcome string) Event {
+		e := &protocol.Entry{Seq: seq, Incident: "INC-1", At: protocol.At(t0), Kind: kind, Text: kind, Ref: "c-7", Channel: channel}
+		if kind == protocol.EntryPublish {
+			e.Item, e.Channels = "status-page", []string{"page", "email"}
+		} else {
+			e.Delivery = &protocol.Delivery{Outcome: outcome, Attempt: 1}
+		}
+		return JournalEvent{Feed: "hub", Msg: e}
+	}
+	s.Apply(Batch{Events: []Event{declared(1, t0), entry(2, protocol.EntryPublish, "", ""),
+		entry(3, protocol.EntryDelivery, "page", protocol.DeliveryDelivered),
+		entry(4, protocol.EntryDelivery, "email", protocol.DeliveryFailed)}}, t0)
+	if failed, retrying := s.UndeliveredChannels("INC-1", "status-page"); strings.Join(failed, ",") != "email" || len(retrying) != 0 {
+		t.Fatalf("failed %v retrying %v", failed, retrying)
+	}
+	s.Apply(Batch{Events: []Event{entry(5, protocol.EntryDelivery, "email", protocol.DeliveryDelivered)}}, t0)
+	if failed, _ := s.UndeliveredChannels("INC-1", "status-page"); len(failed) != 0 {
+		t.Fatalf("still failed after a delivery: %v", failed)
+	}
+}
