@@ -77,7 +77,7 @@ func helpColumn(bs []key.Binding) []string {
 	}
 	var out []string
 	for _, b := range bs {
-		if !b.Enabled() && b.Help().Key == "" {
+		if b.Help().Key == "" {
 			continue
 		}
 		out = append(out, fit(b.Help().Key, kw)+"  "+b.Help().Desc)

@@ -322,3 +322,23 @@ func TestPublishRefusesEmptyOrNoChannel(t *testing.T) {
 		t.Fatalf("published to no channel:\n%s", ansi.Strip(m.Render()))
 	}
 }
+
+// The selection stays on a host when the rows reorder (a host going
+// crit moves up), so e asks the host the reader chose.
+func TestLoadSelectionFollowsTheHost(t *testing.T) {
+	m, rec := newModel(t, 80, 24)
+	m = feed(m, fixture())
+	m, _ = press(t, m, "1", "j", "j") // web-3, mail-1, db-1
+	_ = m.Render()
+	b := fixture()
+	b.Loads = b.Loads[1:2] // web-1 goes crit and moves up
+	b.Loads[0].Load.Load1 = 40
+	b.Events, b.Services, b.Health = nil, nil, nil
+	m = feed(m, b)
+	_ = m.Render()
+	_, cmd := press(t, m, "e")
+	run(cmd)
+	if got := rec.last(t); got.Host != "db-1" {
+		t.Fatalf("collect went to %q, the reader chose db-1", got.Host)
+	}
+}

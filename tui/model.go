@@ -407,9 +407,9 @@ var rootKeys = []keyHandler{
 	{func(k *KeyMap) key.Binding { return k.Edit }, Model.edit},
 	{func(k *KeyMap) key.Binding { return k.Status }, Model.statusPicker},
 	{func(k *KeyMap) key.Binding { return k.Incidents }, Model.incidentPicker},
-	{func(k *KeyMap) key.Binding { return k.Draft }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Draft) }},
-	{func(k *KeyMap) key.Binding { return k.Copy }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Copy) }},
-	{func(k *KeyMap) key.Binding { return k.Save }, func(m Model) (Model, tea.Cmd) { return m.draftAction(m.keys.Save) }},
+	{func(k *KeyMap) key.Binding { return k.Draft }, func(m Model) (Model, tea.Cmd) { return m.withDraft(viewDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Copy }, func(m Model) (Model, tea.Cmd) { return m.withDraft(copyDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Save }, func(m Model) (Model, tea.Cmd) { return m.withDraft(saveDraft) }},
 	{func(k *KeyMap) key.Binding { return k.Publish }, Model.publish},
 }
 
@@ -686,20 +686,26 @@ func (m Model) draftFor() (string, string, error) {
 	return it.ID, text, nil
 }
 
-func (m Model) draftAction(which key.Binding) (Model, tea.Cmd) {
+// What to do with the selected step's draft.
+const (
+	viewDraft = iota
+	copyDraft
+	saveDraft
+)
+
+func (m Model) withDraft(what int) (Model, tea.Cmd) {
 	m.focus = ChecklistPane
 	item, text, err := m.draftFor()
 	if err != nil {
 		return m.notice(err.Error(), true), nil
 	}
-	switch {
-	case which.Help() == m.keys.Draft.Help():
+	switch what {
+	case viewDraft:
 		return m.push(draftDialog(item, text, m.keys)), nil
-	case which.Help() == m.keys.Copy.Help():
+	case copyDraft:
 		return m.notice(fmt.Sprintf("draft for %s copied to your clipboard (OSC 52, %d characters)", item, len(text)), false), tea.SetClipboard(text)
-	default:
-		return m, m.saveDraft(item, text)
 	}
+	return m, m.saveDraft(item, text)
 }
 
 // publish opens the publish dialog on the selected step's draft, with the

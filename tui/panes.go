@@ -90,26 +90,48 @@ func mark(selected bool) string {
 
 type loadPane struct {
 	cursor
+	name  string // the selected host: rows move as levels change, the selection follows the host
 	cache *cached
 }
 
 func (p *loadPane) view(v *viewCtx, r Rect, focused bool) string {
-	key := fmt.Sprint(v.st.HostsVersion, v.st.HealthVersion, v.now.Unix(), r, focused, p.sel, p.offset)
+	key := fmt.Sprint(v.st.HostsVersion, v.st.HealthVersion, v.now.Unix(), r, focused, p.name, p.sel, p.offset)
 	return p.cache.get(key, func() string { return p.draw(v, r, focused) })
 }
 
+// follow puts the cursor on the selected host's current row.
+func (p *loadPane) follow(hosts []*state.Host) {
+	for i, h := range hosts {
+		if h.Name == p.name {
+			p.sel = i
+			return
+		}
+	}
+}
+
+func (p *loadPane) pick(hosts []*state.Host, rows int) {
+	p.clamp(len(hosts), rows)
+	if p.sel < len(hosts) {
+		p.name = hosts[p.sel].Name
+	}
+}
+
 func (p *loadPane) move(v *viewCtx, delta, rows int) {
+	hosts := v.st.Hosts(v.now)
+	p.follow(hosts)
 	p.sel += delta
-	p.clamp(v.st.HostCount(), rows)
+	p.pick(hosts, rows)
 }
 
 func (p *loadPane) click(v *viewCtx, row, rows int) {
+	hosts := v.st.Hosts(v.now)
 	p.sel = p.offset + row
-	p.clamp(v.st.HostCount(), rows)
+	p.pick(hosts, rows)
 }
 
 func (p *loadPane) selected(v *viewCtx) *state.Host {
 	hosts := v.st.Hosts(v.now)
+	p.follow(hosts)
 	if p.sel < 0 || p.sel >= len(hosts) {
 		return nil
 	}
@@ -177,6 +199,7 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 		}
 	}
 	rows := r.H - 1
+	p.follow(hosts)
 	p.clamp(len(hosts), rows)
 	title := fmt.Sprintf("Load  %d hosts · %d crit · %d warn · %d stale", len(hosts), crit, warn, stale)
 	if len(hosts) > rows {
