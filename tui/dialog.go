@@ -62,9 +62,6 @@ type (
 	saveAct      struct{ item, text string }
 )
 
-// closeKey closes any dialog.
-var closeKey = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close"))
-
 // scrollKeys move through a dialog taller than the screen.
 type scrollKeys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding

@@ -109,12 +109,12 @@ func startHubAndDashboard(t *testing.T) (*term, context.CancelFunc) {
 func TestTerminalDeadFeedHeader(t *testing.T) {
 	x, stopHub := startHubAndDashboard(t)
 	stopHub()
-	screen := x.waitFor("the dead feed in the header", func(s string) bool {
+	x.waitFor("the dead feed in the header", func(s string) bool {
 		head := strings.SplitN(s, "\n", 2)[0]
 		return strings.Contains(head, "✗") && strings.Contains(head, "feeds 0/1") || strings.Contains(head, "✗ hub")
 	})
 	x.key("2")
-	screen = x.waitFor("stale services", func(s string) bool { return strings.Contains(s, "? stale") && !strings.Contains(s, "✓ ok") })
+	screen := x.waitFor("stale services", func(s string) bool { return strings.Contains(s, "? stale") && !strings.Contains(s, "✓ ok") })
 	if head := strings.SplitN(screen, "\n", 2)[0]; !strings.Contains(head, "INC-1") {
 		t.Fatalf("the incident left the header: %q", head)
 	}

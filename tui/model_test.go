@@ -260,7 +260,7 @@ func TestDeclareMaintenanceNeedsStart(t *testing.T) {
 	}
 	m, _ = press(t, m, "tab")
 	m = typeText(t, m, "+168h")
-	m, cmd := press(t, m, "enter")
+	_, cmd := press(t, m, "enter")
 	run(cmd)
 	got := rec.last(t)
 	if got.Kind != "maintenance" || got.ScheduledStart == nil || !got.ScheduledStart.Equal(t0.Add(10*time.Minute+168*time.Hour)) {
