@@ -35,6 +35,9 @@ func entryDetail(e state.Entry) dialog {
 		if e.Host != "" {
 			lines = append(lines, field(v, "host", e.Host))
 		}
+		if e.Outcome != "" {
+			lines = append(lines, field(v, "delivery", e.Outcome))
+		}
 		if e.Feed != "" {
 			lines = append(lines, field(v, "feed", e.Feed))
 		}

@@ -481,8 +481,14 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 			kind = v.styles.Done.Render(kind)
 		case protocol.EntryStatus:
 			kind = v.styles.Bold.Render(kind)
-		case protocol.EntryEvidence:
+		case protocol.EntryEvidence, protocol.EntryPublish:
 			kind = v.styles.Maint.Render(kind)
+		case protocol.EntryDelivery:
+			if e.Outcome == protocol.DeliveryFailed {
+				kind = v.styles.Crit.Render(kind)
+			} else if e.Outcome == protocol.DeliveryRetrying {
+				kind = v.styles.Warn.Render(kind)
+			}
 		case state.KindGap:
 			kind = v.styles.Gap.Render(kind)
 		}

@@ -285,6 +285,9 @@ func (s *State) applyEvent(e Event, now time.Time) {
 			if m.Received != nil {
 				e.Received = m.Received.Time
 			}
+			if m.Delivery != nil {
+				e.Outcome = Sanitize(m.Delivery.Outcome)
+			}
 			s.Timeline.Add(e)
 			s.TimelineVersion++
 			s.noteDelivery(m)

@@ -19,6 +19,7 @@ type Entry struct {
 	Host     string
 	Received time.Time
 	Evidence *Evidence // for kind evidence: what ran on Host
+	Outcome  string    // for kind delivery: delivered, retrying or failed
 }
 
 // Evidence is what an agent captured on a host, sanitised; output text
