@@ -262,6 +262,8 @@ func (d *pickerDialog) body(v *viewCtx, w, h int) []string {
 type textDialog struct {
 	heading string
 	draw    func(v *viewCtx, w int) []string
+	lines   []string // the last drawing, and what it was drawn from
+	drawKey string
 	scroll  scrollView
 	extra   []key.Binding
 	onKey   func(k tea.KeyPressMsg) action // the extra bindings' actions
@@ -297,7 +299,16 @@ func (d *textDialog) update(msg tea.Msg) (action, tea.Cmd) {
 	return nil, nil
 }
 
-func (d *textDialog) body(v *viewCtx, w, h int) []string { return d.scroll.window(d.draw(v, w), h) }
+// body draws again only when the state it reads or the width changed: an
+// open detail view costs nothing on a frame that changed nothing.
+func (d *textDialog) body(v *viewCtx, w, h int) []string {
+	st := v.st
+	key := fmt.Sprint(w, v.utc, v.now.Unix(), st.HostsVersion, st.ServicesVersion, st.IncidentsVersion, st.TimelineVersion, st.HealthVersion)
+	if key != d.drawKey || d.lines == nil {
+		d.lines, d.drawKey = d.draw(v, w), key
+	}
+	return d.scroll.window(d.lines, h)
+}
 
 // ----- confirm: a question, y or n -----
 
