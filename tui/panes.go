@@ -496,7 +496,7 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 		if e.Evidence != nil {
 			text = "▤ " + text + fmt.Sprintf(" (%d processes, %d outputs: enter)", len(e.Evidence.Processes), len(e.Evidence.Outputs))
 		}
-		line := mark(focused && i == p.sel && !p.follow) + v.styles.Dim.Render(ts) + " " + fit(cutMiddle(e.Actor, 10), 10) + " " + kind + " " + text
+		line := mark(focused && i == p.sel) + v.styles.Dim.Render(ts) + " " + fit(cutMiddle(e.Actor, 10), 10) + " " + kind + " " + text
 		lines = append(lines, clip(line, r.W))
 	}
 	return block(lines, r.W, r.H)
