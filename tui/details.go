@@ -142,7 +142,7 @@ func hostDetail(name string) dialog {
 			lines = append(lines, "", v.styles.Bold.Render("latest evidence, "+e.At.In(zone).Format("15:04:05")+suffix))
 			lines = append(lines, evidenceLines(v, e.Evidence, w)...)
 		} else {
-			lines = append(lines, "", v.styles.Dim.Render("no evidence captured yet: e collects some"))
+			lines = append(lines, "", v.styles.Dim.Render("no evidence captured yet: "+v.keys.Collect.Help().Key+" on the host collects some"))
 		}
 		return lines
 	})

@@ -138,7 +138,7 @@ func (s *scrollView) window(lines []string, h int) []string {
 	s.offset = max(0, min(s.offset, len(lines)-rows))
 	end := min(len(lines), s.offset+rows)
 	out := append([]string(nil), lines[s.offset:end]...)
-	return append(out, fmt.Sprintf("── %d-%d of %d · ↑/↓ pgup/pgdn ──", s.offset+1, end, len(lines)))
+	return append(out, fmt.Sprintf("── %d-%d of %d ──", s.offset+1, end, len(lines)))
 }
 
 func (s *scrollView) help() []key.Binding {

@@ -360,8 +360,12 @@ func (m Model) notice(text string, isErr bool) Model {
 }
 
 func (m Model) viewCtx() viewCtx {
-	return viewCtx{st: m.st, styles: m.styles, now: m.now, utc: m.opts.UTC, actor: m.opts.Actor, incident: m.current()}
+	return viewCtx{st: m.st, styles: m.styles, keys: &m.keys, now: m.now, utc: m.opts.UTC, actor: m.opts.Actor, incident: m.current()}
 }
+
+// keyName is how a binding's key is written in help, for messages that
+// name a key: they follow the keymap, never a hand-typed letter.
+func (m Model) keyName(b key.Binding) string { return b.Help().Key }
 
 func (m Model) paneRows() int { return max(1, m.layout.Panes[m.focus].H-1) }
 
@@ -463,7 +467,7 @@ func (m Model) toggleZone() (Model, tea.Cmd) {
 func (m Model) notePrompt() (Model, tea.Cmd) {
 	in := m.current()
 	if in == nil {
-		return m.notice("no incident to note on: D declares one", true), nil
+		return m.notice("no incident to note on: "+m.keyName(m.keys.Declare)+" declares one", true), nil
 	}
 	id, feed := in.ID, in.Feed
 	d, cmd := newPrompt("note> ", "what happened, what you did, what you saw", "", m.width, false, func(v string) action {
@@ -483,7 +487,7 @@ func (m Model) filterPrompt() (Model, tea.Cmd) {
 	if m.focus == TimelinePane {
 		value = m.tl.filter
 	}
-	d, cmd := newPrompt("filter "+m.focus.String()+"> ", "matches as you type; esc clears", value, m.width, true, func(v string) action {
+	d, cmd := newPrompt("filter "+m.focus.String()+"> ", "text to match", value, m.width, true, func(v string) action {
 		return filterAct{text: v, done: true}
 	})
 	return m.push(d), cmd
@@ -505,7 +509,7 @@ func (m Model) declare() (Model, tea.Cmd) {
 func (m Model) edit() (Model, tea.Cmd) {
 	in := m.current()
 	if in == nil {
-		return m.notice("no incident: D declares one", true), nil
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
 	}
 	d, cmd := newEditDialog(in)
 	return m.push(d), cmd
@@ -522,7 +526,7 @@ func (m Model) quitDialog() dialog {
 func (m Model) statusPicker() (Model, tea.Cmd) {
 	in := m.current()
 	if in == nil {
-		return m.notice("no incident: D declares one", true), nil
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
 	}
 	choices := []string{protocol.StatusInvestigating, protocol.StatusIdentified, protocol.StatusMonitoring, protocol.StatusResolved}
 	cur := 0
@@ -561,7 +565,7 @@ func (m Model) incidentPicker() (Model, tea.Cmd) {
 func (m Model) tickStep() (Model, tea.Cmd) {
 	in := m.current()
 	if in == nil {
-		return m.notice("no incident: D declares one", true), nil
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
 	}
 	if m.focus != ChecklistPane {
 		m.focus = ChecklistPane
@@ -592,7 +596,7 @@ func (m Model) claimStep() (Model, tea.Cmd) {
 	in := m.current()
 	v := m.viewCtx()
 	if in == nil || m.focus != ChecklistPane {
-		return m.notice("claim works on a checklist step: 4 shows them", true), nil
+		return m.notice("claim works on a checklist step: "+m.keyName(m.keys.Pane4)+" shows them", true), nil
 	}
 	it := m.cl.step(&v)
 	if it == nil {
@@ -610,7 +614,7 @@ func (m Model) claimStep() (Model, tea.Cmd) {
 // feed the host came from.
 func (m Model) collect() (Model, tea.Cmd) {
 	if m.focus != LoadPane {
-		return m.notice("collect works on a host: 1 shows them", true), nil
+		return m.notice("collect works on a host: "+m.keyName(m.keys.Pane1)+" shows them", true), nil
 	}
 	v := m.viewCtx()
 	h := m.load.selected(&v)

@@ -26,6 +26,7 @@ type pane interface {
 type viewCtx struct {
 	st       *state.State
 	styles   *Styles
+	keys     *KeyMap
 	now      time.Time
 	utc      bool
 	actor    string
@@ -461,9 +462,9 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 		title += "  filter: " + p.filter
 	}
 	if !p.follow && n > p.seenLen {
-		title += fmt.Sprintf("  ↓ %d new (G)", n-p.seenLen)
+		title += fmt.Sprintf("  ↓ %d new (%s)", n-p.seenLen, v.keys.Bottom.Help().Key)
 	} else if !p.follow {
-		title += "  paused (G to follow)"
+		title += "  paused (" + v.keys.Bottom.Help().Key + " to follow)"
 	}
 	lines := []string{v.title(title, r.W, focused)}
 	if n == 0 {
@@ -626,7 +627,7 @@ func (p *checklistPane) draw(v *viewCtx, r Rect, focused bool) string {
 	in := v.incident
 	if in == nil {
 		return block([]string{v.title("Checklist", r.W, focused),
-			v.styles.Dim.Render(fit(" no active incident — D declares one", r.W))}, r.W, r.H)
+			v.styles.Dim.Render(fit(" no active incident — "+v.keys.Declare.Help().Key+" declares one", r.W))}, r.W, r.H)
 	}
 	done, total := incident.Progress(&in.Incident)
 	lines := []string{v.title(fmt.Sprintf("Checklist %s  %d/%d done  (%s runbook)", in.ID, done, total, in.Kind), r.W, focused)}

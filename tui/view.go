@@ -78,11 +78,7 @@ func (m *Model) footerLine(d dialog) string {
 		if n.Error {
 			st = m.styles.Error
 		}
-		text := " " + n.Text
-		if d != nil {
-			text += "  ·  esc closes"
-		}
-		return pad(st.Render(text), m.width)
+		return pad(st.Render(" "+n.Text), m.width)
 	}
 	if d != nil {
 		return pad(" "+m.help.ShortHelpView(d.ShortHelp()), m.width)
@@ -265,7 +261,7 @@ func (m Model) header() string {
 			if !in.Resolved() {
 				others--
 			}
-			segs = append(segs, segment{variants: []string{s.Dim.Render(fmt.Sprintf("(+%d open: i)", others)), s.Dim.Render(fmt.Sprintf("+%d", others)), ""}, prio: prioOtherOpen})
+			segs = append(segs, segment{variants: []string{s.Dim.Render(fmt.Sprintf("(+%d open: %s)", others, m.keys.Incidents.Help().Key)), s.Dim.Render(fmt.Sprintf("+%d", others)), ""}, prio: prioOtherOpen})
 		}
 		if it, st, ok := nextDue(in, m.now); ok {
 			left := countdown(st.Left(m.now))
@@ -326,7 +322,7 @@ func (m Model) feedSegments() []segment {
 				short = h.Feed + " down"
 			}
 		case state.FeedRefused:
-			worst = fmt.Sprintf("%s refused: f for why", h.Feed)
+			worst = fmt.Sprintf("%s refused: %s for why", h.Feed, m.keys.FeedDetail.Help().Key)
 			short = h.Feed + " refused"
 		case state.FeedConnecting:
 			if worst == "" {
