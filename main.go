@@ -189,7 +189,7 @@ func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 	kinds := cfg.Book().Kinds()
 	return tui.Options{
 		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
-		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds,
+		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds, NoMouse: !cfg.Dashboard.Mouse,
 		Thresholds: cfg.Thresholds.Level(),
 	}
 }

@@ -54,6 +54,7 @@ type Dashboard struct {
 	TimeZone string `toml:"time_zone"` // "local" or "utc"
 	Support  string `toml:"support"`   // how customers reach support, for drafts
 	StateDir string `toml:"state_dir"`
+	Mouse    bool   `toml:"mouse"` // wheel and clicks; off leaves the mouse to the terminal
 }
 
 // Thresholds are load-per-CPU levels.
@@ -204,7 +205,7 @@ type Step struct {
 // Default returns the configuration used when there is no file.
 func Default() Config {
 	return Config{
-		Dashboard:  Dashboard{Bell: true, TimeZone: "local"},
+		Dashboard:  Dashboard{Bell: true, TimeZone: "local", Mouse: true},
 		Thresholds: Thresholds{LoadWarnPerCPU: level.Defaults().WarnPerCPU, LoadCritPerCPU: level.Defaults().CritPerCPU},
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
