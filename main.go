@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,9 +52,31 @@ type usageError struct{ error }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	endProfile := cpuProfile(os.Getenv("VIGIL_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	endProfile()
 	stop()
 	os.Exit(code)
+}
+
+// cpuProfile writes a CPU profile of the whole run to path (VIGIL_CPUPROFILE),
+// so the dashboard can be profiled as a person runs it, in its own process;
+// vigil bench --cpuprofile sets it. It does nothing when path is empty.
+func cpuProfile(path string, stderr io.Writer) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "vigil: VIGIL_CPUPROFILE:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintln(stderr, "vigil: VIGIL_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -546,11 +569,16 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("vigil bench", "vigil bench [--only bandwidth,idle,keys,ingest,memory,start] [--window D] [--idle-window D]", stderr)
-	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
-	window := fs.Duration("window", 20*time.Second, "steady-state window for terminal bandwidth")
+	fs := newFlags("vigil bench", "vigil bench [--only "+strings.Join(perf.Figures, ",")+"] [--runs N] [--window D] [--idle-window D] [--cpuprofile DIR]", stderr)
+	only := fs.String("only", strings.Join(perf.Figures, ","), "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
+	runs := fs.Int("runs", 3, "how many times each figure is measured (reported as median, min and max)")
+	window := fs.Duration("window", 20*time.Second, "steady-state window for CPU and terminal bytes")
 	idleWindow := fs.Duration("idle-window", time.Minute, "window for the idle cost")
 	fps := fs.String("fps", "", "run the measured vigil with VIGIL_FPS set to this")
+	var extraEnv multiFlag
+	fs.Var(&extraEnv, "env", "KEY=VALUE in the measured vigil's environment, for experiments (GOMAXPROCS=1); repeat for several")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of every measured vigil run into this directory")
+	peers := fs.String("peers", strings.Join(perf.PeerNames(), ","), "the monitors measured beside vigil where installed (empty: none)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -558,11 +586,22 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var env []string
+	env := []string(extraEnv)
 	if *fps != "" {
 		env = append(env, "VIGIL_FPS="+*fps)
 	}
-	opts := perf.Options{Vigil: self, Window: *window, IdleWindow: *idleWindow, Env: env,
+	opts := perf.Options{Vigil: self, Window: *window, IdleWindow: *idleWindow, Env: env, Runs: *runs, Profile: *profile, Peers: splitList(*peers),
 		Log: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
-	return perf.Report(ctx, opts, strings.Split(*only, ","), stdout)
+	return perf.Report(ctx, opts, splitList(*only), stdout)
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -25,11 +25,17 @@ type Feed struct {
 	done   chan struct{}
 	n      int
 	mu     sync.Mutex
+	// Base is added to host numbers, so feeds of one dashboard report
+	// different hosts.
+	Base int
 }
 
 // NewFeed starts a feed with an outage declared. Its journal lives in
 // memory-backed storage where there is some, so fsync does not dominate.
-func NewFeed() (*Feed, error) {
+func NewFeed() (*Feed, error) { return newFeed(true) }
+
+// newFeed starts a feed, with an outage declared if declare.
+func newFeed(declare bool) (*Feed, error) {
 	base := ""
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		base = "/dev/shm"
@@ -50,7 +56,9 @@ func NewFeed() (*Feed, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Feed{Hub: h, URL: "ws://" + ln.Addr().String() + "/feed", dir: dir, j: j, cancel: cancel, done: make(chan struct{})}
 	go func() { server.Serve(ctx, h, ln, "/feed", "", ""); close(f.done) }()
-	f.Command(protocol.Command{Op: "declare", Title: "Load spike on the fleet", Severity: "SEV2", Kind: "outage"})
+	if declare {
+		f.Command(protocol.Command{Op: "declare", Title: "Load spike on the fleet", Severity: "SEV2", Kind: "outage"})
+	}
 	return f, nil
 }
 
@@ -82,7 +90,7 @@ func hostLoad(i, tick int) (load1, mem float64) {
 
 func (f *Feed) publish(i, tick int, interval time.Duration, now protocol.Time) {
 	l1, mem := hostLoad(i, tick)
-	f.Hub.PublishLoad(protocol.Load{Host: fmt.Sprintf("host-%04d", i), At: now, Interval: protocol.Duration(interval),
+	f.Hub.PublishLoad(protocol.Load{Host: fmt.Sprintf("host-%04d", f.Base+i), At: now, Interval: protocol.Duration(interval),
 		Load1: l1, Load5: l1 * 0.9, Load15: l1 * 0.8, CPUs: 4, MemUsedPct: &mem})
 }
 

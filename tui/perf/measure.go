@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type Options struct {
 	Entries    int           // journal entries for the memory figure (100,000)
 	Log        func(format string, args ...any)
 	Env        []string // extra environment for vigil (experiments: VIGIL_FPS, GOMAXPROCS)
+	Runs       int      // how many times each figure is measured (min / median / max)
+	Profile    string   // a directory: each vigil run writes a CPU profile there
+	Peers      []string // the monitors measured beside vigil (htop, btop, glances); nil: none
 }
 
 func (o *Options) defaults() {
@@ -48,6 +52,9 @@ func (o *Options) defaults() {
 	if o.Entries <= 0 {
 		o.Entries = 100_000
 	}
+	if o.Runs <= 0 {
+		o.Runs = 3
+	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
@@ -60,14 +67,14 @@ func home() (string, func(), error) {
 
 // flooded starts a feed with hosts reporting rate samples a second and a
 // dashboard on it; stop ends both.
-func (o *Options) flooded(ctx context.Context, w, h, hosts int, rate float64) (t *Term, stop func(), err error) {
+func (o *Options) flooded(ctx context.Context, label string, w, h, hosts int, rate float64) (t *Term, stop func(), err error) {
 	f, err := NewFeed()
 	if err != nil {
 		return nil, nil, err
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	go f.Run(fctx, hosts, rate)
-	t, done, err := o.dashboard(ctx, w, h, f)
+	t, done, err := o.dashboard(ctx, label, w, h, f.URL)
 	if err != nil {
 		cancel()
 		f.Close()
@@ -76,12 +83,23 @@ func (o *Options) flooded(ctx context.Context, w, h, hosts int, rate float64) (t
 	return t, func() { done(); cancel(); f.Close() }, nil
 }
 
-func (o *Options) dashboard(ctx context.Context, w, h int, f *Feed) (*Term, func(), error) {
+// dashboard runs vigil on the feeds at urls in a pty of w x h. With
+// Options.Profile set it writes a CPU profile there, named by label.
+func (o *Options) dashboard(ctx context.Context, label string, w, h int, urls ...string) (*Term, func(), error) {
 	dir, cleanup, err := home()
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := Start(ctx, w, h, dir, o.Env, o.Vigil, "--feed", f.URL, "--actor", "perf")
+	env := o.Env
+	if o.Profile != "" {
+		name := fmt.Sprintf("%s-%s.pprof", label, time.Now().Format("150405.000"))
+		env = append(slices.Clip(env), "VIGIL_CPUPROFILE="+filepath.Join(o.Profile, name))
+	}
+	argv := []string{o.Vigil}
+	for _, u := range urls {
+		argv = append(argv, "--feed", u)
+	}
+	t, err := Start(ctx, w, h, dir, env, append(argv, "--actor", "perf")...)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -89,22 +107,39 @@ func (o *Options) dashboard(ctx context.Context, w, h int, f *Feed) (*Term, func
 	return t, func() { t.Stop(); cleanup() }, nil
 }
 
-// Bandwidth is bytes written to the terminal per second in steady state.
-type Bandwidth struct {
-	W, H       int
-	Vigil      float64 // bytes/s
-	Htop       float64 // bytes/s; 0 when htop is absent
-	HtopNote   string
-	Ratio      float64 // vigil / htop
-	VigilHosts int
+// Screen is what vigil and its peers cost on one terminal size in the
+// bench's scenario, measured in one run.
+type Screen struct {
+	W, H  int
+	Vigil Usage
+	Peers []PeerUsage // the peers installed, in the order of peers
+	Notes []string    // peers skipped, and why
 }
 
-// MeasureBandwidth: 20 hosts reporting every second, an incident open,
-// vigil and then htop on the same terminal size for the same window.
-func MeasureBandwidth(ctx context.Context, o Options, w, h int) (Bandwidth, error) {
+// PeerUsage is one peer's cost in the same run.
+type PeerUsage struct {
+	Name string
+	Usage
+}
+
+// Peer returns the named peer's figures.
+func (s Screen) Peer(name string) (Usage, bool) {
+	for _, p := range s.Peers {
+		if p.Name == name {
+			return p.Usage, true
+		}
+	}
+	return Usage{}, false
+}
+
+// MeasureScreen: 20 hosts reporting every second to a feed server in this
+// process, an incident open, vigil in its own process in a pty of w x h;
+// then each installed peer on the same terminal size for the same window.
+// The figure is the dashboard's process alone: CPU time and bytes.
+func MeasureScreen(ctx context.Context, o Options, w, h int) (Screen, error) {
 	o.defaults()
-	r := Bandwidth{W: w, H: h, VigilHosts: 20}
-	t, done, err := o.flooded(ctx, w, h, 20, 20)
+	r := Screen{W: w, H: h}
+	t, done, err := o.flooded(ctx, fmt.Sprintf("screen-%dx%d", w, h), w, h, 20, 20)
 	if err != nil {
 		return r, err
 	}
@@ -112,37 +147,79 @@ func MeasureBandwidth(ctx context.Context, o Options, w, h int) (Bandwidth, erro
 		done()
 		return r, fmt.Errorf("vigil never showed the hosts: %w", err)
 	}
-	time.Sleep(3 * time.Second)
-	r.Vigil = rate(t, o.Window)
+	time.Sleep(settle)
+	r.Vigil, err = usage(t, o.Window)
 	done()
-	htop, err := exec.LookPath("htop")
-	if err != nil {
-		r.HtopNote = "htop not installed (apt-get install htop): column skipped"
-		return r, nil
-	}
-	dir, cleanup, err := home()
 	if err != nil {
 		return r, err
 	}
-	defer cleanup()
-	ht, err := Start(ctx, w, h, dir, nil, htop)
-	if err != nil {
-		r.HtopNote = err.Error()
-		return r, nil
-	}
-	defer ht.Stop()
-	time.Sleep(3 * time.Second)
-	r.Htop = rate(ht, o.Window)
-	if r.Htop > 0 {
-		r.Ratio = r.Vigil / r.Htop
+	for _, p := range peers {
+		if !slices.Contains(o.Peers, p.name) {
+			continue
+		}
+		u, ok, err := measurePeer(ctx, p, w, h, o.Window)
+		switch {
+		case err != nil:
+			r.Notes = append(r.Notes, p.name+": "+err.Error())
+		case !ok:
+			r.Notes = append(r.Notes, p.name+" not installed: skipped")
+		default:
+			r.Peers = append(r.Peers, PeerUsage{Name: p.name, Usage: u})
+		}
 	}
 	return r, nil
 }
 
-func rate(t *Term, window time.Duration) float64 {
-	b0 := t.Bytes()
-	time.Sleep(window)
-	return float64(t.Bytes()-b0) / window.Seconds()
+// Fleet is the dashboard's cost with many hosts reporting.
+type Fleet struct {
+	Hosts, Feeds int
+	Samples      float64       // load samples sent to the dashboard per second
+	CPU          time.Duration // the dashboard's CPU per second
+}
+
+// PerSample is the dashboard's CPU per load sample sent to it.
+func (f Fleet) PerSample() time.Duration {
+	if f.Samples == 0 {
+		return 0
+	}
+	return time.Duration(float64(f.CPU) / f.Samples)
+}
+
+// MeasureFleet: hosts each reporting once a second, spread evenly over
+// feeds feed servers (in this process; the first has an incident open),
+// and one dashboard at 80x24 on all of them.
+func MeasureFleet(ctx context.Context, o Options, hosts, feeds int) (Fleet, error) {
+	o.defaults()
+	r := Fleet{Hosts: hosts, Feeds: feeds, Samples: float64(hosts)}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var urls []string
+	per := hosts / feeds
+	for i := 0; i < feeds; i++ {
+		f, err := newFeed(i == 0)
+		if err != nil {
+			return r, err
+		}
+		defer f.Close()
+		f.Base = i * per
+		urls = append(urls, f.URL)
+		go f.Run(fctx, per, float64(per))
+	}
+	t, done, err := o.dashboard(ctx, fmt.Sprintf("fleet-%dh-%df", hosts, feeds), 80, 24, urls...)
+	if err != nil {
+		return r, err
+	}
+	defer done()
+	// The renderer writes only the cells that change, so the count in the
+	// title is not in the output whole: every host has reported within a
+	// second of the first frame, and the settle is longer.
+	if _, err := t.WaitFor(30*time.Second, "host-"); err != nil {
+		return r, fmt.Errorf("vigil never showed the hosts: %w", err)
+	}
+	time.Sleep(settle)
+	u, err := usage(t, o.Window)
+	r.CPU = u.CPU
+	return r, err
 }
 
 // Idle is what vigil costs with its feeds quiet.
@@ -162,7 +239,7 @@ func MeasureIdle(ctx context.Context, o Options) (Idle, error) {
 	}
 	defer f.Close()
 	f.Report(20, time.Hour, 0)
-	t, done, err := o.dashboard(ctx, 80, 24, f)
+	t, done, err := o.dashboard(ctx, "idle", 80, 24, f.URL)
 	if err != nil {
 		return r, err
 	}
@@ -197,7 +274,7 @@ type Responsiveness struct {
 func MeasureResponsiveness(ctx context.Context, o Options) (Responsiveness, error) {
 	o.defaults()
 	r := Responsiveness{Rate: 10_000, Hosts: 1000, Presses: o.Presses}
-	t, done, err := o.flooded(ctx, 80, 24, r.Hosts, r.Rate)
+	t, done, err := o.flooded(ctx, "keys", 80, 24, r.Hosts, r.Rate)
 	if err != nil {
 		return r, err
 	}
@@ -223,7 +300,9 @@ func MeasureResponsiveness(ctx context.Context, o Options) (Responsiveness, erro
 			return r, fmt.Errorf("press %d: %w", i, err)
 		}
 		lat = append(lat, d)
-		time.Sleep(20 * time.Millisecond)
+		// A fixed pause would lock the presses to the renderer's frame
+		// ticker and measure one phase of it; a random one samples them all.
+		time.Sleep(20*time.Millisecond + rand.N(50*time.Millisecond))
 	}
 	slices.Sort(lat)
 	r.P50, r.P99, r.Max = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
@@ -252,7 +331,7 @@ func MeasureMemory(ctx context.Context, o Options) (Memory, error) {
 	for i := 0; i < o.Entries; i++ {
 		f.Command(protocol.Command{Op: "note", Incident: "INC-1", Text: fmt.Sprintf("note %d: what we saw and what we did about it", i)})
 	}
-	t, done, err := o.dashboard(ctx, 80, 24, f)
+	t, done, err := o.dashboard(ctx, "memory", 80, 24, f.URL)
 	if err != nil {
 		return r, err
 	}

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -21,27 +22,57 @@ func vigil(b *testing.B) Options {
 	if out, err := exec.Command("go", "build", "-o", bin, "../..").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	return Options{Vigil: bin, Window: 10 * time.Second, IdleWindow: 20 * time.Second}
+	return Options{Vigil: bin, Window: 10 * time.Second, IdleWindow: 20 * time.Second, Peers: PeerNames()}
 }
 
-func BenchmarkTerminalBandwidth(b *testing.B) {
+// BenchmarkScreen: the dashboard's CPU and terminal bytes in the bench
+// scenario at 80x24 and 200x60, beside htop -d 10 (and btop, glances
+// where installed) in the same run.
+func BenchmarkScreen(b *testing.B) {
 	o := vigil(b)
 	for _, size := range [][2]int{{80, 24}, {200, 60}} {
-		var r Bandwidth
-		var err error
-		for b.Loop() {
-			if r, err = MeasureBandwidth(context.Background(), o, size[0], size[1]); err != nil {
-				b.Fatal(err)
+		name := fmt.Sprintf("%dx%d", size[0], size[1])
+		b.Run(name, func(b *testing.B) {
+			var r Screen
+			var err error
+			for b.Loop() {
+				if r, err = MeasureScreen(context.Background(), o, size[0], size[1]); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		name := map[int]string{80: "80x24", 200: "200x60"}[size[0]]
-		b.ReportMetric(r.Vigil, "vigil-B/s-"+name)
-		if r.Htop > 0 {
-			b.ReportMetric(r.Htop, "htop-B/s-"+name)
-			b.ReportMetric(r.Ratio, "vigil/htop-"+name)
-		} else {
-			b.Log(r.HtopNote)
-		}
+			b.ReportMetric(durMS(r.Vigil.CPU), "vigil-cpu-ms/s")
+			b.ReportMetric(r.Vigil.Bytes, "vigil-B/s")
+			for _, p := range r.Peers {
+				b.ReportMetric(durMS(p.CPU), p.Name+"-cpu-ms/s")
+				b.ReportMetric(p.Bytes, p.Name+"-B/s")
+			}
+			if h, ok := r.Peer("htop"); ok && h.CPU > 0 {
+				b.ReportMetric(float64(r.Vigil.CPU)/float64(h.CPU), "vigil/htop-cpu")
+				b.ReportMetric(r.Vigil.Bytes/h.Bytes, "vigil/htop-bytes")
+			}
+			for _, n := range r.Notes {
+				b.Log(n)
+			}
+		})
+	}
+}
+
+// BenchmarkFleet: 10,000 hosts each reporting every second on one feed;
+// then 1,000 hosts over one feed and over 100 feeds.
+func BenchmarkFleet(b *testing.B) {
+	o := vigil(b)
+	for _, c := range []struct{ hosts, feeds int }{{10_000, 1}, {1000, 1}, {1000, 100}} {
+		b.Run(fmt.Sprintf("hosts=%d/feeds=%d", c.hosts, c.feeds), func(b *testing.B) {
+			var r Fleet
+			var err error
+			for b.Loop() {
+				if r, err = MeasureFleet(context.Background(), o, c.hosts, c.feeds); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(durMS(r.CPU), "vigil-cpu-ms/s")
+			b.ReportMetric(float64(r.PerSample())/1e3, "µs/sample")
+		})
 	}
 }
 
@@ -120,13 +151,16 @@ func TestHarnessMeasuresTheRealBinary(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../..").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	o := Options{Vigil: bin, Window: time.Second, IdleWindow: time.Second, Presses: 10}
+	o := Options{Vigil: bin, Window: time.Second, IdleWindow: time.Second, Presses: 10, Peers: []string{"htop"}}
 	ctx := context.Background()
 	if d, err := MeasureFirstFrame(ctx, o); err != nil || d <= 0 {
 		t.Fatalf("first frame: %v %v", d, err)
 	}
-	if r, err := MeasureBandwidth(ctx, o, 80, 24); err != nil || r.Vigil <= 0 {
-		t.Fatalf("bandwidth: %+v %v", r, err)
+	if r, err := MeasureScreen(ctx, o, 80, 24); err != nil || r.Vigil.Bytes <= 0 {
+		t.Fatalf("screen: %+v %v", r, err)
+	}
+	if r, err := MeasureFleet(ctx, o, 100, 2); err != nil || r.CPU <= 0 {
+		t.Fatalf("fleet: %+v %v", r, err)
 	}
 	if r, err := MeasureResponsiveness(ctx, o); err != nil || r.P50 <= 0 {
 		t.Fatalf("responsiveness: %+v %v", r, err)

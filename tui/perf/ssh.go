@@ -21,6 +21,22 @@ import (
 	tuissh "github.com/vigil-oncall/vigil/tui/ssh"
 )
 
+// Bandwidth is bytes written to the terminal per second in steady state.
+type Bandwidth struct {
+	W, H       int
+	Vigil      float64 // bytes/s
+	Htop       float64 // bytes/s; 0 when htop is absent
+	HtopNote   string
+	Ratio      float64 // vigil / htop
+	VigilHosts int
+}
+
+func rate(t *Term, window time.Duration) float64 {
+	b0 := t.Bytes()
+	time.Sleep(window)
+	return float64(t.Bytes()-b0) / window.Seconds()
+}
+
 // MeasureSSHBandwidth is the terminal bandwidth of the dashboard the hub
 // serves over SSH: 20 hosts reporting every second, an incident open, seen
 // through the real OpenSSH client in a pty of w x h. Beside it, htop -d 10

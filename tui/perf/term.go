@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/creack/pty"
@@ -150,15 +151,26 @@ func (t *Term) CPU() (time.Duration, error) { return procCPU(t.cmd.Process.Pid) 
 // RSS is the process's resident memory in bytes.
 func (t *Term) RSS() (int64, error) { return procRSS(t.cmd.Process.Pid) }
 
-// Stop ends the program and waits for it.
+// Stop ends the program as a terminal's owner would (SIGTERM, so it
+// restores the terminal and writes what it writes at exit, a CPU profile
+// included), killing it if it has not ended within stopGrace.
 func (t *Term) Stop() {
 	if t.cmd.Process != nil {
-		t.cmd.Process.Kill()
+		t.cmd.Process.Signal(syscall.SIGTERM)
+		ended := make(chan struct{})
+		go func() { t.cmd.Wait(); close(ended) }()
+		select {
+		case <-ended:
+		case <-time.After(stopGrace):
+			t.cmd.Process.Kill()
+			<-ended
+		}
 	}
-	t.cmd.Wait()
 	t.pty.Close()
 	<-t.done
 }
+
+const stopGrace = 3 * time.Second
 
 const clockTicks = 100 // USER_HZ on Linux
 

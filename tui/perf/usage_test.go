@@ -1,0 +1,39 @@
+package perf
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestSpread(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []float64
+		want Spread
+		text string
+	}{
+		{"none", nil, Spread{}, "-"},
+		{"one run", []float64{4}, Spread{4, 4, 4, 1}, "4.0 (1 run)"},
+		{"odd: the middle one", []float64{9, 1, 5}, Spread{1, 5, 9, 3}, "5.0 (1.0–9.0)"},
+		{"even: the mean of the middle two", []float64{4, 1, 2, 8}, Spread{1, 3, 8, 4}, "3.0 (1.0–8.0)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := spread(tt.in)
+			if got != tt.want {
+				t.Fatalf("spread(%v) = %+v, want %+v", tt.in, got, tt.want)
+			}
+			if text := got.Format(func(x float64) string { return fmt.Sprintf("%.1f", x) }); text != tt.text {
+				t.Fatalf("Format = %q, want %q", text, tt.text)
+			}
+		})
+	}
+}
+
+func TestSpreadLeavesItsInputAlone(t *testing.T) {
+	in := []float64{3, 1, 2}
+	spread(in)
+	if in[0] != 3 || in[1] != 1 || in[2] != 2 {
+		t.Fatalf("spread reordered its input: %v", in)
+	}
+}
