@@ -5,6 +5,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -75,6 +76,29 @@ type feed struct {
 	dialer  *websocket.Dialer
 	journal string
 	lastSeq uint64
+
+	// The reader's own: a frame buffer reused for every frame, and when
+	// the read deadline was last pushed (see alive).
+	frame    bytes.Buffer
+	deadline time.Time
+}
+
+// maxKeptFrame is the largest frame buffer kept between frames: one huge
+// replay frame should not pin a megabyte for the life of the connection.
+const maxKeptFrame = 256 << 10
+
+// alive pushes the read deadline after a frame: DeadAfter from now, plus
+// a little slack so it need not be pushed on every frame (at thousands of
+// frames a second that was a timer update per frame). A connection silent
+// for DeadAfter is declared dead at most DeadAfter/32 later.
+func (f *feed) alive(conn *websocket.Conn) {
+	now := time.Now()
+	slack := f.timings.DeadAfter / 32
+	if now.Sub(f.deadline) < slack {
+		return
+	}
+	f.deadline = now
+	conn.SetReadDeadline(now.Add(f.timings.DeadAfter + slack))
 }
 
 func newDialer(cfg FeedConfig, t Timings) (*websocket.Dialer, error) {
@@ -203,7 +227,7 @@ func (f *feed) connect(ctx context.Context, setQueue func(chan []byte)) error {
 		return refusal{fmt.Sprintf("server did not select subprotocol %s", protocol.Subprotocol)}
 	}
 	conn.SetReadLimit(protocol.MaxFrameSize)
-	deadline := func() { conn.SetReadDeadline(time.Now().Add(f.timings.DeadAfter)) }
+	deadline := func() { f.deadline = time.Time{}; f.alive(conn) }
 	deadline()
 	conn.SetPingHandler(func(data string) error {
 		deadline()
@@ -276,14 +300,14 @@ func (f *feed) readHello(conn *websocket.Conn) (*protocol.Hello, error) {
 // unknown frames are counted and skipped, as the protocol says.
 func (f *feed) next(conn *websocket.Conn) (protocol.Message, error) {
 	for {
-		mt, data, err := conn.ReadMessage()
+		mt, data, err := f.readFrame(conn)
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				return nil, errors.New("closed (1009): a frame was larger than 1 MiB")
 			}
 			return nil, err
 		}
-		conn.SetReadDeadline(time.Now().Add(f.timings.DeadAfter))
+		f.alive(conn)
 		if mt != websocket.TextMessage {
 			f.count(errBinary)
 			continue
@@ -295,6 +319,23 @@ func (f *feed) next(conn *websocket.Conn) (protocol.Message, error) {
 		}
 		return m, nil
 	}
+}
+
+// readFrame is conn.ReadMessage into the feed's reused buffer: the data is
+// valid until the next call (Decode keeps none of it).
+func (f *feed) readFrame(conn *websocket.Conn) (int, []byte, error) {
+	mt, r, err := conn.NextReader()
+	if err != nil {
+		return mt, nil, err
+	}
+	if f.frame.Cap() > maxKeptFrame {
+		f.frame = bytes.Buffer{}
+	}
+	f.frame.Reset()
+	if _, err := f.frame.ReadFrom(r); err != nil {
+		return mt, nil, err
+	}
+	return mt, f.frame.Bytes(), nil
 }
 
 var errBinary = fmt.Errorf("%w: binary frame", protocol.ErrMalformed)

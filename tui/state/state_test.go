@@ -76,6 +76,55 @@ func TestHostsWorstFirstAndStale(t *testing.T) {
 	}
 }
 
+// The order is kept between frames while no host changes rank; each
+// step here changes one rank and the order must follow it.
+func TestHostsOrderFollowsEveryRankChange(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	order := func(now time.Time) string {
+		var got []string
+		for _, h := range s.Hosts(now) {
+			got = append(got, h.Name)
+		}
+		return strings.Join(got, " ")
+	}
+	s.Apply(Batch{Loads: []HostLoad{load("a", 0.1, 4, t0), load("b", 0.1, 4, t0), load("c", 0.1, 4, t0)}}, t0)
+	steps := []struct {
+		name  string
+		apply func() time.Time
+		want  string
+	}{
+		{"all ok: by name", func() time.Time { return t0 }, "a b c"},
+		{"same ranks, new samples", func() time.Time {
+			s.Apply(Batch{Loads: []HostLoad{load("a", 0.2, 4, t0), load("c", 0.3, 4, t0)}}, t0)
+			return t0
+		}, "a b c"},
+		{"c goes crit", func() time.Time {
+			s.Apply(Batch{Loads: []HostLoad{load("c", 9, 4, t0)}}, t0)
+			return t0
+		}, "c a b"},
+		{"a and c report on, b falls silent", func() time.Time {
+			later := t0.Add(time.Minute)
+			s.Apply(Batch{Loads: []HostLoad{load("a", 0.1, 4, later), load("c", 9, 4, later)}}, later)
+			return later
+		}, "c b a"},
+		{"a new host", func() time.Time {
+			later := t0.Add(time.Minute)
+			s.Apply(Batch{Loads: []HostLoad{load("aa", 3, 4, later)}}, later)
+			return later
+		}, "c b aa a"},
+		{"the feed goes down: every host stale but the crit one", func() time.Time {
+			later := t0.Add(time.Minute)
+			s.Apply(Batch{Health: []Health{{Feed: "hub", State: FeedDisconnected}}}, later)
+			return later
+		}, "c a aa b"},
+	}
+	for _, st := range steps {
+		if got := order(st.apply()); got != st.want {
+			t.Fatalf("%s: order = %q, want %q", st.name, got, st.want)
+		}
+	}
+}
+
 func TestServicesProblemsFirstAndFlapping(t *testing.T) {
 	s := New(level.Defaults(), 0)
 	s.Apply(Batch{Services: []ServiceState{
