@@ -11,9 +11,18 @@ func StateBatch(b client.Batch) state.Batch {
 	out := state.Batch{}
 	if len(b.Loads) > 0 {
 		out.Loads = make([]state.HostLoad, len(b.Loads))
+		// One array holds every host's history: the reducer copies what it
+		// keeps, and one allocation a batch beats one a host at 10,000 hosts.
+		n := 0
+		for i := range b.Loads {
+			n += b.Loads[i].History.Len()
+		}
+		hist := make([]float64, 0, n)
 		for i := range b.Loads {
 			l := &b.Loads[i]
-			out.Loads[i] = state.HostLoad{Feed: l.Feed, Load: l.Load, Received: l.Received, History: l.History.Values(nil)}
+			start := len(hist)
+			hist = l.History.Values(hist)
+			out.Loads[i] = state.HostLoad{Feed: l.Feed, Load: l.Load, Received: l.Received, History: hist[start:len(hist):len(hist)]}
 		}
 	}
 	if len(b.Services) > 0 {

@@ -47,7 +47,7 @@ type Options struct {
 	Kinds       []string      // runbook kinds offered when declaring
 	DeclareFeed string        // where new incidents are declared; default the first feed
 	DraftDir    string        // where w writes drafts; default the working directory
-	FrameGap    time.Duration // how long load-only changes gather into one frame
+	FrameGap    time.Duration // load-only changes gather into one frame until the next multiple of this on the clock
 	TimelineCap int
 	Now         func() time.Time
 }
@@ -150,17 +150,19 @@ func tick() tea.Cmd {
 }
 
 // waitBatch waits for the store to change, then lets load samples gather
-// for one frame gap (journal and status events cut the wait short), then
-// drains everything into one message.
+// until the clock's next frame gap (journal and status events cut the wait
+// short), then drains everything into one message. The gap ends on the
+// clock, just after the second's tick, so the load and the countdowns
+// change in one frame of the renderer rather than two.
 func (m Model) waitBatch() tea.Cmd {
-	store, ctx, gap := m.feed.Store(), m.ctx, m.opts.FrameGap
+	store, ctx, gap, now := m.feed.Store(), m.ctx, m.opts.FrameGap, m.opts.Now
 	return func() tea.Msg {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-store.Notify():
 		}
-		t := time.NewTimer(gap)
+		t := time.NewTimer(untilFrame(now(), gap))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -171,6 +173,16 @@ func (m Model) waitBatch() tea.Cmd {
 		}
 		return batchMsg{store.Drain()}
 	}
+}
+
+// afterTick is how long after the clock's tick a load frame is drained:
+// the tick's update comes first, and both land in one renderer frame.
+const afterTick = 5 * time.Millisecond
+
+// untilFrame is how long from now until the next load frame: the next
+// multiple of gap on the clock, plus afterTick.
+func untilFrame(now time.Time, gap time.Duration) time.Duration {
+	return now.Truncate(gap).Add(gap + afterTick).Sub(now)
 }
 
 // Update handles one message; it never blocks and does no I/O.
