@@ -1,8 +1,14 @@
 package tui
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // Load frames land just after the clock's tick, whenever the first
@@ -26,5 +32,42 @@ func TestUntilFrameEndsJustAfterTheTick(t *testing.T) {
 				t.Fatalf("untilFrame = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// A second passing redraws the load pane only where the clock shows in
+// it: while no host is stale, not at all.
+func TestLoadPaneRedrawsOnTheClockOnlyWithStaleHosts(t *testing.T) {
+	now := t0
+	m := New(context.Background(), &recorder{store: client.NewStore()}, Options{Actor: "alice", Now: func() time.Time { return now }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
+	m = next.(Model)
+	var b client.Batch
+	for _, h := range []string{"web-1", "web-2"} {
+		b.Loads = append(b.Loads, client.HostLoad{Feed: "hub", Received: t0, Load: protocol.Load{Host: h, At: protocol.At(t0), Interval: protocol.Duration(time.Hour), Load1: 0.5, CPUs: 4}})
+	}
+	m = feed(m, b)
+	tick := func(d time.Duration) int {
+		now = now.Add(d)
+		next, _ := m.Update(tickMsg(now))
+		m = next.(Model)
+		m.Render()
+		return m.load.cache.draws
+	}
+	steps := []struct {
+		name  string
+		after time.Duration
+		draws int
+	}{
+		{"first frame", 0, 1},
+		{"a second later, nothing stale", time.Second, 1},
+		{"a minute later, nothing stale", time.Minute, 1},
+		{"three hours later: both stale", 3 * time.Hour, 2},
+		{"a second later: their stale age moved", time.Second, 3},
+	}
+	for _, st := range steps {
+		if got := tick(st.after); got != st.draws {
+			t.Fatalf("%s: load pane drawn %d times, want %d", st.name, got, st.draws)
+		}
 	}
 }

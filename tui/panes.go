@@ -96,7 +96,14 @@ type loadPane struct {
 }
 
 func (p *loadPane) view(v *viewCtx, r Rect, focused bool) string {
-	key := fmt.Sprint(v.st.HostsVersion, v.st.HealthVersion, v.now.Unix(), r, focused, p.name, p.sel, p.offset)
+	// The clock changes what this pane shows only through stale hosts
+	// (their rank and their "stale 45s"): with none, a second passing
+	// redraws nothing. A host going stale changes the count.
+	clock := int64(0)
+	if stale := v.st.StaleHosts(v.now); stale > 0 {
+		clock = v.now.Unix()
+	}
+	key := fmt.Sprint(v.st.HostsVersion, v.st.HealthVersion, clock, r, focused, p.name, p.sel, p.offset)
 	return p.cache.get(key, func() string { return p.draw(v, r, focused) })
 }
 
