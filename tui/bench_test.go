@@ -62,3 +62,30 @@ func BenchmarkViewIdle(b *testing.B) {
 		_ = m.Render()
 	}
 }
+
+// BenchmarkFleetSecond is one second of a large fleet on the dashboard's
+// side of the store: a drained batch with every host's new sample is
+// converted, reduced and drawn (80x24, the load pane shown). ns/op over
+// the host count is the per-sample cost after decoding.
+func BenchmarkFleetSecond(b *testing.B) {
+	for _, hosts := range []int{1000, 10_000} {
+		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
+			m, _ := newModel(b, 80, 24)
+			m = feed(m, fixture())
+			hist := client.NewHistory(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+			batch := client.Batch{Loads: make([]client.HostLoad, hosts)}
+			for i := range batch.Loads {
+				batch.Loads[i] = client.HostLoad{Feed: "hub", Received: t0.Add(10 * time.Minute), History: hist,
+					Load: protocol.Load{Host: fmt.Sprintf("host-%05d", i), At: protocol.At(t0), Interval: protocol.Duration(time.Second), Load1: float64(i%50) / 10, CPUs: 4}}
+			}
+			m = feed(m, batch)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				m = feed(m, batch)
+				_ = m.Render()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(hosts), "ns/sample")
+		})
+	}
+}
