@@ -11,8 +11,8 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
-// Load frames land just after the clock's tick, whenever the first
-// sample arrived, so load and countdowns change in one renderer frame.
+// The tick lands just after the clock's second turns, whenever it was
+// asked for: load and countdowns change in one frame.
 func TestUntilFrameEndsJustAfterTheTick(t *testing.T) {
 	base := time.Date(2026, 11, 22, 2, 14, 0, 0, time.UTC)
 	tests := []struct {
@@ -21,7 +21,9 @@ func TestUntilFrameEndsJustAfterTheTick(t *testing.T) {
 		gap  time.Duration
 		want time.Duration
 	}{
-		{"on the tick: the next one", base, time.Second, time.Second + afterTick},
+		{"on the second: its tick is still ahead", base, time.Second, afterTick},
+		{"between the second and its tick", base.Add(afterTick / 2), time.Second, afterTick / 2},
+		{"on the tick: the next one", base.Add(afterTick), time.Second, time.Second},
 		{"mid-second", base.Add(400 * time.Millisecond), time.Second, 600*time.Millisecond + afterTick},
 		{"just before the tick", base.Add(999 * time.Millisecond), time.Second, time.Millisecond + afterTick},
 		{"a longer gap", base.Add(1500 * time.Millisecond), 2 * time.Second, 500*time.Millisecond + afterTick},
@@ -49,7 +51,7 @@ func TestLoadPaneRedrawsOnTheClockOnlyWithStaleHosts(t *testing.T) {
 	m = feed(m, b)
 	tick := func(d time.Duration) int {
 		now = now.Add(d)
-		next, _ := m.Update(tickMsg(now))
+		next, _ := m.Update(batchMsg{})
 		m = next.(Model)
 		m.Render()
 		return m.load.cache.draws

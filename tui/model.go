@@ -47,15 +47,16 @@ type Options struct {
 	Kinds       []string      // runbook kinds offered when declaring
 	DeclareFeed string        // where new incidents are declared; default the first feed
 	DraftDir    string        // where w writes drafts; default the working directory
-	FrameGap    time.Duration // load-only changes gather into one frame until the next multiple of this on the clock
+	FrameGap    time.Duration // the clock's tick (default 1s): countdowns move and load-only changes are drawn on it
 	TimelineCap int
 	Now         func() time.Time
 }
 
 // Messages.
 type (
+	// batchMsg is what the store drained, at an urgent change or at the
+	// clock's tick (then often nothing: the clock moved).
 	batchMsg struct{ b client.Batch }
-	tickMsg  time.Time
 	errMsg   struct{ err error }
 	savedMsg struct {
 		path string
@@ -142,47 +143,50 @@ func outageFirst(kinds []string) []string {
 	return out
 }
 
-// Init starts the feed wait and the clock.
-func (m Model) Init() tea.Cmd { return tea.Batch(m.waitBatch(), tick()) }
+// Init starts the frame wait: the feed and the clock in one.
+func (m Model) Init() tea.Cmd { return m.waitFrame() }
 
-func tick() tea.Cmd {
-	return tea.Every(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
-}
-
-// waitBatch waits for the store to change, then lets load samples gather
-// until the clock's next frame gap (journal and status events cut the wait
-// short), then drains everything into one message. The gap ends on the
-// clock, just after the second's tick, so the load and the countdowns
-// change in one frame of the renderer rather than two.
-func (m Model) waitBatch() tea.Cmd {
+// waitFrame waits for the clock's next tick or an urgent change in the
+// store, whichever comes first, and drains the store into one message.
+// Journal messages, acks and connection changes are urgent and go at
+// once; load samples gather until the tick, so a flood becomes one frame
+// a second. The clock and the load share the tick: one message, one
+// update and one changed frame a second, where a separate clock made two.
+func (m Model) waitFrame() tea.Cmd {
 	store, ctx, gap, now := m.feed.Store(), m.ctx, m.opts.FrameGap, m.opts.Now
 	return func() tea.Msg {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-store.Notify():
-		}
 		t := time.NewTimer(untilFrame(now(), gap))
+		defer t.Stop()
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
 		case <-store.Urgent():
-			t.Stop()
+			return batchMsg{store.Drain()}
 		case <-t.C:
 		}
-		return batchMsg{store.Drain()}
+		select {
+		case <-store.Notify():
+			return batchMsg{store.Drain()}
+		default:
+			return batchMsg{}
+		}
 	}
 }
 
-// afterTick is how long after the clock's tick a load frame is drained:
-// the tick's update comes first, and both land in one renderer frame.
+// afterTick puts the tick just after the clock's second turns, so the
+// clock read in Update is in the new second.
 const afterTick = 5 * time.Millisecond
 
-// untilFrame is how long from now until the next load frame: the next
-// multiple of gap on the clock, plus afterTick.
+// untilFrame is how long from now until the next tick: afterTick past the
+// next multiple of gap on the clock, or past this one if that is still
+// ahead (an urgent message just after the second turned must not make the
+// wait skip that second's tick).
 func untilFrame(now time.Time, gap time.Duration) time.Duration {
-	return now.Truncate(gap).Add(gap + afterTick).Sub(now)
+	next := now.Truncate(gap).Add(afterTick)
+	if !next.After(now) {
+		next = next.Add(gap)
+	}
+	return next.Sub(now)
 }
 
 // Update handles one message; it never blocks and does no I/O.
@@ -203,11 +207,8 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.now = m.opts.Now()
 		m.st.Apply(StateBatch(msg.b), m.now)
 		m.chooseIncident()
-		return m, tea.Batch(m.waitBatch(), m.alerts())
-	case tickMsg:
-		m.now = m.opts.Now()
-		m.st.Tick(m.now)
-		return m, tea.Batch(tick(), m.alerts())
+		m.st.Tick(m.now) // steps gone overdue since the last message
+		return m, tea.Batch(m.waitFrame(), m.alerts())
 	case errMsg:
 		return m.notice(msg.err.Error(), true), nil
 	case savedMsg:
