@@ -241,14 +241,13 @@ func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedCon
 	return err
 }
 
-// frameRate is the renderer's frames per second: VIGIL_FPS, default 30.
-// The renderer wakes this often even when idle, so 60 costs twice the idle
-// CPU for nothing a person can see; 30 keeps a keypress under 35 ms.
+// frameRate is the renderer's frames per second: VIGIL_FPS, default
+// tui.DefaultFPS (why that number is there).
 func frameRate() int {
 	if v, err := strconv.Atoi(os.Getenv("VIGIL_FPS")); err == nil && v > 0 {
 		return v
 	}
-	return 30
+	return tui.DefaultFPS
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {

@@ -77,7 +77,7 @@ func MeasureSSHBandwidth(ctx context.Context, o Options, w, h int) (Bandwidth, e
 	go f.Run(fctx, 20, 20)
 	srv, err := tuissh.New(tuissh.Config{
 		Hub: f.Hub, HostKey: filepath.Join(dir, "host_key"), AuthorizedKeys: filepath.Join(dir, "authorized_keys"),
-		Dashboard: tui.Options{}, FeedName: "perf", FPS: 30,
+		Dashboard: tui.Options{}, FeedName: "perf", FPS: tui.DefaultFPS,
 	})
 	if err != nil {
 		return r, err
