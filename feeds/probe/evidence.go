@@ -109,6 +109,16 @@ func NewCapturer(cfg EvidenceConfig) *Capturer {
 	}
 }
 
+// Close releases the /proc files the Capturer holds open between samples.
+// A later capture opens them again.
+func (c *Capturer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reader.close()
+	c.samples = [2]procSample{}
+	return nil
+}
+
 // Run samples processes every Interval until ctx ends, so a capture can
 // measure CPU over the last interval at once.
 func (c *Capturer) Run(ctx context.Context) {

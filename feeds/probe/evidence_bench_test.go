@@ -50,6 +50,7 @@ func BenchmarkCaptureProcesses(b *testing.B) {
 	// A window this short makes every capture measure against the one
 	// before it, as captures between the sampler's ticks do.
 	c := NewCapturer(EvidenceConfig{Window: time.Nanosecond})
+	b.Cleanup(func() { c.Close() })
 	ctx := context.Background()
 	procs := len(c.Capture(ctx, "warm up").Processes)
 	c.mu.Lock()

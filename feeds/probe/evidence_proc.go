@@ -3,13 +3,13 @@ package probe
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -52,9 +52,9 @@ func parseStat(b []byte) (procStat, error) {
 		for len(rest) > 0 && rest[0] == ' ' {
 			rest = rest[1:]
 		}
-		end := bytes.IndexAny(rest, " \n")
-		if end < 0 {
-			end = len(rest)
+		end := 0
+		for end < len(rest) && rest[end] != ' ' && rest[end] != '\n' {
+			end++
 		}
 		word := rest[:end]
 		rest = rest[end:]
@@ -122,94 +122,196 @@ type procSample struct {
 // may be cut, and the command line then names the program whole.
 const commLen = 15
 
-// procReader reads /proc cheaply enough to run on a loaded host: raw
-// syscalls into one buffer, no *os.File per process, the command line read
-// only where comm may be cut.
+// procReader reads /proc cheaply enough to run on a loaded host. Opening
+// a /proc file costs more than reading it, so the stat file of each process
+// stays open and is read again from offset 0 (the kernel writes it anew);
+// the uid is looked up only where a process is new or used CPU, the
+// command line only where comm may be cut.
 type procReader struct {
 	dir      string
+	dirfd    int // -1 until opened
 	buf      []byte
+	dirents  []byte
+	pids     []int
 	pageKB   int64
-	previous map[int]proc // names of the last sample, reused when unchanged
+	previous map[int]proc // the last sample: names and uids reused when unchanged
+	held     map[int]int  // pid -> open fd of its stat file
 }
 
+// maxHeldFiles bounds the stat files held open; processes beyond it are
+// opened and closed on every sample.
+const maxHeldFiles = 4096
+
 func newProcReader(dir string) *procReader {
-	return &procReader{dir: dir, buf: make([]byte, 4096), pageKB: int64(os.Getpagesize() / 1024)}
+	return &procReader{
+		dir: dir, dirfd: -1, buf: make([]byte, 4096), dirents: make([]byte, 32<<10),
+		pageKB: int64(os.Getpagesize() / 1024), held: map[int]int{},
+	}
+}
+
+// close releases the files held open.
+func (r *procReader) close() {
+	for pid, fd := range r.held {
+		unix.Close(fd)
+		delete(r.held, pid)
+	}
+	if r.dirfd >= 0 {
+		unix.Close(r.dirfd)
+		r.dirfd = -1
+	}
+	r.previous = nil
+}
+
+// list returns the pids in the /proc directory, parsing the directory
+// entries in place: no string per process.
+func (r *procReader) list() ([]int, error) {
+	if r.dirfd < 0 {
+		fd, err := unix.Open(r.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: r.dir, Err: err}
+		}
+		r.dirfd = fd
+	} else if _, err := unix.Seek(r.dirfd, 0, 0); err != nil {
+		return nil, &os.PathError{Op: "seek", Path: r.dir, Err: err}
+	}
+	pids := r.pids[:0]
+	for {
+		n, err := unix.ReadDirent(r.dirfd, r.dirents)
+		if err != nil {
+			return nil, &os.PathError{Op: "readdirent", Path: r.dir, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		pids = appendPids(pids, r.dirents[:n])
+	}
+	r.pids = pids
+	return pids, nil
+}
+
+// maxPid is far above any pid_max (at most 2^22): a larger name is no pid.
+const maxPid = 1 << 30
+
+// appendPids appends the all-digit names of linux_dirent64 records in buf.
+func appendPids(pids []int, buf []byte) []int {
+	const nameOff = 19 // d_ino, d_off (8 bytes each), d_reclen (2), d_type (1)
+	for len(buf) >= nameOff {
+		reclen := int(binary.NativeEndian.Uint16(buf[16:18]))
+		if reclen < nameOff || reclen > len(buf) {
+			break
+		}
+		name := buf[nameOff:reclen]
+		pid, digits := 0, 0
+		for _, c := range name {
+			if c < '0' || c > '9' || pid*10+int(c-'0') > maxPid {
+				break
+			}
+			pid, digits = pid*10+int(c-'0'), digits+1
+		}
+		if digits > 0 && (digits == len(name) || name[digits] == 0) {
+			pids = append(pids, pid)
+		}
+		buf = buf[reclen:]
+	}
+	return pids
 }
 
 // sample reads every process. Processes that vanish mid-read are skipped:
 // they are gone, and nothing can be said about them.
 func (r *procReader) sample() (procSample, error) {
-	d, err := os.Open(r.dir)
+	pids, err := r.list()
 	if err != nil {
 		return procSample{}, err
 	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return procSample{}, err
-	}
-	s := procSample{at: time.Now(), procs: make(map[int]proc, len(names))}
-	for _, name := range names {
-		if name[0] < '0' || name[0] > '9' {
-			continue
-		}
-		pid, err := strconv.Atoi(name)
-		if err != nil {
-			continue
-		}
-		p, ok := r.read(pid, name)
-		if ok {
+	s := procSample{at: time.Now(), procs: make(map[int]proc, len(pids))}
+	for _, pid := range pids {
+		if p, ok := r.read(pid); ok {
 			s.procs[pid] = p
+		}
+	}
+	for pid, fd := range r.held { // processes that ended
+		if _, ok := s.procs[pid]; !ok {
+			unix.Close(fd)
+			delete(r.held, pid)
 		}
 	}
 	r.previous = s.procs
 	return s, nil
 }
 
-func (r *procReader) read(pid int, name string) (proc, bool) {
-	fd, err := syscall.Open(r.dir+"/"+name+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return proc{}, false
-	}
-	// The stat file belongs to the process's effective user: one fstat
-	// instead of parsing /proc/[pid]/status.
-	var fi syscall.Stat_t
-	err = syscall.Fstat(fd, &fi)
-	n := 0
-	if err == nil {
-		n, err = syscall.Read(fd, r.buf)
-	}
-	syscall.Close(fd)
-	if err != nil || n <= 0 {
+func (r *procReader) read(pid int) (proc, bool) {
+	n, fresh := r.readStat(pid)
+	if n <= 0 {
 		return proc{}, false
 	}
 	st, err := parseStat(r.buf[:n])
 	if err != nil {
 		return proc{}, false
 	}
-	p := proc{uid: fi.Uid, ticks: st.Ticks, start: st.Start, rssKB: st.RSSPages * r.pageKB}
-	if old, ok := r.previous[pid]; ok && old.start == st.Start && old.comm == string(st.Comm) {
+	p := proc{ticks: st.Ticks, start: st.Start, rssKB: st.RSSPages * r.pageKB}
+	old, known := r.previous[pid]
+	known = known && !fresh && old.start == st.Start
+	if known && old.comm == string(st.Comm) {
 		p.comm, p.command = old.comm, old.command
-		return p, true
+	} else {
+		p.comm = string(st.Comm)
+		p.command = strings.ToValidUTF8(p.comm, "\uFFFD")
 	}
-	p.comm = string(st.Comm)
-	p.command = strings.ToValidUTF8(p.comm, "\uFFFD")
-	if len(p.comm) == commLen {
-		if argv0 := r.argv0(name); strings.HasPrefix(argv0, p.comm) {
+	if known && old.ticks == p.ticks {
+		p.uid = old.uid
+	} else {
+		// The process directory belongs to the process's effective user,
+		// as of now (a worker may have switched user since it was seen).
+		var fi unix.Stat_t
+		if err := unix.Fstatat(r.dirfd, strconv.Itoa(pid), &fi, 0); err != nil {
+			return proc{}, false
+		}
+		p.uid = fi.Uid
+	}
+	if (!known || old.comm != p.comm) && len(p.comm) == commLen {
+		if argv0 := r.argv0(pid); strings.HasPrefix(argv0, p.comm) {
 			p.command = strings.ToValidUTF8(argv0, "\uFFFD")
 		}
 	}
 	return p, true
 }
 
+// readStat reads the stat file of pid into r.buf, through the fd held open
+// for it or a new one; fresh says the file was opened now. n <= 0: gone.
+func (r *procReader) readStat(pid int) (n int, fresh bool) {
+	if fd, ok := r.held[pid]; ok {
+		n, err := unix.Pread(fd, r.buf, 0)
+		if err == nil && n > 0 {
+			return n, false
+		}
+		// The process ended (and its pid may be someone else's now).
+		unix.Close(fd)
+		delete(r.held, pid)
+	}
+	fd, err := unix.Openat(r.dirfd, strconv.Itoa(pid)+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, true
+	}
+	n, err = unix.Read(fd, r.buf)
+	if err != nil || n <= 0 || len(r.held) >= maxHeldFiles {
+		unix.Close(fd)
+	} else {
+		r.held[pid] = fd
+	}
+	if err != nil {
+		return 0, true
+	}
+	return n, true
+}
+
 // argv0 is the base name of a process's first argument, or "".
-func (r *procReader) argv0(name string) string {
-	fd, err := syscall.Open(r.dir+"/"+name+"/cmdline", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+func (r *procReader) argv0(pid int) string {
+	fd, err := unix.Openat(r.dirfd, strconv.Itoa(pid)+"/cmdline", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return ""
 	}
-	n, err := syscall.Read(fd, r.buf)
-	syscall.Close(fd)
+	n, err := unix.Read(fd, r.buf)
+	unix.Close(fd)
 	if err != nil || n <= 0 {
 		return ""
 	}

@@ -3,6 +3,7 @@ package probe
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -249,6 +250,7 @@ func TestCaptureFindsTheBusyProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewCapturer(EvidenceConfig{Window: time.Second})
+	t.Cleanup(func() { c.Close() })
 	// The first capture samples for a window by itself; the second
 	// measures against the first's sample, without waiting.
 	for i, what := range []string{"own window", "previous sample"} {
@@ -278,6 +280,7 @@ func TestCaptureNamesACutCommWhole(t *testing.T) {
 	const name = "vigil-burn-with-a-long-name" // comm keeps 15 bytes of it
 	burner(t, name)
 	c := NewCapturer(EvidenceConfig{Window: 300 * time.Millisecond, Processes: 1000})
+	defer c.Close()
 	ev := c.Capture(context.Background(), "long name")
 	for _, p := range ev.Processes {
 		if p.Command == name {
@@ -426,5 +429,70 @@ func TestCaptureEndsWithContext(t *testing.T) {
 	ev := c.Capture(ctx, "cancelled")
 	if len(ev.Outputs) != 1 || !strings.HasPrefix(ev.Outputs[0].Error, "cancelled") {
 		t.Fatalf("capture = %+v", ev)
+	}
+}
+
+// dirents encodes names as the kernel's linux_dirent64 records.
+func dirents(names []string) []byte {
+	var buf []byte
+	for i, name := range names {
+		reclen := (19 + len(name) + 1 + 7) &^ 7
+		rec := make([]byte, reclen)
+		binary.NativeEndian.PutUint64(rec[0:], uint64(i+1))
+		binary.NativeEndian.PutUint64(rec[8:], uint64(i+2))
+		binary.NativeEndian.PutUint16(rec[16:], uint16(reclen))
+		rec[18] = 4
+		copy(rec[19:], name)
+		buf = append(buf, rec...)
+	}
+	return buf
+}
+
+func TestAppendPids(t *testing.T) {
+	got := appendPids(nil, dirents([]string{".", "..", "1", "self", "4123", "thread-self", "12a", "99999", "sys"}))
+	if fmt.Sprint(got) != "[1 4123 99999]" {
+		t.Fatalf("pids = %v", got)
+	}
+}
+
+func FuzzAppendPids(f *testing.F) {
+	f.Add(dirents([]string{"1", "self", "4123"}), "77")
+	f.Add([]byte{0, 1, 2}, "x")
+	f.Fuzz(func(t *testing.T, raw []byte, name string) {
+		appendPids(nil, raw) // garbage never panics nor loops
+		if len(name) > 200 || strings.ContainsRune(name, 0) {
+			return
+		}
+		pids := appendPids(nil, dirents([]string{name}))
+		want, err := strconv.Atoi(name)
+		isPid := err == nil && name != "" && strings.Trim(name, "0123456789") == "" && want <= 1<<30
+		if isPid != (len(pids) == 1) || (isPid && pids[0] != want) {
+			t.Fatalf("name %q: pids %v", name, pids)
+		}
+	})
+}
+
+func TestEndedProcessesReleaseTheirFiles(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc on this system")
+	}
+	cmd := exec.Command("/bin/sh", "-c", "sleep 60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	r := newProcReader("/proc")
+	defer r.close()
+	s, err := r.sample()
+	if _, held := r.held[pid]; err != nil || !held || s.procs[pid].command != "sleep" && s.procs[pid].command != "sh" {
+		t.Fatalf("sample missed %d (%v): %+v", pid, err, s.procs[pid])
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := r.sample(); err != nil {
+		t.Fatal(err)
+	}
+	if _, held := r.held[pid]; held {
+		t.Fatalf("the stat file of ended process %d is still open", pid)
 	}
 }
