@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -220,8 +222,12 @@ func TestAutoCapturesOncePerKeyPerWindow(t *testing.T) {
 	}
 }
 
-// burner starts a copy of /bin/sh under a distinctive name, spinning.
-func burner(t *testing.T, name string) *exec.Cmd {
+// burners starts n copies of /bin/sh under a distinctive name, spinning.
+// On a machine shared with busy builds a spinning process gets a small
+// share, so where the test may it raises their priority: with autogroup
+// scheduling (sched(7)) only a session's own nice counts against other
+// sessions, hence a session each and the autogroup's nice.
+func burners(t *testing.T, name string, n int) map[int]bool {
 	t.Helper()
 	sh, err := os.ReadFile("/bin/sh")
 	if err != nil {
@@ -231,12 +237,20 @@ func burner(t *testing.T, name string) *exec.Cmd {
 	if err := os.WriteFile(path, sh, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(path, "-c", "while :; do :; done")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	pids := map[int]bool{}
+	for range n {
+		cmd := exec.Command(path, "-c", "while :; do :; done")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		// Best effort: without the privilege the burners run at nice 0.
+		syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, -10)
+		os.WriteFile(fmt.Sprintf("/proc/%d/autogroup", cmd.Process.Pid), []byte("-10"), 0)
+		pids[cmd.Process.Pid] = true
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd
+	return pids
 }
 
 func TestCaptureFindsTheBusyProcess(t *testing.T) {
@@ -244,7 +258,8 @@ func TestCaptureFindsTheBusyProcess(t *testing.T) {
 		t.Skip("no /proc on this system")
 	}
 	const name = "vigil-burn-xyz"
-	cmd := burner(t, name)
+	n := runtime.NumCPU()
+	pids := burners(t, name, n)
 	me, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
@@ -255,20 +270,20 @@ func TestCaptureFindsTheBusyProcess(t *testing.T) {
 	// measures against the first's sample, without waiting.
 	for i, what := range []string{"own window", "previous sample"} {
 		if i == 1 {
-			time.Sleep(time.Second) // let the burner burn between the two
+			time.Sleep(time.Second) // let the burners burn between the two
 		}
 		ev := c.Capture(context.Background(), "test: "+what)
 		rank := -1
 		for j, p := range ev.Processes {
 			if p.Command == name {
 				rank = j
-				if p.PID != cmd.Process.Pid || p.User != me.Username || p.Count != 1 || p.CPUPct <= 10 || p.RSSKB <= 0 {
-					t.Errorf("%s: burner's group = %+v; want pid %d, user %s, count 1, over 10%% CPU", what, p, cmd.Process.Pid, me.Username)
+				if !pids[p.PID] || p.User != me.Username || p.Count != n || p.CPUPct <= 10 || p.RSSKB <= 0 {
+					t.Errorf("%s: burners' group = %+v; want one of pids %v, user %s, count %d, over 10%% CPU", what, p, pids, me.Username, n)
 				}
 			}
 		}
 		if rank < 0 || rank > 2 {
-			t.Fatalf("%s: burner ranked %d (want top 3) in %+v", what, rank, ev.Processes)
+			t.Fatalf("%s: burners ranked %d (want top 3) in %+v", what, rank, ev.Processes)
 		}
 		if len(ev.Processes) > DefaultEvidenceProcesses {
 			t.Fatalf("%d groups; at most %d", len(ev.Processes), DefaultEvidenceProcesses)
@@ -278,7 +293,7 @@ func TestCaptureFindsTheBusyProcess(t *testing.T) {
 
 func TestCaptureNamesACutCommWhole(t *testing.T) {
 	const name = "vigil-burn-with-a-long-name" // comm keeps 15 bytes of it
-	burner(t, name)
+	burners(t, name, 1)
 	c := NewCapturer(EvidenceConfig{Window: 300 * time.Millisecond, Processes: 1000})
 	defer c.Close()
 	ev := c.Capture(context.Background(), "long name")
