@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/probe"
 )
 
 // Duration is a Go duration written as a string: "5s", "1h30m".
@@ -89,6 +90,7 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+	Evidence     Evidence `toml:"evidence"`
 }
 
 // Check is one service check of vigil serve.
@@ -129,6 +131,7 @@ func Default() Config {
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
+			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 		},
 	}
 }
@@ -312,6 +315,7 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	s.Evidence.validate(add)
 	book := incident.Defaults()
 	for i, rb := range c.Runbooks {
 		if rb.Kind == "" {
