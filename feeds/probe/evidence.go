@@ -21,8 +21,10 @@ const (
 	DefaultAutoEvery = 5 * time.Minute
 	// MaxEvidenceOutputBytes bounds all outputs of one capture together,
 	// as JSON encodes them, so the journaled frame stays far below
-	// protocol.MaxFrameSize whatever a command prints.
-	MaxEvidenceOutputBytes = 256 << 10
+	// protocol.MaxFrameSize whatever a command prints, and the whole
+	// evidence within the 256 KiB a hub keeps of it: the agent keeps each
+	// output's tail, where a hub trimming it would have to guess.
+	MaxEvidenceOutputBytes = 224 << 10
 	// maxReasonBytes keeps a reason the one line it is meant to be.
 	maxReasonBytes = protocol.MaxTitleBytes
 )
