@@ -171,8 +171,8 @@ func TestExportFromFeedMatchesJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := Build(fromFile, "INC-1")
-	if len(a.Timeline) != len(b.Timeline) || len(a.Steps) != len(b.Steps) || a.TimeToComm != b.TimeToComm {
-		t.Fatalf("feed and journal disagree: %d/%d entries, %q/%q", len(a.Timeline), len(b.Timeline), a.TimeToComm, b.TimeToComm)
+	if len(a.Timeline) != len(b.Timeline) || len(a.Steps) != len(b.Steps) || a.TimeToComm != b.TimeToComm || len(a.Evidence) != len(b.Evidence) || len(a.Evidence) == 0 {
+		t.Fatalf("feed and journal disagree: %d/%d entries, %q/%q, %d/%d evidence", len(a.Timeline), len(b.Timeline), a.TimeToComm, b.TimeToComm, len(a.Evidence), len(b.Evidence))
 	}
 	if !a.NoLoadHistory {
 		t.Fatal("a feed carries no load history; the report should say so")
