@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -27,7 +26,7 @@ type EvidenceCommand struct {
 // process group is killed: a grandchild that left the group may hold them.
 const commandWaitDelay = 500 * time.Millisecond
 
-// runEvidenceCommand runs c in its own process group and returns what it
+// runEvidenceCommand runs c in a process group of its own and returns what it
 // printed (stdout and stderr together, the tail kept). On timeout the whole
 // group is killed, so `sleep 60 | cat` ends too.
 func runEvidenceCommand(ctx context.Context, c EvidenceCommand) protocol.Output {
@@ -37,8 +36,7 @@ func runEvidenceCommand(ctx context.Context, c EvidenceCommand) protocol.Output 
 	tail := &tailBuffer{max: c.MaxBytes}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Command)
 	cmd.Stdout, cmd.Stderr = tail, tail
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	killGroupOnCancel(cmd)
 	cmd.WaitDelay = commandWaitDelay
 	err := cmd.Run()
 	out.Text, out.Truncated = tail.text()
