@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 
@@ -55,8 +56,10 @@ func (h *Hub) newestOpenLocked() string {
 }
 
 // boundEvidence copies d within the protocol's shape (at most 15 process
-// groups, short fields) and trims output texts, longest first, until the
-// encoded data fits budget bytes. A trimmed output says so (Truncated).
+// groups, short fields), cuts each output's text to an equal share of
+// budget, then halves the longest texts until the encoded data fits budget
+// bytes (escaping can make a text grow sixfold). A cut output says so
+// (Truncated).
 func boundEvidence(d protocol.EvidenceData, budget int) protocol.EvidenceData {
 	out := protocol.EvidenceData{Reason: truncateUTF8(d.Reason, maxEvidenceReason)}
 	for i, p := range d.Processes {
@@ -67,20 +70,20 @@ func boundEvidence(d protocol.EvidenceData, budget int) protocol.EvidenceData {
 		p.Command = truncateUTF8(p.Command, maxEvidenceField)
 		out.Processes = append(out.Processes, p)
 	}
-	for i, o := range d.Outputs {
-		if i == maxEvidenceOutputs {
-			break
-		}
+	outputs := min(len(d.Outputs), maxEvidenceOutputs)
+	share := budget / max(outputs, 1) // no output can crowd out the others
+	for _, o := range d.Outputs[:outputs] {
 		o.Name = truncateUTF8(o.Name, maxEvidenceField)
 		o.Error = truncateUTF8(o.Error, maxEvidenceField)
-		if t := truncateUTF8(o.Text, budget); t != o.Text {
+		if t := truncateUTF8(o.Text, share); t != o.Text {
 			o.Text, o.Truncated = t, true
 		}
 		out.Outputs = append(out.Outputs, o)
 	}
 	// Each round halves the longest text, so this ends after at most
-	// log2(budget) rounds per output.
-	for size := encodedSize(out); size > budget; size = encodedSize(out) {
+	// log2(budget) rounds per output; only the changed text is re-encoded.
+	size := encodedSize(out)
+	for size > budget {
 		longest := -1
 		for i, o := range out.Outputs {
 			if len(o.Text) > minOutputTextBytes && (longest < 0 || len(o.Text) > len(out.Outputs[longest].Text)) {
@@ -91,9 +94,20 @@ func boundEvidence(d protocol.EvidenceData, budget int) protocol.EvidenceData {
 			break // the rest is bounded by the field limits above
 		}
 		o := &out.Outputs[longest]
+		before, wasTruncated := encodedLen(o.Text), o.Truncated
 		o.Text, o.Truncated = truncateUTF8(o.Text, len(o.Text)/2), true
+		size -= before - encodedLen(o.Text)
+		if !wasTruncated {
+			size += len(`,"truncated":true`)
+		}
 	}
 	return out
+}
+
+// encodedLen is the length of s as a JSON string.
+func encodedLen(s string) int {
+	b, _ := json.Marshal(s)
+	return len(b)
 }
 
 func encodedSize(d protocol.EvidenceData) int {
