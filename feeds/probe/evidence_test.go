@@ -4,6 +4,7 @@ package probe
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -67,8 +68,9 @@ func FuzzParseStat(f *testing.F) {
 	f.Add([]byte(")("), ") S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22", uint64(7), uint64(7))
 	f.Fuzz(func(t *testing.T, raw []byte, comm string, utime, stime uint64) {
 		if st, err := parseStat(raw); err == nil {
-			if st.RSSPages != st.RSSPages || len(st.Comm) > len(raw) {
-				t.Fatalf("nonsense from %q: %+v", raw, st)
+			open, closing := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
+			if string(st.Comm) != string(raw[open+1:closing]) {
+				t.Fatalf("comm of %q = %q, not what the parentheses hold", raw, st.Comm)
 			}
 		}
 		// Whatever the comm holds, it comes back whole: it ends at the
