@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -233,16 +234,20 @@ func topGroups(base, now procSample, userName func(uint32) string, ticksPerSec f
 	if elapsed <= 0 {
 		elapsed = 1
 	}
+	// No process uses more than every CPU for the whole interval: the
+	// bound for one that base missed (it could not be read then), whose
+	// lifetime's time would otherwise count as the interval's.
+	most := uint64(elapsed * ticksPerSec * float64(runtime.NumCPU()))
 	groups := map[groupKey]*group{}
 	for pid, p := range now.procs {
-		used := p.ticks
+		// A pid new since base started after it: all its time is in the
+		// interval.
+		used := min(p.ticks, most)
 		if old, ok := base.procs[pid]; ok && old.start == p.start && old.ticks <= p.ticks {
 			used = p.ticks - old.ticks
 		} else if ok && old.start == p.start {
 			used = 0
 		}
-		// A pid new since base started after it: all its time is in the
-		// interval.
 		k := groupKey{p.uid, p.command}
 		g := groups[k]
 		if g == nil {

@@ -146,6 +146,13 @@ func TestTopGroups(t *testing.T) {
 			want: []protocol.Process{{PID: 20, User: "1", Command: "new", Count: 2, CPUPct: 25}},
 		},
 		{
+			name: "a process the base missed counts at most every CPU",
+			base: map[int]proc{},
+			now:  map[int]proc{40: {uid: 1, command: "old", ticks: 1 << 40, start: 1}},
+			n:    15,
+			want: []protocol.Process{{PID: 40, User: "1", Command: "old", Count: 1, CPUPct: float64(100 * runtime.NumCPU())}},
+		},
+		{
 			name: "a counter that went backwards counts nothing",
 			base: map[int]proc{30: {uid: 1, command: "x", ticks: 500, start: 1}},
 			now:  map[int]proc{30: {uid: 1, command: "x", ticks: 400, start: 1}},
