@@ -142,13 +142,13 @@ type atomAuthor struct {
 }
 
 type atomEntry struct {
-	ID        string     `xml:"id"`
-	Title     string     `xml:"title"`
-	Updated   string     `xml:"updated"`
-	Published string     `xml:"published"`
-	Link      atomLink   `xml:"link"`
-	Content   atomText   `xml:"content"`
-	Category  []atomCat  `xml:"category"`
+	ID        string    `xml:"id"`
+	Title     string    `xml:"title"`
+	Updated   string    `xml:"updated"`
+	Published string    `xml:"published"`
+	Link      atomLink  `xml:"link"`
+	Content   atomText  `xml:"content"`
+	Category  []atomCat `xml:"category"`
 }
 
 type atomText struct {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
-	"github.com/vigil-oncall/vigil/feeds/publish"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/publish"
 )
 
 // initPublishing builds the status page's board and the delivery engine;
