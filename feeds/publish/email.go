@@ -84,9 +84,11 @@ func (e *Email) Send(ctx context.Context, m Message) (string, error) {
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
 		return "", fmt.Errorf("email %s to %d recipients: %s", e.Name, len(e.To), smtpReason(err))
 	}
-	resp := strings.TrimSpace(msg.ServerResponse())
-	if resp == "" {
-		resp = "accepted"
+	// DATA was answered 250 (anything else is an error above); the text
+	// after it often carries the relay's queue id, worth keeping.
+	resp := "250 " + strings.TrimSpace(msg.ServerResponse())
+	if strings.TrimSpace(msg.ServerResponse()) == "" {
+		resp = "250 accepted"
 	}
 	return fmt.Sprintf("email %s to %d recipients: %s", e.Name, len(e.To), resp), nil
 }
