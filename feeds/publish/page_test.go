@@ -2,8 +2,8 @@ package publish
 
 import (
 	"encoding/json"
-	stdhtml "html"
 	"encoding/xml"
+	stdhtml "html"
 	"strings"
 	"testing"
 	"time"
