@@ -57,7 +57,7 @@ func (r *receiver) count() (total int, byKey map[string]int) {
 
 func publishOptions(hookURL string) Options {
 	return Options{
-		Site: publish.Site{Name: "Example Hosting", URL: "https://status.example.com", Components: []protocol.Component{{ID: "mail", Name: "Mail"}, {ID: "web", Name: "Web"}}},
+		Site:    publish.Site{Name: "Example Hosting", URL: "https://status.example.com", Components: []protocol.Component{{ID: "mail", Name: "Mail"}, {ID: "web", Name: "Web"}}},
 		Senders: map[string]publish.Sender{"ops-chat": &publish.Webhook{Name: "ops-chat", URL: hookURL, Format: publish.FormatSlack, Secret: "s3cret"}},
 		Retry:   publish.Retry{Attempts: 3, First: 10 * time.Millisecond, Max: 20 * time.Millisecond},
 	}
