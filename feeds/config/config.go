@@ -89,6 +89,12 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+
+	// Telling customers: the status page, its public components, and the
+	// channels a publish goes to.
+	Status     Status      `toml:"status"`
+	Components []Component `toml:"components"`
+	Channels   []Channel   `toml:"channels"`
 }
 
 // Check is one service check of vigil serve.
@@ -129,6 +135,7 @@ func Default() Config {
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
+			Status: Status{History: Duration{DefaultStatusHistory}},
 		},
 	}
 }
@@ -312,6 +319,7 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	c.validatePublish(add)
 	book := incident.Defaults()
 	for i, rb := range c.Runbooks {
 		if rb.Kind == "" {
