@@ -47,6 +47,6 @@ Alternatives while it lasts: (fill in, if any).
 We will remind you 24 hours before.`,
 	"maintenance/announce-day": `Reminder: scheduled maintenance tomorrow, {{.Scheduled}}{{if .Until}} until {{.Until}}{{end}}.
 {{if .Affected}}Disrupted: {{.Affected}}. {{end}}Reason: {{.Title}}. {{.Support}}`,
-	"maintenance/start-notice": `Maintenance has started: {{.Title}}.{{if .Until}} It should end by {{.Until}}.{{end}}{{if .Affected}} Disrupted: {{.Affected}}.{{end}} {{.Support}}`,
+	"maintenance/start-notice":    `Maintenance has started: {{.Title}}.{{if .Until}} It should end by {{.Until}}.{{end}}{{if .Affected}} Disrupted: {{.Affected}}.{{end}} {{.Support}}`,
 	"maintenance/complete-notice": `Maintenance complete: {{.Title}}. {{if .StillDown}}We are still checking that every service is back and will confirm when it is.{{else}}All services are confirmed working.{{end}} {{.Support}}`,
 }
