@@ -84,7 +84,9 @@ func TestOutageUpdateAndMaintenanceAnnouncementReachAllThreeChannels(t *testing.
 			t.Fatalf("%s answered %+v", cmd.Op, ans)
 		}
 	}
-	eventually(t, "every channel delivered", func() bool { return srv.hub.PendingDeliveries() == 0 && len(entriesOfKind(srv.hub, protocol.EntryDelivery)) == 4 })
+	eventually(t, "every channel delivered", func() bool {
+		return srv.hub.PendingDeliveries() == 0 && len(entriesOfKind(srv.hub, protocol.EntryDelivery)) == 4
+	})
 	if n, byKey := hook.count(); n != 2 || len(byKey) != 2 {
 		t.Fatalf("webhook got %v", byKey)
 	}
