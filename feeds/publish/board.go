@@ -37,10 +37,11 @@ func (s Site) history() time.Duration {
 
 // Update is one text published to the status page.
 type Update struct {
-	Ref    string // the publish command's id
-	Status string // the incident's status when it was published
-	Body   string
-	At     time.Time
+	Ref     string // the publish command's id
+	Status  string // the incident's status when it was published
+	Subject string // the responder's headline, if any: the page's name for the incident
+	Body    string
+	At      time.Time
 }
 
 // Tracked is an incident as the status page knows it: its latest state
@@ -94,7 +95,7 @@ func (b *Board) Observe(m protocol.Message) {
 		if t == nil {
 			return // an incident older than the window, or none
 		}
-		t.Updates = append(t.Updates, Update{Ref: v.Ref, Status: t.Incident.Status, Body: v.Text, At: v.At.Time})
+		t.Updates = append(t.Updates, Update{Ref: v.Ref, Status: t.Incident.Status, Subject: v.Subject, Body: v.Text, At: v.At.Time})
 		b.touch(v.At.Time)
 	}
 }

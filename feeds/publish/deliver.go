@@ -39,18 +39,15 @@ func (m Message) MessageID(domain string) string {
 	return "vigil." + hex.EncodeToString(sum[:16]) + "@" + domain
 }
 
-// Subject is the email subject: the responder's, else one from the site
-// and the incident.
+// subject is the email subject: the responder's, else the name the
+// status page gives the incident (never its internal title).
 func (m Message) subject() string {
 	if s := strings.TrimSpace(m.Subject); s != "" {
 		return s
 	}
-	name := m.Site.Name
-	if name == "" {
-		name = "Status"
+	name := publicName(m.Incident, nil, m.Components)
+	if m.Site.Name != "" {
+		return m.Site.Name + ": " + name
 	}
-	if m.Incident.Kind == MaintenanceKind {
-		return name + ": scheduled maintenance: " + m.Incident.Title
-	}
-	return name + ": " + m.Incident.Title + " (" + m.Incident.Status + ")"
+	return name
 }

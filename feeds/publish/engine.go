@@ -308,9 +308,12 @@ func (e *Engine) message(j *job) Message {
 // function's few statements (and the journal's fsync).
 func (e *Engine) try(ctx context.Context, q *queue, j *job) {
 	summary, err := q.sender.Send(ctx, e.message(j))
-	if ctx.Err() != nil {
-		// Shutting down mid-send: journal nothing, so the try is made
-		// again on the next start (receivers dedupe on the delivery key).
+	if err != nil && ctx.Err() != nil {
+		// Cut short by shutting down: not a try the channel failed, so
+		// journal nothing; it is made again on the next start (and if the
+		// other end took it after all, it dedupes on the delivery key).
+		// A send that succeeded is journaled even now: the journal stays
+		// open until the engine has returned.
 		return
 	}
 	e.mu.Lock()

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -155,7 +156,7 @@ func BuildPage(site Site, tracked []Tracked, now time.Time) Page {
 		if !published {
 			continue
 		}
-		n := Notice{ID: in.ID, Name: in.Title, Status: status, Maintenance: maint,
+		n := Notice{ID: in.ID, Status: status, Maintenance: maint,
 			Created: in.OpenedAt.Time, Updated: t.Updated}
 		if !maint {
 			n.Impact = impact(in.Severity)
@@ -178,6 +179,7 @@ func BuildPage(site Site, tracked []Tracked, now time.Time) Page {
 				n.ComponentNames = append(n.ComponentNames, name)
 			}
 		}
+		n.Name = publicName(in, t.Updates, n.ComponentNames)
 		for i := len(t.Updates) - 1; i >= 0; i-- {
 			u := t.Updates[i]
 			st := u.Status
@@ -211,6 +213,28 @@ func BuildPage(site Site, tracked []Tracked, now time.Time) Page {
 	sort.SliceStable(p.Past, func(i, j int) bool { return pastAt(p.Past[i]).After(pastAt(p.Past[j])) })
 	p.Description = description(p.Indicator, maintenanceNow)
 	return p
+}
+
+// publicName is what the page calls an incident: the newest subject a
+// responder published with, else its components. Never the incident's own
+// title, which was written for responders ("load 12.9 on 8 CPUs on web-3")
+// and was never published.
+func publicName(in protocol.Incident, updates []Update, components []string) string {
+	for i := len(updates) - 1; i >= 0; i-- {
+		if s := strings.TrimSpace(updates[i].Subject); s != "" {
+			return s
+		}
+	}
+	if in.Kind == MaintenanceKind {
+		if len(components) > 0 {
+			return "Scheduled maintenance: " + strings.Join(components, ", ")
+		}
+		return "Scheduled maintenance"
+	}
+	if len(components) > 0 {
+		return "Disruption to " + strings.Join(components, ", ")
+	}
+	return "Service disruption"
 }
 
 func soonest(n Notice) time.Time {

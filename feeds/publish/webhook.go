@@ -39,12 +39,11 @@ type Webhook struct {
 
 // JSONBody is the body of a json webhook.
 type JSONBody struct {
-	Delivery string         `json:"delivery"`
-	Incident JSONIncident   `json:"incident"`
-	Update   JSONUpdate     `json:"update"`
-	Step     *JSONStep      `json:"step,omitempty"`
-	Page     string         `json:"page,omitempty"`
-	Sent     *protocol.Time `json:"sent"`
+	Delivery string       `json:"delivery"`
+	Incident JSONIncident `json:"incident"`
+	Update   JSONUpdate   `json:"update"`
+	Step     *JSONStep    `json:"step,omitempty"`
+	Page     string       `json:"page,omitempty"`
 }
 
 // JSONIncident is the public part of the incident.
@@ -80,7 +79,6 @@ func (w *Webhook) Body(m Message) ([]byte, error) {
 			Incident: JSONIncident{ID: m.Incident.ID, Title: m.Incident.Title, Kind: m.Incident.Kind,
 				Severity: m.Incident.Severity, Status: m.Incident.Status, Components: append([]string{}, m.Incident.Components...)},
 			Update: JSONUpdate{Ref: m.Ref, Actor: m.Actor, At: tp(m.At), Subject: m.Subject, Text: m.Text},
-			Sent:   tp(m.At),
 		}
 		if u := strings.TrimRight(m.Site.URL, "/"); u != "" {
 			b.Page = u + "/status"

@@ -114,6 +114,7 @@ func TestPublishOverTheWire(t *testing.T) {
 	}
 	eventually(t, "delivered", func() bool { n, _ := hook.count(); return n == 1 && srv.hub.PendingDeliveries() == 0 })
 	eventually(t, "the delivery entry", func() bool { return len(entriesOfKind(srv.hub, protocol.EntryDelivery)) == 1 })
+	eventually(t, "the delivery entry at the dashboard", func() bool { return len(d.EntryTexts()) == 5 })
 	texts := strings.Join(d.EntryTexts(), "\n")
 	for _, want := range []string{"declared SEV2 outage: Mail delayed; affects Mail", `alice is on "First notice on the status page / website"`, "Mail is delayed.", "ticked: First notice on the status page / website", "webhook ops-chat: HTTP 200"} {
 		if !strings.Contains(texts, want) {
