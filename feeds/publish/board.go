@@ -62,6 +62,7 @@ type Board struct {
 	mu        sync.Mutex
 	incidents map[string]*Tracked
 	updated   time.Time // the newest change the page shows
+	version   uint64    // counts changes, for renderings to know they are stale
 }
 
 // NewBoard returns an empty board for site.
@@ -78,6 +79,7 @@ func (b *Board) Observe(m protocol.Message) {
 	defer b.mu.Unlock()
 	switch v := m.(type) {
 	case *protocol.IncidentMsg:
+		b.version++
 		t := b.incidents[v.Incident.ID]
 		if t == nil {
 			t = &Tracked{}
@@ -95,6 +97,7 @@ func (b *Board) Observe(m protocol.Message) {
 		if t == nil {
 			return // an incident older than the window, or none
 		}
+		b.version++
 		t.Updates = append(t.Updates, Update{Ref: v.Ref, Status: t.Incident.Status, Subject: v.Subject, Body: v.Text, At: v.At.Time})
 		b.touch(v.At.Time)
 	}
@@ -139,6 +142,13 @@ func (b *Board) pruneLocked(now time.Time) {
 			delete(b.incidents, id)
 		}
 	}
+}
+
+// Version changes whenever what the page is built from does.
+func (b *Board) Version() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.version
 }
 
 // Incident returns the board's copy of an incident.

@@ -3,7 +3,11 @@ package publish
 import (
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	stdhtml "html"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -328,4 +332,72 @@ func isXMLText(s string) bool {
 		}
 	}
 	return strings.ToValidUTF8(s, "") == s
+}
+
+func TestHandlerRendersOncePerChange(t *testing.T) {
+	b := scenario()
+	clock := t0.Add(time.Hour)
+	srv := httptest.NewServer(Handler(b, func() time.Time { return clock }))
+	defer srv.Close()
+	get := func(etag string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", srv.URL+"/status/summary.json", nil)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body)
+	}
+	first, body := get("")
+	etag := first.Header.Get("ETag")
+	if first.StatusCode != 200 || etag == "" || !strings.Contains(body, "a stuck mail queue") {
+		t.Fatalf("first: %d %q", first.StatusCode, etag)
+	}
+	if again, _ := get(etag); again.StatusCode != http.StatusNotModified {
+		t.Fatalf("unchanged page: %d", again.StatusCode)
+	}
+	in, _ := b.Incident("INC-42")
+	for _, m := range publishedAs(in, "c-9", "Mail delayed", "Fixed the queue; watching it.", clock) {
+		b.Observe(m)
+	}
+	changed, body := get(etag)
+	if changed.StatusCode != 200 || changed.Header.Get("ETag") == etag || !strings.Contains(body, "Fixed the queue") {
+		t.Fatalf("after a publish: %d %q", changed.StatusCode, changed.Header.Get("ETag"))
+	}
+	clock = clock.Add(time.Minute)
+	if later, _ := get(changed.Header.Get("ETag")); later.StatusCode != 200 {
+		t.Fatalf("a new minute re-renders (maintenance may have started): %d", later.StatusCode)
+	}
+}
+
+// BenchmarkStatusPage is a customer reloading the page during an outage,
+// with 90 days of history behind it.
+func BenchmarkStatusPage(b *testing.B) {
+	board := NewBoard(site)
+	for i := range 300 {
+		opened := t0.Add(-time.Duration(i) * 7 * time.Hour)
+		in := inc(fmt.Sprintf("INC-%d", i), "SEV2", "outage", protocol.StatusResolved, opened, "mail")
+		for _, m := range publishedAs(in, fmt.Sprintf("c-%d", i), "Mail delayed", strings.Repeat("An update customers read. ", 20), opened.Add(time.Minute)) {
+			board.Observe(m)
+		}
+	}
+	h := Handler(board, func() time.Time { return t0 })
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/status", nil))
+		}
+	})
+	b.Run("render", func(b *testing.B) {
+		for b.Loop() {
+			p := BuildPage(site, board.Snapshot(), t0)
+			if _, err := p.HTML(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -5,10 +5,12 @@ import (
 	"embed"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -258,21 +260,48 @@ func (p Page) HTML() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// cached is one rendering of one endpoint, valid while the board's
+// version and the minute (maintenance starts, the history window) hold.
+type cached struct {
+	mu      sync.Mutex
+	version uint64
+	minute  time.Time
+	etag    string
+	body    []byte
+}
+
 // Handler serves the status page of board under /status: the HTML page,
-// /status/feed.atom and /status/summary.json. now is the clock.
+// /status/feed.atom and /status/summary.json. now is the clock. Each is
+// rendered once per change (or minute) however many customers reload it
+// during an outage, and answers If-None-Match with 304.
 func Handler(board *Board, now func() time.Time) http.Handler {
 	mux := http.NewServeMux()
-	page := func() Page { return BuildPage(board.Site(), board.Snapshot(), now()) }
 	serve := func(ctype string, render func(Page) ([]byte, error)) http.HandlerFunc {
+		var c cached
 		return func(w http.ResponseWriter, r *http.Request) {
-			body, err := render(page())
-			if err != nil {
-				http.Error(w, "the status page could not be rendered", http.StatusInternalServerError)
-				return
+			t := now()
+			minute := t.Truncate(time.Minute)
+			c.mu.Lock()
+			if v := board.Version(); c.body == nil || c.version != v || !c.minute.Equal(minute) {
+				body, err := render(BuildPage(board.Site(), board.Snapshot(), t))
+				if err != nil {
+					c.mu.Unlock()
+					http.Error(w, "the status page could not be rendered", http.StatusInternalServerError)
+					return
+				}
+				c.version, c.minute, c.body = v, minute, body
+				c.etag = fmt.Sprintf(`"%d-%d"`, v, minute.Unix())
 			}
+			body, etag := c.body, c.etag
+			c.mu.Unlock()
 			w.Header().Set("Content-Type", ctype)
 			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", etag)
 			w.Header().Set("X-Content-Type-Options", "nosniff")
+			if r.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
 			w.Write(body)
 		}
 	}
