@@ -277,6 +277,18 @@ func TestAtomParses(t *testing.T) {
 	}
 }
 
+func TestAtomIDsAreAbsoluteWithoutAURL(t *testing.T) {
+	p := BuildPage(Site{Name: "x"}, scenario().Snapshot(), t0)
+	out, _ := p.Atom()
+	var f atomCheck
+	if err := xml.Unmarshal(out, &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.ID != "urn:vigil:status" || len(f.Entries) == 0 || !strings.HasPrefix(f.Entries[0].ID, "urn:vigil:status:INC-43:") {
+		t.Fatalf("ids %q %+v", f.ID, f.Entries)
+	}
+}
+
 // FuzzPublishedText: whatever a responder publishes reaches the HTML
 // escaped and comes back unchanged from the Atom feed and summary.json.
 func FuzzPublishedText(f *testing.F) {

@@ -167,9 +167,21 @@ func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // base is the site's public URL without a trailing slash.
 func (p Page) base() string { return strings.TrimRight(p.URL, "/") }
 
+func (p Page) feedID() string {
+	if p.base() == "" {
+		return "urn:vigil:status"
+	}
+	return p.base() + "/status"
+}
+
 // UpdateID is the stable Atom id of one published update: under the
 // site's URL, named by the publish command's id.
 func (p Page) UpdateID(incidentID, ref string) string {
+	if p.base() == "" {
+		// Atom ids must be absolute IRIs; without a configured URL, a URN
+		// keeps them valid and stable.
+		return "urn:vigil:status:" + url.PathEscape(incidentID) + ":" + url.PathEscape(ref)
+	}
 	return p.base() + "/status/" + url.PathEscape(incidentID) + "/" + url.PathEscape(ref)
 }
 
@@ -177,7 +189,7 @@ func (p Page) UpdateID(incidentID, ref string) string {
 // announcement, newest first.
 func (p Page) Atom() ([]byte, error) {
 	f := atomFeed{
-		ID: p.base() + "/status", Title: p.Name + " status", Updated: atomTime(p.Updated),
+		ID: p.feedID(), Title: p.Name + " status", Updated: atomTime(p.Updated),
 		Link: []atomLink{
 			{Rel: "alternate", Href: p.base() + "/status", Type: "text/html"},
 			{Rel: "self", Href: p.base() + "/status/feed.atom", Type: "application/atom+xml"},
