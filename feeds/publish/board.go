@@ -63,6 +63,7 @@ type Board struct {
 	incidents map[string]*Tracked
 	updated   time.Time // the newest change the page shows
 	version   uint64    // counts changes, for renderings to know they are stale
+	pruned    time.Time // when the board last forgot old incidents
 }
 
 // NewBoard returns an empty board for site.
@@ -133,8 +134,14 @@ func latest(in protocol.Incident) time.Time {
 }
 
 // pruneLocked forgets incidents resolved longer ago than the history
-// window, measured from the newest time the journal shows.
+// window, measured from the newest time the journal shows; at most once a
+// tenth of the window, so replaying years of journal on start stays linear
+// and the board holds at most 1.1 windows of incidents.
 func (b *Board) pruneLocked(now time.Time) {
+	if now.Sub(b.pruned) < b.site.history()/10 {
+		return
+	}
+	b.pruned = now
 	cut := now.Add(-b.site.history())
 	for id, t := range b.incidents {
 		in := t.Incident

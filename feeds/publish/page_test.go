@@ -413,3 +413,23 @@ func BenchmarkStatusPage(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBoardReplay is a hub starting over years of journal: the board
+// must stay linear in the messages and bounded by the history window.
+func BenchmarkBoardReplay(b *testing.B) {
+	var msgs []protocol.Message
+	for i := range 20000 {
+		opened := t0.Add(time.Duration(i) * 3 * time.Hour)
+		in := inc(fmt.Sprintf("INC-%d", i), "SEV3", "outage", protocol.StatusResolved, opened, "mail")
+		msgs = append(msgs, publishedAs(in, fmt.Sprintf("c-%d", i), "x", "An update.", opened.Add(time.Minute))...)
+	}
+	for b.Loop() {
+		board := NewBoard(site)
+		for _, m := range msgs {
+			board.Observe(m)
+		}
+		if n := len(board.Snapshot()); n > 1000 {
+			b.Fatalf("the board holds %d incidents; the 90-day window holds about 720 (and a tenth more between prunes)", n)
+		}
+	}
+}
