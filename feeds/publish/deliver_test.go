@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -381,4 +382,32 @@ func TestRetryDelays(t *testing.T) {
 	if strings.Join(got, " ") != "30s 1m0s 2m0s 4m0s 5m0s 5m0s" {
 		t.Fatalf("delays %v", got)
 	}
+}
+
+// A publish to a channel that was configured then but is not now is
+// journaled as failed on start, loudly, rather than left pending forever.
+func TestRemovedChannelFailsLoudlyOnStart(t *testing.T) {
+	sink := &journalSink{}
+	e := NewEngine(NewBoard(site), EngineOptions{Record: sink.record})
+	e.Observe(publishEntry("c-1", "page", "old-list"))
+	run(t, e)
+	eventually(t, "journaled", func() bool { return len(sink.all()) == 1 })
+	got := sink.all()[0]
+	if got.Delivery.Outcome != protocol.DeliveryFailed || got.Channel != "old-list" || got.Ref != "c-1" || !strings.Contains(got.Text, `channel "old-list" is no longer configured; not sent`) {
+		t.Fatalf("entry %q %+v", got.Text, got.Delivery)
+	}
+	if e.Pending() != 0 {
+		t.Fatalf("pending %d", e.Pending())
+	}
+}
+
+func TestEngineEndsItsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	e := NewEngine(NewBoard(site), EngineOptions{Senders: map[string]Sender{"a": &Webhook{}, "b": &Email{}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	cancel()
+	<-done
+	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= before })
 }
