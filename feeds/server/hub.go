@@ -43,6 +43,10 @@ type Options struct {
 	Site    publish.Site
 	Senders map[string]publish.Sender
 	Retry   publish.Retry
+	// Agents are the tokens agents report with, and the hosts each covers.
+	Agents []AgentGrant
+	// StaleCheck is how often reported hosts are checked for silence.
+	StaleCheck time.Duration
 }
 
 func (o *Options) defaults() {
@@ -67,6 +71,9 @@ func (o *Options) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.StaleCheck <= 0 {
+		o.StaleCheck = time.Second
 	}
 }
 
@@ -94,6 +101,8 @@ type Hub struct {
 
 	board      *publish.Board  // what the status page shows
 	deliveries *publish.Engine // publishes not yet delivered to every channel
+	fleet      fleet           // agents and reported hosts (fleet.go)
+	presence   presence        // who is watching (presence.go)
 }
 
 // NewHub builds a hub over an open journal, rebuilding incidents from it.
@@ -105,6 +114,7 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
+		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.initPublishing()
 	for _, m := range j.Messages(0) {
@@ -278,6 +288,9 @@ func nack(id, code, msg string) Result {
 // deliver, if not nil, is called with the answer while broadcasts are
 // still held back, so the sender sees its messages before its ack.
 func (h *Hub) Apply(cmd protocol.Command, authorized bool, deliver func(Result)) Result {
+	if cmd.Op == protocol.OpCollect {
+		return h.deliverCollect(cmd, authorized, deliver)
+	}
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
 	res, msgs := h.apply(cmd, authorized)
@@ -435,6 +448,7 @@ func (h *Hub) Close() {
 	for s := range subs {
 		s.drop("server shutting down")
 	}
+	h.closeAgents()
 }
 
 // Wait waits up to timeout for every connection handler to end.
