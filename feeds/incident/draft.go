@@ -74,7 +74,7 @@ func Draft(inc *protocol.Incident, it *protocol.Item, env DraftEnv) (text string
 	}
 	names := componentNames(inc, env.Components)
 	data := draftData{
-		Title: PublicTitle(inc.Title, names, env.Affected), Severity: inc.Severity, Status: inc.Status, Commander: inc.Commander,
+		Title: PublicTitle(inc.Title, names), Severity: inc.Severity, Status: inc.Status, Commander: inc.Commander,
 		StatusLine:   statusLines[inc.Status],
 		Started:      zoned(inc.OpenedAt.Time, zone),
 		StartedLocal: inc.OpenedAt.In(zone).Format(draftTime),
@@ -167,22 +167,17 @@ func componentNames(inc *protocol.Incident, comps []protocol.Component) []string
 var measurement = regexp.MustCompile(`(?i)\(?\b(load[0-9]*|load average)\s*[0-9]+(\.[0-9]+)?(\s+on\s+[0-9]+\s+CPUs?)?\)?|\(?[0-9]+(\.[0-9]+)?\s+per\s+CPU\)?|\b[0-9]+(\.[0-9]+)?\s*%`)
 
 // PublicTitle is an incident's title as customers may read it: without
-// measurements or the hosts and services the hub reports down; where
-// nothing is left, named after the affected components. (Host names
-// the hub does not report down cannot be known here: a responder reads the
-// draft before it goes anywhere.)
-func PublicTitle(title string, components []string, down []Affected) string {
+// the measurements monitoring puts there; where nothing is left but a
+// host, named after the affected components. Other words are the
+// responder's, who reads the draft before it goes anywhere (and the
+// status page never shows a title: it names an incident by its published
+// subject or its components).
+func PublicTitle(title string, components []string) string {
 	t := measurement.ReplaceAllString(title, "")
-	for _, a := range down {
-		if a.Host != "" {
-			t = strings.ReplaceAll(t, " on "+a.Host, "")
-			t = strings.ReplaceAll(t, a.Host, "")
-		}
-	}
 	t = strings.Join(strings.Fields(t), " ")
 	t = strings.Trim(t, " ,;:-–()")
-	t = strings.TrimSuffix(t, " on")
-	if len(t) < 4 {
+	t = strings.TrimPrefix(t, "on ") // "load 12.9 on 8 CPUs on web-3" leaves "on web-3"
+	if len(t) < 4 || !strings.Contains(t, " ") && hostLike(t) {
 		if len(components) > 0 {
 			return "Disruption to " + joinAnd(components)
 		}
@@ -190,6 +185,10 @@ func PublicTitle(title string, components []string, down []Affected) string {
 	}
 	return t
 }
+
+// hostLike says a single word looks like a machine's name (web-3,
+// db1.example.com) rather than a word of a title.
+func hostLike(w string) bool { return strings.ContainsAny(w, "0123456789.-_") }
 
 func joinAnd(s []string) string {
 	if len(s) < 2 {

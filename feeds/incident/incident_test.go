@@ -312,20 +312,20 @@ func TestDraftsSayTheRightThing(t *testing.T) {
 }
 
 func TestPublicTitle(t *testing.T) {
-	down := []Affected{{Host: "web-3", Service: "exim"}}
 	tests := []struct{ title, want string }{
 		{"Mail delayed", "Mail delayed"},
 		{"load 12.9 on 8 CPUs on web-3", "Disruption to Mail and Web hosting"},
+		{"load 12.9 on 8 CPUs on vm", "Disruption to Mail and Web hosting"},
 		{"Slow websites (load 12.9 on 8 CPUs)", "Slow websites"},
-		{"Mail down on web-3", "Mail down"},
+		{"Mail down on web-3", "Mail down on web-3"}, // the responder's words
 		{"Disk 97% full", "Disk full"},
 	}
 	for _, tt := range tests {
-		if got := PublicTitle(tt.title, []string{"Mail", "Web hosting"}, down); got != tt.want {
+		if got := PublicTitle(tt.title, []string{"Mail", "Web hosting"}); got != tt.want {
 			t.Errorf("PublicTitle(%q) = %q, want %q", tt.title, got, tt.want)
 		}
 	}
-	if got := PublicTitle("load 3.2", nil, nil); got != "Service disruption" {
+	if got := PublicTitle("load 3.2", nil); got != "Service disruption" {
 		t.Errorf("no components: %q", got)
 	}
 }
