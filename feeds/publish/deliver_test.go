@@ -273,6 +273,9 @@ func TestWebhookSignedRetriedDeliveredOnce(t *testing.T) {
 			e.Observe(pe)
 			run(t, e)
 			eventually(t, "delivered", func() bool { return e.Pending() == 0 })
+			if it := sink.all()[0].Item; it != "status-page" {
+				t.Fatalf("the delivery entry names step %q", it)
+			}
 			if got := strings.Join(sink.outcomes(), " "); got != "retrying delivered" {
 				t.Fatalf("outcomes %q", got)
 			}

@@ -343,6 +343,8 @@ func (e *Engine) try(ctx context.Context, q *queue, j *job) {
 	q.remove(j)
 }
 
+// journal reports one outcome; the entry names the step the publish
+// ticked, so a dashboard can show a failed delivery on that step.
 func (e *Engine) journal(j *job, d protocol.Delivery, text string) {
 	if d.Outcome == protocol.DeliveryDelivered {
 		e.log.Info("delivered", "ref", j.ref, "channel", j.channel, "attempt", d.Attempt)
@@ -354,5 +356,5 @@ func (e *Engine) journal(j *job, d protocol.Delivery, text string) {
 	}
 	kind := protocol.EntryDelivery
 	e.record(protocol.Entry{Incident: j.incident, At: protocol.At(e.now()), Actor: e.actor, Kind: kind,
-		Text: text, Channel: j.channel, Ref: j.ref, Delivery: &d})
+		Text: text, Channel: j.channel, Ref: j.ref, Item: j.item, Delivery: &d})
 }
