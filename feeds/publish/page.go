@@ -136,6 +136,10 @@ func BuildPage(site Site, tracked []Tracked, now time.Time) Page {
 		case !maint && open:
 			compStatus = severityStatus(in.Severity)
 		}
+		touched := t.Updated // when this incident last changed what it does to its components
+		if maint && status == MaintenanceInProgress && in.ScheduledStart != nil && in.ScheduledStart.After(touched) {
+			touched = in.ScheduledStart.Time
+		}
 		for _, id := range in.Components {
 			st := states[id]
 			if st == nil {
@@ -144,8 +148,8 @@ func BuildPage(site Site, tracked []Tracked, now time.Time) Page {
 			if compStatus != "" && componentRank[compStatus] > componentRank[st.Status] {
 				st.Status = compStatus
 			}
-			if (compStatus != "" || in.Resolved()) && t.Updated.After(st.Updated) {
-				st.Updated = t.Updated
+			if (compStatus != "" || in.Resolved()) && touched.After(st.Updated) {
+				st.Updated = touched
 			}
 		}
 		if !maint && open && (published || len(in.Components) > 0) {

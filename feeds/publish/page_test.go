@@ -162,6 +162,30 @@ func TestSummaryGolden(t *testing.T) {
 	}
 }
 
+// More summaries against golden files: a quiet page, and maintenance
+// under way beside an incident that names no component.
+func TestSummaryGoldenStates(t *testing.T) {
+	start := t0.Add(-30 * time.Minute)
+	running := maint("INC-50", protocol.StatusInvestigating, start, start.Add(2*time.Hour), "web", "dns")
+	nameless := inc("INC-51", "SEV3", "outage", protocol.StatusMonitoring, t0.Add(-10*time.Minute))
+	tests := map[string]*Board{
+		"quiet": NewBoard(site),
+		"maintenance-under-way": board(
+			publishedAs(running, "c-1", "Network maintenance", "Maintenance has started; DNS and web hosting may be slow until 03:44 UTC.", start),
+			published(nameless, "c-2", "Some customers see slow logins; a fix is in place and we are watching it.", t0.Add(-5*time.Minute)),
+		),
+	}
+	for name, b := range tests {
+		t.Run(name, func(t *testing.T) {
+			out, err := BuildPage(site, b.Snapshot(), t0).JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.RequireEqual(t, append(out, '\n'))
+		})
+	}
+}
+
 func TestPageShowsOnlyWhatWasPublished(t *testing.T) {
 	p := BuildPage(site, scenario().Snapshot(), t0.Add(time.Hour))
 	html, _ := p.HTML()
