@@ -414,3 +414,33 @@ func TestEngineEndsItsGoroutines(t *testing.T) {
 	<-done
 	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// FuzzEngineReplay: whatever entries a journal holds, replaying them
+// never panics and never queues more than the publishes asked for.
+func FuzzEngineReplay(f *testing.F) {
+	f.Add(`{"type":"entry","seq":1,"text":"x","kind":"publish","ref":"c-1","channels":["page","ops-chat","gone"]}`,
+		`{"type":"entry","seq":2,"text":"x","kind":"delivery","ref":"c-1","channel":"ops-chat","delivery":{"outcome":"retrying","attempt":2,"next_try":"2026-11-22T02:14:00.000Z"}}`)
+	f.Add(`{"type":"entry","seq":1,"text":"x","kind":"delivery","ref":"c-1","channel":"ops-chat"}`,
+		`{"type":"entry","seq":2,"text":"x","kind":"delivery","ref":"c-9","channel":"gone","delivery":{"outcome":"failed","attempt":-3}}`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		e := NewEngine(NewBoard(site), EngineOptions{Senders: map[string]Sender{"ops-chat": &Webhook{}, "customers": &Email{}}})
+		asked := 0
+		for _, frame := range []string{a, b, a} {
+			m, err := protocol.Decode([]byte(frame))
+			if err != nil {
+				continue
+			}
+			if en, ok := m.(*protocol.Entry); ok && en.Kind == protocol.EntryPublish {
+				asked += len(en.Channels)
+			}
+			e.Observe(m)
+			e.Pending()
+		}
+		if p := e.Pending(); p > asked {
+			t.Fatalf("%d pending after publishes to %d channels", p, asked)
+		}
+		if q := e.queues["ops-chat"]; len(q.jobs) > 0 {
+			e.head(q)
+		}
+	})
+}
