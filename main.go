@@ -289,9 +289,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer loadLog.Close()
+	senders, err := cfg.Senders(os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), Agents: agentGrants(s.Agents, log),
+		Site: s.Site(name), Senders: senders,
 	})
 	if am := s.Alertmanager; am != nil {
 		token := ""
@@ -310,7 +315,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.TLSCert != "" {
 		scheme = "wss"
 	}
-	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks))
+	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks),
+		"status", fmt.Sprintf("http%s://%s/status", strings.TrimPrefix(scheme, "ws"), ln.Addr()), "channels", strings.Join(hub.Channels(), ","), "pending_deliveries", hub.PendingDeliveries())
 	var wg sync.WaitGroup
 	probeCtx, cancelProbes := context.WithCancel(ctx)
 	if s.ProbeLoad {

@@ -94,6 +94,12 @@ type Serve struct {
 	Evidence     Evidence `toml:"evidence"`
 	SSH          *SSH     `toml:"ssh"`
 
+	// Telling customers: the status page, its public components, and the
+	// channels a publish goes to.
+	Status     Status      `toml:"status"`
+	Components []Component `toml:"components"`
+	Channels   []Channel   `toml:"channels"`
+
 	// The fleet: Report makes this server an agent of a hub; Agents,
 	// Scrape and Alertmanager are what a hub takes reports from.
 	Report       *Report       `toml:"report"`
@@ -213,6 +219,7 @@ func Default() Config {
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
+			Status:   Status{History: Duration{DefaultStatusHistory}},
 		},
 	}
 }
@@ -413,6 +420,7 @@ func (c *Config) validate(loc *locator) Errors {
 		}
 	}
 	s.Evidence.validate(add)
+	c.validatePublish(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
 	for i, rb := range c.Runbooks {

@@ -86,7 +86,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	deadline := func() { conn.SetReadDeadline(time.Now().Add(3 * h.opts.PingPeriod)) }
 	conn.SetPongHandler(func(string) error { deadline(); return nil })
 
-	hello := protocol.MustEncode(&protocol.Hello{Protocol: protocol.Version, Server: h.opts.Name, Journal: h.JournalID(), Seq: h.Seq(), Time: protocol.At(h.opts.Now())})
+	hello := protocol.MustEncode(&protocol.Hello{Protocol: protocol.Version, Server: h.opts.Name, Journal: h.JournalID(), Seq: h.Seq(), Time: protocol.At(h.opts.Now()),
+		Channels: h.Channels(), Components: h.opts.Site.Components})
 	conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
 	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
 		return
@@ -230,11 +231,14 @@ func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// Mux serves the feed at path and /healthz.
+// Mux serves the feed at path, /healthz and the status page under /status.
 func (h *Hub) Mux(path string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	mux.HandleFunc("GET /healthz", h.Health)
+	status := h.statusHandler()
+	mux.Handle("/status", status)
+	mux.Handle("/status/", status)
 	h.handleRoutes(mux)
 	return mux
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/publish"
 )
 
 // Options configure a Hub.
@@ -35,6 +36,13 @@ type Options struct {
 	// LoadLog, if set, receives one JSON line per host and minute with the
 	// minute's peak load: the history a post-mortem draws load from.
 	LoadLog io.Writer
+
+	// Site is the public status page: name, URL, components. Senders
+	// deliver publishes by channel name (ChannelPage needs none), retried
+	// by Retry.
+	Site    publish.Site
+	Senders map[string]publish.Sender
+	Retry   publish.Retry
 	// Agents are the tokens agents report with, and the hosts each covers.
 	Agents []AgentGrant
 	// StaleCheck is how often reported hosts are checked for silence.
@@ -90,8 +98,11 @@ type Hub struct {
 	subs      map[*subscriber]struct{}
 	closed    bool
 	active    sync.WaitGroup // connection handlers still running
-	fleet     fleet          // agents and reported hosts (fleet.go)
-	presence  presence       // who is watching (presence.go)
+
+	board      *publish.Board  // what the status page shows
+	deliveries *publish.Engine // publishes not yet delivered to every channel
+	fleet      fleet           // agents and reported hosts (fleet.go)
+	presence   presence        // who is watching (presence.go)
 }
 
 // NewHub builds a hub over an open journal, rebuilding incidents from it.
@@ -105,6 +116,7 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 		peaks: map[string]*LoadPeak{},
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
+	h.initPublishing()
 	for _, m := range j.Messages(0) {
 		h.noteIncident(m.Msg)
 	}
@@ -112,6 +124,7 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 }
 
 func (h *Hub) noteIncident(m protocol.Message) {
+	h.observePublished(m)
 	im, ok := m.(*protocol.IncidentMsg)
 	if !ok {
 		return
@@ -320,6 +333,9 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		id := "INC-" + strconv.Itoa(len(h.order)+1)
 		h.mu.Unlock()
 		next, entries, ref = h.opts.Book.Declare(id, cmd, now)
+		if ref == nil {
+			ref = h.scopeDeclared(&next, entries, cmd)
+		}
 		changed = ref == nil
 	} else {
 		if cmd.Incident == "" {
@@ -331,7 +347,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		if !ok {
 			return nack(cmd.ID, protocol.CodeNotFound, "no incident "+cmd.Incident), nil
 		}
-		next, changed, entries, ref = incident.Apply(cur, cmd, now)
+		next, changed, entries, ref = h.applyOp(cur, cmd, now)
 	}
 	if ref != nil {
 		return nack(cmd.ID, ref.Code, ref.Msg), nil
