@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -59,6 +60,8 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"check type", "[[serve.checks]]\nname = \"x\"\ntype = \"ping\"\ntarget = \"a\"\n", "c.toml:3: serve.checks.type: expected tcp, http, process or command"},
 		{"runbook after", "[[runbooks]]\nkind = \"db\"\n[[runbooks.steps]]\nid = \"a\"\nafter = \"lunch\"\n", "runbooks.steps: runbook \"db\" step \"a\": after must be"},
 		{"time zone", "[dashboard]\ntime_zone = \"mars\"\n", "c.toml:2: dashboard.time_zone: expected \"local\" or \"utc\""},
+		{"runbook step id", "[[runbooks]]\nkind = \"db\"\n[[runbooks.steps]]\nid = \"call the dba\"\n", "c.toml:4: runbooks.steps.id: runbook \"db\": step id \"call the dba\" holds a space"},
+		{"runbook too long", "[[runbooks]]\nkind = \"big\"\n" + manySteps(201), "c.toml:1: runbooks.steps: runbook \"big\" has 201 steps; a checklist holds at most 200"},
 		{"token in token_env", "[[feeds]]\nname = \"a\"\nurl = \"ws://h/\"\ntoken_env = \"TOKEN=abc\"\n", "c.toml:4: feeds.token_env: expected the name of an environment variable"},
 	}
 	for _, tt := range tests {
@@ -122,4 +125,12 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func manySteps(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "[[runbooks.steps]]\nid = \"s%d\"\n", i)
+	}
+	return b.String()
 }

@@ -136,6 +136,18 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 		if s.ID == "" {
 			return fmt.Errorf("runbook %q: a step has no id", kind)
 		}
+		if err := protocol.CheckID("step id", s.ID); err != nil {
+			return fmt.Errorf("runbook %q: %v", kind, err)
+		}
+		if err := protocol.CheckText("title", s.Title, protocol.MaxTitleBytes); err != nil {
+			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
+		}
+		if err := protocol.CheckText("hint", s.Hint, protocol.MaxTextBytes); err != nil {
+			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
+		}
+		if err := protocol.CheckText("template", s.Template, protocol.MaxTextBytes); err != nil {
+			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
+		}
 		if seen[s.ID] {
 			return fmt.Errorf("runbook %q: step %q appears twice", kind, s.ID)
 		}
@@ -147,8 +159,14 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 			return fmt.Errorf("runbook %q step %q: every must be positive", kind, s.ID)
 		}
 	}
+	if err := protocol.CheckID("kind", kind); err != nil {
+		return fmt.Errorf("runbook %q: %v", kind, err)
+	}
 	existing, ok := b[kind]
 	if !ok || replace {
+		if len(steps) > protocol.MaxChecklist {
+			return fmt.Errorf("runbook %q has %d steps; a checklist holds at most %d", kind, len(steps), protocol.MaxChecklist)
+		}
 		b[kind] = Runbook{Kind: kind, Steps: cloneSteps(steps)}
 		return nil
 	}
@@ -164,6 +182,9 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 		if !replaced {
 			merged = append(merged, s)
 		}
+	}
+	if len(merged) > protocol.MaxChecklist {
+		return fmt.Errorf("runbook %q would have %d steps; a checklist holds at most %d", kind, len(merged), protocol.MaxChecklist)
 	}
 	b[kind] = Runbook{Kind: kind, Steps: merged}
 	return nil
