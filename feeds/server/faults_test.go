@@ -497,3 +497,49 @@ func TestCloseFrameReasonFits(t *testing.T) {
 		t.Fatalf("close frame of %d bytes", len(frame))
 	}
 }
+
+// FuzzCommandReplays: whatever a peer sends as a command, what the hub
+// acknowledges it can replay (the journal reopens whole, with the same
+// seq), and no frame it journaled passes 1 MiB. The property of
+// PROTOCOL.md's Limits, for any input, not only the cases above.
+func FuzzCommandReplays(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"command","id":"c-1","actor":"a","op":"declare","title":"x","severity":"SEV2","kind":"maintenance","scheduled_start":"9999-12-31T23:59:59.999-23:59"}`,
+		`{"type":"command","id":"c-1","actor":"a","op":"declare","title":"x","severity":"SEV2","kind":"outage","at":"2026-11-22T02:00:00Z"}`,
+		`{"type":"command","id":"c-1","actor":"a","op":"note","incident":"INC-1","text":"<<<<"}`,
+		`{"type":"command","id":"c-1","actor":"a","op":"check","incident":"INC-1","item":"ack","done":true}`,
+		`{"type":"command","id":"c-1","actor":"a","op":"update","incident":"INC-1","title":"y","commander":"b c"}`,
+		`{"type":"command","id":"c-1","actor":"a","op":"status","incident":"INC-1","status":"resolved"}`,
+		`{"type":"command","id":"c-1","actor":"a","op":"declare","title":["x"]}`,
+		`{"type":"command","id":"c 1","actor":"a\u0000","op":"note","incident":"INC-1","text":"\ud800"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		dir := t.TempDir()
+		j, _, err := journal.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := NewHub(j, Options{Now: func() time.Time { return time.Date(2026, 11, 22, 2, 40, 0, 0, time.UTC) }})
+		h.Apply(protocol.Command{ID: "c-0", Actor: "alice", Op: "declare", Title: "Mail down", Severity: "SEV2", Kind: "outage"}, true, nil)
+		m, err := protocol.Decode(frame)
+		if err != nil {
+			nackMalformed(frame, err) // must not panic
+		} else if cmd, ok := m.(*protocol.Command); ok {
+			h.Apply(*cmd, true, nil)
+		}
+		seq := j.Seq()
+		for _, m := range j.Messages(0) {
+			if !protocol.FitsFrame(m.Frame) {
+				t.Fatalf("journaled a %d-byte frame", len(m.Frame))
+			}
+		}
+		j.Close()
+		again, rec, err := journal.Open(dir)
+		if err != nil || rec.TornBytes != 0 || again.Seq() != seq {
+			t.Fatalf("the journal does not replay: %v, torn %d, seq %d of %d", err, rec.TornBytes, again.Seq(), seq)
+		}
+		again.Close()
+	})
+}
