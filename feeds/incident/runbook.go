@@ -4,6 +4,7 @@
 package incident
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -167,7 +168,11 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 		if len(steps) > protocol.MaxChecklist {
 			return fmt.Errorf("runbook %q has %d steps; a checklist holds at most %d", kind, len(steps), protocol.MaxChecklist)
 		}
-		b[kind] = Runbook{Kind: kind, Steps: cloneSteps(steps)}
+		rb := Runbook{Kind: kind, Steps: cloneSteps(steps)}
+		if err := rb.checkSize(); err != nil {
+			return err
+		}
+		b[kind] = rb
 		return nil
 	}
 	merged := cloneSteps(existing.Steps)
@@ -186,7 +191,29 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 	if len(merged) > protocol.MaxChecklist {
 		return fmt.Errorf("runbook %q would have %d steps; a checklist holds at most %d", kind, len(merged), protocol.MaxChecklist)
 	}
-	b[kind] = Runbook{Kind: kind, Steps: merged}
+	rb := Runbook{Kind: kind, Steps: merged}
+	if err := rb.checkSize(); err != nil {
+		return err
+	}
+	b[kind] = rb
+	return nil
+}
+
+// MaxChecklistBytes bounds a runbook's checklist as encoded: half a frame,
+// so that an incident declared from it still fits one frame once its
+// steps carry who did and claimed them, and when.
+const MaxChecklistBytes = protocol.MaxFrameSize / 2
+
+// checkSize refuses a runbook whose incidents could not be sent: every
+// declare of it would be refused, so it is refused where it is configured.
+func (rb Runbook) checkSize() error {
+	frame, err := json.Marshal(rb.Checklist())
+	if err != nil {
+		return fmt.Errorf("runbook %q: %v", rb.Kind, err)
+	}
+	if len(frame) > MaxChecklistBytes {
+		return fmt.Errorf("runbook %q: its checklist encodes to %d bytes; at most %d, so its incidents fit a frame (JSON writes <, > and & as six bytes each)", rb.Kind, len(frame), MaxChecklistBytes)
+	}
 	return nil
 }
 

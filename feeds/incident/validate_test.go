@@ -117,6 +117,8 @@ func TestMergeLimits(t *testing.T) {
 		{"step id with a space", "db", []Step{{ID: "call dba", Title: "x"}}, false, "step id"},
 		{"title too long", "db", []Step{{ID: "a", Title: strings.Repeat("t", 300)}}, false, "title is 300 bytes"},
 		{"kind with a space", "data base", []Step{{ID: "a", Title: "x"}}, false, "kind"},
+		{"checklist past half a frame", "big", hinted(100, strings.Repeat("<", 1000)), true, "its checklist encodes to"},
+		{"checklist within half a frame", "big", hinted(100, strings.Repeat("a", 1000)), true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,4 +128,12 @@ func TestMergeLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+func hinted(n int, hint string) []Step {
+	steps := make([]Step, n)
+	for i := range steps {
+		steps[i] = Step{ID: fmt.Sprintf("s%d", i), Title: "t", Hint: hint}
+	}
+	return steps
 }
