@@ -349,24 +349,7 @@ func TestRestartFabricatesNoTransitions(t *testing.T) {
 	}
 }
 
-// logBuffer is a slog destination tests can read while the server writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
+// logger sends the hub's log to l (fleet_test.go), for tests that read it.
 func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // readToClose reads until the connection ends and returns how.
