@@ -139,6 +139,7 @@ func TestPoisonCommandsAreNackedNothingWrittenRestartClean(t *testing.T) {
 		// Malformed, but it names its id: answered, not silently skipped.
 		{"c-mistyped", `{"type":"command","id":"c-mistyped","actor":"mallory","op":"declare","title":["x"],"severity":"SEV2","kind":"outage"}`, "malformed command"},
 		{"c-no-op", `{"type":"command","id":"c-no-op","actor":"mallory"}`, "missing op"},
+		{"c-collect", `{"type":"command","id":"c-collect","actor":"mallory","op":"collect","host":"web-3","at":"10000-01-01T00:00:00Z"}`, "at is not"},
 	}
 	for _, p := range poison {
 		w.sendRaw(p.frame)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -266,6 +267,9 @@ func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
 	}
 	if err := protocol.CheckID("host", cmd.Host); err != nil {
 		return nack(cmd.ID, protocol.CodeInvalid, "collect: "+err.Error())
+	}
+	if ref := incident.Validate(cmd); ref != nil { // every field, as for journaled commands
+		return nack(cmd.ID, ref.Code, ref.Msg)
 	}
 	frame := protocol.MustEncode(&cmd)
 	h.mu.Lock()
