@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strings"
+
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
@@ -17,8 +19,15 @@ import (
 // start-up, in seq order, beside noteIncident.
 func (h *Hub) noteTransition(m protocol.Message) {
 	e, ok := m.(*protocol.Entry)
-	if !ok || e.Host == "" {
+	if !ok {
 		return
+	}
+	if e.Host == "" {
+		legacy, ok := legacyTransition(e)
+		if !ok {
+			return
+		}
+		e = &legacy
 	}
 	switch {
 	case e.Service != "" && protocol.ValidState(e.State):
@@ -31,6 +40,41 @@ func (h *Hub) noteTransition(m protocol.Message) {
 			h.levels[e.Host] = lvl
 		}
 	}
+}
+
+// legacyTransition reads a transition entry journaled before entries
+// carried their service, state and level, from its text ("exim on web-3
+// ok → down: …", "load on web-3 ok → crit: load1 …"), so the first
+// restart after an upgrade fabricates nothing either. Such entries belong
+// to no incident and their actor is the host.
+func legacyTransition(e *protocol.Entry) (protocol.Entry, bool) {
+	if e.Incident != "" || (e.Kind != protocol.EntryAlert && e.Kind != protocol.EntrySystem) {
+		return protocol.Entry{}, false
+	}
+	left, right, ok := strings.Cut(e.Text, " → ")
+	if !ok {
+		return protocol.Entry{}, false
+	}
+	to, detail, _ := strings.Cut(right, ": ")
+	what, rest, ok := strings.Cut(left, " on ")
+	if !ok {
+		return protocol.Entry{}, false
+	}
+	host, _, ok := strings.Cut(rest, " ")
+	if !ok || host != e.Actor || protocol.CheckID("host", host) != nil {
+		return protocol.Entry{}, false
+	}
+	out := *e
+	out.Host = host
+	if _, isLevel := level.Parse(to); isLevel && what == "load" && strings.HasPrefix(detail, "load1 ") {
+		out.Level = to
+		return out, true
+	}
+	if protocol.ValidState(to) && protocol.CheckID("service", what) == nil {
+		out.Service, out.State = what, to
+		return out, true
+	}
+	return protocol.Entry{}, false
 }
 
 func serviceKey(host, service string) string { return host + "\x00" + service }
