@@ -70,3 +70,21 @@ func TestRestartOverLegacyJournal(t *testing.T) {
 		t.Fatalf("since %s, want %s", got, since)
 	}
 }
+
+func FuzzLegacyTransition(f *testing.F) {
+	f.Add("alert", "web-3", "exim on web-3 ok → down: connect: refused")
+	f.Add("system", "web-3", "load on web-3 crit → ok: load1 1.00 on 4 CPUs")
+	f.Add("alert", "a", "on a  → ok")
+	f.Fuzz(func(t *testing.T, kind, actor, text string) {
+		got, ok := legacyTransition(&protocol.Entry{Seq: 1, Kind: kind, Actor: actor, Text: text})
+		if !ok {
+			return
+		}
+		if protocol.CheckID("host", got.Host) != nil || (got.Level == "") == (got.State == "") {
+			t.Fatalf("read %q as %+v", text, got)
+		}
+		if got.State != "" && (!protocol.ValidState(got.State) || protocol.CheckID("service", got.Service) != nil) {
+			t.Fatalf("read %q as %+v", text, got)
+		}
+	})
+}
