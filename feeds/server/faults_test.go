@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -286,13 +285,9 @@ func transitions(h *Hub) []string {
 
 func TestRestartFabricatesNoTransitions(t *testing.T) {
 	dir := t.TempDir()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := closed.Addr().String()
-	closed.Close() // a port nothing listens on: the check is down
-	check := probe.Check{Name: "exim", Type: "tcp", Target: target, Every: 10 * time.Millisecond, Timeout: time.Second, Rise: 2, Fall: 3}
+	// A Nagios plugin that always says critical: down without depending on
+	// a port nobody else may take meanwhile.
+	check := probe.Check{Name: "exim", Type: "command", Target: `sh -c "echo CRITICAL - exim not answering; exit 2"`, Every: 10 * time.Millisecond, Timeout: 5 * time.Second, Rise: 2, Fall: 3}
 	runCheck := func(h *Hub) func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
