@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/probe"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -91,6 +92,7 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+	Evidence     Evidence `toml:"evidence"`
 	SSH          *SSH     `toml:"ssh"`
 
 	// The fleet: Report makes this server an agent of a hub; Agents,
@@ -211,6 +213,7 @@ func Default() Config {
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
+			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 		},
 	}
 }
@@ -410,6 +413,7 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	s.Evidence.validate(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
 	step := 0 // [[runbooks.steps]] elements are counted across runbooks
