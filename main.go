@@ -261,6 +261,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.Reporting() {
 		return runAgent(ctx, cfg, host, log)
 	}
+	tokens, err := serveTokens(cfg.Path, s.TokenEnv, os.Getenv)
+	if err != nil {
+		return err
+	}
 	j, rec, err := journal.Open(s.DataDir)
 	if err != nil {
 		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
@@ -272,14 +276,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	name := s.Name
 	if name == "" {
 		name = hostname
-	}
-	var tokens []string
-	for _, env := range s.TokenEnv {
-		if v := os.Getenv(env); v != "" {
-			tokens = append(tokens, v)
-		} else {
-			log.Warn("token variable is empty or unset", "token_env", env)
-		}
 	}
 	if s.RequireToken && len(tokens) == 0 {
 		return usageError{fmt.Errorf("%s: serve.require_token is set but no token variable (%s) holds a token", cfg.Path, strings.Join(s.TokenEnv, ", "))}
@@ -344,6 +340,22 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("stopped", "seq", j.Seq())
 	return err
+}
+
+// serveTokens reads the tokens serve.token_env names. A named variable
+// that is unset or empty is an error, not a warning: a unit that lost its
+// environment file would otherwise open the journal to anyone who can
+// reach the port.
+func serveTokens(path string, names []string, getenv func(string) string) ([]string, error) {
+	var tokens []string
+	for _, name := range names {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return nil, usageError{fmt.Errorf("%s: serve.token_env: $%s is unset or empty; set it to the token, or remove it from token_env (an empty token would leave commands open to anyone)", path, name)}
+		}
+		tokens = append(tokens, v)
+	}
+	return tokens, nil
 }
 
 // startSSH serves the dashboard over SSH beside the feed, until ctx ends.

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/probe"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // Duration is a Go duration written as a string: "5s", "1h30m".
@@ -423,7 +424,15 @@ func (c *Config) validate(loc *locator) Errors {
 	c.validatePublish(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
+	step := 0 // [[runbooks.steps]] elements are counted across runbooks
 	for i, rb := range c.Runbooks {
+		if bad := rb.stepLimits(func(key string, j int, err error) {
+			add([]string{"runbooks", "steps", key}, step+j, "runbook %q: %v", rb.Kind, err)
+		}); bad {
+			step += len(rb.Steps)
+			continue
+		}
+		step += len(rb.Steps)
 		if rb.Kind == "" {
 			add([]string{"runbooks", "kind"}, i, "runbook %d needs a kind", i+1)
 			continue
@@ -433,6 +442,30 @@ func (c *Config) validate(loc *locator) Errors {
 		}
 	}
 	return errs
+}
+
+// stepLimits reports each step field past the protocol's limits (an
+// incident declared from the runbook must fit them), with the step's
+// index in the runbook; it says whether there was any.
+func (rb Runbook) stepLimits(report func(key string, index int, err error)) bool {
+	bad := false
+	for j, s := range rb.Steps {
+		for _, c := range []struct {
+			key string
+			err error
+		}{
+			{"id", protocol.CheckID("step id", s.ID)},
+			{"title", protocol.CheckText("title", s.Title, protocol.MaxTitleBytes)},
+			{"hint", protocol.CheckText("hint", s.Hint, protocol.MaxTextBytes)},
+			{"template", protocol.CheckText("template", s.Template, protocol.MaxTextBytes)},
+		} {
+			if c.err != nil && !(c.key == "id" && s.ID == "") { // a missing id is Merge's to say
+				report(c.key, j, c.err)
+				bad = true
+			}
+		}
+	}
+	return bad
 }
 
 func (rb Runbook) steps() []incident.Step {

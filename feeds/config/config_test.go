@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,8 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"check type", "[[serve.checks]]\nname = \"x\"\ntype = \"ping\"\ntarget = \"a\"\n", "c.toml:3: serve.checks.type: expected tcp, http, process or command"},
 		{"runbook after", "[[runbooks]]\nkind = \"db\"\n[[runbooks.steps]]\nid = \"a\"\nafter = \"lunch\"\n", "runbooks.steps: runbook \"db\" step \"a\": after must be"},
 		{"time zone", "[dashboard]\ntime_zone = \"mars\"\n", "c.toml:2: dashboard.time_zone: expected \"local\" or \"utc\""},
+		{"runbook step id", "[[runbooks]]\nkind = \"db\"\n[[runbooks.steps]]\nid = \"call the dba\"\n", "c.toml:4: runbooks.steps.id: runbook \"db\": step id \"call the dba\" holds a space"},
+		{"runbook too long", "[[runbooks]]\nkind = \"big\"\n" + manySteps(201), "c.toml:1: runbooks.steps: runbook \"big\" has 201 steps; a checklist holds at most 200"},
 		{"ssh listen", "[serve.ssh]\nauthorized_keys = \"/k\"\nlisten = \"2222\"\n", "c.toml:3: serve.ssh.listen: expected host:port"},
 		{"ssh without keys", "[serve]\ndata_dir = \"/d\"\n[serve.ssh]\nlisten = \":2222\"\n", "c.toml:3: serve.ssh.authorized_keys: [serve.ssh] needs an authorized_keys file"},
 		{"ssh idle", "[serve.ssh]\nauthorized_keys = \"/k\"\nidle_timeout = \"-1m\"\n", "c.toml:3: serve.ssh.idle_timeout: cannot be negative"},
@@ -159,6 +162,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func manySteps(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "[[runbooks.steps]]\nid = \"s%d\"\n", i)
+	}
+	return b.String()
 }
 
 func TestFleetSections(t *testing.T) {

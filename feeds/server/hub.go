@@ -92,6 +92,7 @@ type Hub struct {
 	levels    map[string]level.Level
 	services  map[string]*protocol.Service
 	svcFrames map[string][]byte
+	lastKnown map[string]protocol.Service // before the restart, until first reported
 	incidents map[string]protocol.Incident
 	order     []string // incident ids in declaration order
 	peaks     map[string]*LoadPeak
@@ -119,6 +120,7 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 	h.initPublishing()
 	for _, m := range j.Messages(0) {
 		h.noteIncident(m.Msg)
+		h.noteTransition(m.Msg)
 	}
 	return h
 }
@@ -182,7 +184,7 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 		}
 		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
 			l.Host, prev, lvl, l.Load1, l.CPUs, level.PerCPU(l.Load1, l.CPUs), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
-		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text})
+		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text, Host: l.Host, Level: lvl.String()})
 	}
 }
 
@@ -221,9 +223,13 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 // PublishService records a service's state, broadcasts it, and journals a
 // change of state.
 func (h *Hub) PublishService(s protocol.Service) {
-	key := s.Host + "\x00" + s.Service
+	key := serviceKey(s.Host, s.Service)
+	s.Detail = trimText(s.Detail, protocol.MaxTextBytes)
 	h.mu.Lock()
 	prev := h.services[key]
+	if prev == nil {
+		prev = h.lastKnownLocked(key)
+	}
 	if prev != nil && prev.State == s.State {
 		s.Since = prev.Since
 	}
@@ -243,15 +249,11 @@ func (h *Hub) PublishService(s protocol.Service) {
 	if prev != nil {
 		from = prev.State
 	}
-	kind := protocol.EntrySystem
-	if s.State == protocol.StateDown || s.State == protocol.StateWarn {
-		kind = protocol.EntryAlert
-	}
 	text := fmt.Sprintf("%s on %s %s → %s", s.Service, s.Host, from, s.State)
 	if s.Detail != "" {
 		text += ": " + s.Detail
 	}
-	h.record(protocol.Entry{At: s.At, Actor: s.Host, Kind: kind, Text: text})
+	h.record(transitionEntry(s, from, text))
 }
 
 // record journals an entry that belongs to no command.
@@ -261,6 +263,7 @@ func (h *Hub) record(e protocol.Entry) {
 	if e.At.IsZero() {
 		e.At = protocol.At(h.opts.Now())
 	}
+	fitEntry(&e)
 	msgs, err := h.journal.Append("", &e)
 	if err != nil {
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
@@ -321,7 +324,10 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	if cmd.Actor == "" {
 		return nack(cmd.ID, protocol.CodeInvalid, "command needs an actor"), nil
 	}
-	now := h.opts.Now()
+	if ref := incident.Validate(cmd); ref != nil {
+		return nack(cmd.ID, ref.Code, ref.Msg), nil
+	}
+	now, received := incident.ActionTime(cmd.At, h.opts.Now())
 	var (
 		next    protocol.Incident
 		changed bool
@@ -354,10 +360,14 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	}
 	var msgs []protocol.Message
 	for i := range entries {
+		entries[i].Received = received
 		msgs = append(msgs, &entries[i])
 	}
 	if changed {
 		msgs = append(msgs, &protocol.IncidentMsg{Incident: next})
+	}
+	if err := checkFrames(msgs); err != nil {
+		return nack(cmd.ID, protocol.CodeInvalid, "refused: "+err.Error()), nil
 	}
 	written, err := h.journal.Append(cmd.ID, msgs...)
 	if err != nil {
@@ -373,9 +383,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 func (h *Hub) broadcastLocked(frame []byte) {
 	for s := range h.subs {
 		if !s.offer(frame) {
-			delete(h.subs, s)
-			s.drop("too slow: fell more than the queue behind")
-			h.log.Warn("dropped slow subscriber", "remote", s.remote)
+			h.dropSlowLocked(s, tooSlow)
 		}
 	}
 }
