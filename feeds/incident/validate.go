@@ -43,9 +43,6 @@ func Validate(cmd protocol.Command) *Refusal {
 	if cmd.Status != "" && !protocol.ValidStatus(cmd.Status) {
 		return refuse(protocol.CodeInvalid, "status %q is not one of investigating, identified, monitoring, resolved", cmd.Status)
 	}
-	if s, e := cmd.ScheduledStart, cmd.ScheduledEnd; s != nil && e != nil && !s.IsZero() && !e.IsZero() && e.Before(s.Time) {
-		return refuse(protocol.CodeInvalid, "scheduled_end %s is before scheduled_start %s", e, s)
-	}
 	return nil
 }
 

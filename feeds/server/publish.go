@@ -172,19 +172,16 @@ func applyClaim(cur protocol.Incident, cmd protocol.Command, now time.Time) (pro
 }
 
 // checkScope validates a command's components (configured ids) and
-// maintenance window.
+// maintenance window (an end after the start: the command's, or for an
+// update the incident's).
 func (h *Hub) checkScope(cmd protocol.Command, start *protocol.Time) *incident.Refusal {
 	for _, c := range cmd.Components {
 		if !slices.ContainsFunc(h.opts.Site.Components, func(k protocol.Component) bool { return k.ID == c }) {
 			return refuse(protocol.CodeInvalid, "no public component %q (have: %s)", c, strings.Join(h.componentIDs(), ", "))
 		}
 	}
-	if err := protocol.CheckTime("scheduled_end", cmd.ScheduledEnd); err != nil {
-		return refuse(protocol.CodeInvalid, "%v", err)
-	}
-	if err := protocol.CheckTime("scheduled_start", cmd.ScheduledStart); err != nil {
-		return refuse(protocol.CodeInvalid, "%v", err)
-	}
+	// The times themselves were checked by incident.Validate; the window
+	// is checked here because an update's start is the incident's.
 	if cmd.ScheduledEnd != nil && !cmd.ScheduledEnd.IsZero() && start != nil && !start.IsZero() && !cmd.ScheduledEnd.After(start.Time) {
 		return refuse(protocol.CodeInvalid, "scheduled_end %s is not after scheduled_start %s", cmd.ScheduledEnd, start)
 	}
@@ -224,20 +221,10 @@ func (h *Hub) scopeDeclared(inc *protocol.Incident, entries []protocol.Entry, cm
 		entries[0].Text += " until " + inc.ScheduledEnd.String()
 	}
 	if len(cmd.Components) > 0 {
-		inc.Components = dedupe(cmd.Components)
+		inc.Components = slices.Clone(cmd.Components) // incident.Validate refused repeats
 		entries[0].Text += "; affects " + h.componentNames(inc.Components)
 	}
 	return nil
-}
-
-func dedupe(ids []string) []string {
-	var out []string
-	for _, id := range ids {
-		if !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // applyScopedUpdate applies an update that changes the components or the
@@ -250,7 +237,7 @@ func (h *Hub) applyScopedUpdate(cur protocol.Incident, cmd protocol.Command, now
 	next := cur.Clone()
 	var changes []string
 	if cmd.Components != nil {
-		comps := dedupe(cmd.Components)
+		comps := slices.Clone(cmd.Components)
 		if !slices.Equal(comps, cur.Components) {
 			next.Components = comps
 			was, now := h.componentNames(cur.Components), h.componentNames(comps)

@@ -352,7 +352,7 @@ func TestComponentsAndMaintenanceWindow(t *testing.T) {
 		t.Fatalf("end before start: %s", backwards.Frame)
 	}
 	if res := h.Apply(protocol.Command{ID: "c-3", Actor: "alice", Op: "declare", Title: "Upgrade", Severity: "SEV4", Kind: "maintenance",
-		ScheduledStart: protocol.TimePtr(start), ScheduledEnd: protocol.TimePtr(end), Components: []string{"web", "web"}}, true, nil); res.Code != "" {
+		ScheduledStart: protocol.TimePtr(start), ScheduledEnd: protocol.TimePtr(end), Components: []string{"web"}}, true, nil); res.Code != "" {
 		t.Fatalf("declare: %s", res.Frame)
 	}
 	in := h.Incidents()[0]
