@@ -58,6 +58,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sub, args = args[0], args[1:]
 	}
 	var err error
+	switch {
+	case sub == "" && len(args) > 0 && (args[0] == "--version" || args[0] == "-version"):
+		sub = "version"
+	case sub == "" && wantsHelp(args):
+		sub = "help"
+	}
 	switch sub {
 	case "":
 		err = cmdDashboard(ctx, args, stderr)
@@ -72,9 +78,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "vigil", version())
+		info, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionLine(info, ok))
 	case "help":
-		fmt.Fprint(stdout, topUsage)
+		fs, _ := dashboardFlags(stdout)
+		fs.Usage()
 	default:
 		err = usageError{fmt.Errorf("unknown command %q\n\n%s", sub, topUsage)}
 	}
@@ -99,16 +107,61 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
-  vigil version
+  vigil version                                          also: vigil --version
 
 Run any command with --help for its flags.
 `
 
-func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
+// versionLine is what vigil version prints: the module version, the VCS
+// revision the binary was built from (and whether the tree had changes),
+// and the Go that built it, all from the build information.
+func versionLine(info *debug.BuildInfo, ok bool) string {
+	if !ok || info == nil {
+		return "vigil (no build information)"
 	}
-	return "dev"
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, when string
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	line := "vigil " + v
+	if rev == "" {
+		line += " revision unknown (built without VCS information)"
+	} else {
+		line += " revision " + rev
+		if modified {
+			line += " (modified)"
+		}
+		if when != "" {
+			line += " " + when
+		}
+	}
+	return line + " " + info.GoVersion
+}
+
+// wantsHelp reports whether the flags ask for help; a flag after "--" is
+// an argument, not a flag.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
 }
 
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
@@ -147,15 +200,36 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// dashboardArgs are the dashboard's flags.
+type dashboardArgs struct {
+	config, actor string
+	feeds         multiFlag
+}
+
+// dashboardFlags declares the dashboard's flags; its usage is the overview
+// of every command followed by those flags, since the dashboard is what a
+// bare vigil runs.
+func dashboardFlags(out io.Writer) (*flag.FlagSet, *dashboardArgs) {
+	a := &dashboardArgs{}
+	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&a.config, "config", "", "configuration file")
+	fs.Var(&a.feeds, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
+	fs.StringVar(&a.actor, "actor", "", "who ticks and notes (default: config, then $USER)")
+	fs.Usage = func() {
+		fmt.Fprint(out, topUsage)
+		fmt.Fprintln(out, "\ndashboard flags (vigil [flags]):")
+		fs.PrintDefaults()
+	}
+	return fs, a
+}
+
 func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("vigil", "vigil [--config FILE] [--feed URL]... [--actor NAME]", stderr)
-	cfgPath := fs.String("config", "", "configuration file")
-	var feedURLs multiFlag
-	fs.Var(&feedURLs, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
-	actor := fs.String("actor", "", "who ticks and notes (default: config, then $USER)")
+	fs, a := dashboardFlags(stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	cfgPath, actor, feedURLs := &a.config, &a.actor, a.feeds
 	cfg, found, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
@@ -344,12 +418,14 @@ func runDemo(ctx context.Context, listen string, ui bool, cfg config.Config, out
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
+	// Deferred calls run last first: cancel must run before the wait, or
+	// quitting the dashboard (q) waits for a scenario nobody stops.
+	defer wg.Wait()
+	defer cancel()
 	wg.Add(2)
 	go func() { defer wg.Done(); sc.Run(ctx) }()
 	go func() { defer wg.Done(); server.Serve(ctx, sc.Hub, ln, "/feed", "", "") }()
-	defer wg.Wait()
 	url := "ws://" + ln.Addr().String() + "/feed"
 	if !ui {
 		fmt.Fprintf(out, "demo feed at %s\nwatch it with:  vigil --feed %s\n", url, url)
@@ -383,7 +459,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "# feed %s token from $%s: %s\n", f.Name, f.TokenEnv, status)
 		}
 	}
-	return toml.NewEncoder(stdout).Encode(cfg)
+	return toml.NewEncoder(stdout).Encode(cfg.Resolved(os.Getenv))
 }
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -123,3 +123,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestResolvedAppliesTheDefaultsUsed(t *testing.T) {
+	cfg, err := Parse("c.toml", "[[serve.checks]]\nname = \"web\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:80\"\n[[serve.checks]]\nname = \"db\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:5432\"\nevery = \"2s\"\nrise = 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"USER": "alice", "XDG_STATE_HOME": "/st"}
+	r := cfg.Resolved(func(k string) string { return env[k] })
+	web, db := r.Serve.Checks[0], r.Serve.Checks[1]
+	if web.Every.Duration != 10*time.Second || web.Timeout.Duration != 5*time.Second || web.Rise != 2 || web.Fall != 3 {
+		t.Fatalf("web check not defaulted: %+v", web)
+	}
+	if db.Every.Duration != 2*time.Second || db.Timeout.Duration != 2*time.Second || db.Rise != 1 || db.Fall != 3 {
+		t.Fatalf("db check lost what it set: %+v", db)
+	}
+	if r.Dashboard.Actor != "alice" || r.Dashboard.StateDir != "/st/vigil" {
+		t.Fatalf("dashboard not resolved: %+v", r.Dashboard)
+	}
+	if cfg.Serve.Checks[0].Every.Duration != 0 {
+		t.Fatal("Resolved changed the configuration it was given")
+	}
+}
