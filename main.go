@@ -243,7 +243,7 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if len(feedURLs) == 0 {
 		for _, f := range cfg.Feeds {
-			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
+			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, URLs: f.URLs, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
 		}
 	}
 	if len(feeds) == 0 {
@@ -252,7 +252,7 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		return runDemo(ctx, "127.0.0.1:0", true, cfg, stderr)
 	}
-	return runDashboard(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false)
+	return runDashboard(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false, stderr)
 }
 
 func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
@@ -264,16 +264,27 @@ func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 	}
 }
 
-func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool) error {
-	for _, f := range feeds {
-		if f.URL == "" || !(strings.HasPrefix(f.URL, "ws://") || strings.HasPrefix(f.URL, "wss://")) {
-			return usageError{fmt.Errorf("feed %q: expected a ws:// or wss:// URL", f.URL)}
+func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {
+	for i, f := range feeds {
+		for _, u := range f.Endpoints() {
+			if !(strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://")) {
+				return usageError{fmt.Errorf("feed %q: expected a ws:// or wss:// URL", u)}
+			}
+		}
+		if f.Actor == "" {
+			feeds[i].Actor = cfg.Actor(os.Getenv) // who watches, for the hub's presence
 		}
 	}
 	c, err := client.New(feeds, stateDir, client.DefaultTimings())
 	if err != nil {
 		return err
 	}
+	// The screen says so too, but it is gone once vigil exits.
+	defer func() {
+		for _, s := range c.Salvaged() {
+			fmt.Fprintln(stderr, "vigil:", s)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -432,7 +443,7 @@ func runDemo(ctx context.Context, listen string, ui bool, cfg config.Config, out
 		<-ctx.Done()
 		return nil
 	}
-	return runDashboard(ctx, cfg, []client.FeedConfig{{Name: "demo", URL: url}}, "", true)
+	return runDashboard(ctx, cfg, []client.FeedConfig{{Name: "demo", URL: url}}, "", true, out)
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {

@@ -69,9 +69,11 @@ func (t Thresholds) Level() level.Thresholds {
 
 // Feed is one feed the dashboard subscribes to.
 type Feed struct {
-	Name     string `toml:"name"`
-	URL      string `toml:"url"`
-	TokenEnv string `toml:"token_env"`
+	Name string `toml:"name"`
+	URL  string `toml:"url"`
+	// URLs are the hubs of one cluster, tried in turn (after URL, if set).
+	URLs     []string `toml:"urls,omitempty"`
+	TokenEnv string   `toml:"token_env"`
 	CAFile   string `toml:"ca_file"`
 }
 
@@ -259,9 +261,16 @@ func (c *Config) validate(loc *locator) Errors {
 			add([]string{"feeds", "name"}, i, "feed name %q used twice", f.Name)
 		}
 		names[f.Name] = true
-		u, err := url.Parse(f.URL)
-		if f.URL == "" || err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		switch {
+		case f.URL == "" && len(f.URLs) == 0:
+			add([]string{"feeds", "url"}, i, "feed %d needs url (one hub) or urls (a cluster's hubs)", i+1)
+		case f.URL != "" && !feedURL(f.URL):
 			add([]string{"feeds", "url"}, i, "expected a ws:// or wss:// URL, got %q", f.URL)
+		}
+		for _, u := range f.URLs {
+			if !feedURL(u) {
+				add([]string{"feeds", "urls"}, i, "expected ws:// or wss:// URLs, got %q", u)
+			}
 		}
 		if f.TokenEnv != "" && strings.ContainsAny(f.TokenEnv, "= $") {
 			add([]string{"feeds", "token_env"}, i, "expected the name of an environment variable (the token itself never goes in this file), got %q", f.TokenEnv)
@@ -323,6 +332,12 @@ func (c *Config) validate(loc *locator) Errors {
 		}
 	}
 	return errs
+}
+
+// feedURL reports whether s is a URL a dashboard can subscribe to.
+func feedURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "ws" || u.Scheme == "wss") && u.Host != ""
 }
 
 func (rb Runbook) steps() []incident.Step {

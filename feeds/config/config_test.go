@@ -54,6 +54,8 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"wrong type", "[dashboard]\nbell = \"yes\"\n", "c.toml:2: dashboard.bell: incompatible types"},
 		{"syntax", "[dashboard\n", "c.toml:2: expected '.' or ']'"},
 		{"bad url", "[[feeds]]\nname = \"a\"\nurl = \"ws://ok/feed\"\n[[feeds]]\nname = \"b\"\nurl = \"http://x\"\n", "c.toml:6: feeds.url: expected a ws:// or wss:// URL"},
+		{"bad cluster url", "[[feeds]]\nname = \"a\"\nurls = [\"ws://h1/feed\", \"http://h2\"]\n", "c.toml:3: feeds.urls: expected ws:// or wss:// URLs, got \"http://h2\""},
+		{"no url", "[[feeds]]\nname = \"a\"\n", "c.toml:1: feeds.url: feed 1 needs url (one hub) or urls"},
 		{"dup feed", "[[feeds]]\nname = \"a\"\nurl = \"ws://h/\"\n[[feeds]]\nname = \"a\"\nurl = \"ws://h/\"\n", "c.toml:5: feeds.name: feed name \"a\" used twice"},
 		{"thresholds", "[thresholds]\nload_warn_per_cpu = 2.0\nload_crit_per_cpu = 1.0\n", "c.toml:3: thresholds.load_crit_per_cpu: expected more than"},
 		{"check type", "[[serve.checks]]\nname = \"x\"\ntype = \"ping\"\ntarget = \"a\"\n", "c.toml:3: serve.checks.type: expected tcp, http, process or command"},

@@ -280,6 +280,8 @@ func (s *State) applyEvent(e client.Event, now time.Time) {
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
 	case client.StatusEvent:
 		s.applyStatus(v)
+	case client.NoticeEvent:
+		s.Notice = Notice{At: now, Text: Sanitize(v.Text), Error: v.Error}
 	case client.QueuedEvent:
 		s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
 		if v.Command.Op == protocol.OpCheck {
