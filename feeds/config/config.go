@@ -74,7 +74,7 @@ type Feed struct {
 	// URLs are the hubs of one cluster, tried in turn (after URL, if set).
 	URLs     []string `toml:"urls,omitempty"`
 	TokenEnv string   `toml:"token_env"`
-	CAFile   string `toml:"ca_file"`
+	CAFile   string   `toml:"ca_file"`
 }
 
 // Serve configures vigil serve.
