@@ -13,8 +13,8 @@ import (
 
 // Collector drains a store in the background until its context ends.
 type Collector struct {
-	mu     sync.Mutex
-	events []client.Event
+	mu       sync.Mutex
+	events   []client.Event
 	loads    int
 	health   map[string]client.Health
 	presence map[string][]protocol.Watcher
