@@ -46,7 +46,12 @@ const (
 type usageError struct{ error }
 
 func main() {
+	// The first SIGTERM or interrupt cancels ctx: every part ends and the
+	// terminal is restored (bubbletea v2.1.1's own handler selects on the
+	// same context, so it cannot block the shutdown). Once it has, the
+	// default action comes back, so a second signal ends vigil at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
