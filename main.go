@@ -64,9 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch {
-	case sub == "" && len(args) > 0 && (args[0] == "--version" || args[0] == "-version"):
+	case sub == "" && hasFlag(args, "-version", "--version"):
 		sub = "version"
-	case sub == "" && wantsHelp(args):
+	case sub == "" && hasFlag(args, "-h", "-help", "--help", "--h"):
 		sub = "help"
 	}
 	switch sub {
@@ -155,15 +155,17 @@ func versionLine(info *debug.BuildInfo, ok bool) string {
 	return line + " " + info.GoVersion
 }
 
-// wantsHelp reports whether the flags ask for help; a flag after "--" is
-// an argument, not a flag.
-func wantsHelp(args []string) bool {
+// hasFlag reports whether args hold one of names as a flag; after "--"
+// everything is an argument.
+func hasFlag(args []string, names ...string) bool {
 	for _, a := range args {
-		switch a {
-		case "--":
+		if a == "--" {
 			return false
-		case "-h", "-help", "--help", "--h":
-			return true
+		}
+		for _, n := range names {
+			if a == n {
+				return true
+			}
 		}
 	}
 	return false

@@ -180,6 +180,8 @@ func TestCommandLineExitStatus(t *testing.T) {
 		want string
 	}{
 		{"version", []string{"version"}, 0, "vigil "},
+		{"--version", []string{"--version"}, 0, "vigil "},
+		{"--version after a flag", []string{"--actor", "x", "--version"}, 0, "vigil "},
 		{"help", []string{"--help"}, 0, ""},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"bad flag", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
