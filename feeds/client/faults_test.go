@@ -502,7 +502,9 @@ func TestPresenceHistoryAndHelloReachTheDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the history answer", func() bool { col.mu.Lock(); defer col.mu.Unlock(); return len(col.history) == 1 })
+	col.mu.Lock()
 	a := col.history[0]
+	col.mu.Unlock()
 	var seqs []uint64
 	for _, m := range a.Messages {
 		seqs = append(seqs, m.(*protocol.Entry).Seq)
@@ -516,6 +518,15 @@ func TestPresenceHistoryAndHelloReachTheDashboard(t *testing.T) {
 	if req.Before != 8 || req.Limit != 3 || req.Incident != "INC-1" || req.ID != id {
 		t.Fatalf("request %+v", req)
 	}
+	tf.mu.Lock()
+	tf.presence = nil
+	tf.mu.Unlock()
+	tf.killAll()
+	eventually(t, "nobody shown watching once the hub is out of reach", func() bool {
+		col.mu.Lock()
+		defer col.mu.Unlock()
+		return len(col.presence["hub"]) == 0
+	})
 }
 
 func TestHistoryWhileDisconnectedSaysSo(t *testing.T) {

@@ -312,6 +312,7 @@ func (f *feed) connect(ctx context.Context, url string, setQueue func(chan []byt
 	go f.write(ctx, conn, requests, readerDone, writerDone)
 	err = f.read(conn)
 	setQueue(nil)
+	f.store.dropPresence(f.cfg.Name)
 	close(readerDone)
 	<-writerDone
 	return err

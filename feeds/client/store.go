@@ -339,6 +339,21 @@ func (s *Store) putPresence(feed string, watchers []protocol.Watcher) {
 	signal(s.urgent)
 }
 
+// dropPresence forgets who watched through a connection that ended:
+// a hub out of reach cannot say who is still there.
+func (s *Store) dropPresence(feed string) {
+	s.mu.Lock()
+	_, had := s.presence[feed]
+	if had {
+		delete(s.presence, feed)
+		s.dirtyPresence[feed] = struct{}{}
+	}
+	s.mu.Unlock()
+	if had {
+		signal(s.notify)
+	}
+}
+
 func (s *Store) pushHistory(a HistoryAnswer) {
 	s.mu.Lock()
 	s.history = append(s.history, a)
