@@ -1,7 +1,10 @@
 // Package client subscribes the dashboard to one or more vigil.v1 feeds:
-// it dials, reconnects with jittered backoff, resumes journals without gap
-// or duplicate, detects silent connections, coalesces load floods into a
-// Store, and carries responders' commands through a durable outbox.
+// it dials (moving through a cluster's hubs), reconnects with jittered
+// backoff, resumes journals without gap or duplicate (gaps only in a
+// compacted replay from zero), detects silent connections, coalesces load
+// floods into a Store, relays presence and history answers, and carries
+// responders' commands, stamped with when they acted, through a durable
+// outbox that never makes the dashboard or a reader wait on a disk.
 package client
 
 import (
