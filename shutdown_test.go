@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -224,8 +225,16 @@ func tail(b []byte) []byte {
 // A deaf one also stops reading after the subscribe, so what vigil sends
 // fills the connection's buffers and its writes block.
 func stallingHub(t *testing.T, deaf bool) string {
+	url, _ := recordingHub(t, deaf)
+	return url
+}
+
+// recordingHub is stallingHub, also telling which command ids it read.
+func recordingHub(t *testing.T, deaf bool) (string, func() []string) {
 	t.Helper()
 	up := websocket.Upgrader{Subprotocols: []string{protocol.Subprotocol}}
+	var mu sync.Mutex
+	var ids []string
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -261,13 +270,29 @@ func stallingHub(t *testing.T, deaf bool) string {
 			return
 		}
 		for { // read commands, answer none
-			if _, _, err := conn.ReadMessage(); err != nil {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
 				return
+			}
+			if cmd, ok := decodeCommand(data); ok {
+				mu.Lock()
+				ids = append(ids, cmd.ID)
+				mu.Unlock()
 			}
 		}
 	}))
 	t.Cleanup(func() { close(stop); srv.Close(); wg.Wait() })
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/feed"
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/feed", func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), ids...)
+	}
+}
+
+func decodeCommand(frame []byte) (*protocol.Command, bool) {
+	m, err := protocol.Decode(frame)
+	cmd, ok := m.(*protocol.Command)
+	return cmd, err == nil && ok
 }
 
 // TestSIGTERMAtManyMomentsExitsAndRestoresTheTerminal is issue 10 item 1:
@@ -406,4 +431,47 @@ func TestQWithACommandPendingConfirmsThenExits(t *testing.T) {
 		t.Fatalf("q, y: %v", v.err)
 	}
 	v.checkRestored("q, y")
+}
+
+// TestDamagedOutboxStartsAndSaysSo is issue 10 item 13 in the real binary:
+// a damaged outbox does not keep the dashboard from starting; the screen
+// says what was recovered, the whole commands are sent, and the damaged
+// file is kept aside.
+func TestDamagedOutboxStartsAndSaysSo(t *testing.T) {
+	bin := buildVigil(t)
+	hub, received := recordingHub(t, false)
+	home := t.TempDir()
+	fillOutbox(t, home, hub, 2, 10)
+	path := client.OutboxPath(filepath.Join(home, "state", "vigil"), "feed1", hub)
+	whole, _ := os.ReadFile(path)
+	damaged := append(whole[:len(whole)-1:len(whole)-1], []byte(`,{"type":"command","id":"c-torn","op":"no`)...)
+	if err := os.WriteFile(path, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v := startPty(t, bin, home, "--feed", hub, "--actor", "pty-tester")
+	v.waitFor("the notice on screen", "outbox damaged, 2 unsent command(s) recovered")
+	aside, _ := filepath.Glob(path + ".corrupt-*")
+	if len(aside) != 1 {
+		t.Fatalf("damaged file kept as %v", aside)
+	}
+	if kept, _ := os.ReadFile(aside[0]); !bytes.Equal(kept, damaged) {
+		t.Fatal("the damaged file was changed")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !slices.Equal(received(), []string{"c-0000", "c-0001"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub got %v, want the two whole commands", received())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	v.typeAndWait("q (the confirm: the hub answers nothing)", "q")
+	v.typeKeys("y")
+	v.waitExit("q, y")
+	if v.err != nil {
+		t.Fatalf("exit: %v", v.err)
+	}
+	v.checkRestored("q, y")
+	if out := v.output(); !bytes.Contains(out, []byte("vigil: the outbox")) || !bytes.Contains(out, []byte("2 unsent command(s) recovered")) {
+		t.Fatalf("nothing said after exit:\n%q", tail(out))
+	}
 }

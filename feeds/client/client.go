@@ -57,7 +57,9 @@ func New(feeds []FeedConfig, stateDir string, t Timings) (*Client, error) {
 		c.order = append(c.order, cfg.Name)
 		c.store.registerFeed(cfg.Name, redact(urls[0], cfg.Token))
 		if s := ob.Salvaged(); s != nil {
-			c.store.push(NoticeEvent{Feed: cfg.Name, Text: "feed " + cfg.Name + ": " + s.String(), Error: true})
+			// What matters first, as a narrow screen cuts the end.
+			text := fmt.Sprintf("feed %s: outbox damaged, %d unsent command(s) recovered; the damaged file is %s (%s)", cfg.Name, s.Kept, s.MovedTo, s.Reason)
+			c.store.push(NoticeEvent{Feed: cfg.Name, Text: text, Error: true})
 		}
 	}
 	return c, nil
