@@ -477,7 +477,8 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "# feed %s token from $%s: %s\n", f.Name, f.TokenEnv, status)
 		}
 	}
-	return toml.NewEncoder(stdout).Encode(cfg.Resolved(os.Getenv))
+	hostname, _ := os.Hostname()
+	return toml.NewEncoder(stdout).Encode(cfg.Resolved(os.Getenv, hostname))
 }
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -33,7 +33,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+// MarshalText writes the short form a person would: "10m", not "10m0s".
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.String()
+	s = strings.TrimSuffix(s, "m0s")
+	if s != d.String() {
+		s += "m"
+	}
+	if t := strings.TrimSuffix(s, "h0m"); t != s {
+		s = t + "h"
+	}
+	return []byte(s), nil
+}
 
 // Config is the whole file.
 type Config struct {

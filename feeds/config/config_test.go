@@ -132,7 +132,7 @@ func TestResolvedAppliesTheDefaultsUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"USER": "alice", "XDG_STATE_HOME": "/st"}
-	r := cfg.Resolved(func(k string) string { return env[k] })
+	r := cfg.Resolved(func(k string) string { return env[k] }, "web-3")
 	web, db := r.Serve.Checks[0], r.Serve.Checks[1]
 	if web.Every.Duration != 10*time.Second || web.Timeout.Duration != 5*time.Second || web.Rise != 2 || web.Fall != 3 {
 		t.Fatalf("web check not defaulted: %+v", web)
@@ -143,7 +143,26 @@ func TestResolvedAppliesTheDefaultsUsed(t *testing.T) {
 	if r.Dashboard.Actor != "alice" || r.Dashboard.StateDir != "/st/vigil" {
 		t.Fatalf("dashboard not resolved: %+v", r.Dashboard)
 	}
+	if r.Serve.Name != "web-3" || r.Serve.Host != "web-3" {
+		t.Fatalf("serve name and host not the host name: %+v", r.Serve)
+	}
 	if cfg.Serve.Checks[0].Every.Duration != 0 {
 		t.Fatal("Resolved changed the configuration it was given")
+	}
+}
+
+func TestDurationWritesTheShortForm(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		10 * time.Second: "10s", 10 * time.Minute: "10m", 90 * time.Minute: "1h30m", 72 * time.Hour: "72h",
+		-168 * time.Hour: "-168h", 1500 * time.Millisecond: "1.5s", 0: "0s", time.Hour + time.Second: "1h0m1s",
+	} {
+		got, _ := Duration{d}.MarshalText()
+		if string(got) != want {
+			t.Errorf("%v written %q, want %q", d, got, want)
+		}
+		var back Duration
+		if err := back.UnmarshalText(got); err != nil || back.Duration != d {
+			t.Errorf("%q reads back as %v (%v)", got, back.Duration, err)
+		}
 	}
 }
