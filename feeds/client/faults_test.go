@@ -449,6 +449,31 @@ func TestGapOutsideACompactedReplayResubscribes(t *testing.T) {
 	}
 }
 
+// TestGapTheHubCannotFillIsKeptNotLooped: a hub whose journal itself
+// skips a seq replays the same skip; the client asks once, then keeps the
+// gap (counted) and stays connected instead of resubscribing forever.
+func TestGapTheHubCannotFillIsKeptNotLooped(t *testing.T) {
+	tf := newTestFeed(t)
+	tf.appendEntry("one")
+	tf.appendEntry("two")
+	_, col, _ := start(t, []FeedConfig{{Name: "hub", URL: tf.url()}}, "", fastTimings())
+	eventually(t, "synced", func() bool { return col.healthOf("hub").State == Synced && len(col.entries()) == 2 })
+	skipped := protocol.MustEncode(&protocol.Entry{Seq: 4, Incident: "INC-1", At: protocol.At(time.Now()), Kind: "note", Text: "after a seq the hub never had"})
+	tf.mu.Lock()
+	tf.journal = append(tf.journal, skipped) // index 2 holds seq 4: seq 3 is nowhere
+	tf.mu.Unlock()
+	tf.broadcast(skipped)
+	eventually(t, "the entry past the gap, once asked again", func() bool { return slices.Equal(col.entries(), []uint64{1, 2, 4}) })
+	eventually(t, "synced", func() bool { return col.healthOf("hub").State == Synced })
+	time.Sleep(100 * time.Millisecond) // time for a loop to show, were there one
+	tf.mu.Lock()
+	subs := len(tf.subs)
+	tf.mu.Unlock()
+	if h := col.healthOf("hub"); subs != 2 || h.Gaps != 1 || h.State != Synced || h.Seq != 4 {
+		t.Fatalf("%d subscribes, health %+v: want one resubscribe, one gap counted, synced at 4", subs, h)
+	}
+}
+
 func TestCompactedReplayAcceptsGapsAndRecordsOldest(t *testing.T) {
 	tf := newTestFeed(t)
 	for i := 0; i < 6; i++ {

@@ -102,6 +102,11 @@ type feed struct {
 	// skip (a compacted replay); gapped records that one did.
 	fromZero bool
 	gapped   bool
+	// gapFrom is the seq held when a gap last made the client resubscribe;
+	// if the replay skips from there again, the hub does not hold what is
+	// missing, and asking again would only loop.
+	gapFrom    uint64
+	gapRetried bool
 }
 
 func newDialer(cfg FeedConfig, t Timings) (*websocket.Dialer, error) {
@@ -426,7 +431,8 @@ func (f *feed) dispatch(m protocol.Message) error {
 // the newest held is a duplicate from a replay. An incident without seq
 // is applied but numbers nothing. A seq that skips ahead is a loss, except
 // in a replay from zero (a compacted one may skip): the connection is
-// dropped so the resubscribe replays what is missing.
+// dropped so the resubscribe replays what is missing. If the replay skips
+// the same way, the hub does not hold it: the gap is counted and kept.
 func (f *feed) journalMsg(seq uint64, m protocol.Message) error {
 	if seq == 0 {
 		f.store.push(JournalEvent{Feed: f.cfg.Name, Msg: m})
@@ -437,11 +443,16 @@ func (f *feed) journalMsg(seq uint64, m protocol.Message) error {
 		return nil
 	}
 	if seq != f.lastSeq+1 {
-		if !f.fromZero {
+		switch {
+		case f.fromZero:
+			f.gapped = true
+		case f.gapRetried && f.gapFrom == f.lastSeq:
+			f.gapRetried = false
+		default:
+			f.gapRetried, f.gapFrom = true, f.lastSeq
 			f.store.updateHealth(f.cfg.Name, func(h *Health) { h.Gaps++ })
 			return fmt.Errorf("journal gap: seq %d came after %d; resubscribing from %d", seq, f.lastSeq, f.lastSeq)
 		}
-		f.gapped = true
 	}
 	f.lastSeq = seq
 	f.store.updateHealth(f.cfg.Name, func(h *Health) { h.Seq = seq })
