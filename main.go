@@ -236,19 +236,18 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfgPath, actor, feedURLs := &a.config, &a.actor, a.feeds
-	cfg, found, err := loadConfig(*cfgPath)
+	cfg, found, err := loadConfig(a.config)
 	if err != nil {
 		return err
 	}
-	if *actor != "" {
-		cfg.Dashboard.Actor = *actor
+	if a.actor != "" {
+		cfg.Dashboard.Actor = a.actor
 	}
 	var feeds []client.FeedConfig
-	for i, u := range feedURLs {
+	for i, u := range a.feeds {
 		feeds = append(feeds, client.FeedConfig{Name: fmt.Sprintf("feed%d", i+1), URL: u})
 	}
-	if len(feedURLs) == 0 {
+	if len(a.feeds) == 0 {
 		for _, f := range cfg.Feeds {
 			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, URLs: f.URLs, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
 		}
