@@ -35,6 +35,10 @@ type Options struct {
 	// LoadLog, if set, receives one JSON line per host and minute with the
 	// minute's peak load: the history a post-mortem draws load from.
 	LoadLog io.Writer
+	// Agents are the tokens agents report with, and the hosts each covers.
+	Agents []AgentGrant
+	// StaleCheck is how often reported hosts are checked for silence.
+	StaleCheck time.Duration
 }
 
 func (o *Options) defaults() {
@@ -60,6 +64,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.StaleCheck <= 0 {
+		o.StaleCheck = time.Second
+	}
 }
 
 // Hub is the server's state and its subscribers.
@@ -83,6 +90,8 @@ type Hub struct {
 	subs      map[*subscriber]struct{}
 	closed    bool
 	active    sync.WaitGroup // connection handlers still running
+	fleet     fleet          // agents and reported hosts (fleet.go)
+	presence  presence       // who is watching (presence.go)
 }
 
 // NewHub builds a hub over an open journal, rebuilding incidents from it.
@@ -94,6 +103,7 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
+		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	for _, m := range j.Messages(0) {
 		h.noteIncident(m.Msg)
@@ -265,6 +275,9 @@ func nack(id, code, msg string) Result {
 // deliver, if not nil, is called with the answer while broadcasts are
 // still held back, so the sender sees its messages before its ack.
 func (h *Hub) Apply(cmd protocol.Command, authorized bool, deliver func(Result)) Result {
+	if cmd.Op == protocol.OpCollect {
+		return h.deliverCollect(cmd, authorized, deliver)
+	}
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
 	res, msgs := h.apply(cmd, authorized)
@@ -419,6 +432,7 @@ func (h *Hub) Close() {
 	for s := range subs {
 		s.drop("server shutting down")
 	}
+	h.closeAgents()
 }
 
 // Wait waits up to timeout for every connection handler to end.
