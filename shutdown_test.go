@@ -168,6 +168,8 @@ func (v *ptyVigil) tickFirstStep() {
 // than exitWithin, with a goroutine dump to say where it hung.
 func (v *ptyVigil) waitExit(why string) {
 	v.t.Helper()
+	start := time.Now()
+	defer func() { v.t.Logf("%s: exited after %s", why, time.Since(start).Round(time.Millisecond)) }()
 	select {
 	case <-v.exited:
 	case <-time.After(exitWithin):
