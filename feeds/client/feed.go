@@ -64,6 +64,9 @@ type FeedConfig struct {
 	// sent in subscribe for the hub's presence; Via defaults to tty.
 	Actor string
 	Via   string
+	// Dial, if set, opens the connection instead of TCP: the hub's SSH
+	// front end reaches its own hub in-process this way.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Endpoints are the URLs to dial, in order: URL, then URLs, each once.
@@ -116,6 +119,7 @@ func newDialer(cfg FeedConfig, t Timings) (*websocket.Dialer, error) {
 		Subprotocols:     []string{protocol.Subprotocol},
 		ReadBufferSize:   16 << 10,
 		WriteBufferSize:  4 << 10,
+		NetDialContext:   cfg.Dial,
 	}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)

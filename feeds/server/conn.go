@@ -25,6 +25,7 @@ type subscriber struct {
 	code       int
 	remote     string
 	authorized bool
+	principal  *Principal // set when the hub's own front end vouched for it
 }
 
 func (s *subscriber) offer(frame []byte) bool {
@@ -57,7 +58,7 @@ func bearer(r *http.Request) string {
 
 // ServeHTTP upgrades a subscriber and serves it until either side ends.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	authorized, grant, refuse := h.admit(bearer(r))
+	authorized, grant, refuse, principal := h.authorize(r)
 	if refuse {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
@@ -101,7 +102,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := firstMsg.(*protocol.Subscribe)
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized}
+	if principal != nil {
+		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
+	}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
@@ -159,6 +163,12 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		cmd, ok := m.(*protocol.Command)
 		if !ok {
+			continue
+		}
+		if refusal, refused := s.principal.vouch(cmd); refused {
+			if !s.offer(refusal) {
+				s.drop("too slow: fell more than the queue behind")
+			}
 			continue
 		}
 		h.Apply(*cmd, s.authorized, func(res Result) {
