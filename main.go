@@ -352,6 +352,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.Reporting() {
 		return runAgent(ctx, cfg, host, log)
 	}
+	tokens, err := serveTokens(cfg.Path, s.TokenEnv, os.Getenv)
+	if err != nil {
+		return err
+	}
 	j, rec, err := journal.Open(s.DataDir)
 	if err != nil {
 		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
@@ -364,14 +368,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if name == "" {
 		name = hostname
 	}
-	var tokens []string
-	for _, env := range s.TokenEnv {
-		if v := os.Getenv(env); v != "" {
-			tokens = append(tokens, v)
-		} else {
-			log.Warn("token variable is empty or unset", "token_env", env)
-		}
-	}
 	if s.RequireToken && len(tokens) == 0 {
 		return usageError{fmt.Errorf("%s: serve.require_token is set but no token variable (%s) holds a token", cfg.Path, strings.Join(s.TokenEnv, ", "))}
 	}
@@ -380,9 +376,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer loadLog.Close()
+	senders, err := cfg.Senders(os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), Agents: agentGrants(s.Agents, log),
+		Site: s.Site(name), Senders: senders,
 	})
 	if am := s.Alertmanager; am != nil {
 		token := ""
@@ -401,7 +402,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.TLSCert != "" {
 		scheme = "wss"
 	}
-	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks))
+	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks),
+		"status", fmt.Sprintf("http%s://%s/status", strings.TrimPrefix(scheme, "ws"), ln.Addr()), "channels", strings.Join(hub.Channels(), ","), "pending_deliveries", hub.PendingDeliveries())
 	var wg sync.WaitGroup
 	probeCtx, cancelProbes := context.WithCancel(ctx)
 	if s.ProbeLoad {
@@ -429,6 +431,22 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("stopped", "seq", j.Seq())
 	return err
+}
+
+// serveTokens reads the tokens serve.token_env names. A named variable
+// that is unset or empty is an error, not a warning: a unit that lost its
+// environment file would otherwise open the journal to anyone who can
+// reach the port.
+func serveTokens(path string, names []string, getenv func(string) string) ([]string, error) {
+	var tokens []string
+	for _, name := range names {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return nil, usageError{fmt.Errorf("%s: serve.token_env: $%s is unset or empty; set it to the token, or remove it from token_env (an empty token would leave commands open to anyone)", path, name)}
+		}
+		tokens = append(tokens, v)
+	}
+	return tokens, nil
 }
 
 // startSSH serves the dashboard over SSH beside the feed, until ctx ends.
@@ -490,15 +508,19 @@ func runAgent(ctx context.Context, cfg config.Config, host string, log *slog.Log
 	if token == "" {
 		return usageError{fmt.Errorf("%s: serve.report.token_env: $%s is empty or unset; the hub needs an agent token", cfg.Path, r.TokenEnv)}
 	}
+	capturer := probe.NewCapturer(s.Evidence.Capturer(s.Interval.Duration))
+	defer capturer.Close()
 	a, err := agent.New(agent.Config{
 		Hosts: []string{host}, URLs: r.URLs, Token: token, CAFile: r.CAFile,
-		Thresholds: cfg.Thresholds.Level(), Log: log,
+		Thresholds: cfg.Thresholds.Level(), Log: log, Source: capturer,
 	})
 	if err != nil {
 		return usageError{err}
 	}
-	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks))
+	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks), "evidence_commands", len(s.Evidence.Commands))
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); capturer.Run(ctx) }()
 	if s.ProbeLoad {
 		hp := &probe.HostProbe{Host: host, Interval: s.Interval.Duration, Warn: func(msg string) { log.Warn(msg) }}
 		wg.Add(1)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/probe"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // Duration is a Go duration written as a string: "5s", "1h30m".
@@ -103,7 +105,14 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+	Evidence     Evidence `toml:"evidence"`
 	SSH          *SSH     `toml:"ssh"`
+
+	// Telling customers: the status page, its public components, and the
+	// channels a publish goes to.
+	Status     Status      `toml:"status"`
+	Components []Component `toml:"components"`
+	Channels   []Channel   `toml:"channels"`
 
 	// The fleet: Report makes this server an agent of a hub; Agents,
 	// Scrape and Alertmanager are what a hub takes reports from.
@@ -223,6 +232,8 @@ func Default() Config {
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
+			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
+			Status:   Status{History: Duration{DefaultStatusHistory}},
 		},
 	}
 }
@@ -429,9 +440,19 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	s.Evidence.validate(add)
+	c.validatePublish(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
+	step := 0 // [[runbooks.steps]] elements are counted across runbooks
 	for i, rb := range c.Runbooks {
+		if bad := rb.stepLimits(func(key string, j int, err error) {
+			add([]string{"runbooks", "steps", key}, step+j, "runbook %q: %v", rb.Kind, err)
+		}); bad {
+			step += len(rb.Steps)
+			continue
+		}
+		step += len(rb.Steps)
 		if rb.Kind == "" {
 			add([]string{"runbooks", "kind"}, i, "runbook %d needs a kind", i+1)
 			continue
@@ -447,6 +468,30 @@ func (c *Config) validate(loc *locator) Errors {
 func feedURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "ws" || u.Scheme == "wss") && u.Host != ""
+}
+
+// stepLimits reports each step field past the protocol's limits (an
+// incident declared from the runbook must fit them), with the step's
+// index in the runbook; it says whether there was any.
+func (rb Runbook) stepLimits(report func(key string, index int, err error)) bool {
+	bad := false
+	for j, s := range rb.Steps {
+		for _, c := range []struct {
+			key string
+			err error
+		}{
+			{"id", protocol.CheckID("step id", s.ID)},
+			{"title", protocol.CheckText("title", s.Title, protocol.MaxTitleBytes)},
+			{"hint", protocol.CheckText("hint", s.Hint, protocol.MaxTextBytes)},
+			{"template", protocol.CheckText("template", s.Template, protocol.MaxTextBytes)},
+		} {
+			if c.err != nil && !(c.key == "id" && s.ID == "") { // a missing id is Merge's to say
+				report(c.key, j, c.err)
+				bad = true
+			}
+		}
+	}
+	return bad
 }
 
 func (rb Runbook) steps() []incident.Step {

@@ -37,7 +37,10 @@ func (s *subscriber) offer(frame []byte) bool {
 	}
 }
 
-func (s *subscriber) drop(reason string) {
+// drop tells the writer to close with reason; it reports whether this
+// was the first drop (later ones change nothing).
+func (s *subscriber) drop(reason string) bool {
+	first := false
 	s.killOnce.Do(func() {
 		s.reason = reason
 		s.code = websocket.CloseTryAgainLater
@@ -45,7 +48,9 @@ func (s *subscriber) drop(reason string) {
 			s.code = websocket.CloseGoingAway
 		}
 		close(s.kill)
+		first = true
 	})
+	return first
 }
 
 func bearer(r *http.Request) string {
@@ -79,14 +84,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	remote := r.RemoteAddr
 	if conn.Subprotocol() != protocol.Subprotocol {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, "offer subprotocol vigil.v1"), time.Now().Add(h.opts.WriteWait))
+		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseProtocolError, "offer subprotocol vigil.v1"), time.Now().Add(h.opts.WriteWait))
 		return
 	}
 	conn.SetReadLimit(protocol.MaxFrameSize)
 	deadline := func() { conn.SetReadDeadline(time.Now().Add(3 * h.opts.PingPeriod)) }
 	conn.SetPongHandler(func(string) error { deadline(); return nil })
 
-	hello := protocol.MustEncode(&protocol.Hello{Protocol: protocol.Version, Server: h.opts.Name, Journal: h.JournalID(), Seq: h.Seq(), Time: protocol.At(h.opts.Now())})
+	hello := protocol.MustEncode(&protocol.Hello{Protocol: protocol.Version, Server: h.opts.Name, Journal: h.JournalID(), Seq: h.Seq(), Time: protocol.At(h.opts.Now()),
+		Channels: h.Channels(), Components: h.opts.Site.Components})
 	conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
 	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
 		return
@@ -94,7 +100,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadDeadline(time.Now().Add(h.opts.WriteWait))
 	firstMsg, err := readSubscribe(conn)
 	if err != nil {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, err.Error()), time.Now().Add(h.opts.WriteWait))
+		code, reason := h.subscribeRefusal(err)
+		h.log.Info("closed a connection that did not subscribe", "remote", remote, "reason", reason)
+		conn.WriteControl(websocket.CloseMessage, closeFrame(code, reason), time.Now().Add(h.opts.WriteWait))
 		return
 	}
 	if reg, ok := firstMsg.(*protocol.Register); ok {
@@ -108,7 +116,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
+		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
 		return
 	}
 	h.log.Debug("subscribed", "remote", remote, "since", sub.Since, "authorized", authorized)
@@ -151,6 +159,7 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 	for {
 		mt, data, err := s.conn.ReadMessage()
 		if err != nil {
+			h.logReadEnd(s, err)
 			return
 		}
 		deadline()
@@ -159,6 +168,13 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
+			if frame, ok := nackMalformed(data, err); ok {
+				h.mu.Lock()
+				if !s.offer(frame) {
+					h.dropSlowLocked(s, tooSlow)
+				}
+				h.mu.Unlock()
+			}
 			continue
 		}
 		cmd, ok := m.(*protocol.Command)
@@ -173,7 +189,7 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		h.Apply(*cmd, s.authorized, func(res Result) {
 			if !s.offer(res.Frame) {
-				s.drop("too slow: fell more than the queue behind")
+				h.dropSlowLocked(s, tooSlow) // deliver runs under h.mu
 			}
 		})
 	}
@@ -182,14 +198,55 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	conn := s.conn
-	fail := func() {
+	fail := func(err error) {
+		h.log.Info("subscriber connection ended", "remote", s.remote, "err", err)
 		conn.Close() // the reader sees the failure and ends
 		<-readerDone
 	}
+	// A frame that has not gone out after WriteWait means the peer is not
+	// reading: the watchdog drops it as too slow. The write itself may
+	// take twice as long, so a peer that reads again soon after still gets
+	// the frame in flight and then the 1013 close frame; a write that
+	// timed out would leave the connection unable to send any close frame.
+	watchdog := time.AfterFunc(time.Hour, func() {
+		h.mu.Lock()
+		h.dropSlowLocked(s, tooSlowWrite)
+		h.mu.Unlock()
+	})
+	watchdog.Stop()
+	defer watchdog.Stop()
+	send := func(mt int, frame []byte) error {
+		watchdog.Reset(h.opts.WriteWait)
+		defer watchdog.Stop()
+		deadline := time.Now().Add(2 * h.opts.WriteWait)
+		if mt == websocket.PingMessage {
+			return conn.WriteControl(mt, nil, deadline)
+		}
+		conn.SetWriteDeadline(deadline)
+		return conn.WriteMessage(mt, frame)
+	}
+	// A dropped subscriber is sent nothing more than its close frame,
+	// whatever is still queued: the close frame must not wait behind it.
+	closeAndWait := func() {
+		if err := conn.WriteControl(websocket.CloseMessage, closeFrame(s.code, s.reason), time.Now().Add(h.opts.WriteWait)); err != nil {
+			fail(err)
+			return
+		}
+		select {
+		case <-readerDone:
+		case <-time.After(h.opts.WriteWait):
+			fail(errors.New("no close frame in answer"))
+		}
+	}
 	for _, frame := range first {
-		conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
-		if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
-			fail()
+		select {
+		case <-s.kill:
+			closeAndWait()
+			return
+		default:
+		}
+		if err := send(websocket.TextMessage, frame); err != nil {
+			fail(err)
 			return
 		}
 	}
@@ -197,24 +254,24 @@ func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, d
 	defer ping.Stop()
 	for {
 		select {
+		case <-s.kill:
+			closeAndWait()
+			return
+		default:
+		}
+		select {
 		case frame := <-s.send:
-			conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
-			if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
-				fail()
+			if err := send(websocket.TextMessage, frame); err != nil {
+				fail(err)
 				return
 			}
 		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteWait)); err != nil {
-				fail()
+			if err := send(websocket.PingMessage, nil); err != nil {
+				fail(err)
 				return
 			}
 		case <-s.kill:
-			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(s.code, s.reason), time.Now().Add(h.opts.WriteWait))
-			select {
-			case <-readerDone:
-			case <-time.After(time.Second):
-				fail()
-			}
+			closeAndWait()
 			return
 		case <-readerDone:
 			return
@@ -223,18 +280,26 @@ func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, d
 }
 
 // Health answers GET /healthz for service managers.
+// Under require_token it tells only that the server is up, unless the
+// request carries a valid token: the journal id, its seq and the number
+// of watchers are not for anyone who can reach the port.
 func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"status": "ok", "journal": h.JournalID(), "seq": h.Seq(), "subscribers": h.Subscribers(),
-	})
+	body := map[string]any{"status": "ok"}
+	if !h.opts.RequireToken || h.Authorized(bearer(r)) {
+		body["journal"], body["seq"], body["subscribers"] = h.JournalID(), h.Seq(), h.Subscribers()
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
-// Mux serves the feed at path and /healthz.
+// Mux serves the feed at path, /healthz and the status page under /status.
 func (h *Hub) Mux(path string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	mux.HandleFunc("GET /healthz", h.Health)
+	status := h.statusHandler()
+	mux.Handle("/status", status)
+	mux.Handle("/status/", status)
 	h.handleRoutes(mux)
 	return mux
 }
