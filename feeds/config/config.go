@@ -35,7 +35,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+// MarshalText writes the short form a person would: "10m", not "10m0s".
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.String()
+	s = strings.TrimSuffix(s, "m0s")
+	if s != d.String() {
+		s += "m"
+	}
+	if t := strings.TrimSuffix(s, "h0m"); t != s {
+		s = t + "h"
+	}
+	return []byte(s), nil
+}
 
 // Config is the whole file.
 type Config struct {
@@ -72,10 +83,12 @@ func (t Thresholds) Level() level.Thresholds {
 
 // Feed is one feed the dashboard subscribes to.
 type Feed struct {
-	Name     string `toml:"name"`
-	URL      string `toml:"url"`
-	TokenEnv string `toml:"token_env"`
-	CAFile   string `toml:"ca_file"`
+	Name string `toml:"name"`
+	URL  string `toml:"url"`
+	// URLs are the hubs of one cluster, tried in turn (after URL, if set).
+	URLs     []string `toml:"urls,omitempty"`
+	TokenEnv string   `toml:"token_env"`
+	CAFile   string   `toml:"ca_file"`
 }
 
 // Serve configures vigil serve.
@@ -352,9 +365,16 @@ func (c *Config) validate(loc *locator) Errors {
 			add([]string{"feeds", "name"}, i, "feed name %q used twice", f.Name)
 		}
 		names[f.Name] = true
-		u, err := url.Parse(f.URL)
-		if f.URL == "" || err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		switch {
+		case f.URL == "" && len(f.URLs) == 0:
+			add([]string{"feeds", "url"}, i, "feed %d needs url (one hub) or urls (a cluster's hubs)", i+1)
+		case f.URL != "" && !feedURL(f.URL):
 			add([]string{"feeds", "url"}, i, "expected a ws:// or wss:// URL, got %q", f.URL)
+		}
+		for _, u := range f.URLs {
+			if !feedURL(u) {
+				add([]string{"feeds", "urls"}, i, "expected ws:// or wss:// URLs, got %q", u)
+			}
 		}
 		if f.TokenEnv != "" && strings.ContainsAny(f.TokenEnv, "= $") {
 			add([]string{"feeds", "token_env"}, i, "expected the name of an environment variable (the token itself never goes in this file), got %q", f.TokenEnv)
@@ -442,6 +462,12 @@ func (c *Config) validate(loc *locator) Errors {
 		}
 	}
 	return errs
+}
+
+// feedURL reports whether s is a URL a dashboard can subscribe to.
+func feedURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "ws" || u.Scheme == "wss") && u.Host != ""
 }
 
 // stepLimits reports each step field past the protocol's limits (an

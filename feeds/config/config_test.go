@@ -61,6 +61,8 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"wrong type", "[dashboard]\nbell = \"yes\"\n", "c.toml:2: dashboard.bell: incompatible types"},
 		{"syntax", "[dashboard\n", "c.toml:2: expected '.' or ']'"},
 		{"bad url", "[[feeds]]\nname = \"a\"\nurl = \"ws://ok/feed\"\n[[feeds]]\nname = \"b\"\nurl = \"http://x\"\n", "c.toml:6: feeds.url: expected a ws:// or wss:// URL"},
+		{"bad cluster url", "[[feeds]]\nname = \"a\"\nurls = [\"ws://h1/feed\", \"http://h2\"]\n", "c.toml:3: feeds.urls: expected ws:// or wss:// URLs, got \"http://h2\""},
+		{"no url", "[[feeds]]\nname = \"a\"\n", "c.toml:1: feeds.url: feed 1 needs url (one hub) or urls"},
 		{"dup feed", "[[feeds]]\nname = \"a\"\nurl = \"ws://h/\"\n[[feeds]]\nname = \"a\"\nurl = \"ws://h/\"\n", "c.toml:5: feeds.name: feed name \"a\" used twice"},
 		{"thresholds", "[thresholds]\nload_warn_per_cpu = 2.0\nload_crit_per_cpu = 1.0\n", "c.toml:3: thresholds.load_crit_per_cpu: expected more than"},
 		{"check type", "[[serve.checks]]\nname = \"x\"\ntype = \"ping\"\ntarget = \"a\"\n", "c.toml:3: serve.checks.type: expected tcp, http, process or command"},
@@ -162,6 +164,54 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestResolvedAppliesTheDefaultsUsed(t *testing.T) {
+	cfg, err := Parse("c.toml", "[[serve.checks]]\nname = \"web\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:80\"\n[[serve.checks]]\nname = \"db\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:5432\"\nevery = \"2s\"\nrise = 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"USER": "alice", "XDG_STATE_HOME": "/st"}
+	r := cfg.Resolved(func(k string) string { return env[k] }, "web-3")
+	web, db := r.Serve.Checks[0], r.Serve.Checks[1]
+	if web.Every.Duration != 10*time.Second || web.Timeout.Duration != 5*time.Second || web.Rise != 2 || web.Fall != 3 {
+		t.Fatalf("web check not defaulted: %+v", web)
+	}
+	if db.Every.Duration != 2*time.Second || db.Timeout.Duration != 2*time.Second || db.Rise != 1 || db.Fall != 3 {
+		t.Fatalf("db check lost what it set: %+v", db)
+	}
+	if r.Dashboard.Actor != "alice" || r.Dashboard.StateDir != "/st/vigil" {
+		t.Fatalf("dashboard not resolved: %+v", r.Dashboard)
+	}
+	if r.Serve.Name != "web-3" || r.Serve.Host != "web-3" {
+		t.Fatalf("serve name and host not the host name: %+v", r.Serve)
+	}
+	if cfg.Serve.Checks[0].Every.Duration != 0 {
+		t.Fatal("Resolved changed the configuration it was given")
+	}
+	scrape, err := Parse("c.toml", "[[serve.scrape]]\nhost = \"a\"\nurl = \"http://127.0.0.1:9100/metrics\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scrape.Resolved(func(string) string { return "" }, "h").Serve.Scrape[0].Every.Duration; got != 15*time.Second {
+		t.Fatalf("scrape every resolved to %v", got)
+	}
+}
+
+func TestDurationWritesTheShortForm(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		10 * time.Second: "10s", 10 * time.Minute: "10m", 90 * time.Minute: "1h30m", 72 * time.Hour: "72h",
+		-168 * time.Hour: "-168h", 1500 * time.Millisecond: "1.5s", 0: "0s", time.Hour + time.Second: "1h0m1s",
+	} {
+		got, _ := Duration{d}.MarshalText()
+		if string(got) != want {
+			t.Errorf("%v written %q, want %q", d, got, want)
+		}
+		var back Duration
+		if err := back.UnmarshalText(got); err != nil || back.Duration != d {
+			t.Errorf("%q reads back as %v (%v)", got, back.Duration, err)
+		}
+	}
 }
 
 func manySteps(n int) string {
