@@ -28,6 +28,9 @@ func StateBatch(b client.Batch) state.Batch {
 			out.Events = append(out.Events, se)
 		}
 	}
+	for _, p := range b.Presence {
+		out.Events = append(out.Events, state.PresenceEvent{Feed: p.Feed, Watchers: p.Watchers})
+	}
 	if b.Health != nil {
 		out.Health = make([]state.Health, len(b.Health))
 		for i, h := range b.Health {
