@@ -42,7 +42,7 @@ type Evidence = protocol.EvidenceData
 // entries in all, evicting the oldest and counting them per feed, so the
 // reader knows older entries exist and can page them back in.
 type Timeline struct {
-	entries []Entry            // by key
+	entries []*Entry           // by key; an entry never moves, so a pointer to it stays good
 	fleet   []int64            // keys of entries of no incident
 	own     map[string][]int64 // incident id -> keys of its own entries
 	cut     map[string]int64   // resolved incident -> the last fleet key it shows
@@ -130,8 +130,8 @@ func (t *Timeline) Add(e Entry) {
 	if len(t.entries) > 0 {
 		e.key = t.tailKey() + spacing
 	}
-	t.entries = append(t.entries, e)
-	t.index(&t.entries[len(t.entries)-1])
+	t.entries = append(t.entries, &e)
+	t.index(&e)
 	if len(t.entries) > t.cap {
 		t.evict(len(t.entries) - t.cap*9/10)
 	}
@@ -244,22 +244,62 @@ func cmpKey(a, b int64) int {
 	return 0
 }
 
-// insert merges fresh (keyed, none held) into the entries and indexes.
+// insert merges fresh (keyed, none held, of one feed) into the entries
+// and the indexes they belong to, in place: a page costs a pass over what
+// is held, never a rebuild of every index.
 func (t *Timeline) insert(fresh []Entry) {
 	slices.SortFunc(fresh, func(a, b Entry) int { return cmpKey(a.key, b.key) })
-	merged := make([]Entry, 0, len(t.entries)+len(fresh))
-	i, j := 0, 0
-	for i < len(t.entries) || j < len(fresh) {
-		if j == len(fresh) || i < len(t.entries) && t.entries[i].key < fresh[j].key {
-			merged = append(merged, t.entries[i])
-			i++
+	held := make([]Entry, len(fresh)) // one allocation for the page
+	copy(held, fresh)
+	n := len(t.entries)
+	t.entries = slices.Grow(t.entries, len(fresh))[:n+len(fresh)]
+	// From the back: each run of held entries above a fresh one moves up
+	// by how many fresh ones still go below it, in one copy.
+	end := n
+	for j := len(fresh) - 1; j >= 0; j-- {
+		i := sort.Search(end, func(i int) bool { return t.entries[i].key > fresh[j].key })
+		copy(t.entries[i+j+1:end+j+1], t.entries[i:end])
+		t.entries[i+j] = &held[j]
+		end = i
+	}
+	var fleet []int64
+	own := map[string][]int64{}
+	var seqs []seqKey
+	for i := range fresh {
+		e := &fresh[i]
+		if e.Incident == "" {
+			fleet = append(fleet, e.key)
 		} else {
-			merged = append(merged, fresh[j])
-			j++
+			own[e.Incident] = append(own[e.Incident], e.key)
+		}
+		seqs = append(seqs, seqKey{e.Seq, e.key})
+	}
+	byKey := func(a, b int64) int { return cmpKey(a, b) }
+	t.fleet = mergeSorted(t.fleet, fleet, byKey)
+	for id, keys := range own {
+		t.own[id] = mergeSorted(t.own[id], keys, byKey)
+	}
+	feed := fresh[0].Feed
+	t.bySeq[feed] = mergeSorted(t.bySeq[feed], seqs, func(a, b seqKey) int { return cmpKey(int64(a.seq), int64(b.seq)) })
+}
+
+// mergeSorted merges sorted add into sorted dst, in place from the back.
+func mergeSorted[T any](dst, add []T, cmp func(a, b T) int) []T {
+	if len(add) == 0 {
+		return dst
+	}
+	n := len(dst)
+	dst = slices.Grow(dst, len(add))[:n+len(add)]
+	for i, j, w := n-1, len(add)-1, len(dst)-1; j >= 0; w-- {
+		if i >= 0 && cmp(dst[i], add[j]) > 0 {
+			dst[w] = dst[i]
+			i--
+		} else {
+			dst[w] = add[j]
+			j--
 		}
 	}
-	t.entries = merged
-	t.reindex()
+	return dst
 }
 
 // reindex rebuilds every index from the entries.
@@ -271,8 +311,8 @@ func (t *Timeline) reindex() {
 	for k := range t.bySeq {
 		delete(t.bySeq, k)
 	}
-	for i := range t.entries {
-		t.index(&t.entries[i])
+	for _, e := range t.entries {
+		t.index(e)
 	}
 	for feed, idx := range t.bySeq {
 		if !slices.IsSortedFunc(idx, func(a, b seqKey) int { return cmpKey(int64(a.seq), int64(b.seq)) }) {
@@ -309,7 +349,7 @@ func (t *Timeline) evict(n int) {
 	for i := range t.entries[:n] {
 		t.Evicted[t.entries[i].Feed]++
 	}
-	t.entries = append([]Entry(nil), t.entries[n:]...)
+	t.entries = append([]*Entry(nil), t.entries[n:]...)
 	t.Dropped += int64(n)
 	t.Shifts++
 	cut := func(keys []int64) []int64 {
@@ -357,9 +397,9 @@ func (t *Timeline) Len(incidentID string) int {
 // At returns the i-th entry of incident ("" for all entries).
 func (t *Timeline) At(incidentID string, i int) *Entry {
 	if incidentID == "" {
-		return &t.entries[i]
+		return t.entries[i]
 	}
-	return &t.entries[t.find(t.keyAt(incidentID, i))]
+	return t.entries[t.find(t.keyAt(incidentID, i))]
 }
 
 // keyAt is the i-th key of the merge of the incident's own keys and the
@@ -406,7 +446,7 @@ func (t *Timeline) Oldest(feed, incidentID string) uint64 {
 		keys = t.own[incidentID]
 	}
 	for _, k := range keys {
-		if e := &t.entries[t.find(k)]; e.Feed == feed && e.Seq > 0 {
+		if e := t.entries[t.find(k)]; e.Feed == feed && e.Seq > 0 {
 			return e.Seq
 		}
 	}

@@ -17,8 +17,7 @@ import (
 func brute(t *Timeline, id string) []*Entry {
 	var out []*Entry
 	c, closed := t.cut[id]
-	for i := range t.entries {
-		e := &t.entries[i]
+	for _, e := range t.entries {
 		if id == "" || e.Incident == id || e.Incident == "" && (!closed || e.key <= c) {
 			out = append(out, e)
 		}
