@@ -375,3 +375,59 @@ func TestAskingOlder(t *testing.T) {
 		}
 	})
 }
+
+// FuzzTimeline drives the timeline with live entries, pages of history
+// (any seqs, duplicates, other feeds), closings and a small cap, and
+// checks that every view agrees with the slow way and each feed's
+// entries stay in seq order, held once.
+func FuzzTimeline(f *testing.F) {
+	f.Add([]byte{0, 5, 1, 3, 2, 7, 0, 9, 1, 1, 3, 2})
+	f.Add([]byte{1, 200, 1, 100, 1, 150, 0, 255, 2, 1})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		tl := NewTimeline(50)
+		ids := []string{"", "INC-1", "INC-2"}
+		feeds := []string{"a", "b"}
+		next := map[string]uint64{"a": 1000, "b": 1000}
+		for i := 0; i+1 < len(ops) && i < 400; i += 2 {
+			op, arg := ops[i]%4, ops[i+1]
+			feed := feeds[arg%2]
+			inc := ids[int(arg/2)%3]
+			switch op {
+			case 0: // live
+				next[feed]++
+				tl.Add(Entry{Feed: feed, Seq: next[feed], Incident: inc, Text: fmt.Sprint(feed, next[feed])})
+			case 1: // a page of older entries
+				if tl.Room(8) {
+					var page []Entry
+					for k := 0; k < 8; k++ {
+						seq := uint64(arg)*4 + uint64(k*int(arg%5)) + 1
+						page = append(page, Entry{Seq: seq, Incident: ids[k%3], Text: fmt.Sprint(feed, seq)})
+					}
+					tl.Merge(feed, page)
+				}
+			case 2:
+				tl.SetClosed(inc, arg%3 != 0)
+			case 3:
+				tl.Add(Entry{Feed: feed, Incident: inc, Kind: KindGap, Text: "gap"})
+			}
+		}
+		if tl.Total() > 50+8*50 {
+			t.Fatalf("holds %d", tl.Total())
+		}
+		checkViews(t, tl, ids)
+		last := map[string]uint64{}
+		for i := 0; i < tl.Total(); i++ {
+			e := tl.At("", i)
+			if i > 0 && tl.At("", i-1).key >= e.key {
+				t.Fatalf("keys out of order at %d", i)
+			}
+			if e.Seq == 0 {
+				continue
+			}
+			if e.Seq <= last[e.Feed] {
+				t.Fatalf("feed %s: seq %d after %d", e.Feed, e.Seq, last[e.Feed])
+			}
+			last[e.Feed] = e.Seq
+		}
+	})
+}
