@@ -32,7 +32,8 @@ type Source struct {
 	Torn     journal.Recovery
 }
 
-// FromJournal reads a journal file and, beside it, the load log if any.
+// FromJournal reads a journal (its data directory, a segment in it, or a
+// format-1 file) and, beside it, the load log if any.
 func FromJournal(path string) (Source, error) {
 	msgs, rec, err := journal.ReadFile(path)
 	if err != nil {
@@ -42,7 +43,11 @@ func FromJournal(path string) (Source, error) {
 	for _, m := range msgs {
 		src.Messages = append(src.Messages, m.Msg)
 	}
-	f, err := os.Open(filepath.Join(filepath.Dir(path), server.LoadLogName))
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		dir = path
+	}
+	f, err := os.Open(filepath.Join(dir, server.LoadLogName))
 	if err == nil {
 		defer f.Close()
 		sc := bufio.NewScanner(f)

@@ -148,11 +148,17 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		if err != nil {
 			continue
 		}
+		if req, ok := m.(*protocol.History); ok {
+			if !s.offer(h.history(req)) {
+				s.drop("too slow: fell more than the queue behind")
+			}
+			continue
+		}
 		cmd, ok := m.(*protocol.Command)
 		if !ok {
 			continue
 		}
-		h.Apply(*cmd, s.authorized, func(res Result) {
+		h.Submit(*cmd, s.authorized, func(res Result) {
 			if !s.offer(res.Frame) {
 				s.drop("too slow: fell more than the queue behind")
 			}
@@ -160,19 +166,16 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 	}
 }
 
-func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, done chan<- struct{}) {
+func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	conn := s.conn
 	fail := func() {
 		conn.Close() // the reader sees the failure and ends
 		<-readerDone
 	}
-	for _, frame := range first {
-		conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
-		if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
-			fail()
-			return
-		}
+	if err := h.sendReplay(s, first); err != nil {
+		fail()
+		return
 	}
 	ping := time.NewTicker(h.opts.PingPeriod)
 	defer ping.Stop()
@@ -203,13 +206,28 @@ func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, d
 	}
 }
 
-// Health answers GET /healthz for service managers.
+// Health answers GET /healthz for service managers: 503 once the journal
+// has stopped after a failed write, so a supervisor restarts the server
+// (which reopens and verifies the journal).
 func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
+	body := map[string]any{
 		"status": "ok", "journal": h.JournalID(), "seq": h.Seq(), "subscribers": h.Subscribers(),
-	})
+	}
+	if err := h.JournalFailed(); err != nil {
+		body["status"] = "failed"
+		body["error"] = "journal stopped, refusing commands until restarted: " + err.Error()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(body)
 }
+
+func (h *Hub) writeFrame(conn *websocket.Conn, frame []byte) error {
+	conn.SetWriteDeadline(writeBy(h.opts.WriteWait))
+	return conn.WriteMessage(websocket.TextMessage, frame)
+}
+
+func writeBy(wait time.Duration) time.Time { return time.Now().Add(wait) }
 
 // Mux serves the feed at path and /healthz.
 func (h *Hub) Mux(path string) *http.ServeMux {

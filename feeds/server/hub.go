@@ -35,6 +35,10 @@ type Options struct {
 	// LoadLog, if set, receives one JSON line per host and minute with the
 	// minute's peak load: the history a post-mortem draws load from.
 	LoadLog io.Writer
+	// ReplayWindow is how far back a fresh subscriber (since 0) is sent
+	// every entry; before it, only open incidents' entries and the newest
+	// frame of each incident. Default 24h.
+	ReplayWindow time.Duration
 }
 
 func (o *Options) defaults() {
@@ -60,6 +64,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ReplayWindow <= 0 {
+		o.ReplayWindow = 24 * time.Hour
+	}
 }
 
 // Hub is the server's state and its subscribers.
@@ -67,10 +74,12 @@ type Hub struct {
 	opts Options
 	log  *slog.Logger
 
-	// cmdMu serializes everything that appends to the journal, so every
-	// subscriber sees one order. It is held across the fsync; mu is not.
+	// cmdMu serializes everything that appends to the journal (validation
+	// and seq assignment), so every subscriber sees one order. It is not
+	// held across the fsync: the journal commits in groups, and what a
+	// command caused is broadcast and acked once durable (commit.go).
 	cmdMu   sync.Mutex
-	journal *journal.Journal
+	journal journal.Backend
 
 	mu        sync.Mutex
 	loads     map[string][]byte // host -> encoded load frame
@@ -83,10 +92,26 @@ type Hub struct {
 	subs      map[*subscriber]struct{}
 	closed    bool
 	active    sync.WaitGroup // connection handlers still running
+
+	// Durable state (commit.go): the newest seq broadcast (everything up
+	// to it is on disk), the newest durable frame of each incident, the
+	// answers waiting for their record to be durable, and the journal's
+	// failure once it stopped.
+	published uint64
+	heads     map[string]journal.Message
+	waiting   map[uint64][]func(error)
+	failed    error
 }
 
-// NewHub builds a hub over an open journal, rebuilding incidents from it.
-func NewHub(j *journal.Journal, opts Options) *Hub {
+// NewHub builds a hub over an open journal, rebuilding its state from it.
+//
+// Start-up replay hooks (noteIncident and any beside it) are called for
+// each message of the compacted journal, not for every message ever
+// journaled: the newest incident frame of every incident, the entries of
+// open incidents and those of the replay window, in increasing seq: the
+// same messages a fresh subscriber is sent. Start time and memory so stay
+// bounded by what is live, whatever the journal's age.
+func NewHub(j journal.Backend, opts Options) *Hub {
 	opts.defaults()
 	h := &Hub{
 		opts: opts, log: opts.Logger, journal: j,
@@ -94,10 +119,21 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
+		heads: map[string]journal.Message{}, waiting: map[uint64][]func(error){},
 	}
-	for _, m := range j.Messages(0) {
+	h.published = j.Seq()
+	for _, m := range j.Heads() {
+		h.heads[m.Msg.(*protocol.IncidentMsg).Incident.ID] = m
+	}
+	err := h.compacted(h.published, func(m journal.Message) bool {
 		h.noteIncident(m.Msg)
+		return true
+	})
+	if err != nil {
+		h.log.Error("journal: reading the start-up state", "err", err)
 	}
+	h.declarationOrder()
+	j.OnDurable(h.durable)
 	return h
 }
 
@@ -231,23 +267,17 @@ func (h *Hub) PublishService(s protocol.Service) {
 	h.record(protocol.Entry{At: s.At, Actor: s.Host, Kind: kind, Text: text})
 }
 
-// record journals an entry that belongs to no command.
+// record journals an entry that belongs to no command. It is broadcast
+// once durable (commit.go); record does not wait for the disk.
 func (h *Hub) record(e protocol.Entry) {
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
 	if e.At.IsZero() {
 		e.At = protocol.At(h.opts.Now())
 	}
-	msgs, err := h.journal.Append("", &e)
-	if err != nil {
+	if _, err := h.journal.Append("", &e); err != nil {
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
-		return
 	}
-	h.mu.Lock()
-	for _, m := range msgs {
-		h.broadcastLocked(m.Frame)
-	}
-	h.mu.Unlock()
 }
 
 // Result is the answer to a command: an encoded ack or nack.
@@ -265,24 +295,14 @@ func nack(id, code, msg string) Result {
 // deliver, if not nil, is called with the answer while broadcasts are
 // still held back, so the sender sees its messages before its ack.
 func (h *Hub) Apply(cmd protocol.Command, authorized bool, deliver func(Result)) Result {
-	h.cmdMu.Lock()
-	defer h.cmdMu.Unlock()
-	res, msgs := h.apply(cmd, authorized)
-	h.mu.Lock()
-	for _, m := range msgs {
-		h.noteIncident(m.Msg)
-		h.broadcastLocked(m.Frame)
-	}
-	if deliver != nil {
-		deliver(res)
-	}
-	h.mu.Unlock()
-	if res.Code != "" {
-		h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", res.Code)
-	} else if len(msgs) > 0 {
-		h.log.Info("command applied", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "incident", cmd.Incident)
-	}
-	return res
+	done := make(chan Result, 1)
+	h.Submit(cmd, authorized, func(res Result) {
+		if deliver != nil {
+			deliver(res)
+		}
+		done <- res
+	})
+	return <-done
 }
 
 func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Message) {
@@ -290,6 +310,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token"), nil
 	}
 	if seq, done := h.journal.Applied(cmd.ID); done {
+		// Acked (by Submit) only once that seq is durable.
 		return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: seq})}, nil
 	}
 	if cmd.Actor == "" {
@@ -351,30 +372,6 @@ func (h *Hub) broadcastLocked(frame []byte) {
 	}
 }
 
-// attach registers s for live messages and returns what it must be sent
-// first: the state snapshot, the journal after since, and synced. Taken
-// under one lock so nothing falls between the snapshot and live.
-func (h *Hub) attach(s *subscriber, since uint64, journalID string) ([][]byte, bool) {
-	h.cmdMu.Lock() // no journal append can interleave with the replay cut
-	defer h.cmdMu.Unlock()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, false
-	}
-	if journalID != h.journal.ID() {
-		since = 0
-	}
-	first := appendSorted(nil, h.loads)
-	first = appendSorted(first, h.svcFrames)
-	for _, m := range h.journal.Messages(since) {
-		first = append(first, m.Frame)
-	}
-	first = append(first, protocol.MustEncode(&protocol.Synced{Seq: h.journal.Seq()}))
-	h.subs[s] = struct{}{}
-	return first, true
-}
-
 // appendSorted appends the frames of m in key order, so every snapshot
 // lists hosts and services the same way.
 func appendSorted(dst [][]byte, m map[string][]byte) [][]byte {
@@ -402,11 +399,11 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
-// Seq is the newest journal seq.
+// Seq is the newest journal seq on disk and broadcast.
 func (h *Hub) Seq() uint64 {
-	h.cmdMu.Lock()
-	defer h.cmdMu.Unlock()
-	return h.journal.Seq()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.published
 }
 
 // Close says goodbye to every subscriber and refuses new ones.

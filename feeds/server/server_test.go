@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,7 +33,12 @@ type running struct {
 // addr "" picks a free port; a restart passes the old one.
 func startServer(t *testing.T, dir, addr string, opts Options) *running {
 	t.Helper()
-	j, _, err := journal.Open(dir)
+	return startServerWith(t, dir, addr, opts, journal.Options{})
+}
+
+func startServerWith(t *testing.T, dir, addr string, opts Options, jopts journal.Options) *running {
+	t.Helper()
+	j, _, err := journal.OpenWith(dir, jopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,21 +260,41 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-type fullDisk struct{ journal.File }
+// faultyDisk fails writes or fsyncs of every segment once told to.
+type faultyDisk struct {
+	writeErr, syncErr atomic.Pointer[error]
+}
 
-func (fullDisk) Write(p []byte) (int, error) { return 0, errors.New("no space left on device") }
+func (d *faultyDisk) wrap(f journal.File) journal.File { return &faultyFile{File: f, d: d} }
+
+type faultyFile struct {
+	journal.File
+	d *faultyDisk
+}
+
+func (f *faultyFile) Write(p []byte) (int, error) {
+	if err := f.d.writeErr.Load(); err != nil {
+		return 0, *err
+	}
+	return f.File.Write(p)
+}
+
+func (f *faultyFile) Sync() error {
+	if err := f.d.syncErr.Load(); err != nil {
+		return *err
+	}
+	return f.File.Sync()
+}
 
 func TestFailingDiskNacksUnavailable(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir, "", Options{})
+	disk := &faultyDisk{}
+	srv := startServerWith(t, dir, "", Options{}, journal.Options{WrapFile: disk.wrap})
 	d := connect(t, srv.url, "")
 	eventually(t, "synced", d.synced)
 	d.send(t, protocol.Command{Op: "declare", Title: "x", Severity: "SEV2", Kind: "outage"})
-	srv.hub.cmdMu.Lock()
-	real := srv.hub.journal
-	f, _ := realFile(real)
-	real.SetFile(fullDisk{f})
-	srv.hub.cmdMu.Unlock()
+	full := errors.New("no space left on device")
+	disk.writeErr.Store(&full)
 	ans := d.send(t, protocol.Command{Op: "check", Incident: "INC-1", Item: "ack", Done: yes()})
 	if nk, ok := ans.(client.NackEvent); !ok || nk.Code != protocol.CodeUnavailable || !strings.Contains(nk.Error, "no space") {
 		t.Fatalf("answer on a full disk: %+v", ans)

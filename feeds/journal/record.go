@@ -1,0 +1,140 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+)
+
+// Format is the journal format this package writes: one record per line,
+// "crc32c-hex SP json LF", the checksum over the JSON. Format 1 (plain JSON
+// lines in journal.jsonl, no checksums) is still read and migrated.
+const Format = 2
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// header is the first line of every segment (and of a format-1 file).
+type header struct {
+	Journal string `json:"journal"`
+	Created string `json:"created"`
+	Format  int    `json:"format"`
+	First   uint64 `json:"first,omitempty"` // the segment's first seq
+}
+
+// record is one line: the messages one event produced, with the command
+// that caused them if any. All of a line's messages are applied or none.
+type record struct {
+	Seq  uint64            `json:"seq"` // the first message's seq
+	T    int64             `json:"t"`   // unix ms when appended
+	Cmd  string            `json:"cmd,omitempty"`
+	Msgs []json.RawMessage `json:"msgs"`
+}
+
+func (r *record) last() uint64 { return r.Seq + uint64(len(r.Msgs)) - 1 }
+
+// encodeRecord writes the line of a record whose frames are already
+// encoded; it builds the JSON by hand so each frame is kept byte for byte.
+func encodeRecord(dst []byte, seq uint64, t int64, cmd string, frames [][]byte) []byte {
+	start := len(dst)
+	dst = append(dst, "00000000 "...)
+	body := len(dst)
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"t":`...)
+	dst = strconv.AppendInt(dst, t, 10)
+	if cmd != "" {
+		q, _ := json.Marshal(cmd)
+		dst = append(dst, `,"cmd":`...)
+		dst = append(dst, q...)
+	}
+	dst = append(dst, `,"msgs":[`...)
+	for i, f := range frames {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, f...)
+	}
+	dst = append(dst, "]}"...)
+	sum := crc32.Checksum(dst[body:], castagnoli)
+	var crc [4]byte
+	crc[0], crc[1], crc[2], crc[3] = byte(sum>>24), byte(sum>>16), byte(sum>>8), byte(sum)
+	hex.Encode(dst[start:start+8], crc[:])
+	return append(dst, '\n')
+}
+
+func encodeHeader(h header) []byte {
+	b, _ := json.Marshal(h)
+	return sealLine(b)
+}
+
+// sealLine prefixes a JSON body with its checksum and ends the line.
+func sealLine(body []byte) []byte {
+	line := make([]byte, 0, len(body)+10)
+	line = fmt.Appendf(line, "%08x ", crc32.Checksum(body, castagnoli))
+	line = append(line, body...)
+	return append(line, '\n')
+}
+
+var errChecksum = errors.New("checksum mismatch")
+
+// openLine checks a format-2 line (without its newline) and returns its
+// JSON body.
+func openLine(line []byte) ([]byte, error) {
+	if len(line) < 10 || line[8] != ' ' {
+		return nil, errors.New("not a checksummed record")
+	}
+	var crc [4]byte
+	if _, err := hex.Decode(crc[:], line[:8]); err != nil {
+		return nil, errors.New("not a checksummed record")
+	}
+	want := uint32(crc[0])<<24 | uint32(crc[1])<<16 | uint32(crc[2])<<8 | uint32(crc[3])
+	body := line[9:]
+	if crc32.Checksum(body, castagnoli) != want {
+		return nil, errChecksum
+	}
+	return body, nil
+}
+
+// parseRecord reads a record body and checks its shape.
+func parseRecord(body []byte) (record, error) {
+	var r record
+	if err := json.Unmarshal(body, &r); err != nil {
+		return r, err
+	}
+	if r.Seq == 0 || len(r.Msgs) == 0 {
+		return r, errors.New("record without seq or messages")
+	}
+	return r, nil
+}
+
+// peek is what indexing needs of a message without decoding all of it.
+type peek struct {
+	Type     string          `json:"type"`
+	Seq      uint64          `json:"seq"`
+	Incident json.RawMessage `json:"incident"`
+}
+
+// incidentOf returns the message's type and the incident it belongs to:
+// an entry's incident field, or an incident frame's incident.id.
+func incidentOf(frame []byte) (typ string, seq uint64, id string, err error) {
+	var p peek
+	if err := json.Unmarshal(frame, &p); err != nil {
+		return "", 0, "", err
+	}
+	switch {
+	case len(p.Incident) == 0 || bytes.Equal(p.Incident, []byte("null")):
+	case p.Incident[0] == '"':
+		err = json.Unmarshal(p.Incident, &id)
+	case p.Incident[0] == '{':
+		var in struct {
+			ID string `json:"id"`
+		}
+		err = json.Unmarshal(p.Incident, &in)
+		id = in.ID
+	}
+	return p.Type, p.Seq, id, err
+}
