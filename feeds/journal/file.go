@@ -611,25 +611,57 @@ func (j *Journal) Heads() []Message {
 	return out
 }
 
-// SeqAt returns the lowest seq appended at or after t, give or take the
-// records between two index points (it may include up to pointEvery older
-// ones, never miss a newer one).
+// SeqAt returns the lowest durable seq appended at or after t (by the
+// journal's clock), or Seq()+1 when none was: the index finds the point
+// before it, and at most pointEvery records past that are read.
 func (j *Journal) SeqAt(t time.Time) uint64 {
 	ms := t.UnixMilli()
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for i := len(j.segs) - 1; i >= 0; i-- {
-		pts := j.segs[i].points
-		for k := len(pts) - 1; k >= 0; k-- {
-			if pts[k].T < ms {
-				return pts[k].Seq
+	views := j.views()
+	end := j.Seq() + 1
+	// The newest point appended before t, scanning back.
+	si, pi := -1, -1
+	for i := len(views) - 1; i >= 0 && si < 0; i-- {
+		for k := len(views[i].points) - 1; k >= 0; k-- {
+			if views[i].points[k].T < ms {
+				si, pi = i, k
+				break
 			}
 		}
 	}
-	if j.durable == 0 {
-		return 1
+	if si < 0 {
+		if len(views) == 0 {
+			return end
+		}
+		return views[0].first
 	}
-	return j.segs[0].first
+	// Read on from it to the first record appended at or after t.
+	for i := si; i < len(views); i++ {
+		r, err := openView(views[i])
+		if err != nil {
+			return views[si].points[pi].Seq // the point's seq: a few too many, never too few
+		}
+		if i == si {
+			r.seek(views[i].points[pi])
+		} else {
+			r.seek(views[i].points[0])
+		}
+		for {
+			rec, err := r.record()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				r.f.Close()
+				return views[si].points[pi].Seq
+			}
+			if rec.T >= ms {
+				r.f.Close()
+				return rec.Seq
+			}
+		}
+		r.f.Close()
+	}
+	return end
 }
 
 // Close waits for pending records to be written, writes the active
