@@ -93,14 +93,14 @@ func twoNights(t *testing.T, srv *running, clk *testClock) {
 		h.record(protocol.Entry{Actor: "web-3", Kind: protocol.EntryAlert, Text: text})
 		eventually(t, "recorded", func() bool { return h.Seq() >= want })
 	}
-	cmd(protocol.Command{Op: "declare", Title: "old", Severity: "SEV3", Kind: "outage"})     // 1 entry, 2 INC-1
-	cmd(protocol.Command{Op: "note", Incident: "INC-1", Text: "old note"})                    // 3
-	record("old fleet")                                                                       // 4
+	cmd(protocol.Command{Op: "declare", Title: "old", Severity: "SEV3", Kind: "outage"})       // 1 entry, 2 INC-1
+	cmd(protocol.Command{Op: "note", Incident: "INC-1", Text: "old note"})                     // 3
+	record("old fleet")                                                                        // 4
 	cmd(protocol.Command{Op: "declare", Title: "lingering", Severity: "SEV2", Kind: "outage"}) // 5, 6 INC-2
-	cmd(protocol.Command{Op: "note", Incident: "INC-2", Text: "lingering note"})              // 7
-	cmd(protocol.Command{Op: "status", Incident: "INC-1", Status: "resolved"})                // 8, 9 INC-1 resolved
+	cmd(protocol.Command{Op: "note", Incident: "INC-2", Text: "lingering note"})               // 7
+	cmd(protocol.Command{Op: "status", Incident: "INC-1", Status: "resolved"})                 // 8, 9 INC-1 resolved
 	clk.add(72 * time.Hour)
-	record("new fleet")                                                                   // 10
+	record("new fleet")                                                                  // 10
 	cmd(protocol.Command{Op: "declare", Title: "new", Severity: "SEV1", Kind: "outage"}) // 11, 12 INC-3
 	cmd(protocol.Command{Op: "note", Incident: "INC-3", Text: "new note"})               // 13
 }
@@ -112,7 +112,7 @@ func TestFreshSubscriberGetsTheCompactedJournal(t *testing.T) {
 	twoNights(t, srv, clk)
 	want := []string{
 		"5 declared SEV2 outage: lingering", "6 INC-2 investigating", "7 lingering note", // open: all of it
-		"9 INC-1 resolved", // resolved: its newest frame only
+		"9 INC-1 resolved",                                                                      // resolved: its newest frame only
 		"10 new fleet", "11 declared SEV1 outage: new", "12 INC-3 investigating", "13 new note", // the window
 	}
 	check := func(srv *running) {
