@@ -12,6 +12,7 @@
 package journal
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -20,10 +21,42 @@ import (
 
 // Message is one journal message: an *protocol.IncidentMsg or
 // *protocol.Entry and its encoded frame, exactly as sent on the wire.
+// Msg is set on what Append and Heads return; reads (Range, Seqs) leave
+// it nil, as a replay only sends frames: Decode sets it.
 type Message struct {
 	Seq   uint64
 	Msg   protocol.Message
 	Frame []byte
+}
+
+// Decode decodes the frame into Msg, if that is not done yet.
+func (m *Message) Decode() (protocol.Message, error) {
+	if m.Msg != nil {
+		return m.Msg, nil
+	}
+	msg, err := protocol.Decode(m.Frame)
+	if err != nil {
+		return nil, err
+	}
+	m.Msg = msg
+	return msg, nil
+}
+
+// IsIncident reports whether the message is an incident frame, without
+// decoding it.
+func (m *Message) IsIncident() bool {
+	if m.Msg != nil {
+		_, ok := m.Msg.(*protocol.IncidentMsg)
+		return ok
+	}
+	if bytes.HasPrefix(m.Frame, []byte(`{"type":"incident"`)) {
+		return true
+	}
+	if bytes.HasPrefix(m.Frame, []byte(`{"type":"entry"`)) {
+		return false
+	}
+	typ, _, _, _ := incidentOf(m.Frame)
+	return typ == protocol.TypeIncident
 }
 
 // Backend is what the hub needs of a journal. Appends are made by one
@@ -57,7 +90,8 @@ type Backend interface {
 	Applied(cmdID string) (uint64, bool)
 
 	// Range calls fn for every message with from <= seq <= to, in order,
-	// until fn returns false. Only durable messages are read.
+	// until fn returns false. Only durable messages are read; Msg is not
+	// decoded (Message.Decode).
 	Range(from, to uint64, fn func(Message) bool) error
 	// Seqs calls fn for each of the given durable seqs (increasing).
 	Seqs(seqs []uint64, fn func(Message) bool) error

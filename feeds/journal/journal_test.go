@@ -90,7 +90,11 @@ func texts(t testing.TB, b Backend, from, to uint64) []string {
 	t.Helper()
 	var out []string
 	err := b.Range(from, to, func(m Message) bool {
-		switch v := m.Msg.(type) {
+		msg, err := m.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := msg.(type) {
 		case *protocol.Entry:
 			out = append(out, fmt.Sprintf("%d:%s", m.Seq, v.Text))
 		case *protocol.IncidentMsg:
@@ -190,7 +194,12 @@ func checkReads(t *testing.T, b Backend, incidents map[string][]uint64, heads ma
 		}
 		var read []uint64
 		if err := b.Seqs(seqs, func(m Message) bool {
-			if in := incidentOfMsg(m.Msg); in != id {
+			msg, err := m.Decode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, isIncident := msg.(*protocol.IncidentMsg)
+			if in := incidentOfMsg(msg); in != id || m.IsIncident() != isIncident {
 				t.Fatalf("seq %d belongs to %q, not %s", m.Seq, in, id)
 			}
 			read = append(read, m.Seq)

@@ -73,7 +73,9 @@ func (r *segReader) record() (record, error) {
 	if err != nil {
 		return record{}, err
 	}
-	rec, _, err := checkLine(l, r.next)
+	// The checksum vouches for the line; its messages were checked when
+	// it was written or first read at start.
+	rec, _, err := checkRecord(l, r.next)
 	if err != nil {
 		return rec, fmt.Errorf("%w: %s near seq %d: %v", ErrDamaged, r.v.path, r.next, err)
 	}
@@ -81,12 +83,18 @@ func (r *segReader) record() (record, error) {
 	return rec, nil
 }
 
+// at is message i of a record, its frame not decoded (Decode does that).
+func at(rec record, i int) Message {
+	return Message{Seq: rec.Seq + uint64(i), Frame: rec.Msgs[i]}
+}
+
+// decodeAt is message i of a record, decoded.
 func decodeAt(rec record, i int) (Message, error) {
-	m, err := protocol.Decode(rec.Msgs[i])
-	if err != nil {
-		return Message{}, fmt.Errorf("journal: seq %d: %w", rec.Seq+uint64(i), err)
+	m := at(rec, i)
+	if _, err := m.Decode(); err != nil {
+		return m, fmt.Errorf("journal: seq %d: %w", m.Seq, err)
 	}
-	return Message{Seq: rec.Seq + uint64(i), Msg: m, Frame: rec.Msgs[i]}, nil
+	return m, nil
 }
 
 // Range calls fn for each durable message with from <= seq <= to.
@@ -121,11 +129,7 @@ func (j *Journal) Range(from, to uint64, fn func(Message) bool) error {
 					if seq > to {
 						return io.EOF
 					}
-					m, err := decodeAt(rec, i)
-					if err != nil {
-						return err
-					}
-					if !fn(m) {
+					if !fn(at(rec, i)) {
 						return io.EOF
 					}
 				}
@@ -175,11 +179,7 @@ func (j *Journal) Seqs(seqs []uint64, fn func(Message) bool) error {
 				}
 				for i < len(seqs) && seqs[i] <= rec.last() {
 					if seqs[i] >= rec.Seq {
-						m, err := decodeAt(rec, int(seqs[i]-rec.Seq))
-						if err != nil {
-							return false, err
-						}
-						if !fn(m) {
+						if !fn(at(rec, int(seqs[i]-rec.Seq))) {
 							return true, nil
 						}
 					}

@@ -44,8 +44,16 @@ type segIndex struct {
 	SinceLast int                 `json:"since_last"`
 	Points    []point             `json:"points"`
 	Incidents map[string][]uint64 `json:"incidents"`
-	Heads     []json.RawMessage   `json:"heads"` // newest incident frames lying in it
+	Heads     []indexHead         `json:"heads"` // newest incident frames lying in it
 	Bloom     []uint64            `json:"bloom,omitempty"`
+}
+
+// indexHead is an incident's newest frame, with what indexing needs of it
+// (reading them out of the frame would mean scanning every frame).
+type indexHead struct {
+	ID    string          `json:"id"`
+	Seq   uint64          `json:"seq"`
+	Frame json.RawMessage `json:"frame"`
 }
 
 func indexPath(seg string) string { return strings.TrimSuffix(seg, ".wal") + ".idx" }
@@ -62,9 +70,9 @@ func (j *Journal) indexOf(seg *segment) segIndex {
 			ix.Incidents[id] = append([]uint64(nil), seqs[lo:hi]...)
 		}
 	}
-	for _, h := range j.heads {
+	for id, h := range j.heads {
 		if h.seq >= seg.first && h.seq <= seg.last {
-			ix.Heads = append(ix.Heads, h.frame)
+			ix.Heads = append(ix.Heads, indexHead{ID: id, Seq: h.seq, Frame: h.frame})
 		}
 	}
 	return ix
@@ -76,11 +84,8 @@ func (j *Journal) adoptIndex(seg *segment, ix segIndex) {
 	for id, seqs := range ix.Incidents {
 		j.incidents[id] = append(j.incidents[id], seqs...)
 	}
-	for _, frame := range ix.Heads {
-		_, seq, id, err := incidentOf(frame)
-		if err == nil && id != "" {
-			j.heads[id] = head{seq: seq, frame: frame}
-		}
+	for _, h := range ix.Heads {
+		j.heads[h.ID] = head{seq: h.Seq, frame: h.Frame}
 	}
 	if len(ix.Bloom) > 0 {
 		seg.bloom = &bloom{bits: ix.Bloom}
@@ -242,9 +247,27 @@ func scanSegment(path string, off int64, expect uint64, line int, add func(r rec
 	return res, nil
 }
 
-// checkLine checks one record line. whole says the line's checksum held,
-// so what is wrong with it is not a torn write.
+// checkLine checks one record line, each of its messages too. whole says
+// the line's checksum held, so what is wrong with it is not a torn write.
 func checkLine(l []byte, expect uint64) (record, bool, error) {
+	r, whole, err := checkRecord(l, expect)
+	if err != nil {
+		return r, whole, err
+	}
+	for i, frame := range r.Msgs {
+		typ, seq, _, err := incidentOf(frame)
+		if err != nil {
+			return r, true, err
+		}
+		if seq != r.Seq+uint64(i) || (typ != "entry" && typ != "incident") {
+			return r, true, fmt.Errorf("message %d is %s seq %d inside record seq %d", i, typ, seq, r.Seq)
+		}
+	}
+	return r, true, nil
+}
+
+// checkRecord checks a line's checksum and its record's seq.
+func checkRecord(l []byte, expect uint64) (record, bool, error) {
 	if len(l) == 0 || l[len(l)-1] != '\n' {
 		return record{}, false, errors.New("incomplete line")
 	}
@@ -258,15 +281,6 @@ func checkLine(l []byte, expect uint64) (record, bool, error) {
 	}
 	if r.Seq != expect {
 		return r, true, fmt.Errorf("seq %d where %d was due", r.Seq, expect)
-	}
-	for i, frame := range r.Msgs {
-		typ, seq, _, err := incidentOf(frame)
-		if err != nil {
-			return r, true, err
-		}
-		if seq != r.Seq+uint64(i) || (typ != "entry" && typ != "incident") {
-			return r, true, fmt.Errorf("message %d is %s seq %d inside record seq %d", i, typ, seq, r.Seq)
-		}
 	}
 	return r, true, nil
 }

@@ -126,6 +126,10 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		h.heads[m.Msg.(*protocol.IncidentMsg).Incident.ID] = m
 	}
 	err := h.compacted(h.published, func(m journal.Message) bool {
+		if _, err := m.Decode(); err != nil {
+			h.log.Error("journal: a message that does not decode", "seq", m.Seq, "err", err)
+			return true
+		}
 		h.noteIncident(m.Msg)
 		return true
 	})

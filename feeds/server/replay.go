@@ -88,7 +88,7 @@ func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, fn func(journal
 			}
 			next++
 		}
-		if _, frame := m.Msg.(*protocol.IncidentMsg); frame {
+		if m.IsIncident() {
 			return true // older than its head, or the head itself, sent from memory
 		}
 		if !fn(m) {
