@@ -223,7 +223,11 @@ func buildJournal(dir string, entries int, end time.Time) error {
 		}
 		k++
 		id := "INC-" + strconv.Itoa(k)
-		cmd := func(c protocol.Command) protocol.Command { n++; c.ID, c.Actor = "c-"+strconv.Itoa(n), "alice"; return c }
+		cmd := func(c protocol.Command) protocol.Command {
+			n++
+			c.ID, c.Actor = "c-"+strconv.Itoa(n), "alice"
+			return c
+		}
 		inc, es, _ := book.Declare(id, cmd(protocol.Command{Op: "declare", Title: "Mail down on web-3", Severity: "SEV2", Kind: "outage"}), clock)
 		if _, err := j.Append("c-"+strconv.Itoa(n), &es[0], &protocol.IncidentMsg{Incident: inc}); err != nil {
 			return err
