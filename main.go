@@ -433,7 +433,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *tokenEnv != "" {
 			token = os.Getenv(*tokenEnv)
 		}
-		src, err = export.FromFeed(ctx, *feedURL, token)
+		src, err = export.FromFeed(ctx, *feedURL, token, *incidentID)
 	}
 	if err != nil {
 		return err

@@ -38,14 +38,14 @@ func (c *fakeClock) set(d time.Duration) {
 func night(t *testing.T) (string, *server.Hub) {
 	t.Helper()
 	dir := t.TempDir()
-	j, _, err := journal.Open(dir)
+	clk := &fakeClock{now: t0}
+	j, _, err := journal.OpenWith(dir, journal.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
 	loadLog, _ := os.Create(filepath.Join(dir, server.LoadLogName))
 	t.Cleanup(func() { loadLog.Close() })
-	clk := &fakeClock{now: t0}
 	h := server.NewHub(j, server.Options{Now: clk.Now, LoadLog: loadLog})
 	n := 0
 	cmd := func(at time.Duration, actor string, c protocol.Command) {
@@ -80,8 +80,12 @@ func night(t *testing.T) (string, *server.Hub) {
 	cmd(65*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "updates", Done: &yes})
 	cmd(90*time.Minute, "alice", protocol.Command{Op: "status", Incident: "INC-1", Status: "resolved"})
 	cmd(100*time.Minute, "bob", protocol.Command{Op: "check", Incident: "INC-1", Item: "resolved-notice", Done: &yes})
+	nightClock = clk
 	return dir, h
 }
+
+// nightClock is the clock of the last night built.
+var nightClock *fakeClock
 
 // segment is the journal's (only) segment file in dir.
 func segment(t *testing.T, dir string) string {
@@ -130,7 +134,11 @@ func TestExportFromFeedMatchesJournal(t *testing.T) {
 	done := make(chan struct{})
 	go func() { server.Serve(ctx, hub, ln, "/feed", "", ""); close(done) }()
 	defer func() { cancel(); <-done }()
-	fromFeed, err := FromFeed(context.Background(), "ws://"+ln.Addr().String()+"/feed", "")
+	// Four days on, the night is out of the hub's replay window: a fresh
+	// subscriber gets only the incident's newest frame, and the export
+	// pages the rest in.
+	nightClock.set(96 * time.Hour)
+	fromFeed, err := FromFeed(context.Background(), "ws://"+ln.Addr().String()+"/feed", "", "INC-1")
 	if err != nil {
 		t.Fatal(err)
 	}
