@@ -25,6 +25,7 @@ type subscriber struct {
 	code       int
 	remote     string
 	authorized bool
+	cork       *corkConn // nil where the connection could not be corked
 }
 
 func (s *subscriber) offer(frame []byte) bool {
@@ -69,7 +70,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteBufferSize: 16 << 10,
 		// CheckOrigin stays the default: same-origin browsers only.
 	}
-	conn, err := up.Upgrade(w, r, nil)
+	cw := &corkingWriter{ResponseWriter: w}
+	conn, err := up.Upgrade(cw, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
@@ -96,7 +98,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, err.Error()), time.Now().Add(h.opts.WriteWait))
 		return
 	}
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, cork: cw.conn}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
@@ -182,8 +184,7 @@ func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, do
 	for {
 		select {
 		case frame := <-s.send:
-			conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
-			if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+			if err := h.writeQueued(s, frame); err != nil {
 				fail()
 				return
 			}

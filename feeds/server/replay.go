@@ -115,6 +115,8 @@ func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, fn func(journal
 
 // sendReplay writes a subscriber's replay, reading the journal as it goes.
 func (h *Hub) sendReplay(s *subscriber, rp *replay) error {
+	s.cork.cork()
+	defer s.cork.uncork()
 	for _, frame := range rp.snapshot {
 		if err := h.writeFrame(s.conn, frame); err != nil {
 			return err
@@ -141,7 +143,10 @@ func (h *Hub) sendReplay(s *subscriber, rp *replay) error {
 		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, "the journal could not be read"), writeBy(h.opts.WriteWait))
 		return err
 	}
-	return h.writeFrame(s.conn, protocol.MustEncode(synced))
+	if err := h.writeFrame(s.conn, protocol.MustEncode(synced)); err != nil {
+		return err
+	}
+	return s.cork.uncork()
 }
 
 // History limits: the default and largest page a history request gets.
