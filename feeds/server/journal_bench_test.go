@@ -383,6 +383,15 @@ func BenchmarkHubStart(b *testing.B) {
 			b.ReportMetric(rss/runs/1024, "rss-MiB")
 			b.ReportMetric(hwm/1024, "peak-rss-MiB")
 			b.ReportMetric(frames, "frames")
+			segs, _ := filepath.Glob(filepath.Join(dir, "journal-*.wal"))
+			var size int64
+			for _, seg := range segs {
+				if st, err := os.Stat(seg); err == nil {
+					size += st.Size()
+				}
+			}
+			b.ReportMetric(float64(size)/(1<<20), "journal-MiB")
+			b.ReportMetric(float64(len(segs)), "segments")
 		})
 	}
 }
