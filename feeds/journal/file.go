@@ -339,6 +339,9 @@ func (j *Journal) Append(cmdID string, msgs ...protocol.Message) ([]Message, err
 	if j.failed != nil {
 		return nil, j.failed
 	}
+	if j.closed || j.next != next {
+		return nil, errors.New("journal: closed, or appended to by two goroutines at once")
+	}
 	off := len(j.buf)
 	j.buf = encodeRecord(j.buf, next, t, cmdID, frames)
 	j.pending = append(j.pending, pendingRecord{msgs: out, cmd: cmdID, t: t, off: off})
