@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,10 +25,12 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/BurntSushi/toml"
 
+	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/export"
+	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/probe"
 	"github.com/vigil-oncall/vigil/feeds/server"
@@ -249,6 +252,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	hostname, _ := os.Hostname()
+	host := s.Host
+	if host == "" {
+		host = hostname
+	}
+	if s.Reporting() {
+		return runAgent(ctx, cfg, host, log)
+	}
 	j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
 	if err != nil {
 		return journalOpenError(s.DataDir, err)
@@ -260,13 +271,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if rec.TornBytes > 0 {
 		log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
 	}
-	hostname, _ := os.Hostname()
-	name, host := s.Name, s.Host
+	name := s.Name
 	if name == "" {
 		name = hostname
-	}
-	if host == "" {
-		host = hostname
 	}
 	var tokens []string
 	for _, env := range s.TokenEnv {
@@ -286,8 +293,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer loadLog.Close()
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
-		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration,
+		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, Agents: agentGrants(s.Agents, log),
 	})
+	if am := s.Alertmanager; am != nil {
+		token := ""
+		if am.TokenEnv != "" {
+			if token = os.Getenv(am.TokenEnv); token == "" {
+				return usageError{fmt.Errorf("%s: serve.alertmanager.token_env: $%s is empty or unset", cfg.Path, am.TokenEnv)}
+			}
+		}
+		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: token, Sink: hub, Log: log})
+	}
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
 		return err
@@ -304,11 +320,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(probeCtx, hub) }()
 	}
-	for _, ch := range s.Checks {
-		ch = ch.WithDefaults()
-		c := probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
+	startChecks(probeCtx, &wg, s.Checks, host, hub)
+	scrapeClient := &http.Client{}
+	for _, sc := range s.Scrape {
+		sc = sc.WithDefaults()
+		target := ingest.Target{Host: sc.Host, URL: sc.URL, Every: sc.Every.Duration}
 		wg.Add(1)
-		go func() { defer wg.Done(); probe.RunCheck(probeCtx, host, c, "", hub) }()
+		go func() { defer wg.Done(); target.Run(probeCtx, scrapeClient, hub) }()
 	}
 	err = server.Serve(ctx, hub, ln, s.Path, s.TLSCert, s.TLSKey)
 	cancelProbes()
@@ -330,6 +348,59 @@ func journalOpenError(dir string, err error) error {
 		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
 	}
 	return err
+}
+
+func startChecks(ctx context.Context, wg *sync.WaitGroup, checks []config.Check, host string, sink probe.Sink) {
+	for _, ch := range checks {
+		ch = ch.WithDefaults()
+		c := probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
+		wg.Add(1)
+		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", sink) }()
+	}
+}
+
+// agentGrants reads each [[serve.agents]] token from its variable; one
+// that is unset is left out, said in the log.
+func agentGrants(agents []config.AgentGrant, log *slog.Logger) []server.AgentGrant {
+	var grants []server.AgentGrant
+	for _, g := range agents {
+		token := os.Getenv(g.TokenEnv)
+		if token == "" {
+			log.Warn("agent token variable is empty or unset; no agent can report with it", "token_env", g.TokenEnv, "hosts", strings.Join(g.Hosts, ","))
+			continue
+		}
+		grants = append(grants, server.AgentGrant{Token: token, Hosts: g.Hosts})
+	}
+	return grants
+}
+
+// runAgent is vigil serve with [serve.report]: it probes this host, runs
+// its checks and reports them to the hub; it keeps no journal.
+func runAgent(ctx context.Context, cfg config.Config, host string, log *slog.Logger) error {
+	s, r := cfg.Serve, cfg.Serve.Report
+	token := os.Getenv(r.TokenEnv)
+	if token == "" {
+		return usageError{fmt.Errorf("%s: serve.report.token_env: $%s is empty or unset; the hub needs an agent token", cfg.Path, r.TokenEnv)}
+	}
+	a, err := agent.New(agent.Config{
+		Hosts: []string{host}, URLs: r.URLs, Token: token, CAFile: r.CAFile,
+		Thresholds: cfg.Thresholds.Level(), Log: log,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks))
+	var wg sync.WaitGroup
+	if s.ProbeLoad {
+		hp := &probe.HostProbe{Host: host, Interval: s.Interval.Duration, Warn: func(msg string) { log.Warn(msg) }}
+		wg.Add(1)
+		go func() { defer wg.Done(); hp.Run(ctx, a) }()
+	}
+	startChecks(ctx, &wg, s.Checks, host, a)
+	a.Run(ctx)
+	wg.Wait()
+	log.Info("stopped reporting", "host", host)
+	return nil
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -96,6 +96,51 @@ type Serve struct {
 	// JournalSegmentMiB: the journal starts a new segment file past this
 	// size.
 	JournalSegmentMiB int64 `toml:"journal_segment_mib"`
+
+	// The fleet: Report makes this server an agent of a hub; Agents,
+	// Scrape and Alertmanager are what a hub takes reports from.
+	Report       *Report       `toml:"report"`
+	Agents       []AgentGrant  `toml:"agents"`
+	Scrape       []Scrape      `toml:"scrape"`
+	Alertmanager *Alertmanager `toml:"alertmanager"`
+}
+
+// Report sends this host's load and checks to a hub instead of serving
+// them: the agent role. Several URLs are one cluster's hubs, tried in turn.
+type Report struct {
+	URLs     []string `toml:"urls"`
+	TokenEnv string   `toml:"token_env"`
+	CAFile   string   `toml:"ca_file"`
+}
+
+// Reporting reports whether the server is an agent.
+func (s Serve) Reporting() bool { return s.Report != nil && len(s.Report.URLs) > 0 }
+
+// AgentGrant lets the holder of a token report for hosts matching globs.
+type AgentGrant struct {
+	TokenEnv string   `toml:"token_env"`
+	Hosts    []string `toml:"hosts"`
+}
+
+// Scrape is one Prometheus node_exporter a hub reads a host's load from.
+type Scrape struct {
+	Host  string   `toml:"host"`
+	URL   string   `toml:"url"`
+	Every Duration `toml:"every"`
+}
+
+// WithDefaults returns the scrape with its interval filled in.
+func (sc Scrape) WithDefaults() Scrape {
+	if sc.Every.Duration == 0 {
+		sc.Every.Duration = 15 * time.Second
+	}
+	return sc
+}
+
+// Alertmanager, when present, makes a hub take Alertmanager's webhook at
+// POST /alertmanager, with a bearer token if TokenEnv names one.
+type Alertmanager struct {
+	TokenEnv string `toml:"token_env"`
 }
 
 // Check is one service check of vigil serve.
@@ -326,6 +371,7 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	c.validateFleet(add)
 	book := incident.Defaults()
 	for i, rb := range c.Runbooks {
 		if rb.Kind == "" {

@@ -123,3 +123,44 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFleetSections(t *testing.T) {
+	cfg, _, err := Load("../../config.toml.example", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Serve
+	if s.Reporting() || s.Report == nil || s.Report.TokenEnv != "VIGIL_AGENT_TOKEN" {
+		t.Fatalf("example report = %+v: keys shown, not reporting", s.Report)
+	}
+	if len(s.Agents) != 1 || strings.Join(s.Agents[0].Hosts, ",") != "web-*,db-*" {
+		t.Fatalf("agents = %+v", s.Agents)
+	}
+	if len(s.Scrape) != 1 || s.Scrape[0].WithDefaults().Every.Duration != 15*time.Second || s.Alertmanager == nil {
+		t.Fatalf("scrape = %+v, alertmanager = %+v", s.Scrape, s.Alertmanager)
+	}
+	agent, err := Parse("a.toml", "[serve]\nhost = \"web-3\"\n[serve.report]\nurls = [\"wss://hub:7070/feed\", \"wss://hub2:7070/feed\"]\ntoken_env = \"T\"\n")
+	if err != nil || !agent.Serve.Reporting() || agent.Serve.Host != "web-3" {
+		t.Fatalf("agent config: %v %+v", err, agent.Serve.Report)
+	}
+	tests := []struct{ name, src, want string }{
+		{"report url", "[serve.report]\nurls = [\"http://hub/\"]\ntoken_env = \"T\"\n", "c.toml:2: serve.report.urls: expected ws:// or wss://"},
+		{"report token", "[serve.report]\nurls = [\"ws://hub/feed\"]\n", "c.toml:1: serve.report.token_env: expected the name"},
+		{"agent glob", "[[serve.agents]]\ntoken_env = \"T\"\nhosts = [\"web-[\"]\n", "c.toml:3: serve.agents.hosts: expected a glob"},
+		{"agent hosts", "[[serve.agents]]\ntoken_env = \"T\"\n", "c.toml:1: serve.agents.hosts: expected the hosts"},
+		{"agent token", "[[serve.agents]]\ntoken_env = \"T=x\"\nhosts = [\"*\"]\n", "c.toml:2: serve.agents.token_env: expected the name of an environment variable"},
+		{"scrape url", "[[serve.scrape]]\nhost = \"a\"\nurl = \"ftp://x\"\n", "c.toml:3: serve.scrape.url: expected node_exporter's"},
+		{"scrape host", "[[serve.scrape]]\nhost = \"a b\"\nurl = \"http://x/metrics\"\n", "c.toml:2: serve.scrape.host: host \"a b\" holds a space"},
+		{"scrape twice", "[[serve.scrape]]\nhost = \"a\"\nurl = \"http://x/m\"\n[[serve.scrape]]\nhost = \"a\"\nurl = \"http://y/m\"\n", "c.toml:5: serve.scrape.host: host \"a\" scraped twice"},
+		{"scrape every", "[[serve.scrape]]\nhost = \"a\"\nurl = \"http://x/m\"\nevery = \"10ms\"\n", "c.toml:4: serve.scrape.every: expected at least 1s"},
+		{"host", "[serve]\nhost = \"my host\"\n", "c.toml:2: serve.host: host \"my host\" holds a space"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.toml", tt.src)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}

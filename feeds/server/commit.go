@@ -21,6 +21,10 @@ import (
 // is still held, so the sender sees them before its ack). It does not
 // wait for the disk: a connection's reader may go on reading commands.
 func (h *Hub) Submit(cmd protocol.Command, authorized bool, deliver func(Result)) {
+	if cmd.Op == protocol.OpCollect {
+		h.deliverCollect(cmd, authorized, deliver) // journals nothing itself
+		return
+	}
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
 	res, msgs := h.apply(cmd, authorized)

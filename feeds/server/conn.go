@@ -58,8 +58,8 @@ func bearer(r *http.Request) string {
 
 // ServeHTTP upgrades a subscriber and serves it until either side ends.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	authorized := h.Authorized(bearer(r))
-	if !authorized && h.opts.RequireToken {
+	authorized, grant, refuse := h.admit(bearer(r))
+	if refuse {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
 		return
@@ -93,11 +93,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(h.opts.WriteWait))
-	sub, err := readSubscribe(conn)
+	firstMsg, err := readSubscribe(conn)
 	if err != nil {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, err.Error()), time.Now().Add(h.opts.WriteWait))
 		return
 	}
+	if reg, ok := firstMsg.(*protocol.Register); ok {
+		h.serveAgent(conn, remote, grant, reg, deadline)
+		return
+	}
+	sub := firstMsg.(*protocol.Subscribe)
 	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, cork: cw.conn}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
@@ -108,14 +113,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
 	go h.write(s, first, readerDone, writerDone)
+	h.joinPresence(s, sub)
 	deadline()
 	h.read(s, deadline)
 	h.detach(s)
+	h.leavePresence(s)
 	close(readerDone)
 	<-writerDone
 }
 
-func readSubscribe(conn *websocket.Conn) (*protocol.Subscribe, error) {
+// readSubscribe reads the first client frame: a *protocol.Subscribe, or an
+// agent's *protocol.Register.
+func readSubscribe(conn *websocket.Conn) (protocol.Message, error) {
 	for {
 		mt, data, err := conn.ReadMessage()
 		if err != nil {
@@ -128,11 +137,11 @@ func readSubscribe(conn *websocket.Conn) (*protocol.Subscribe, error) {
 		if err != nil {
 			continue // counted as malformed by the protocol; keep waiting
 		}
-		sub, ok := m.(*protocol.Subscribe)
-		if !ok {
-			return nil, errors.New("the first client frame must be subscribe")
+		switch m.(type) {
+		case *protocol.Subscribe, *protocol.Register:
+			return m, nil
 		}
-		return sub, nil
+		return nil, errors.New("the first client frame must be subscribe (or register, from an agent)")
 	}
 }
 
@@ -235,6 +244,7 @@ func (h *Hub) Mux(path string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	mux.HandleFunc("GET /healthz", h.Health)
+	h.handleRoutes(mux)
 	return mux
 }
 

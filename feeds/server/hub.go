@@ -39,6 +39,10 @@ type Options struct {
 	// every entry; before it, only open incidents' entries and the newest
 	// frame of each incident. Default 24h.
 	ReplayWindow time.Duration
+	// Agents are the tokens agents report with, and the hosts each covers.
+	Agents []AgentGrant
+	// StaleCheck is how often reported hosts are checked for silence.
+	StaleCheck time.Duration
 }
 
 func (o *Options) defaults() {
@@ -67,6 +71,9 @@ func (o *Options) defaults() {
 	if o.ReplayWindow <= 0 {
 		o.ReplayWindow = 24 * time.Hour
 	}
+	if o.StaleCheck <= 0 {
+		o.StaleCheck = time.Second
+	}
 }
 
 // Hub is the server's state and its subscribers.
@@ -92,6 +99,8 @@ type Hub struct {
 	subs      map[*subscriber]struct{}
 	closed    bool
 	active    sync.WaitGroup // connection handlers still running
+	fleet     fleet          // agents and reported hosts (fleet.go)
+	presence  presence       // who is watching (presence.go)
 
 	// Durable state (commit.go): the newest seq broadcast (everything up
 	// to it is on disk), the newest durable frame of each incident, the
@@ -120,6 +129,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
 		heads: map[string]journal.Message{}, waiting: map[uint64][]func(error){},
+		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.published = j.Seq()
 	for _, m := range j.Heads() {
@@ -420,6 +430,7 @@ func (h *Hub) Close() {
 	for s := range subs {
 		s.drop("server shutting down")
 	}
+	h.closeAgents()
 }
 
 // Wait waits up to timeout for every connection handler to end.

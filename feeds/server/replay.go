@@ -114,7 +114,11 @@ func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, fn func(journal
 }
 
 // sendReplay writes a subscriber's replay, reading the journal as it goes.
+// An agent's connection has none (nil).
 func (h *Hub) sendReplay(s *subscriber, rp *replay) error {
+	if rp == nil {
+		return nil
+	}
 	s.cork.cork()
 	defer s.cork.uncork()
 	for _, frame := range rp.snapshot {

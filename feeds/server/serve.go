@@ -18,6 +18,7 @@ func Serve(ctx context.Context, h *Hub, ln net.Listener, path, certFile, keyFile
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
+	defer h.startWatch(ctx)()
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {
