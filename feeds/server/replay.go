@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"sort"
 
 	"github.com/gorilla/websocket"
@@ -158,9 +157,6 @@ const (
 	historyDefault = 200
 	historyMax     = 5000
 )
-
-// errTooBig stops a history read that would pass the frame limit.
-var errTooBig = errors.New("history page full")
 
 // history answers a history request with journal frames below before, in
 // increasing seq, the newest limit of them, fewer where the answer would
