@@ -6,6 +6,7 @@ package server
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -289,7 +290,8 @@ func (h *Hub) record(e protocol.Entry) {
 	if e.At.IsZero() {
 		e.At = protocol.At(h.opts.Now())
 	}
-	if _, err := h.journal.Append("", &e); err != nil {
+	if _, err := h.journal.Append("", &e); err != nil && !errors.Is(err, journal.ErrFailed) {
+		// (A stopped journal was said once, loudly, by durable().)
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 	}
 }
