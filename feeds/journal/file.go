@@ -202,7 +202,9 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 		}
 		whole := ix.Size == st.Size() && len(ix.Bloom) > 0
 		if err == nil && active {
-			err = verifyChecksums(seg.path, hdrLen, ix.Size)
+			// Damage is fatal; an index that disagrees with its segment
+			// is only set aside, and the segment read instead.
+			err = verifyChecksums(seg.path, hdrLen, ix.Size, ix)
 			if errors.Is(err, ErrDamaged) {
 				return err
 			}

@@ -662,3 +662,35 @@ func FuzzReadFile(f *testing.F) {
 		j.Close()
 	})
 }
+
+// An index is a cache: one that disagrees with its segment is set aside
+// and the segment read instead.
+func TestIndexThatDisagreesIsSetAside(t *testing.T) {
+	dir := t.TempDir()
+	j, _, _ := Open(dir)
+	d := follow(j)
+	appendWait(t, j, d, "c-1", note("INC-1", "one"), incidentFrame("INC-1", "investigating"))
+	appendWait(t, j, d, "c-2", note("", "two"))
+	j.Close()
+	seg := activeSegment(t, dir)
+	ix, err := readIndex(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.Last += 5
+	ix.Incidents["INC-9"] = []uint64{1}
+	if err := writeIndex(seg, ix); err != nil {
+		t.Fatal(err)
+	}
+	j, _, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if j.Seq() != 3 || len(j.IncidentSeqs("INC-9")) != 0 || len(j.IncidentSeqs("INC-1")) != 2 {
+		t.Fatalf("seq %d, INC-9 %v, INC-1 %v", j.Seq(), j.IncidentSeqs("INC-9"), j.IncidentSeqs("INC-1"))
+	}
+	if seq, ok := j.Applied("c-2"); !ok || seq != 3 {
+		t.Fatalf("c-2 = %d %v", seq, ok)
+	}
+}
