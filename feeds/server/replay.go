@@ -70,7 +70,7 @@ func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, fn func(journal
 			continue
 		}
 		for _, seq := range h.journal.IncidentSeqs(m.Msg.(*protocol.IncidentMsg).Incident.ID) {
-			if seq >= window {
+			if seq >= window || seq > cut { // (the journal may be durable past cut: those go live)
 				break
 			}
 			early = append(early, seq)
