@@ -36,6 +36,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/perf"
+	tuissh "github.com/vigil-oncall/vigil/tui/ssh"
 )
 
 // Exit statuses.
@@ -188,7 +189,7 @@ func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 	kinds := cfg.Book().Kinds()
 	return tui.Options{
 		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
-		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds,
+		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds, NoMouse: !cfg.Dashboard.Mouse,
 		Thresholds: cfg.Thresholds.Level(),
 	}
 }
@@ -320,6 +321,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(probeCtx, hub) }()
 	}
+	if s.SSH != nil {
+		if err := startSSH(probeCtx, &wg, cfg, hub, name, log); err != nil {
+			cancelProbes()
+			wg.Wait()
+			return err
+		}
+	}
 	startChecks(probeCtx, &wg, s.Checks, host, hub)
 	scrapeClient := &http.Client{}
 	for _, sc := range s.Scrape {
@@ -348,6 +356,33 @@ func journalOpenError(dir string, err error) error {
 		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
 	}
 	return err
+}
+
+// startSSH serves the dashboard over SSH beside the feed, until ctx ends.
+func startSSH(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, hub *server.Hub, name string, log *slog.Logger) error {
+	c := cfg.Serve.SSH
+	opts := dashboardOptions(cfg, false)
+	opts.DraftDir = filepath.Join(cfg.Serve.DataDir, "ssh-drafts") // w writes drafts on the hub, not the responder's machine
+	srv, err := tuissh.New(tuissh.Config{
+		Hub: hub, HostKey: c.HostKey, AuthorizedKeys: c.AuthorizedKeys, ReadOnlyKeys: c.ReadOnlyKeys,
+		IdleTimeout: c.IdleTimeout.Duration, MaxTimeout: c.MaxTimeout.Duration,
+		Dashboard: opts, FeedName: name, FPS: frameRate(), Logger: log,
+	})
+	if err != nil {
+		return usageError{fmt.Errorf("%s: [serve.ssh]: %w", cfg.Path, err)}
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("[serve.ssh] listen: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("ssh: stopped serving", "err", err)
+		}
+	}()
+	return nil
 }
 
 func startChecks(ctx context.Context, wg *sync.WaitGroup, checks []config.Check, host string, sink probe.Sink) {
@@ -530,7 +565,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("vigil bench", "vigil bench [--only bandwidth,idle,keys,ingest,memory,start] [--window D] [--idle-window D]", stderr)
-	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure")
+	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
 	window := fs.Duration("window", 20*time.Second, "steady-state window for terminal bandwidth")
 	idleWindow := fs.Duration("idle-window", time.Minute, "window for the idle cost")
 	fps := fs.String("fps", "", "run the measured vigil with VIGIL_FPS set to this")

@@ -53,6 +53,11 @@ type FeedConfig struct {
 	Token    string // bearer token; never logged or shown
 	TokenEnv string // the variable the token came from, for messages
 	CAFile   string // extra CA for wss://, besides the system roots
+	Actor    string // who is watching, sent in subscribe for presence
+	Via      string // how: protocol.ViaTTY or protocol.ViaSSH
+	// Dial, if set, opens the connection instead of TCP: the hub's SSH
+	// front end reaches its own hub in-process this way.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // refusal is an error the server will give again if asked again soon:
@@ -79,6 +84,7 @@ func newDialer(cfg FeedConfig, t Timings) (*websocket.Dialer, error) {
 		Subprotocols:     []string{protocol.Subprotocol},
 		ReadBufferSize:   16 << 10,
 		WriteBufferSize:  4 << 10,
+		NetDialContext:   cfg.Dial,
 	}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
@@ -224,7 +230,7 @@ func (f *feed) connect(ctx context.Context, setQueue func(chan []byte)) error {
 		f.journal, f.lastSeq = hello.Journal, 0
 	}
 	f.store.updateHealth(f.cfg.Name, func(h *Health) { h.Server, h.Journal = hello.Server, hello.Journal })
-	sub := protocol.MustEncode(&protocol.Subscribe{Since: f.lastSeq, Journal: f.journal})
+	sub := protocol.MustEncode(&protocol.Subscribe{Since: f.lastSeq, Journal: f.journal, Actor: f.cfg.Actor, Via: f.cfg.Via})
 	conn.SetWriteDeadline(time.Now().Add(f.timings.WriteWait))
 	if err := conn.WriteMessage(websocket.TextMessage, sub); err != nil {
 		return fmt.Errorf("subscribe: %w", err)

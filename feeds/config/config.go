@@ -54,6 +54,7 @@ type Dashboard struct {
 	TimeZone string `toml:"time_zone"` // "local" or "utc"
 	Support  string `toml:"support"`   // how customers reach support, for drafts
 	StateDir string `toml:"state_dir"`
+	Mouse    bool   `toml:"mouse"` // wheel and clicks; off leaves the mouse to the terminal
 }
 
 // Thresholds are load-per-CPU levels.
@@ -89,6 +90,7 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+	SSH          *SSH     `toml:"ssh"`
 	// ReplayWindow: a fresh subscriber gets every entry this far back,
 	// before it only open incidents' entries and each incident's newest
 	// frame (older ones on request, by history).
@@ -143,6 +145,40 @@ type Alertmanager struct {
 	TokenEnv string `toml:"token_env"`
 }
 
+// SSH configures the dashboard the hub serves over SSH, [serve.ssh]; nil
+// (no such table) serves none.
+type SSH struct {
+	Listen         string   `toml:"listen"`
+	HostKey        string   `toml:"host_key"`        // created (ed25519) if missing
+	AuthorizedKeys string   `toml:"authorized_keys"` // OpenSSH format; the comment is the responder's name
+	ReadOnlyKeys   string   `toml:"read_only_keys"`  // keys that may watch but not act
+	IdleTimeout    Duration `toml:"idle_timeout"`    // no keypress this long ends a session; 0: never
+	MaxTimeout     Duration `toml:"max_timeout"`     // a session's longest life; 0: no limit
+}
+
+// SSH defaults, for the keys a [serve.ssh] table leaves out.
+const (
+	DefaultSSHListen      = "0.0.0.0:2222"
+	DefaultSSHIdleTimeout = 30 * time.Minute
+	SSHHostKeyName        = "ssh_host_ed25519_key" // in data_dir unless host_key says
+)
+
+func (c *Config) sshDefaults(md toml.MetaData) {
+	s := c.Serve.SSH
+	if s == nil {
+		return
+	}
+	if !md.IsDefined("serve", "ssh", "listen") {
+		s.Listen = DefaultSSHListen
+	}
+	if !md.IsDefined("serve", "ssh", "idle_timeout") {
+		s.IdleTimeout.Duration = DefaultSSHIdleTimeout
+	}
+	if s.HostKey == "" {
+		s.HostKey = filepath.Join(c.Serve.DataDir, SSHHostKeyName)
+	}
+}
+
 // Check is one service check of vigil serve.
 type Check struct {
 	Name    string   `toml:"name"`
@@ -176,7 +212,7 @@ type Step struct {
 // Default returns the configuration used when there is no file.
 func Default() Config {
 	return Config{
-		Dashboard:  Dashboard{Bell: true, TimeZone: "local"},
+		Dashboard:  Dashboard{Bell: true, TimeZone: "local", Mouse: true},
 		Thresholds: Thresholds{LoadWarnPerCPU: level.Defaults().WarnPerCPU, LoadCritPerCPU: level.Defaults().CritPerCPU},
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
@@ -277,6 +313,7 @@ func Parse(path, src string) (Config, error) {
 		}
 		return cfg, Errors{{File: path, Msg: err.Error()}}
 	}
+	cfg.sshDefaults(md)
 	loc := newLocator(src)
 	var errs Errors
 	for _, k := range md.Undecoded() {
@@ -341,6 +378,21 @@ func (c *Config) validate(loc *locator) Errors {
 	}
 	if s.RequireToken && len(s.TokenEnv) == 0 {
 		add([]string{"serve", "require_token"}, -1, "require_token needs token_env")
+	}
+	if ssh := s.SSH; ssh != nil {
+		key := func(k string) []string { return []string{"serve", "ssh", k} }
+		if _, _, err := net.SplitHostPort(ssh.Listen); err != nil {
+			add(key("listen"), -1, "expected host:port, got %q", ssh.Listen)
+		}
+		if ssh.AuthorizedKeys == "" {
+			add(key("authorized_keys"), -1, "[serve.ssh] needs an authorized_keys file (OpenSSH format; each key's comment is the responder's name)")
+		}
+		if ssh.IdleTimeout.Duration < 0 {
+			add(key("idle_timeout"), -1, "cannot be negative (0 never ends an idle session), got %s", ssh.IdleTimeout)
+		}
+		if ssh.MaxTimeout.Duration < 0 {
+			add(key("max_timeout"), -1, "cannot be negative (0 is no limit), got %s", ssh.MaxTimeout)
+		}
 	}
 	checkNames := map[string]bool{}
 	for i, ch := range s.Checks {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ func TestExampleDecodes(t *testing.T) {
 	}
 	if cfg.Serve.Interval.Duration != 5*time.Second || len(cfg.Serve.Checks) != 1 {
 		t.Fatalf("serve = %+v", cfg.Serve)
+	}
+	if ssh := cfg.Serve.SSH; ssh == nil || ssh.Listen != DefaultSSHListen || ssh.IdleTimeout.Duration != DefaultSSHIdleTimeout || ssh.HostKey != filepath.Join(cfg.Serve.DataDir, SSHHostKeyName) {
+		t.Fatalf("serve.ssh = %+v, want the defaults", ssh)
 	}
 	book := cfg.Book()
 	steps := book["outage"].Steps
@@ -59,6 +63,10 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"check type", "[[serve.checks]]\nname = \"x\"\ntype = \"ping\"\ntarget = \"a\"\n", "c.toml:3: serve.checks.type: expected tcp, http, process or command"},
 		{"runbook after", "[[runbooks]]\nkind = \"db\"\n[[runbooks.steps]]\nid = \"a\"\nafter = \"lunch\"\n", "runbooks.steps: runbook \"db\" step \"a\": after must be"},
 		{"time zone", "[dashboard]\ntime_zone = \"mars\"\n", "c.toml:2: dashboard.time_zone: expected \"local\" or \"utc\""},
+		{"ssh listen", "[serve.ssh]\nauthorized_keys = \"/k\"\nlisten = \"2222\"\n", "c.toml:3: serve.ssh.listen: expected host:port"},
+		{"ssh without keys", "[serve]\ndata_dir = \"/d\"\n[serve.ssh]\nlisten = \":2222\"\n", "c.toml:3: serve.ssh.authorized_keys: [serve.ssh] needs an authorized_keys file"},
+		{"ssh idle", "[serve.ssh]\nauthorized_keys = \"/k\"\nidle_timeout = \"-1m\"\n", "c.toml:3: serve.ssh.idle_timeout: cannot be negative"},
+		{"ssh unknown key", "[serve.ssh]\nauthorized_keys = \"/k\"\nport = 22\n", "c.toml:3: serve.ssh.port: unknown key"},
 		{"token in token_env", "[[feeds]]\nname = \"a\"\nurl = \"ws://h/\"\ntoken_env = \"TOKEN=abc\"\n", "c.toml:4: feeds.token_env: expected the name of an environment variable"},
 	}
 	for _, tt := range tests {
@@ -66,6 +74,33 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 			_, err := Parse("c.toml", tt.src)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// [serve.ssh] turns the SSH dashboard on; the keys it leaves out take
+// their defaults, and an explicit 0s idle_timeout stays 0 (never).
+func TestSSHTableAndDefaults(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      *SSH
+	}{
+		{"absent", "[serve]\nlisten = \"127.0.0.1:7070\"\n", nil},
+		{"defaults", "[serve]\ndata_dir = \"/srv/v\"\n[serve.ssh]\nauthorized_keys = \"/etc/vigil/authorized_keys\"\n",
+			&SSH{Listen: DefaultSSHListen, HostKey: "/srv/v/" + SSHHostKeyName, AuthorizedKeys: "/etc/vigil/authorized_keys", IdleTimeout: Duration{DefaultSSHIdleTimeout}}},
+		{"set", "[serve.ssh]\nlisten = \"127.0.0.1:2200\"\nhost_key = \"/k/host\"\nauthorized_keys = \"/a\"\nread_only_keys = \"/r\"\nidle_timeout = \"0s\"\nmax_timeout = \"12h\"\n",
+			&SSH{Listen: "127.0.0.1:2200", HostKey: "/k/host", AuthorizedKeys: "/a", ReadOnlyKeys: "/r", MaxTimeout: Duration{12 * time.Hour}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("c.toml", tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Serve.SSH
+			if (got == nil) != (tt.want == nil) || (got != nil && *got != *tt.want) {
+				t.Fatalf("serve.ssh = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -25,7 +25,8 @@ type subscriber struct {
 	code       int
 	remote     string
 	authorized bool
-	cork       *corkConn // nil where the connection could not be corked
+	cork       *corkConn  // nil where the connection could not be corked
+	principal  *Principal // set when the hub's own front end vouched for it
 }
 
 func (s *subscriber) offer(frame []byte) bool {
@@ -58,7 +59,7 @@ func bearer(r *http.Request) string {
 
 // ServeHTTP upgrades a subscriber and serves it until either side ends.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	authorized, grant, refuse := h.admit(bearer(r))
+	authorized, grant, refuse, principal := h.authorize(r)
 	if refuse {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
@@ -103,7 +104,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := firstMsg.(*protocol.Subscribe)
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, cork: cw.conn}
+	if principal != nil {
+		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
+	}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cw.conn}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
@@ -167,6 +171,12 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		cmd, ok := m.(*protocol.Command)
 		if !ok {
+			continue
+		}
+		if refusal, refused := s.principal.vouch(cmd); refused {
+			if !s.offer(refusal) {
+				s.drop("too slow: fell more than the queue behind")
+			}
 			continue
 		}
 		h.Submit(*cmd, s.authorized, func(res Result) {
