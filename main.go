@@ -417,15 +417,19 @@ func runAgent(ctx context.Context, cfg config.Config, host string, log *slog.Log
 	if token == "" {
 		return usageError{fmt.Errorf("%s: serve.report.token_env: $%s is empty or unset; the hub needs an agent token", cfg.Path, r.TokenEnv)}
 	}
+	capturer := probe.NewCapturer(s.Evidence.Capturer(s.Interval.Duration))
+	defer capturer.Close()
 	a, err := agent.New(agent.Config{
 		Hosts: []string{host}, URLs: r.URLs, Token: token, CAFile: r.CAFile,
-		Thresholds: cfg.Thresholds.Level(), Log: log,
+		Thresholds: cfg.Thresholds.Level(), Log: log, Source: capturer,
 	})
 	if err != nil {
 		return usageError{err}
 	}
-	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks))
+	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks), "evidence_commands", len(s.Evidence.Commands))
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); capturer.Run(ctx) }()
 	if s.ProbeLoad {
 		hp := &probe.HostProbe{Host: host, Interval: s.Interval.Duration, Warn: func(msg string) { log.Warn(msg) }}
 		wg.Add(1)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/probe"
 )
 
 // Duration is a Go duration written as a string: "5s", "1h30m".
@@ -90,6 +91,7 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+	Evidence     Evidence `toml:"evidence"`
 	SSH          *SSH     `toml:"ssh"`
 	// ReplayWindow: a fresh subscriber gets every entry this far back,
 	// before it only open incidents' entries and each incident's newest
@@ -218,6 +220,7 @@ func Default() Config {
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
 			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64,
+			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 		},
 	}
 }
@@ -423,6 +426,7 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	s.Evidence.validate(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
 	for i, rb := range c.Runbooks {
