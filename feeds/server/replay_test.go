@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,5 +365,75 @@ func TestFailedFsyncStopsAcksUntilRestart(t *testing.T) {
 	texts := strings.Join(d.EntryTexts(), "|")
 	if strings.Contains(texts, "in doubt") || strings.Contains(texts, "|after|") || !strings.HasSuffix(texts, "after restart") {
 		t.Fatalf("entries: %s", texts)
+	}
+}
+
+// gatedDisk holds every fsync while shut, telling the test it started.
+type gatedDisk struct {
+	shut    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedDisk) wrap(f journal.File) journal.File { return &gatedFile{File: f, g: g} }
+
+type gatedFile struct {
+	journal.File
+	g *gatedDisk
+}
+
+func (f *gatedFile) Sync() error {
+	if f.g.shut.Load() {
+		f.g.entered <- struct{}{}
+		<-f.g.release
+	}
+	return f.File.Sync()
+}
+
+// While the fsync that covers a command runs, neither its entry nor its
+// ack leaves the hub: a history request sent after it is answered first.
+func TestNothingIsSentBeforeItsFsync(t *testing.T) {
+	gate := &gatedDisk{entered: make(chan struct{}), release: make(chan struct{})}
+	srv := startServerWith(t, t.TempDir(), "", Options{}, journal.Options{WrapFile: gate.wrap})
+	var open sync.Once
+	let := func() { gate.shut.Store(false); open.Do(func() { close(gate.release) }) }
+	t.Cleanup(let) // before the server stops: a failing test leaves no fsync held
+	srv.hub.Apply(protocol.Command{ID: "d", Actor: "a", Op: "declare", Title: "x", Severity: "SEV3", Kind: "outage"}, true, nil)
+	conn, _, _ := subscribeRaw(t, srv.url, 0, "")
+	gate.shut.Store(true)
+	conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Command{ID: "n-1", Actor: "a", Op: "note", Incident: "INC-1", Text: "held"}))
+	<-gate.entered // its fsync runs, and is held
+	conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.History{ID: "h-1", Limit: 1}))
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := mustDecode(data).(type) {
+		case *protocol.Entry, *protocol.Ack:
+			t.Fatalf("sent before its fsync returned: %s", data)
+		case *protocol.History:
+			if v.ID != "h-1" {
+				continue
+			}
+			let()
+			var entry, ack bool
+			for !ack {
+				_, data, err := conn.ReadMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch v := mustDecode(data).(type) {
+				case *protocol.Entry:
+					entry = v.Text == "held"
+				case *protocol.Ack:
+					if !entry || v.ID != "n-1" {
+						t.Fatalf("ack %+v before its entry", v)
+					}
+					ack = true
+				}
+			}
+			return
+		}
 	}
 }
