@@ -69,7 +69,7 @@ func TestServeOverSSH(t *testing.T) {
 	x.run("-f", "/dev/null", "new-session", "-d", "-s", x.session, "-x", "80", "-y", "24", cmd)
 	defer exec.Command("tmux", "-S", x.socket, "kill-server").Run()
 	x.waitFor("the dashboard over SSH", func(s string) bool {
-		return strings.Contains(s, "no active incident") && strings.Contains(s, "feeds 1/1")
+		return strings.Contains(s, "no active incident") && strings.Contains(s, "1 watching")
 	})
 
 	key, err := os.Stat(filepath.Join(dir, "data", "ssh_host_ed25519_key"))

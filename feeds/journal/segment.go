@@ -45,6 +45,8 @@ type segIndex struct {
 	Points    []point             `json:"points"`
 	Incidents map[string][]uint64 `json:"incidents"`
 	Heads     []indexHead         `json:"heads"` // newest incident frames lying in it
+	Publishes []uint64            `json:"publishes,omitempty"`
+	Latest    map[string]uint64   `json:"latest,omitempty"` // newest transitions lying in it
 	Bloom     []uint64            `json:"bloom,omitempty"`
 }
 
@@ -75,6 +77,15 @@ func (j *Journal) indexOf(seg *segment) segIndex {
 			ix.Heads = append(ix.Heads, indexHead{ID: id, Seq: h.seq, Frame: h.frame})
 		}
 	}
+	lo := sort.Search(len(j.publishes), func(i int) bool { return j.publishes[i] >= seg.first })
+	hi := sort.Search(len(j.publishes), func(i int) bool { return j.publishes[i] > seg.last })
+	ix.Publishes = append([]uint64(nil), j.publishes[lo:hi]...)
+	ix.Latest = map[string]uint64{}
+	for key, seq := range j.latest {
+		if seq >= seg.first && seq <= seg.last {
+			ix.Latest[key] = seq
+		}
+	}
 	return ix
 }
 
@@ -86,6 +97,10 @@ func (j *Journal) adoptIndex(seg *segment, ix segIndex) {
 	}
 	for _, h := range ix.Heads {
 		j.heads[h.ID] = head{seq: h.Seq, frame: h.Frame}
+	}
+	j.publishes = append(j.publishes, ix.Publishes...)
+	for key, seq := range ix.Latest {
+		j.latest[key] = max(j.latest[key], seq)
 	}
 	if len(ix.Bloom) > 0 {
 		seg.bloom = &bloom{bits: ix.Bloom}

@@ -437,3 +437,33 @@ func TestNothingIsSentBeforeItsFsync(t *testing.T) {
 		}
 	}
 }
+
+// A service's last transition is recovered at start however old it is:
+// the start-up state reaches past the replay window for it.
+func TestRestartRecoversStatesOlderThanTheWindow(t *testing.T) {
+	clk := &testClock{now: time.Date(2026, 11, 19, 2, 0, 0, 0, time.UTC)}
+	dir := t.TempDir()
+	opts := Options{Now: clk.Now, ReplayWindow: 24 * time.Hour}
+	jopts := journal.Options{Now: clk.Now, SegmentBytes: 1 << 10}
+	srv := startServerWith(t, dir, "", opts, jopts)
+	down := func(h *Hub) {
+		at := protocol.At(clk.Now())
+		h.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: protocol.StateDown, Since: at, At: at})
+	}
+	down(srv.hub)
+	eventually(t, "the transition", func() bool { return len(transitions(srv.hub)) == 1 })
+	clk.add(72 * time.Hour)
+	for i := 0; i < 20; i++ { // a window's worth of other entries
+		srv.hub.record(protocol.Entry{Actor: "web-1", Kind: protocol.EntrySystem, Text: fmt.Sprintf("other %d", i)})
+	}
+	eventually(t, "the others", func() bool { return srv.hub.Seq() == 21 })
+	addr := srv.addr
+	srv.stop()
+	srv = startServerWith(t, dir, addr, opts, jopts)
+	down(srv.hub) // still down: nothing to journal
+	srv.hub.record(protocol.Entry{Actor: "web-1", Kind: protocol.EntrySystem, Text: "marker"})
+	eventually(t, "the marker", func() bool { return srv.hub.Seq() >= 22 })
+	if got := transitions(srv.hub); len(got) != 1 {
+		t.Fatalf("the restart fabricated a transition: %q", got)
+	}
+}

@@ -124,6 +124,15 @@ type PresenceEvent struct {
 	Watchers []protocol.Watcher
 }
 
+// NoticeEvent is something to read once, from the client itself: for
+// instance what was recovered from a damaged outbox.
+type NoticeEvent struct {
+	Feed  string
+	Text  string
+	Error bool
+}
+
+func (NoticeEvent) event()   {}
 func (JournalEvent) event()  {}
 func (ResetEvent) event()    {}
 func (StatusEvent) event()   {}

@@ -306,6 +306,8 @@ func (s *State) applyEvent(e Event, now time.Time) {
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
 	case StatusEvent:
 		s.applyStatus(v)
+	case NoticeEvent:
+		s.Notice = Notice{At: now, Text: Sanitize(v.Text), Error: v.Error}
 	case QueuedEvent:
 		s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
 		if v.Command.Op == protocol.OpCheck {
