@@ -52,25 +52,17 @@ func (h *Hub) headsLocked() []journal.Message {
 	return heads
 }
 
-// compacted calls fn, in increasing seq up to cut, for the compacted
-// journal: the newest frame of every incident, the entries of open
-// incidents and every entry of the replay window. Older incident frames
-// are left out (each is superseded by its incident's newest).
-func (h *Hub) compacted(cut uint64, fn func(journal.Message) bool) error {
-	h.mu.Lock()
-	heads := h.headsLocked()
-	h.mu.Unlock()
-	return h.compactedFrom(heads, cut, nil, fn)
-}
-
 // startState calls fn for the start-up state (NewHub): the compacted
 // journal and, before its window, the journal's start-up seqs.
 func (h *Hub) startState(fn func(journal.Message) bool) error {
 	return h.compactedFrom(h.headsLocked(), h.published, h.journal.StartSeqs(), fn)
 }
 
-// compactedFrom is compacted over given heads, with extra seqs from before
-// the window as well.
+// compactedFrom calls fn, in increasing seq up to cut, for the compacted
+// journal: the given newest frame of every incident, the entries of open
+// incidents and every entry of the replay window, and the extra seqs that
+// lie before the window. Older incident frames are left out (each is
+// superseded by its incident's newest).
 func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, extra []uint64, fn func(journal.Message) bool) error {
 	window := h.journal.SeqAt(h.opts.Now().Add(-h.opts.ReplayWindow))
 	var early []uint64 // open incidents' entries (and extra seqs) before the window
