@@ -184,3 +184,23 @@ func TestWholeReplayAsksNothing(t *testing.T) {
 		t.Fatalf("requests %+v to a hub whose replay was whole", reqs)
 	}
 }
+
+func TestWheelPastTheOldestPagesHistoryIn(t *testing.T) {
+	m, p := compactedDashboard(t)
+	m, _ = press(t, m, "3")
+	tl := m.layout.Panes[TimelinePane]
+	wheel := tea.MouseWheelMsg{X: tl.X + 5, Y: tl.Y + 3, Button: tea.MouseWheelUp}
+	for i := 0; i < 10; i++ { // 21 entries, 3 a notch: the seventh reaches the oldest
+		next, cmd := m.Update(wheel)
+		m = askedMsgs(next.(Model), cmd)
+	}
+	reqs := p.requests()
+	if len(reqs) != 1 || reqs[0].Before != 500 || reqs[0].Incident != "INC-7" {
+		t.Fatalf("requests %+v; want one, INC-7 before 500", reqs)
+	}
+	next, cmd := m.Update(tea.MouseWheelMsg{X: tl.X + 5, Y: tl.Y + 3, Button: tea.MouseWheelDown})
+	m = askedMsgs(next.(Model), cmd)
+	if len(p.requests()) != 1 {
+		t.Fatal("the wheel down asked for older entries")
+	}
+}
