@@ -1,6 +1,7 @@
 package state
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -125,6 +126,9 @@ func (t *Timeline) Add(e Entry) {
 			t.Merge(e.Feed, []Entry{e})
 			return
 		}
+	}
+	if t.tailKey() > math.MaxInt64/2 {
+		t.renumber() // after some 67 million entries: keys start low again
 	}
 	e.key = 0
 	if len(t.entries) > 0 {

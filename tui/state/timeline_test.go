@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -430,4 +431,19 @@ func FuzzTimeline(f *testing.F) {
 			last[e.Feed] = e.Seq
 		}
 	})
+}
+
+func TestKeysStartLowAgainBeforeTheyOverflow(t *testing.T) {
+	tl := NewTimeline(10)
+	tl.Add(Entry{Feed: "a", Seq: 1, Text: "1"})
+	tl.entries[0].key = math.MaxInt64/2 + 1
+	tl.reindex()
+	tl.SetClosed("INC-1", true)
+	tl.Add(Entry{Feed: "a", Seq: 2, Text: "2"})
+	if k := tl.At("", 1).key; k <= tl.At("", 0).key || k > 2*spacing {
+		t.Fatalf("keys %d, %d", tl.At("", 0).key, k)
+	}
+	if tl.Len("INC-1") != 1 {
+		t.Fatalf("INC-1 shows %d, want the one entry before it was resolved", tl.Len("INC-1"))
+	}
 }
