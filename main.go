@@ -51,7 +51,12 @@ const (
 type usageError struct{ error }
 
 func main() {
+	// The first SIGTERM or interrupt cancels ctx: every part ends and the
+	// terminal is restored (bubbletea v2.1.1's own handler selects on the
+	// same context, so it cannot block the shutdown). Once it has, the
+	// default action comes back, so a second signal ends vigil at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	endProfile := cpuProfile(os.Getenv("VIGIL_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	endProfile()
@@ -85,6 +90,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sub, args = args[0], args[1:]
 	}
 	var err error
+	switch {
+	case sub == "" && hasFlag(args, "-version", "--version"):
+		sub = "version"
+	case sub == "" && hasFlag(args, "-h", "-help", "--help", "--h"):
+		sub = "help"
+	}
 	switch sub {
 	case "":
 		err = cmdDashboard(ctx, args, stderr)
@@ -99,9 +110,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "vigil", version())
+		info, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionLine(info, ok))
 	case "help":
-		fmt.Fprint(stdout, topUsage)
+		fs, _ := dashboardFlags(stdout)
+		fs.Usage()
 	default:
 		err = usageError{fmt.Errorf("unknown command %q\n\n%s", sub, topUsage)}
 	}
@@ -126,16 +139,63 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
-  vigil version
+  vigil version                                          also: vigil --version
 
 Run any command with --help for its flags.
 `
 
-func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
+// versionLine is what vigil version prints: the module version, the VCS
+// revision the binary was built from (and whether the tree had changes),
+// and the Go that built it, all from the build information.
+func versionLine(info *debug.BuildInfo, ok bool) string {
+	if !ok || info == nil {
+		return "vigil (no build information)"
 	}
-	return "dev"
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, when string
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	line := "vigil " + v
+	if rev == "" {
+		line += " revision unknown (built without VCS information)"
+	} else {
+		line += " revision " + rev
+		if modified {
+			line += " (modified)"
+		}
+		if when != "" {
+			line += " " + when
+		}
+	}
+	return line + " " + info.GoVersion
+}
+
+// hasFlag reports whether args hold one of names as a flag; after "--"
+// everything is an argument.
+func hasFlag(args []string, names ...string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		for _, n := range names {
+			if a == n {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
@@ -174,29 +234,49 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// dashboardArgs are the dashboard's flags.
+type dashboardArgs struct {
+	config, actor string
+	feeds         multiFlag
+}
+
+// dashboardFlags declares the dashboard's flags; its usage is the overview
+// of every command followed by those flags, since the dashboard is what a
+// bare vigil runs.
+func dashboardFlags(out io.Writer) (*flag.FlagSet, *dashboardArgs) {
+	a := &dashboardArgs{}
+	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&a.config, "config", "", "configuration file")
+	fs.Var(&a.feeds, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
+	fs.StringVar(&a.actor, "actor", "", "who ticks and notes (default: config, then $USER)")
+	fs.Usage = func() {
+		fmt.Fprint(out, topUsage)
+		fmt.Fprintln(out, "\ndashboard flags (vigil [flags]):")
+		fs.PrintDefaults()
+	}
+	return fs, a
+}
+
 func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("vigil", "vigil [--config FILE] [--feed URL]... [--actor NAME]", stderr)
-	cfgPath := fs.String("config", "", "configuration file")
-	var feedURLs multiFlag
-	fs.Var(&feedURLs, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
-	actor := fs.String("actor", "", "who ticks and notes (default: config, then $USER)")
+	fs, a := dashboardFlags(stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, found, err := loadConfig(*cfgPath)
+	cfg, found, err := loadConfig(a.config)
 	if err != nil {
 		return err
 	}
-	if *actor != "" {
-		cfg.Dashboard.Actor = *actor
+	if a.actor != "" {
+		cfg.Dashboard.Actor = a.actor
 	}
 	var feeds []client.FeedConfig
-	for i, u := range feedURLs {
+	for i, u := range a.feeds {
 		feeds = append(feeds, client.FeedConfig{Name: fmt.Sprintf("feed%d", i+1), URL: u})
 	}
-	if len(feedURLs) == 0 {
+	if len(a.feeds) == 0 {
 		for _, f := range cfg.Feeds {
-			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
+			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, URLs: f.URLs, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
 		}
 	}
 	if len(feeds) == 0 {
@@ -205,7 +285,7 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		return runDemo(ctx, "127.0.0.1:0", true, cfg, stderr)
 	}
-	return runDashboard(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false)
+	return runDashboard(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false, stderr)
 }
 
 func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
@@ -217,16 +297,27 @@ func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 	}
 }
 
-func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool) error {
-	for _, f := range feeds {
-		if f.URL == "" || !(strings.HasPrefix(f.URL, "ws://") || strings.HasPrefix(f.URL, "wss://")) {
-			return usageError{fmt.Errorf("feed %q: expected a ws:// or wss:// URL", f.URL)}
+func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {
+	for i, f := range feeds {
+		for _, u := range f.Endpoints() {
+			if !(strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://")) {
+				return usageError{fmt.Errorf("feed %q: expected a ws:// or wss:// URL", u)}
+			}
+		}
+		if f.Actor == "" {
+			feeds[i].Actor = cfg.Actor(os.Getenv) // who watches, for the hub's presence
 		}
 	}
 	c, err := client.New(feeds, stateDir, client.DefaultTimings())
 	if err != nil {
 		return err
 	}
+	// The screen says so too, but it is gone once vigil exits.
+	defer func() {
+		for _, s := range c.Salvaged() {
+			fmt.Fprintln(stderr, "vigil:", s)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -283,25 +374,24 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.Reporting() {
 		return runAgent(ctx, cfg, host, log)
 	}
-	j, rec, err := journal.Open(s.DataDir)
+	tokens, err := serveTokens(cfg.Path, s.TokenEnv, os.Getenv)
 	if err != nil {
-		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
+		return err
+	}
+	j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
+	if err != nil {
+		return journalOpenError(s.DataDir, err)
 	}
 	defer j.Close()
+	if rec.Migrated != "" {
+		log.Info("journal: rewrote the format-1 journal with a checksum per record; the old file is kept", "kept", rec.Migrated)
+	}
 	if rec.TornBytes > 0 {
-		log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes)
+		log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
 	}
 	name := s.Name
 	if name == "" {
 		name = hostname
-	}
-	var tokens []string
-	for _, env := range s.TokenEnv {
-		if v := os.Getenv(env); v != "" {
-			tokens = append(tokens, v)
-		} else {
-			log.Warn("token variable is empty or unset", "token_env", env)
-		}
 	}
 	if s.RequireToken && len(tokens) == 0 {
 		return usageError{fmt.Errorf("%s: serve.require_token is set but no token variable (%s) holds a token", cfg.Path, strings.Join(s.TokenEnv, ", "))}
@@ -311,9 +401,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer loadLog.Close()
+	senders, err := cfg.Senders(os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
-		Thresholds: cfg.Thresholds.Level(), Agents: agentGrants(s.Agents, log),
+		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, Agents: agentGrants(s.Agents, log),
+		Site: s.Site(name), Senders: senders,
 	})
 	if am := s.Alertmanager; am != nil {
 		token := ""
@@ -332,7 +427,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.TLSCert != "" {
 		scheme = "wss"
 	}
-	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks))
+	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks),
+		"status", fmt.Sprintf("http%s://%s/status", strings.TrimPrefix(scheme, "ws"), ln.Addr()), "channels", strings.Join(hub.Channels(), ","), "pending_deliveries", hub.PendingDeliveries())
 	var wg sync.WaitGroup
 	probeCtx, cancelProbes := context.WithCancel(ctx)
 	if s.ProbeLoad {
@@ -360,6 +456,37 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("stopped", "seq", j.Seq())
 	return err
+}
+
+// journalOpenError says what to do about a journal that would not open:
+// only a directory that cannot be written is fixed by pointing data_dir
+// elsewhere; a damaged or locked journal is not.
+func journalOpenError(dir string, err error) error {
+	switch {
+	case errors.Is(err, journal.ErrDamaged):
+		return fmt.Errorf("%w\n(the journal in %s is kept as it is: copy the data directory aside before repairing it by hand; vigil serve will not start on a journal it would have to guess at)", err, dir)
+	case errors.Is(err, journal.ErrLocked):
+		return err
+	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
+	}
+	return err
+}
+
+// serveTokens reads the tokens serve.token_env names. A named variable
+// that is unset or empty is an error, not a warning: a unit that lost its
+// environment file would otherwise open the journal to anyone who can
+// reach the port.
+func serveTokens(path string, names []string, getenv func(string) string) ([]string, error) {
+	var tokens []string
+	for _, name := range names {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return nil, usageError{fmt.Errorf("%s: serve.token_env: $%s is unset or empty; set it to the token, or remove it from token_env (an empty token would leave commands open to anyone)", path, name)}
+		}
+		tokens = append(tokens, v)
+	}
+	return tokens, nil
 }
 
 // startSSH serves the dashboard over SSH beside the feed, until ctx ends.
@@ -421,15 +548,19 @@ func runAgent(ctx context.Context, cfg config.Config, host string, log *slog.Log
 	if token == "" {
 		return usageError{fmt.Errorf("%s: serve.report.token_env: $%s is empty or unset; the hub needs an agent token", cfg.Path, r.TokenEnv)}
 	}
+	capturer := probe.NewCapturer(s.Evidence.Capturer(s.Interval.Duration))
+	defer capturer.Close()
 	a, err := agent.New(agent.Config{
 		Hosts: []string{host}, URLs: r.URLs, Token: token, CAFile: r.CAFile,
-		Thresholds: cfg.Thresholds.Level(), Log: log,
+		Thresholds: cfg.Thresholds.Level(), Log: log, Source: capturer,
 	})
 	if err != nil {
 		return usageError{err}
 	}
-	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks))
+	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks), "evidence_commands", len(s.Evidence.Commands))
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); capturer.Run(ctx) }()
 	if s.ProbeLoad {
 		hp := &probe.HostProbe{Host: host, Interval: s.Interval.Duration, Warn: func(msg string) { log.Warn(msg) }}
 		wg.Add(1)
@@ -472,19 +603,21 @@ func runDemo(ctx context.Context, listen string, ui bool, cfg config.Config, out
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
+	// Deferred calls run last first: cancel must run before the wait, or
+	// quitting the dashboard (q) waits for a scenario nobody stops.
+	defer wg.Wait()
+	defer cancel()
 	wg.Add(2)
 	go func() { defer wg.Done(); sc.Run(ctx) }()
 	go func() { defer wg.Done(); server.Serve(ctx, sc.Hub, ln, "/feed", "", "") }()
-	defer wg.Wait()
 	url := "ws://" + ln.Addr().String() + "/feed"
 	if !ui {
 		fmt.Fprintf(out, "demo feed at %s\nwatch it with:  vigil --feed %s\n", url, url)
 		<-ctx.Done()
 		return nil
 	}
-	return runDashboard(ctx, cfg, []client.FeedConfig{{Name: "demo", URL: url}}, "", true)
+	return runDashboard(ctx, cfg, []client.FeedConfig{{Name: "demo", URL: url}}, "", true, out)
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
@@ -511,13 +644,14 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "# feed %s token from $%s: %s\n", f.Name, f.TokenEnv, status)
 		}
 	}
-	return toml.NewEncoder(stdout).Encode(cfg)
+	hostname, _ := os.Hostname()
+	return toml.NewEncoder(stdout).Encode(cfg.Resolved(os.Getenv, hostname))
 }
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("vigil export", "vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]", stderr)
 	feedURL := fs.String("feed", "", "read the journal from this feed")
-	journalPath := fs.String("journal", "", "read this journal file (data_dir/"+journal.FileName+")")
+	journalPath := fs.String("journal", "", "read the journal in this data directory (or a journal file in it: journal-*.wal, or a format-1 "+journal.Format1Name+")")
 	incidentID := fs.String("incident", "", "incident id, e.g. INC-42")
 	format := fs.String("format", "md", "md (a post-mortem draft) or json (for tools)")
 	outPath := fs.String("o", "", "write here instead of standard output")
@@ -543,7 +677,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *tokenEnv != "" {
 			token = os.Getenv(*tokenEnv)
 		}
-		src, err = export.FromFeed(ctx, *feedURL, token)
+		src, err = export.FromFeed(ctx, *feedURL, token, *incidentID)
 	}
 	if err != nil {
 		return err

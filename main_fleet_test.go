@@ -62,35 +62,7 @@ every = "200ms"
 urls = ["ws://`+addr+`/feed"]
 token_env = "TEST_AGENT_TOKEN"
 `), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	env := append(os.Environ(), "TEST_AGENT_TOKEN=t0ken")
-	var logs lockedBuffer
-	var procs sync.WaitGroup
-	for _, args := range [][]string{{"serve", "--config", hubConf, "--listen", addr}, {"serve", "--config", agentConf}} {
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Env, cmd.Stdout, cmd.Stderr = env, &logs, &logs
-		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs.Add(1)
-		go func() { defer procs.Done(); cmd.Wait() }()
-	}
-	defer procs.Wait()
-	defer cancel()
-
-	tm := client.DefaultTimings()
-	tm.BackoffMin, tm.BackoffMax = 10*time.Millisecond, 100*time.Millisecond
-	c, err := client.New([]client.FeedConfig{{Name: "hub", URL: "ws://" + addr + "/feed"}}, "", tm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := clienttest.Collect(ctx, c.Store())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done; <-seen.Done() }()
-
+	seen, logs := runHubAndAgent(t, bin, addr, hubConf, agentConf)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if seen.Loads() > 0 && containsText(seen.EntryTexts(), "smtp on agent-1 new → down: connect ") {
@@ -99,6 +71,41 @@ token_env = "TEST_AGENT_TOKEN"
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the agent's host and its down check never reached the dashboard: loads %d, entries %q\nlogs:\n%s", seen.Loads(), seen.EntryTexts(), logs.String())
+}
+
+// runHubAndAgent starts the real binary as a hub on addr and as an agent
+// (agent token "t0ken" in TEST_AGENT_TOKEN), and a feed client on the hub
+// whose collector the test reads; everything ends with the test.
+func runHubAndAgent(t *testing.T, bin, addr, hubConf, agentConf string) (*clienttest.Collector, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	env := append(os.Environ(), "TEST_AGENT_TOKEN=t0ken")
+	logs := &lockedBuffer{}
+	var procs sync.WaitGroup
+	for _, args := range [][]string{{"serve", "--config", hubConf, "--listen", addr}, {"serve", "--config", agentConf}} {
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, logs, logs
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		procs.Add(1)
+		go func() { defer procs.Done(); cmd.Wait() }()
+	}
+	tm := client.DefaultTimings()
+	tm.BackoffMin, tm.BackoffMax = 10*time.Millisecond, 100*time.Millisecond
+	c, err := client.New([]client.FeedConfig{{Name: "hub", URL: "ws://" + addr + "/feed"}}, "", tm)
+	if err != nil {
+		cancel()
+		procs.Wait()
+		t.Fatal(err)
+	}
+	seen := clienttest.Collect(ctx, c.Store())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; <-seen.Done(); procs.Wait() })
+	return seen, logs
 }
 
 func containsText(list []string, prefix string) bool {

@@ -101,7 +101,7 @@ func startHubAndDashboard(t *testing.T) (*term, context.CancelFunc) {
 	cmd := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s/state TERM=xterm-256color %s --feed ws://%s/feed --actor e2e 2>%s/stderr", dir, dir, bin, addr, dir)
 	x.tmux("new-session", "-d", "-s", "vigil", "-x", "80", "-y", "24", cmd)
 	t.Cleanup(func() { exec.Command("tmux", "-S", x.socket, "kill-server").Run() })
-	x.waitFor("the dashboard", func(s string) bool { return strings.Contains(s, "INC-1") && strings.Contains(s, "feeds 1/1") })
+	x.waitFor("the dashboard, synced (the hub lists this watcher)", func(s string) bool { return strings.Contains(s, "INC-1") && strings.Contains(s, "1 watching") })
 	return x, cancel
 }
 

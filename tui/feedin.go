@@ -37,11 +37,18 @@ func StateBatch(b client.Batch) state.Batch {
 			out.Events = append(out.Events, se)
 		}
 	}
+	for _, p := range b.Presence {
+		out.Events = append(out.Events, state.PresenceEvent{Feed: p.Feed, Watchers: p.Watchers})
+	}
+	for _, a := range b.History {
+		out.History = append(out.History, state.HistoryPage{Feed: a.Feed, Journal: a.Journal, ID: a.ID, Messages: a.Messages, More: a.More})
+	}
 	if b.Health != nil {
 		out.Health = make([]state.Health, len(b.Health))
 		for i, h := range b.Health {
 			out.Health[i] = state.Health{Feed: h.Feed, URL: h.URL, State: stateConn(h.State), Reason: h.Reason, RetryAt: h.RetryAt,
-				Since: h.Since, Server: h.Server, Journal: h.Journal, Seq: h.Seq, Malformed: h.Malformed, Unknown: h.Unknown, Dupes: h.Dupes}
+				Since: h.Since, Server: h.Server, Journal: h.Journal, Seq: h.Seq, Malformed: h.Malformed, Unknown: h.Unknown, Dupes: h.Dupes,
+				Channels: h.Channels, Compacted: h.Compacted, Oldest: h.Oldest}
 		}
 	}
 	return out
@@ -75,6 +82,8 @@ func stateEvent(e client.Event) state.Event {
 		return state.NackEvent{Feed: v.Feed, ID: v.ID, Code: v.Code, Error: v.Error}
 	case client.QueuedEvent:
 		return state.QueuedEvent{Feed: v.Feed, Command: v.Command}
+	case client.NoticeEvent:
+		return state.NoticeEvent{Feed: v.Feed, Text: v.Text, Error: v.Error}
 	}
 	return nil
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/probe"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // Duration is a Go duration written as a string: "5s", "1h30m".
@@ -33,7 +35,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+// MarshalText writes the short form a person would: "10m", not "10m0s".
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.String()
+	s = strings.TrimSuffix(s, "m0s")
+	if s != d.String() {
+		s += "m"
+	}
+	if t := strings.TrimSuffix(s, "h0m"); t != s {
+		s = t + "h"
+	}
+	return []byte(s), nil
+}
 
 // Config is the whole file.
 type Config struct {
@@ -70,10 +83,12 @@ func (t Thresholds) Level() level.Thresholds {
 
 // Feed is one feed the dashboard subscribes to.
 type Feed struct {
-	Name     string `toml:"name"`
-	URL      string `toml:"url"`
-	TokenEnv string `toml:"token_env"`
-	CAFile   string `toml:"ca_file"`
+	Name string `toml:"name"`
+	URL  string `toml:"url"`
+	// URLs are the hubs of one cluster, tried in turn (after URL, if set).
+	URLs     []string `toml:"urls,omitempty"`
+	TokenEnv string   `toml:"token_env"`
+	CAFile   string   `toml:"ca_file"`
 }
 
 // Serve configures vigil serve.
@@ -90,7 +105,21 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+	Evidence     Evidence `toml:"evidence"`
 	SSH          *SSH     `toml:"ssh"`
+	// ReplayWindow: a fresh subscriber gets every entry this far back,
+	// before it only open incidents' entries and each incident's newest
+	// frame (older ones on request, by history).
+	ReplayWindow Duration `toml:"replay_window"`
+	// JournalSegmentMiB: the journal starts a new segment file past this
+	// size.
+	JournalSegmentMiB int64 `toml:"journal_segment_mib"`
+
+	// Telling customers: the status page, its public components, and the
+	// channels a publish goes to.
+	Status     Status      `toml:"status"`
+	Components []Component `toml:"components"`
+	Channels   []Channel   `toml:"channels"`
 
 	// The fleet: Report makes this server an agent of a hub; Agents,
 	// Scrape and Alertmanager are what a hub takes reports from.
@@ -210,6 +239,9 @@ func Default() Config {
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
+			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64,
+			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
+			Status:   Status{History: Duration{DefaultStatusHistory}},
 		},
 	}
 }
@@ -341,9 +373,16 @@ func (c *Config) validate(loc *locator) Errors {
 			add([]string{"feeds", "name"}, i, "feed name %q used twice", f.Name)
 		}
 		names[f.Name] = true
-		u, err := url.Parse(f.URL)
-		if f.URL == "" || err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		switch {
+		case f.URL == "" && len(f.URLs) == 0:
+			add([]string{"feeds", "url"}, i, "feed %d needs url (one hub) or urls (a cluster's hubs)", i+1)
+		case f.URL != "" && !feedURL(f.URL):
 			add([]string{"feeds", "url"}, i, "expected a ws:// or wss:// URL, got %q", f.URL)
+		}
+		for _, u := range f.URLs {
+			if !feedURL(u) {
+				add([]string{"feeds", "urls"}, i, "expected ws:// or wss:// URLs, got %q", u)
+			}
 		}
 		if f.TokenEnv != "" && strings.ContainsAny(f.TokenEnv, "= $") {
 			add([]string{"feeds", "token_env"}, i, "expected the name of an environment variable (the token itself never goes in this file), got %q", f.TokenEnv)
@@ -358,6 +397,12 @@ func (c *Config) validate(loc *locator) Errors {
 	}
 	if s.Interval.Duration < 100*time.Millisecond {
 		add([]string{"serve", "interval"}, -1, "expected at least 100ms, got %s", s.Interval)
+	}
+	if s.ReplayWindow.Duration < time.Minute {
+		add([]string{"serve", "replay_window"}, -1, "expected at least 1m, got %s", s.ReplayWindow)
+	}
+	if s.JournalSegmentMiB < 1 || s.JournalSegmentMiB > 4096 {
+		add([]string{"serve", "journal_segment_mib"}, -1, "expected 1 to 4096 (MiB), got %d", s.JournalSegmentMiB)
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		add([]string{"serve", "tls_cert"}, -1, "tls_cert and tls_key go together")
@@ -409,9 +454,19 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	s.Evidence.validate(add)
+	c.validatePublish(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
+	step := 0 // [[runbooks.steps]] elements are counted across runbooks
 	for i, rb := range c.Runbooks {
+		if bad := rb.stepLimits(func(key string, j int, err error) {
+			add([]string{"runbooks", "steps", key}, step+j, "runbook %q: %v", rb.Kind, err)
+		}); bad {
+			step += len(rb.Steps)
+			continue
+		}
+		step += len(rb.Steps)
 		if rb.Kind == "" {
 			add([]string{"runbooks", "kind"}, i, "runbook %d needs a kind", i+1)
 			continue
@@ -421,6 +476,36 @@ func (c *Config) validate(loc *locator) Errors {
 		}
 	}
 	return errs
+}
+
+// feedURL reports whether s is a URL a dashboard can subscribe to.
+func feedURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "ws" || u.Scheme == "wss") && u.Host != ""
+}
+
+// stepLimits reports each step field past the protocol's limits (an
+// incident declared from the runbook must fit them), with the step's
+// index in the runbook; it says whether there was any.
+func (rb Runbook) stepLimits(report func(key string, index int, err error)) bool {
+	bad := false
+	for j, s := range rb.Steps {
+		for _, c := range []struct {
+			key string
+			err error
+		}{
+			{"id", protocol.CheckID("step id", s.ID)},
+			{"title", protocol.CheckText("title", s.Title, protocol.MaxTitleBytes)},
+			{"hint", protocol.CheckText("hint", s.Hint, protocol.MaxTextBytes)},
+			{"template", protocol.CheckText("template", s.Template, protocol.MaxTextBytes)},
+		} {
+			if c.err != nil && !(c.key == "id" && s.ID == "") { // a missing id is Merge's to say
+				report(c.key, j, c.err)
+				bad = true
+			}
+		}
+	}
+	return bad
 }
 
 func (rb Runbook) steps() []incident.Step {

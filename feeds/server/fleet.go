@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -118,7 +119,7 @@ func (h *Hub) closeAgents() {
 // refuseAgent closes an agent's connection with 1008 and says why in the log.
 func (h *Hub) refuseAgent(conn *websocket.Conn, remote, agent, reason string) {
 	h.log.Warn("agent refused", "agent", agent, "remote", remote, "reason", reason)
-	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason), time.Now().Add(h.opts.WriteWait))
+	conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.ClosePolicyViolation, reason), time.Now().Add(h.opts.WriteWait))
 }
 
 // serveAgent runs an agent's connection after its register frame: its
@@ -266,6 +267,9 @@ func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
 	}
 	if err := protocol.CheckID("host", cmd.Host); err != nil {
 		return nack(cmd.ID, protocol.CodeInvalid, "collect: "+err.Error())
+	}
+	if ref := incident.Validate(cmd); ref != nil { // every field, as for journaled commands
+		return nack(cmd.ID, ref.Code, ref.Msg)
 	}
 	frame := protocol.MustEncode(&cmd)
 	h.mu.Lock()

@@ -73,8 +73,7 @@ func (h *Hub) joinPresence(s *subscriber, sub *protocol.Subscribe) {
 	frame := h.presence.frame()
 	if bytes.Equal(frame, h.presence.last) {
 		if !s.offer(frame) {
-			delete(h.subs, s)
-			s.drop("too slow: fell more than the queue behind")
+			h.dropSlowLocked(s, tooSlow)
 		}
 		return
 	}

@@ -264,7 +264,7 @@ func TestDashboardOverSSH(t *testing.T) {
 	need(t, "ssh", "tmux")
 	f := startFixture(t, time.Hour, 0)
 	x := f.openTmux("alice", f.sshArgs("alice"))
-	x.waitFor("the dashboard with the incident", contains("INC-1", "4 Checklist", "feeds 1/1"))
+	x.waitFor("the dashboard with the incident, the session among the watchers", contains("INC-1", "4 Checklist", "1 watching"))
 	if f.srv.Sessions() != 1 || f.hub.Subscribers() != 1 {
 		t.Fatalf("sessions %d, subscribers %d: want 1 and 1", f.srv.Sessions(), f.hub.Subscribers())
 	}
