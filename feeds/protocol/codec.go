@@ -56,6 +56,11 @@ type envelope struct {
 // register) is read strictly: a field of the wrong type is malformed,
 // because guessing at a responder's intent is worse than refusing it.
 func Decode(frame []byte) (Message, error) {
+	if t, ok := sniffType(frame); ok {
+		if m := newMessage(t); m != nil && json.Unmarshal(frame, m) == nil {
+			return checked(m)
+		}
+	}
 	trimmed := bytes.TrimLeft(frame, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, malformed("not a JSON object")
@@ -64,39 +69,11 @@ func Decode(frame []byte) (Message, error) {
 	if err := json.Unmarshal(frame, &env); err != nil {
 		return nil, malformed("%v", err)
 	}
-	var m Message
-	switch env.Type {
-	case TypeHello:
-		m = &Hello{}
-	case TypeLoad:
-		m = &Load{}
-	case TypeService:
-		m = &Service{}
-	case TypeIncident:
-		m = &IncidentMsg{}
-	case TypeEntry:
-		m = &Entry{}
-	case TypeSynced:
-		m = &Synced{}
-	case TypeAck:
-		m = &Ack{}
-	case TypeNack:
-		m = &Nack{}
-	case TypeSubscribe:
-		m = &Subscribe{}
-	case TypeCommand:
-		m = &Command{}
-	case TypeRegister:
-		m = &Register{}
-	case TypeEvidence:
-		m = &Evidence{}
-	case TypeHistory:
-		m = &History{}
-	case TypePresence:
-		m = &Presence{}
-	case "":
+	m := newMessage(env.Type)
+	switch {
+	case env.Type == "":
 		return nil, malformed("missing type")
-	default:
+	case m == nil:
 		return nil, fmt.Errorf("%w %q", ErrUnknownType, env.Type)
 	}
 	if err := json.Unmarshal(frame, m); err != nil {
@@ -107,11 +84,75 @@ func Decode(frame []byte) (Message, error) {
 		// encoding/json finished the rest of the frame; the mistyped
 		// field is left absent.
 	}
+	return checked(m)
+}
+
+// checked normalizes a decoded message and validates it.
+func checked(m Message) (Message, error) {
 	normalize(m)
 	if err := validate(m); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// typePrefix is how every frame vigil encodes begins.
+var typePrefix = []byte(`{"type":"`)
+
+// sniffType reads a frame's type without decoding it, when the frame
+// begins with it (as every frame vigil encodes does) and names no other
+// "type" (so no later duplicate key can override it). Then one decode
+// into the type's struct reads the frame, where finding the type first by
+// a decode of its own parsed every frame twice: at thousands of load
+// samples a second that was a third of the dashboard's decoding. Any
+// other frame, and any frame that one decode does not read cleanly, takes
+// Decode's general path, so errors and tolerance are the same.
+func sniffType(frame []byte) (string, bool) {
+	if !bytes.HasPrefix(frame, typePrefix) {
+		return "", false
+	}
+	rest := frame[len(typePrefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 || bytes.Count(frame, []byte(`"type"`)) != 1 {
+		return "", false
+	}
+	return string(rest[:end]), true
+}
+
+// newMessage returns an empty message of the named type, or nil for a
+// type this version does not know.
+func newMessage(t string) Message {
+	switch t {
+	case TypeHello:
+		return &Hello{}
+	case TypeLoad:
+		return &Load{}
+	case TypeService:
+		return &Service{}
+	case TypeIncident:
+		return &IncidentMsg{}
+	case TypeEntry:
+		return &Entry{}
+	case TypeSynced:
+		return &Synced{}
+	case TypeAck:
+		return &Ack{}
+	case TypeNack:
+		return &Nack{}
+	case TypeSubscribe:
+		return &Subscribe{}
+	case TypeCommand:
+		return &Command{}
+	case TypeRegister:
+		return &Register{}
+	case TypeEvidence:
+		return &Evidence{}
+	case TypeHistory:
+		return &History{}
+	case TypePresence:
+		return &Presence{}
+	}
+	return nil
 }
 
 // strict reports whether m asks a server to act, and so is not guessed at.
