@@ -99,7 +99,7 @@ type Hub struct {
 	// failure once it stopped.
 	published uint64
 	heads     map[string]journal.Message
-	waiting   map[uint64][]func(error)
+	waiting   map[uint64][]waiter
 	failed    error
 }
 
@@ -119,7 +119,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
-		heads: map[string]journal.Message{}, waiting: map[uint64][]func(error){},
+		heads: map[string]journal.Message{}, waiting: map[uint64][]waiter{},
 	}
 	h.published = j.Seq()
 	for _, m := range j.Heads() {
@@ -281,7 +281,9 @@ func (h *Hub) record(e protocol.Entry) {
 	}
 	if _, err := h.journal.Append("", &e); err != nil {
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
+		return
 	}
+	h.retryOnConflict(&e, 0)
 }
 
 // Result is the answer to a command: an encoded ack or nack.

@@ -1,0 +1,252 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go"
+
+	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/server"
+)
+
+// testCluster runs n hubs in this process, each a real embedded
+// nats-server clustered over loopback routes, a JetStream journal and a
+// feed server on its own loopback port.
+type testCluster struct {
+	t      *testing.T
+	routes []string // each hub's route address
+	feeds  []string // each hub's feed address
+	dirs   []string
+	hubs   []*testHub
+	opts   Options
+}
+
+type testHub struct {
+	node *Node
+	nc   *nats.Conn
+	j    *Journal
+	hub  *server.Hub
+	url  string
+	stop func()
+}
+
+// freeAddrs picks n free loopback ports (closed again, to be bound by
+// the servers; a collision with another process fails the test loudly).
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+func newTestCluster(t *testing.T, n int, opts Options) *testCluster {
+	t.Helper()
+	if opts.Replicas == 0 {
+		opts.Replicas = n
+	}
+	if opts.CommitTimeout == 0 {
+		opts.CommitTimeout = 3 * time.Second
+	}
+	c := &testCluster{t: t, routes: freeAddrs(t, n), feeds: freeAddrs(t, n), hubs: make([]*testHub, n), opts: opts}
+	for range n {
+		c.dirs = append(c.dirs, t.TempDir())
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = c.start(i) }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("hub %d: %v", i, err)
+		}
+	}
+	t.Cleanup(func() {
+		for i := range c.hubs {
+			c.kill(i)
+		}
+	})
+	return c
+}
+
+func (c *testCluster) peers(i int) []string {
+	var out []string
+	for k, r := range c.routes {
+		if k != i {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// start starts hub i (again, after kill: same directory, same ports).
+func (c *testCluster) start(i int) error {
+	name := fmt.Sprintf("hub-%d", i)
+	node, err := StartNode(NodeConfig{Server: name, Cluster: "vigil-test", Listen: c.routes[i], Peers: c.peers(i), DataDir: c.dirs[i]})
+	if err != nil {
+		return err
+	}
+	nc, err := node.Connect(name)
+	if err != nil {
+		node.Shutdown()
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	j, err := Open(ctx, nc, c.dirs[i], c.opts)
+	if err != nil {
+		nc.Close()
+		node.Shutdown()
+		return err
+	}
+	h := server.NewHub(j, server.Options{Name: name})
+	ln, err := net.Listen("tcp", c.feeds[i])
+	if err != nil {
+		j.Close()
+		nc.Close()
+		node.Shutdown()
+		return err
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { server.Serve(sctx, h, ln, "/feed", "", ""); close(done) }()
+	th := &testHub{node: node, nc: nc, j: j, hub: h, url: "ws://" + c.feeds[i] + "/feed"}
+	th.stop = func() {
+		scancel()
+		<-done
+		j.Close()
+		nc.Close()
+		node.Shutdown()
+	}
+	c.hubs[i] = th
+	return nil
+}
+
+// kill stops hub i: its feed server, its journal and its nats-server.
+func (c *testCluster) kill(i int) {
+	if h := c.hubs[i]; h != nil {
+		h.stop()
+		c.hubs[i] = nil
+	}
+}
+
+func (c *testCluster) urls() []string {
+	var out []string
+	for _, f := range c.feeds {
+		out = append(out, "ws://"+f+"/feed")
+	}
+	return out
+}
+
+// journalOf reads hub i's whole journal as "seq frame" lines.
+func journalOf(t *testing.T, b journal.Backend) []string {
+	t.Helper()
+	var out []string
+	if err := b.Range(1, b.Seq(), func(m journal.Message) bool {
+		out = append(out, fmt.Sprintf("%d %s", m.Seq, m.Frame))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// wsClient is a responder's connection that sends one command at a time
+// and moves to the next URL when its hub goes away, resending the command
+// it has no answer for (same id), as a dashboard's outbox does.
+type wsClient struct {
+	t    *testing.T
+	urls []string
+	at   int
+	conn *websocket.Conn
+	// hub is the index of the hub the client is connected to.
+	hub int
+}
+
+func (w *wsClient) dial() error {
+	var last error
+	for range 4 * len(w.urls) {
+		url := w.urls[w.at%len(w.urls)]
+		conn, _, err := (&websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}, HandshakeTimeout: 2 * time.Second}).Dial(url, nil)
+		if err == nil {
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, _, err = conn.ReadMessage(); err == nil { // hello
+				err = conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Subscribe{}))
+			}
+			if err == nil {
+				w.conn, w.hub = conn, w.at%len(w.urls)
+				return nil
+			}
+			conn.Close()
+		}
+		last = err
+		w.at++
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("no hub answers: %v", last)
+}
+
+// send sends cmd until it gets an answer, across reconnects; it returns
+// the answer and the hub that gave it.
+func (w *wsClient) send(cmd protocol.Command) (protocol.Message, int, error) {
+	for range 20 {
+		if w.conn == nil {
+			if err := w.dial(); err != nil {
+				return nil, 0, err
+			}
+		}
+		if err := w.conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&cmd)); err == nil {
+			for {
+				w.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+				_, data, err := w.conn.ReadMessage()
+				if err != nil {
+					break
+				}
+				m, err := protocol.Decode(data)
+				if err != nil {
+					continue
+				}
+				switch v := m.(type) {
+				case *protocol.Ack:
+					if v.ID == cmd.ID {
+						return v, w.hub, nil
+					}
+				case *protocol.Nack:
+					if v.ID == cmd.ID {
+						return v, w.hub, nil
+					}
+				}
+			}
+		}
+		w.conn.Close()
+		w.conn = nil
+		w.at++
+	}
+	return nil, 0, fmt.Errorf("command %s: no answer after 20 connections", cmd.ID)
+}
+
+func (w *wsClient) close() {
+	if w.conn != nil {
+		w.conn.Close()
+	}
+}
