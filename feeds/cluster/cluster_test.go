@@ -90,3 +90,151 @@ func TestHubsApplyEachOthersCommands(t *testing.T) {
 		}
 	}
 }
+
+// A responder sends a few hundred commands, one at a time, while the hub
+// it is connected to is killed: it moves to the next hub and resends what
+// it had no answer for. Nothing acknowledged is lost, nothing is applied
+// twice, the survivors hold the same journal, and the killed hub, started
+// again, catches up to it.
+func TestKillingAHubLosesNothingAcknowledged(t *testing.T) {
+	clusterTest(t)
+	c := newTestCluster(t, 3, Options{})
+	// The hub killed is the one whose nats-server leads the stream: the
+	// worst case, a new leader must be elected.
+	victim := c.streamLeader()
+	urls := c.urls()
+	cl := &wsClient{t: t, urls: append(urls[victim:], urls[:victim]...)}
+	defer cl.close()
+	other := (victim + 1) % 3
+	if ans, _, err := cl.send(declare("c-declare")); err != nil {
+		t.Fatal(err)
+	} else if _, ok := ans.(*protocol.Ack); !ok {
+		t.Fatalf("declare: %+v", ans)
+	}
+	const n, killAt = 300, 100
+	acked := map[string]uint64{}
+	var killed time.Time
+	var failover, stall time.Duration
+	lastAck := time.Now()
+	nacks := 0
+	for i := 1; i <= n; i++ {
+		if i == killAt {
+			if cl.hub != 0 {
+				t.Fatalf("client moved before the kill")
+			}
+			go c.kill(victim) // while the next commands are in flight
+			killed = time.Now()
+		}
+		cmd := noteCmd(fmt.Sprintf("c-%d", i), "INC-1", fmt.Sprintf("note %d", i))
+		for try := 0; ; try++ {
+			ans, hub, err := cl.send(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, ok := ans.(*protocol.Ack); ok {
+				acked[cmd.ID] = a.Seq
+				stall = max(stall, time.Since(lastAck))
+				lastAck = time.Now()
+				if !killed.IsZero() && failover == 0 && hub != 0 {
+					failover = time.Since(killed)
+				}
+				break
+			}
+			nk := ans.(*protocol.Nack)
+			if nk.Code != protocol.CodeUnavailable || try > 10 {
+				t.Fatalf("%s: %+v", cmd.ID, nk)
+			}
+			nacks++ // while the cluster elects a new leader: send it again, same id
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("failover: %v from killing hub %d (the stream's leader) to the first ack on another hub; longest time between two acks %v; %d nack unavailable meanwhile; %d commands acked", failover, victim, stall, nacks, len(acked))
+	if err := c.start(victim); err != nil {
+		t.Fatal(err)
+	}
+	want := c.hubs[other].j.Seq()
+	for i, h := range c.hubs {
+		waitFor(t, fmt.Sprintf("hub %d to reach seq %d", i, want), 30*time.Second, func() bool { return h.hub.Seq() >= want })
+	}
+	ref := journalOf(t, c.hubs[other].j)
+	for i, h := range c.hubs {
+		if got := journalOf(t, h.j); !slices.Equal(got, ref) {
+			t.Fatalf("hub %d's journal differs from hub %d's (%d vs %d messages)", i, other, len(got), len(ref))
+		}
+	}
+	// Every acked note once, at the seq it was acked with; none twice.
+	count := map[string]int{}
+	seqOf := map[string]uint64{}
+	for _, line := range ref {
+		var seq uint64
+		var frame string
+		fmt.Sscanf(line, "%d", &seq)
+		frame = line[strings.IndexByte(line, ' ')+1:]
+		m, err := protocol.Decode([]byte(frame))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := m.(*protocol.Entry); ok && e.Kind == protocol.EntryNote {
+			count[e.Text]++
+			seqOf[e.Text] = e.Seq
+		}
+	}
+	for i := 1; i <= n; i++ {
+		text := fmt.Sprintf("note %d", i)
+		if count[text] > 1 {
+			t.Errorf("%q applied %d times", text, count[text])
+		}
+		if seq, ok := acked[fmt.Sprintf("c-%d", i)]; ok && (count[text] != 1 || seqOf[text] > seq) {
+			t.Errorf("%q acked at seq %d, journaled %d times (at %d)", text, seq, count[text], seqOf[text])
+		}
+	}
+	if len(acked) != n {
+		t.Errorf("%d of %d commands acked", len(acked), n)
+	}
+}
+
+// A hub cut off from the majority refuses commands (nack unavailable)
+// and applies nothing; with a majority back it accepts them again.
+func TestMinorityHubRefusesCommands(t *testing.T) {
+	clusterTest(t)
+	c := newTestCluster(t, 3, Options{CommitTimeout: 2 * time.Second})
+	cl := &wsClient{t: t, urls: c.urls()[0:1]}
+	defer cl.close()
+	if ans, _, _ := cl.send(declare("c-declare")); ans == nil {
+		t.Fatal("no answer")
+	}
+	before := c.hubs[0].j.Seq()
+	c.kill(1)
+	c.kill(2)
+	ans, _, err := cl.send(noteCmd("c-alone", "INC-1", "said to a hub alone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nk, ok := ans.(*protocol.Nack); !ok || nk.Code != protocol.CodeUnavailable {
+		t.Fatalf("a hub without a majority answered %+v", ans)
+	}
+	if got := c.hubs[0].j.Seq(); got != before || len(c.hubs[0].hub.Incidents()[0].Checklist) == 0 {
+		t.Fatalf("seq %d after a refusal, %d before", got, before)
+	}
+	if err := c.start(1); err != nil {
+		t.Fatal(err)
+	}
+	for try := 0; ; try++ {
+		ans, _, err = cl.send(noteCmd("c-majority", "INC-1", "with a majority again"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ans.(*protocol.Ack); ok {
+			break
+		}
+		if try > 20 {
+			t.Fatalf("with hub 1 back: %+v", ans)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, line := range journalOf(t, c.hubs[0].j) {
+		if strings.Contains(line, "said to a hub alone") {
+			t.Fatalf("a refused command was journaled: %s", line)
+		}
+	}
+}

@@ -113,7 +113,9 @@ func (c *testCluster) start(i int) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	j, err := Open(ctx, nc, c.dirs[i], c.opts)
+	opts := c.opts
+	opts.Quorum = node.Quorum
+	j, err := Open(ctx, nc, c.dirs[i], opts)
 	if err != nil {
 		nc.Close()
 		node.Shutdown()
@@ -132,11 +134,13 @@ func (c *testCluster) start(i int) error {
 	go func() { server.Serve(sctx, h, ln, "/feed", "", ""); close(done) }()
 	th := &testHub{node: node, nc: nc, j: j, hub: h, url: "ws://" + c.feeds[i] + "/feed"}
 	th.stop = func() {
-		scancel()
-		<-done
+		// The node first: its peers see it gone at once, as after a
+		// crash; then its journal and its feed.
+		node.Shutdown()
 		j.Close()
 		nc.Close()
-		node.Shutdown()
+		scancel()
+		<-done
 	}
 	c.hubs[i] = th
 	return nil
@@ -148,6 +152,29 @@ func (c *testCluster) kill(i int) {
 		h.stop()
 		c.hubs[i] = nil
 	}
+}
+
+// streamLeader is the index of the hub whose node leads the stream.
+func (c *testCluster) streamLeader() int {
+	c.t.Helper()
+	for _, h := range c.hubs {
+		if h == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		info, err := h.j.stream.Info(ctx)
+		cancel()
+		if err != nil || info.Cluster == nil {
+			continue
+		}
+		for i := range c.hubs {
+			if info.Cluster.Leader == fmt.Sprintf("hub-%d", i) {
+				return i
+			}
+		}
+	}
+	c.t.Fatal("no stream leader")
+	return -1
 }
 
 func (c *testCluster) urls() []string {

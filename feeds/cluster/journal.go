@@ -54,6 +54,11 @@ type Options struct {
 	// SegmentBytes of the hub's local copy (a file journal).
 	SegmentBytes int64
 	Logger       *slog.Logger
+	// Quorum, if set, says whether this hub reaches a majority of the
+	// cluster (Node.Quorum). Without one, a record is not even proposed:
+	// a proposal a minority leader accepted could still be committed
+	// once the cluster heals, after the command was refused.
+	Quorum func() bool
 }
 
 // Journal is the JetStream backend: the replicated stream is the journal;
@@ -159,6 +164,15 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 	j.replica.OnDurable(j.copied)
 	last := j.replica.Seq()
 	start, end, err := j.position(ctx, last)
+	for wait := 100 * time.Millisecond; err != nil && !errors.Is(err, journal.ErrDamaged) && ctx.Err() == nil; wait = min(wait*2, 3*time.Second) {
+		// The stream has no leader yet (its peers are starting): wait.
+		j.log.Info("cluster journal: waiting for the stream's leader to find where this hub's copy ends", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(jitter(wait)):
+		}
+		start, end, err = j.position(ctx, last)
+	}
 	if err != nil {
 		j.replica.Close()
 		return nil, err
@@ -446,9 +460,13 @@ func (j *Journal) publish(r *record, expect uint64) (*jetstream.PubAck, error) {
 		if r.cmd != "" {
 			msg.Header.Set(hdrCmd, r.cmd)
 		}
-		ctx, cancel := context.WithDeadline(j.ctx, deadline)
-		ack, err := j.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(msgID), jetstream.WithRetryAttempts(0))
-		cancel()
+		var ack *jetstream.PubAck
+		err := errNoQuorum
+		if j.opts.Quorum == nil || j.opts.Quorum() {
+			ctx, cancel := context.WithDeadline(j.ctx, deadline)
+			ack, err = j.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(msgID), jetstream.WithRetryAttempts(0))
+			cancel()
+		}
 		if err == nil && ack.Duplicate {
 			// The id is in the stream already: this command through
 			// another hub, or an earlier try of this one that answered
@@ -475,6 +493,8 @@ func (j *Journal) publish(r *record, expect uint64) (*jetstream.PubAck, error) {
 		wait = min(wait*2, 500*time.Millisecond)
 	}
 }
+
+var errNoQuorum = errors.New("this hub reaches no majority of its cluster")
 
 // doomFromLocked refuses r and every record of this hub after it (each
 // was validated against the state r would have made), reusing their seqs.

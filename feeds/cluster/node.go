@@ -78,6 +78,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 			Name: cfg.Cluster, Host: host, Port: port,
 			// Configured routes are retried for ever; back off between tries.
 			ConnectBackoff: true,
+			// A peer cut off (not closed) is noticed in about 3s, not the
+			// default 2 minutes: until then this node counts it towards
+			// a majority (Quorum).
+			PingInterval: time.Second, MaxPingsOut: 3,
 		},
 		Routes: routes,
 		NoSigs: true,
@@ -110,10 +114,16 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 // Size is the number of nodes the cluster is configured with.
 func (n *Node) Size() int { return n.size }
 
+// Quorum reports whether this node reaches a majority of the cluster
+// (itself and the peers it has routes to).
+func (n *Node) Quorum() bool { return n.srv.NumRemotes()+1 > n.size/2 }
+
 // Connect opens an in-process connection to the node: no socket, no
 // port. It reconnects for ever (the node is in the same process).
 func (n *Node) Connect(name string) (*nats.Conn, error) {
-	return nats.Connect("", nats.InProcessServer(n.srv), nats.Token(n.token), nats.Name(name), nats.MaxReconnects(-1))
+	return nats.Connect("", nats.InProcessServer(n.srv), nats.Token(n.token), nats.Name(name), nats.MaxReconnects(-1),
+		// Its errors are the node's, logged by the node.
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 }
 
 // Routes is the number of routes to peers the node has now.
