@@ -94,6 +94,11 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		// A record is a command's messages, each up to 1 MiB.
 		MaxPayload: 8 << 20, MaxPending: 64 << 20,
 	}
+	if len(routes) == 0 {
+		// Alone, JetStream runs standalone: a clustered JetStream with no
+		// peer never elects its metadata leader.
+		opts.Cluster, opts.Routes = server.ClusterOpts{}, nil
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats-server: %w", err)
