@@ -89,6 +89,23 @@ func TestHubsApplyEachOthersCommands(t *testing.T) {
 			t.Fatalf("hub %d incidents %+v", i+1, incs)
 		}
 	}
+	// A client that saw seq 2 on hub 0 resumes on hub 1 with since 2:
+	// the same journal id, exactly the messages after it, then synced.
+	frames, synced := resume(t, c.urls()[1], 2, c.hubs[0].j.ID())
+	if want := ref[2:]; !slices.Equal(frames, want) || synced.Seq != want0(ref) || synced.Compacted {
+		t.Fatalf("resumed on hub 1 since 2:\n%s\nsynced %+v; hub 0 has:\n%s", strings.Join(frames, "\n"), synced, strings.Join(want, "\n"))
+	}
+	// History pages of hub 2 are hub 0's messages.
+	page := historyPage(t, c.urls()[2], protocol.History{ID: "h-1", Before: 5, Limit: 3})
+	if !slices.Equal(page, ref[1:4]) {
+		t.Fatalf("history before 5 on hub 2: %v, want %v", page, ref[1:4])
+	}
+}
+
+func want0(ref []string) uint64 {
+	var seq uint64
+	fmt.Sscanf(ref[len(ref)-1], "%d", &seq)
+	return seq
 }
 
 // A responder sends a few hundred commands, one at a time, while the hub

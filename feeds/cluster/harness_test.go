@@ -277,3 +277,78 @@ func (w *wsClient) close() {
 		w.conn.Close()
 	}
 }
+
+func rawConn(t *testing.T, url string, sub protocol.Subscribe) *websocket.Conn {
+	t.Helper()
+	conn, _, err := (&websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}}).Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	conn.ReadMessage() // hello
+	conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&sub))
+	return conn
+}
+
+// resume subscribes with since and returns the journal frames replayed
+// (as "seq frame", like journalOf) and the synced after them.
+func resume(t *testing.T, url string, since uint64, journalID string) ([]string, *protocol.Synced) {
+	t.Helper()
+	conn := rawConn(t, url, protocol.Subscribe{Since: since, Journal: journalID})
+	var out []string
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := m.(type) {
+		case *protocol.Synced:
+			return out, v
+		case *protocol.Entry:
+			out = append(out, fmt.Sprintf("%d %s", v.Seq, data))
+		case *protocol.IncidentMsg:
+			out = append(out, fmt.Sprintf("%d %s", v.Seq, data))
+		}
+	}
+}
+
+// historyPage asks one history request after synced and returns its
+// messages as "seq frame".
+func historyPage(t *testing.T, url string, req protocol.History) []string {
+	t.Helper()
+	conn := rawConn(t, url, protocol.Subscribe{})
+	conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&req))
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			continue
+		}
+		if h, ok := m.(*protocol.History); ok && h.ID == req.ID {
+			var out []string
+			for _, f := range h.Messages {
+				fm, err := protocol.Decode(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var seq uint64
+				switch v := fm.(type) {
+				case *protocol.Entry:
+					seq = v.Seq
+				case *protocol.IncidentMsg:
+					seq = v.Seq
+				}
+				out = append(out, fmt.Sprintf("%d %s", seq, f))
+			}
+			return out
+		}
+	}
+}
