@@ -53,13 +53,13 @@ func TestHubsApplyEachOthersCommands(t *testing.T) {
 	}
 	// Declared on hub 0, noted on hub 1, noted on hub 2 right after: each
 	// hub validates against what the others appended.
-	c0 := &wsClient{t: t, urls: c.urls()[0:1]}
+	c0 := &wsClient{urls: c.urls()[0:1]}
 	defer c0.close()
 	if ans, _, err := c0.send(declare("c-declare")); err != nil || ans.(*protocol.Ack) == nil {
 		t.Fatalf("declare: %v %v", ans, err)
 	}
 	for i := 1; i < 3; i++ {
-		cl := &wsClient{t: t, urls: c.urls()[i : i+1]}
+		cl := &wsClient{urls: c.urls()[i : i+1]}
 		ans, _, err := cl.send(noteCmd(fmt.Sprintf("c-note-%d", i), "INC-1", fmt.Sprintf("from hub %d", i)))
 		cl.close()
 		if err != nil {
@@ -70,7 +70,7 @@ func TestHubsApplyEachOthersCommands(t *testing.T) {
 		}
 	}
 	// A second declare on another hub gets the next incident id.
-	cl := &wsClient{t: t, urls: c.urls()[2:3]}
+	cl := &wsClient{urls: c.urls()[2:3]}
 	defer cl.close()
 	if ans, _, _ := cl.send(declare("c-declare-2")); ans == nil {
 		t.Fatal("no answer")
@@ -120,7 +120,7 @@ func TestKillingAHubLosesNothingAcknowledged(t *testing.T) {
 	// worst case, a new leader must be elected.
 	victim := c.streamLeader()
 	urls := c.urls()
-	cl := &wsClient{t: t, urls: append(urls[victim:], urls[:victim]...)}
+	cl := &wsClient{urls: append(urls[victim:], urls[:victim]...)}
 	defer cl.close()
 	other := (victim + 1) % 3
 	if ans, _, err := cl.send(declare("c-declare")); err != nil {
@@ -215,7 +215,7 @@ func TestKillingAHubLosesNothingAcknowledged(t *testing.T) {
 func TestMinorityHubRefusesCommands(t *testing.T) {
 	clusterTest(t)
 	c := newTestCluster(t, 3, Options{CommitTimeout: 2 * time.Second})
-	cl := &wsClient{t: t, urls: c.urls()[0:1]}
+	cl := &wsClient{urls: c.urls()[0:1]}
 	defer cl.close()
 	if ans, _, _ := cl.send(declare("c-declare")); ans == nil {
 		t.Fatal("no answer")

@@ -22,7 +22,7 @@ func TestJetStreamBackendConformance(t *testing.T) {
 		node := nodes[dir]
 		if node == nil {
 			var err error
-			node, err = StartNode(NodeConfig{Server: "solo", Cluster: "vigil-test", Listen: freeAddrs(t.(*testing.T), 1)[0], DataDir: dir})
+			node, err = StartNode(NodeConfig{Server: "solo", Cluster: "vigil-test", Listen: freeAddrs(t, 1)[0], DataDir: dir})
 			if err != nil {
 				mu.Unlock()
 				t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 // nats-server clustered over loopback routes, a JetStream journal and a
 // feed server on its own loopback port.
 type testCluster struct {
-	t      *testing.T
+	t      testing.TB
 	routes []string // each hub's route address
 	feeds  []string // each hub's feed address
 	dirs   []string
@@ -39,7 +39,7 @@ type testHub struct {
 
 // freeAddrs picks n free loopback ports (closed again, to be bound by
 // the servers; a collision with another process fails the test loudly).
-func freeAddrs(t *testing.T, n int) []string {
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
 	var out []string
 	var lns []net.Listener
@@ -57,7 +57,7 @@ func freeAddrs(t *testing.T, n int) []string {
 	return out
 }
 
-func newTestCluster(t *testing.T, n int, opts Options) *testCluster {
+func newTestCluster(t testing.TB, n int, opts Options) *testCluster {
 	t.Helper()
 	if opts.Replicas == 0 {
 		opts.Replicas = n
@@ -186,7 +186,7 @@ func (c *testCluster) urls() []string {
 }
 
 // journalOf reads hub i's whole journal as "seq frame" lines.
-func journalOf(t *testing.T, b journal.Backend) []string {
+func journalOf(t testing.TB, b journal.Backend) []string {
 	t.Helper()
 	var out []string
 	if err := b.Range(1, b.Seq(), func(m journal.Message) bool {
@@ -202,7 +202,6 @@ func journalOf(t *testing.T, b journal.Backend) []string {
 // and moves to the next URL when its hub goes away, resending the command
 // it has no answer for (same id), as a dashboard's outbox does.
 type wsClient struct {
-	t    *testing.T
 	urls []string
 	at   int
 	conn *websocket.Conn
