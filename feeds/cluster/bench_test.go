@@ -88,4 +88,3 @@ func BenchmarkClusterCommands(b *testing.B) {
 		})
 	}
 }
-
