@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,16 +25,19 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/BurntSushi/toml"
 
+	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/export"
+	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/probe"
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/perf"
+	tuissh "github.com/vigil-oncall/vigil/tui/ssh"
 )
 
 // Exit statuses.
@@ -47,7 +51,12 @@ const (
 type usageError struct{ error }
 
 func main() {
+	// The first SIGTERM or interrupt cancels ctx: every part ends and the
+	// terminal is restored (bubbletea v2.1.1's own handler selects on the
+	// same context, so it cannot block the shutdown). Once it has, the
+	// default action comes back, so a second signal ends vigil at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -59,6 +68,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sub, args = args[0], args[1:]
 	}
 	var err error
+	switch {
+	case sub == "" && hasFlag(args, "-version", "--version"):
+		sub = "version"
+	case sub == "" && hasFlag(args, "-h", "-help", "--help", "--h"):
+		sub = "help"
+	}
 	switch sub {
 	case "":
 		err = cmdDashboard(ctx, args, stderr)
@@ -73,9 +88,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "vigil", version())
+		info, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionLine(info, ok))
 	case "help":
-		fmt.Fprint(stdout, topUsage)
+		fs, _ := dashboardFlags(stdout)
+		fs.Usage()
 	default:
 		err = usageError{fmt.Errorf("unknown command %q\n\n%s", sub, topUsage)}
 	}
@@ -100,16 +117,63 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
-  vigil version
+  vigil version                                          also: vigil --version
 
 Run any command with --help for its flags.
 `
 
-func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
+// versionLine is what vigil version prints: the module version, the VCS
+// revision the binary was built from (and whether the tree had changes),
+// and the Go that built it, all from the build information.
+func versionLine(info *debug.BuildInfo, ok bool) string {
+	if !ok || info == nil {
+		return "vigil (no build information)"
 	}
-	return "dev"
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, when string
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	line := "vigil " + v
+	if rev == "" {
+		line += " revision unknown (built without VCS information)"
+	} else {
+		line += " revision " + rev
+		if modified {
+			line += " (modified)"
+		}
+		if when != "" {
+			line += " " + when
+		}
+	}
+	return line + " " + info.GoVersion
+}
+
+// hasFlag reports whether args hold one of names as a flag; after "--"
+// everything is an argument.
+func hasFlag(args []string, names ...string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		for _, n := range names {
+			if a == n {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
@@ -148,29 +212,49 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// dashboardArgs are the dashboard's flags.
+type dashboardArgs struct {
+	config, actor string
+	feeds         multiFlag
+}
+
+// dashboardFlags declares the dashboard's flags; its usage is the overview
+// of every command followed by those flags, since the dashboard is what a
+// bare vigil runs.
+func dashboardFlags(out io.Writer) (*flag.FlagSet, *dashboardArgs) {
+	a := &dashboardArgs{}
+	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&a.config, "config", "", "configuration file")
+	fs.Var(&a.feeds, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
+	fs.StringVar(&a.actor, "actor", "", "who ticks and notes (default: config, then $USER)")
+	fs.Usage = func() {
+		fmt.Fprint(out, topUsage)
+		fmt.Fprintln(out, "\ndashboard flags (vigil [flags]):")
+		fs.PrintDefaults()
+	}
+	return fs, a
+}
+
 func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("vigil", "vigil [--config FILE] [--feed URL]... [--actor NAME]", stderr)
-	cfgPath := fs.String("config", "", "configuration file")
-	var feedURLs multiFlag
-	fs.Var(&feedURLs, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
-	actor := fs.String("actor", "", "who ticks and notes (default: config, then $USER)")
+	fs, a := dashboardFlags(stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, found, err := loadConfig(*cfgPath)
+	cfg, found, err := loadConfig(a.config)
 	if err != nil {
 		return err
 	}
-	if *actor != "" {
-		cfg.Dashboard.Actor = *actor
+	if a.actor != "" {
+		cfg.Dashboard.Actor = a.actor
 	}
 	var feeds []client.FeedConfig
-	for i, u := range feedURLs {
+	for i, u := range a.feeds {
 		feeds = append(feeds, client.FeedConfig{Name: fmt.Sprintf("feed%d", i+1), URL: u})
 	}
-	if len(feedURLs) == 0 {
+	if len(a.feeds) == 0 {
 		for _, f := range cfg.Feeds {
-			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
+			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, URLs: f.URLs, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
 		}
 	}
 	if len(feeds) == 0 {
@@ -179,28 +263,39 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		return runDemo(ctx, "127.0.0.1:0", true, cfg, stderr)
 	}
-	return runDashboard(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false)
+	return runDashboard(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false, stderr)
 }
 
 func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 	kinds := cfg.Book().Kinds()
 	return tui.Options{
 		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
-		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds,
+		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds, NoMouse: !cfg.Dashboard.Mouse,
 		Thresholds: cfg.Thresholds.Level(),
 	}
 }
 
-func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool) error {
-	for _, f := range feeds {
-		if f.URL == "" || !(strings.HasPrefix(f.URL, "ws://") || strings.HasPrefix(f.URL, "wss://")) {
-			return usageError{fmt.Errorf("feed %q: expected a ws:// or wss:// URL", f.URL)}
+func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {
+	for i, f := range feeds {
+		for _, u := range f.Endpoints() {
+			if !(strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://")) {
+				return usageError{fmt.Errorf("feed %q: expected a ws:// or wss:// URL", u)}
+			}
+		}
+		if f.Actor == "" {
+			feeds[i].Actor = cfg.Actor(os.Getenv) // who watches, for the hub's presence
 		}
 	}
 	c, err := client.New(feeds, stateDir, client.DefaultTimings())
 	if err != nil {
 		return err
 	}
+	// The screen says so too, but it is gone once vigil exits.
+	defer func() {
+		for _, s := range c.Salvaged() {
+			fmt.Fprintln(stderr, "vigil:", s)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -250,26 +345,26 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	hostname, _ := os.Hostname()
+	host := s.Host
+	if host == "" {
+		host = hostname
+	}
+	if s.Reporting() {
+		return runAgent(ctx, cfg, host, log)
+	}
+	tokens, err := serveTokens(cfg.Path, s.TokenEnv, os.Getenv)
+	if err != nil {
+		return err
+	}
 	j, closeJournal, err := openJournal(ctx, s, log)
 	if err != nil {
 		return err
 	}
 	defer closeJournal()
-	hostname, _ := os.Hostname()
-	name, host := s.Name, s.Host
+	name := s.Name
 	if name == "" {
 		name = hostname
-	}
-	if host == "" {
-		host = hostname
-	}
-	var tokens []string
-	for _, env := range s.TokenEnv {
-		if v := os.Getenv(env); v != "" {
-			tokens = append(tokens, v)
-		} else {
-			log.Warn("token variable is empty or unset", "token_env", env)
-		}
 	}
 	if s.RequireToken && len(tokens) == 0 {
 		return usageError{fmt.Errorf("%s: serve.require_token is set but no token variable (%s) holds a token", cfg.Path, strings.Join(s.TokenEnv, ", "))}
@@ -279,10 +374,24 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer loadLog.Close()
+	senders, err := cfg.Senders(os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
-		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration,
+		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, Agents: agentGrants(s.Agents, log),
+		Site: s.Site(name), Senders: senders,
 	})
+	if am := s.Alertmanager; am != nil {
+		token := ""
+		if am.TokenEnv != "" {
+			if token = os.Getenv(am.TokenEnv); token == "" {
+				return usageError{fmt.Errorf("%s: serve.alertmanager.token_env: $%s is empty or unset", cfg.Path, am.TokenEnv)}
+			}
+		}
+		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: token, Sink: hub, Log: log})
+	}
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
 		return err
@@ -291,7 +400,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.TLSCert != "" {
 		scheme = "wss"
 	}
-	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks))
+	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks),
+		"status", fmt.Sprintf("http%s://%s/status", strings.TrimPrefix(scheme, "ws"), ln.Addr()), "channels", strings.Join(hub.Channels(), ","), "pending_deliveries", hub.PendingDeliveries())
 	var wg sync.WaitGroup
 	probeCtx, cancelProbes := context.WithCancel(ctx)
 	if s.ProbeLoad {
@@ -299,11 +409,20 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(probeCtx, hub) }()
 	}
-	for _, ch := range s.Checks {
-		ch = ch.WithDefaults()
-		c := probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
+	if s.SSH != nil {
+		if err := startSSH(probeCtx, &wg, cfg, hub, name, log); err != nil {
+			cancelProbes()
+			wg.Wait()
+			return err
+		}
+	}
+	startChecks(probeCtx, &wg, s.Checks, host, hub)
+	scrapeClient := &http.Client{}
+	for _, sc := range s.Scrape {
+		sc = sc.WithDefaults()
+		target := ingest.Target{Host: sc.Host, URL: sc.URL, Every: sc.Every.Duration}
 		wg.Add(1)
-		go func() { defer wg.Done(); probe.RunCheck(probeCtx, host, c, "", hub) }()
+		go func() { defer wg.Done(); target.Run(probeCtx, scrapeClient, hub) }()
 	}
 	err = server.Serve(ctx, hub, ln, s.Path, s.TLSCert, s.TLSKey)
 	cancelProbes()
@@ -367,6 +486,106 @@ func journalOpenError(dir string, err error) error {
 	return err
 }
 
+// serveTokens reads the tokens serve.token_env names. A named variable
+// that is unset or empty is an error, not a warning: a unit that lost its
+// environment file would otherwise open the journal to anyone who can
+// reach the port.
+func serveTokens(path string, names []string, getenv func(string) string) ([]string, error) {
+	var tokens []string
+	for _, name := range names {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return nil, usageError{fmt.Errorf("%s: serve.token_env: $%s is unset or empty; set it to the token, or remove it from token_env (an empty token would leave commands open to anyone)", path, name)}
+		}
+		tokens = append(tokens, v)
+	}
+	return tokens, nil
+}
+
+// startSSH serves the dashboard over SSH beside the feed, until ctx ends.
+func startSSH(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, hub *server.Hub, name string, log *slog.Logger) error {
+	c := cfg.Serve.SSH
+	opts := dashboardOptions(cfg, false)
+	opts.DraftDir = filepath.Join(cfg.Serve.DataDir, "ssh-drafts") // w writes drafts on the hub, not the responder's machine
+	srv, err := tuissh.New(tuissh.Config{
+		Hub: hub, HostKey: c.HostKey, AuthorizedKeys: c.AuthorizedKeys, ReadOnlyKeys: c.ReadOnlyKeys,
+		IdleTimeout: c.IdleTimeout.Duration, MaxTimeout: c.MaxTimeout.Duration,
+		Dashboard: opts, FeedName: name, FPS: frameRate(), Logger: log,
+	})
+	if err != nil {
+		return usageError{fmt.Errorf("%s: [serve.ssh]: %w", cfg.Path, err)}
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("[serve.ssh] listen: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("ssh: stopped serving", "err", err)
+		}
+	}()
+	return nil
+}
+
+func startChecks(ctx context.Context, wg *sync.WaitGroup, checks []config.Check, host string, sink probe.Sink) {
+	for _, ch := range checks {
+		ch = ch.WithDefaults()
+		c := probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
+		wg.Add(1)
+		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", sink) }()
+	}
+}
+
+// agentGrants reads each [[serve.agents]] token from its variable; one
+// that is unset is left out, said in the log.
+func agentGrants(agents []config.AgentGrant, log *slog.Logger) []server.AgentGrant {
+	var grants []server.AgentGrant
+	for _, g := range agents {
+		token := os.Getenv(g.TokenEnv)
+		if token == "" {
+			log.Warn("agent token variable is empty or unset; no agent can report with it", "token_env", g.TokenEnv, "hosts", strings.Join(g.Hosts, ","))
+			continue
+		}
+		grants = append(grants, server.AgentGrant{Token: token, Hosts: g.Hosts})
+	}
+	return grants
+}
+
+// runAgent is vigil serve with [serve.report]: it probes this host, runs
+// its checks and reports them to the hub; it keeps no journal.
+func runAgent(ctx context.Context, cfg config.Config, host string, log *slog.Logger) error {
+	s, r := cfg.Serve, cfg.Serve.Report
+	token := os.Getenv(r.TokenEnv)
+	if token == "" {
+		return usageError{fmt.Errorf("%s: serve.report.token_env: $%s is empty or unset; the hub needs an agent token", cfg.Path, r.TokenEnv)}
+	}
+	capturer := probe.NewCapturer(s.Evidence.Capturer(s.Interval.Duration))
+	defer capturer.Close()
+	a, err := agent.New(agent.Config{
+		Hosts: []string{host}, URLs: r.URLs, Token: token, CAFile: r.CAFile,
+		Thresholds: cfg.Thresholds.Level(), Log: log, Source: capturer,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks), "evidence_commands", len(s.Evidence.Commands))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); capturer.Run(ctx) }()
+	if s.ProbeLoad {
+		hp := &probe.HostProbe{Host: host, Interval: s.Interval.Duration, Warn: func(msg string) { log.Warn(msg) }}
+		wg.Add(1)
+		go func() { defer wg.Done(); hp.Run(ctx, a) }()
+	}
+	startChecks(ctx, &wg, s.Checks, host, a)
+	a.Run(ctx)
+	wg.Wait()
+	log.Info("stopped reporting", "host", host)
+	return nil
+}
+
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("vigil demo", "vigil demo [--listen ADDR] [--no-ui]", stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address of the demo feed")
@@ -397,19 +616,21 @@ func runDemo(ctx context.Context, listen string, ui bool, cfg config.Config, out
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
+	// Deferred calls run last first: cancel must run before the wait, or
+	// quitting the dashboard (q) waits for a scenario nobody stops.
+	defer wg.Wait()
+	defer cancel()
 	wg.Add(2)
 	go func() { defer wg.Done(); sc.Run(ctx) }()
 	go func() { defer wg.Done(); server.Serve(ctx, sc.Hub, ln, "/feed", "", "") }()
-	defer wg.Wait()
 	url := "ws://" + ln.Addr().String() + "/feed"
 	if !ui {
 		fmt.Fprintf(out, "demo feed at %s\nwatch it with:  vigil --feed %s\n", url, url)
 		<-ctx.Done()
 		return nil
 	}
-	return runDashboard(ctx, cfg, []client.FeedConfig{{Name: "demo", URL: url}}, "", true)
+	return runDashboard(ctx, cfg, []client.FeedConfig{{Name: "demo", URL: url}}, "", true, out)
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
@@ -436,7 +657,8 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "# feed %s token from $%s: %s\n", f.Name, f.TokenEnv, status)
 		}
 	}
-	return toml.NewEncoder(stdout).Encode(cfg)
+	hostname, _ := os.Hostname()
+	return toml.NewEncoder(stdout).Encode(cfg.Resolved(os.Getenv, hostname))
 }
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -494,7 +716,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("vigil bench", "vigil bench [--only bandwidth,idle,keys,ingest,memory,start] [--window D] [--idle-window D]", stderr)
-	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure")
+	only := fs.String("only", "bandwidth,idle,keys,ingest,memory,start", "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
 	window := fs.Duration("window", 20*time.Second, "steady-state window for terminal bandwidth")
 	idleWindow := fs.Duration("idle-window", time.Minute, "window for the idle cost")
 	fps := fs.String("fps", "", "run the measured vigil with VIGIL_FPS set to this")

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +180,8 @@ func TestCommandLineExitStatus(t *testing.T) {
 		want string
 	}{
 		{"version", []string{"version"}, 0, "vigil "},
+		{"--version", []string{"--version"}, 0, "vigil "},
+		{"--version after a flag", []string{"--actor", "x", "--version"}, 0, "vigil "},
 		{"help", []string{"--help"}, 0, ""},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"bad flag", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
@@ -219,5 +222,119 @@ func TestNoColorInTerminal(t *testing.T) {
 		if got := colourSGR.MatchString(styled); got == noColor {
 			t.Fatalf("NO_COLOR=%v: colour codes present = %v\n%s", noColor, got, screen)
 		}
+	}
+}
+
+func TestHelpIsTheOverviewAndTheDashboardFlags(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"--actor", "x", "--help"}, {"help"}} {
+		code, out, errOut := runCLI(args...)
+		all := out + errOut
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, all)
+		}
+		for _, want := range []string{"vigil serve", "vigil demo", "vigil export", "vigil check-config", "vigil version", "-feed", "-actor", "-config"} {
+			if !strings.Contains(all, want) {
+				t.Fatalf("%v: no %q in\n%s", args, want, all)
+			}
+		}
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	settings := func(kv ...string) []debug.BuildSetting {
+		var s []debug.BuildSetting
+		for i := 0; i < len(kv); i += 2 {
+			s = append(s, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"no info", nil, false, "vigil (no build information)"},
+		{"release", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.0"},
+			Settings: settings("vcs.revision", "abc123", "vcs.time", "2026-11-22T10:00:00Z", "vcs.modified", "false")},
+			true, "vigil v1.2.0 revision abc123 2026-11-22T10:00:00Z go1.26.8"},
+		{"dirty tree", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"},
+			Settings: settings("vcs.revision", "abc123", "vcs.modified", "true")},
+			true, "vigil (devel) revision abc123 (modified) go1.26.8"},
+		{"no vcs", &debug.BuildInfo{GoVersion: "go1.26.8"}, true, "vigil (devel) revision unknown (built without VCS information) go1.26.8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := versionLine(tt.info, tt.ok); got != tt.want {
+				t.Fatalf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestVersionOfTheRealBinary: --version and version print the revision the
+// binary was built from, read from its build information.
+func TestVersionOfTheRealBinary(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not in a git checkout (%v): the binary has no revision to show", err)
+	}
+	if st, err := os.Stat(".git"); err != nil || !st.IsDir() {
+		// go build stamps VCS information only where .git is a directory.
+		t.Skip(".git is not a directory here (a git worktree): go build stamps no revision; a clone does")
+	}
+	bin := filepath.Join(t.TempDir(), "vigil")
+	// -buildvcs=true: GOFLAGS may turn stamping off; the release build must not.
+	if out, err := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, arg := range []string{"--version", "version"} {
+		out, err := exec.Command(bin, arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("vigil %s: %v\n%s", arg, err, out)
+		}
+		if !strings.HasPrefix(string(out), "vigil ") || !strings.Contains(string(out), "revision "+strings.TrimSpace(string(head))) {
+			t.Fatalf("vigil %s printed %q, want the revision %s", arg, out, head)
+		}
+	}
+}
+
+func TestCheckConfigPrintsTheDefaultsUsed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(path, []byte("[[serve.checks]]\nname = \"web\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:80\"\n"), 0o644)
+	code, out, errOut := runCLI("check-config", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{`every = "10s"`, `timeout = "5s"`, "rise = 2", "fall = 3"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no %s in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `"0s"`) {
+		t.Fatalf("a default shown as 0s:\n%s", out)
+	}
+}
+
+// TestProtocolDocIsTheSharedOne: the repository ships the protocol the
+// README links, identical to the contract it was written from.
+func TestProtocolDocIsTheSharedOne(t *testing.T) {
+	shared, err := os.ReadFile(filepath.Join("..", "shared", "PROTOCOL.md"))
+	if err != nil {
+		t.Skipf("../shared/PROTOCOL.md is not here (%v): nothing to compare docs/PROTOCOL.md with", err)
+	}
+	ours, err := os.ReadFile(filepath.Join("docs", "PROTOCOL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ours, shared) {
+		t.Fatal("docs/PROTOCOL.md differs from ../shared/PROTOCOL.md: copy it over")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(readme, []byte("../shared/")) || !bytes.Contains(readme, []byte("(docs/PROTOCOL.md)")) {
+		t.Fatal("the README must link docs/PROTOCOL.md, which a clone has, not ../shared/")
 	}
 }

@@ -42,10 +42,10 @@ func BenchmarkView(b *testing.B) {
 					b.ResetTimer()
 					for b.Loop() {
 						seq++
-						m.st.Apply(client.Batch{
+						m.st.Apply(StateBatch(client.Batch{
 							Loads:  []client.HostLoad{{Feed: "hub", Received: t0.Add(10 * time.Minute), Load: protocol.Load{Host: "host-0001", At: protocol.At(t0), Interval: protocol.Duration(time.Second), Load1: float64(seq % 7), CPUs: 4}}},
 							Events: []client.Event{client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: seq, Incident: "INC-42", At: protocol.At(t0), Kind: "note", Text: "x"}}},
-						}, t0)
+						}), t0)
 						_ = m.Render()
 					}
 				})

@@ -4,17 +4,19 @@ import (
 	"charm.land/bubbles/v2/key"
 )
 
-// KeyMap is every key of the dashboard. The footer's short help and the ?
-// overlay are both generated from it, so help is never written by hand.
+// KeyMap is every key of the dashboard's panes. The footer's short help
+// and the ? overlay are both generated from it (and each dialog generates
+// its own from its bindings), so help is never written by hand.
 type KeyMap struct {
 	NextPane, PrevPane            key.Binding
 	Pane1, Pane2, Pane3, Pane4    key.Binding
 	Up, Down, PageUp, PageDown    key.Binding
-	Top, Bottom                   key.Binding
+	Top, Bottom, Open             key.Binding
 	Tick, Note, Declare, Status   key.Binding
-	JumpTo                        key.Binding
+	Edit, Claim, Collect, JumpTo  key.Binding
 	Incidents, Filter, TimeZone   key.Binding
 	Draft, Copy, Save, FeedDetail key.Binding
+	Publish                       key.Binding
 	Help, Quit                    key.Binding
 }
 
@@ -36,33 +38,51 @@ func DefaultKeyMap() KeyMap {
 		PageDown:   b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
 		Top:        b([]string{"g", "home"}, "g", "top"),
 		Bottom:     b([]string{"G", "end"}, "G", "bottom / follow"),
-		Tick:       b([]string{"space", "x"}, "space/x", "tick/untick step"),
+		Open:       b([]string{"enter"}, "enter", "details"),
+		Tick:       b([]string{"space", "x"}, "space/x", "tick step"),
+		Claim:      b([]string{"o"}, "o", "claim step"),
 		Note:       b([]string{"n"}, "n", "add note"),
 		Declare:    b([]string{"D"}, "D", "declare incident"),
+		Edit:       b([]string{"E"}, "E", "edit / hand off"),
 		Status:     b([]string{"s"}, "s", "change status"),
 		Incidents:  b([]string{"i"}, "i", "pick incident"),
+		Collect:    b([]string{"e"}, "e", "collect evidence"),
 		Filter:     b([]string{"/"}, "/", "filter"),
 		TimeZone:   b([]string{"z"}, "z", "local/UTC time"),
-		JumpTo:     b([]string{"t"}, "t", "timeline: jump to a time"),
-		Draft:      b([]string{"v"}, "v", "view message draft"),
+		JumpTo:     b([]string{"t"}, "t", "timeline: jump to"),
+		Draft:      b([]string{"v"}, "v", "view draft"),
 		Copy:       b([]string{"c"}, "c", "copy draft (OSC 52)"),
 		Save:       b([]string{"w"}, "w", "write draft to file"),
+		Publish:    b([]string{"p"}, "p", "publish step's update"),
 		FeedDetail: b([]string{"f"}, "f", "feed details"),
 		Help:       b([]string{"?"}, "?", "all keys"),
 		Quit:       b([]string{"q", "ctrl+c"}, "q", "quit"),
 	}
 }
 
-// ShortHelp is the footer line.
+// ShortHelp is the footer line: the keys that do something now.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextPane, k.Tick, k.Note, k.Status, k.Declare, k.Filter, k.Help, k.Quit}
+	return enabled(k.Help, k.Tick, k.Claim, k.Note, k.Open, k.Collect, k.Status, k.Declare, k.Filter, k.Quit)
 }
 
 // FullHelp is the ? overlay, by column.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Help, k.Quit},
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Filter, k.TimeZone, k.JumpTo},
-		{k.Tick, k.Note, k.Declare, k.Status, k.Incidents, k.Draft, k.Copy, k.Save, k.FeedDetail},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Filter, k.TimeZone, k.JumpTo},
+		{k.Tick, k.Claim, k.Note, k.Declare, k.Edit, k.Status, k.Incidents, k.Collect},
+		{k.Draft, k.Publish, k.Copy, k.Save, k.FeedDetail},
 	}
+}
+
+// enabled keeps the bindings that are on (the state decides, as bubbles'
+// list does in updateKeybindings).
+func enabled(bs ...key.Binding) []key.Binding {
+	out := bs[:0:0]
+	for _, b := range bs {
+		if b.Enabled() {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -1,9 +1,12 @@
 // Package tui is the vigil dashboard: a bubbletea program over the feeds
-// client, with four panes (load, services, timeline, checklist), a header
-// and a footer generated from one keymap. Feed state reaches it through a
-// command that waits on the client's store and drains it, so a flood of
-// load samples becomes a few frames a second and never queues ahead of a
-// keypress; the rules of what is shown live in tui/state.
+// client, with four panes (load, services, timeline, checklist), a header,
+// a footer, and dialogs on a stack over the panes. Each pane and each
+// dialog is a small component that owns its keys and draws itself; the
+// root model routes messages to them, carries out what they ask for, and
+// composes their help, so help is generated everywhere. Feed state reaches
+// it through a command that waits on the client's store and drains it, so
+// a flood of load samples becomes a few frames a second and never queues
+// ahead of a keypress; the rules of what is shown live in tui/state.
 package tui
 
 import (
@@ -16,7 +19,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
@@ -40,6 +42,7 @@ type Options struct {
 	UTC         bool
 	Support     string
 	Demo        bool
+	NoMouse     bool // leave the mouse to the terminal (its own selection)
 	Thresholds  state.Thresholds
 	Kinds       []string      // runbook kinds offered when declaring
 	DeclareFeed string        // where new incidents are declared; default the first feed
@@ -48,22 +51,6 @@ type Options struct {
 	TimelineCap int
 	Now         func() time.Time
 }
-
-type mode int
-
-const (
-	modeNormal mode = iota
-	modeHelp
-	modeNote
-	modeFilter
-	modeJump
-	modeDeclare
-	modeStatus
-	modeIncidents
-	modeFeeds
-	modeDraft
-	modeConfirmQuit
-)
 
 // Messages.
 type (
@@ -83,7 +70,7 @@ type Model struct {
 	feed   Feed
 	st     *state.State
 	keys   KeyMap
-	styles Styles
+	styles *Styles // shared and never changed: a copy of the model must not copy it
 	help   help.Model
 
 	width, height int
@@ -91,22 +78,18 @@ type Model struct {
 	focus         Pane
 	now           time.Time
 
-	load   loadPane
-	svcs   servicesPane
-	tl     timelinePane
-	cl     checklistPane
+	load   *loadPane
+	svcs   *servicesPane
+	tl     *timelinePane
+	cl     *checklistPane
+	panes  [paneCount]pane
 	grid   *gridCache
 	chrome *chromeCache
 
 	selected string // incident id shown
 	pinned   bool   // the reader chose it
 
-	mode    mode
-	input   textinput.Model
-	form    declareForm
-	choices []string
-	choice  int
-	draft   draftView
+	dialogs []dialog // the overlay stack; the last one takes the keys
 }
 
 // New builds the dashboard over feed. ctx ends the waits it starts.
@@ -125,16 +108,18 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 	styles := DefaultStyles()
 	h := help.New()
 	h.Styles = styles.Help
-	in := textinput.New()
-	return Model{
+	m := Model{
 		ctx: ctx, opts: opts, feed: feed,
 		st:   state.New(opts.Thresholds, opts.TimelineCap),
-		keys: DefaultKeyMap(), styles: styles, help: h,
-		load: loadPane{cache: &cached{}}, svcs: servicesPane{cache: &cached{}},
-		tl: newTimelinePane(), cl: checklistPane{cache: &cached{}},
-		now: opts.Now(), input: in,
+		keys: DefaultKeyMap(), styles: &styles, help: h,
+		load: &loadPane{cache: &cached{}}, svcs: &servicesPane{cache: &cached{}},
+		tl: newTimelinePane(), cl: &checklistPane{cache: &cached{}},
+		now:   opts.Now(),
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
 	}
+	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl}
+	m.updateKeys()
+	return m
 }
 
 // outageFirst orders runbook kinds for the declare form: an unscheduled
@@ -190,6 +175,12 @@ func (m Model) waitBatch() tea.Cmd {
 
 // Update handles one message; it never blocks and does no I/O.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	next.updateKeys()
+	return next, cmd
+}
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -198,7 +189,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case batchMsg:
 		m.now = m.opts.Now()
-		m.st.Apply(msg.b, m.now)
+		m.st.Apply(StateBatch(msg.b), m.now)
 		m.chooseIncident()
 		return m, tea.Batch(m.waitBatch(), m.alerts())
 	case tickMsg:
@@ -206,24 +197,88 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.st.Tick(m.now)
 		return m, tea.Batch(tick(), m.alerts())
 	case errMsg:
-		m.st.Notice = state.Notice{At: m.now, Text: msg.err.Error(), Error: true}
-		return m, nil
+		return m.notice(msg.err.Error(), true), nil
 	case savedMsg:
 		if msg.err != nil {
-			m.st.Notice = state.Notice{At: m.now, Text: "writing draft: " + msg.err.Error(), Error: true}
-		} else {
-			m.st.Notice = state.Notice{At: m.now, Text: "draft written to " + msg.path}
+			return m.notice("writing draft: "+msg.err.Error(), true), nil
+		}
+		return m.notice("draft written to "+msg.path, false), nil
+	case tea.MouseMsg:
+		return m.mouse(msg), nil
+	}
+	if d := m.top(); d != nil {
+		a, cmd := d.update(msg) // keys, paste, cursor blinks
+		next, more := m.do(a)
+		return next, tea.Batch(cmd, more)
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		return m.key(k)
+	}
+	return m, nil
+}
+
+func (m Model) top() dialog {
+	if len(m.dialogs) == 0 {
+		return nil
+	}
+	return m.dialogs[len(m.dialogs)-1]
+}
+
+func (m Model) push(d dialog) Model {
+	m.dialogs = append(m.dialogs[:len(m.dialogs):len(m.dialogs)], d)
+	return m
+}
+
+func (m Model) pop() Model {
+	if len(m.dialogs) > 0 {
+		m.dialogs = m.dialogs[:len(m.dialogs)-1]
+	}
+	return m
+}
+
+// do carries out what a dialog asked for. Every action but a live filter
+// and a push closes the dialog that asked.
+func (m Model) do(a action) (Model, tea.Cmd) {
+	switch a := a.(type) {
+	case nil:
+		return m, nil
+	case closeAct:
+		return m.pop(), nil
+	case quitAct:
+		return m, tea.Quit
+	case noticeAct:
+		return m.pop().notice(a.text, a.err), nil
+	case pushAct:
+		return m.push(a.d), nil
+	case sendAct:
+		m = m.pop()
+		if a.closeAll {
+			m.dialogs = nil
+		}
+		if a.cmd.Op == protocol.OpDeclare {
+			m.pinned = false
+		}
+		if a.notice != "" {
+			m = m.notice(a.notice, false)
+		}
+		return m, m.send(a.feed, a.cmd)
+	case filterAct:
+		m.setFilter(a.text)
+		if a.done {
+			m = m.pop()
 		}
 		return m, nil
-	case tea.KeyPressMsg:
-		return m.key(msg)
-	case tea.PasteMsg:
-		if m.mode == modeNote || m.mode == modeFilter || m.mode == modeJump || m.mode == modeDeclare {
-			return m.forward(msg)
-		}
-	}
-	if m.mode == modeNote || m.mode == modeFilter || m.mode == modeJump || m.mode == modeDeclare {
-		return m.forward(msg) // cursor blinks
+	case jumpAct:
+		return m.pop().jumpTo(a.value), nil
+	case pickAct:
+		m = m.pop()
+		m.selected, m.pinned = a.id, true
+		m.cl.sel, m.tl.follow = 0, true
+		return m, nil
+	case clipboardAct:
+		return m.pop().notice(fmt.Sprintf("draft for %s copied to your clipboard (OSC 52, %d characters)", a.item, len(a.text)), false), tea.SetClipboard(a.text)
+	case saveAct:
+		return m.pop(), m.saveDraft(a.item, a.text)
 	}
 	return m, nil
 }
@@ -243,7 +298,7 @@ func (m Model) alerts() tea.Cmd {
 // chooseIncident shows the most severe open incident unless the reader
 // picked one.
 func (m *Model) chooseIncident() {
-	if m.pinned && m.st.Incident(m.selected) != nil {
+	if m.pinned && (m.selected == "" || m.st.Incident(m.selected) != nil) {
 		return
 	}
 	open := m.st.OpenIncidents()
@@ -251,7 +306,7 @@ func (m *Model) chooseIncident() {
 	case len(open) > 0:
 		if m.selected != open[0].ID {
 			m.selected = open[0].ID
-			m.cl.cursor = 0
+			m.cl.sel = 0
 		}
 	case m.st.Incident(m.selected) == nil:
 		m.selected = ""
@@ -266,6 +321,26 @@ func (m Model) current() *state.Incident {
 		return nil
 	}
 	return m.st.Incident(m.selected)
+}
+
+// updateKeys turns bindings on and off by what they can do now, so the
+// footer shows only keys that work.
+func (m *Model) updateKeys() {
+	in := m.current()
+	k := &m.keys
+	hasIncident := in != nil
+	onStep := hasIncident && m.focus == ChecklistPane && len(in.Checklist) > 0
+	k.Tick.SetEnabled(hasIncident)
+	k.Note.SetEnabled(hasIncident)
+	k.Status.SetEnabled(hasIncident)
+	k.Edit.SetEnabled(hasIncident)
+	k.Claim.SetEnabled(onStep)
+	k.Publish.SetEnabled(onStep)
+	k.Draft.SetEnabled(hasIncident)
+	k.Copy.SetEnabled(hasIncident)
+	k.Save.SetEnabled(hasIncident)
+	k.Collect.SetEnabled(m.focus == LoadPane && m.st.HostCount() > 0)
+	k.Open.SetEnabled(true)
 }
 
 func (m Model) send(feed string, cmd protocol.Command) tea.Cmd {
@@ -284,223 +359,269 @@ func (m Model) notice(text string, isErr bool) Model {
 	return m
 }
 
-func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	switch m.mode {
-	case modeHelp, modeFeeds:
-		if key.Matches(msg, k.Help, k.FeedDetail, k.Quit) || msg.String() == "esc" || msg.String() == "enter" {
-			m.mode = modeNormal
-		}
-		return m, nil
-	case modeConfirmQuit:
-		switch msg.String() {
-		case "y", "Y":
-			return m, tea.Quit
-		case "n", "N", "esc", "q":
-			m.mode = modeNormal
-		case "ctrl+c":
-			return m, tea.Quit
-		}
-		return m, nil
-	case modeNote, modeFilter, modeJump:
-		return m.inputKey(msg)
-	case modeDeclare:
-		return m.declareKey(msg)
-	case modeStatus, modeIncidents:
-		return m.pickerKey(msg)
-	case modeDraft:
-		return m.draftKey(msg)
-	}
-
-	switch {
-	case key.Matches(msg, k.Quit):
-		if m.feed.Pending() > 0 || m.st.PendingCount() > 0 {
-			m.mode = modeConfirmQuit
-			return m, nil
-		}
-		return m, tea.Quit
-	case key.Matches(msg, k.Help):
-		m.mode = modeHelp
-	case key.Matches(msg, k.FeedDetail):
-		m.mode = modeFeeds
-	case key.Matches(msg, k.NextPane):
-		m.focus = (m.focus + 1) % paneCount
-	case key.Matches(msg, k.PrevPane):
-		m.focus = (m.focus + paneCount - 1) % paneCount
-	case key.Matches(msg, k.Pane1):
-		m.focus = LoadPane
-	case key.Matches(msg, k.Pane2):
-		m.focus = ServicesPane
-	case key.Matches(msg, k.Pane3):
-		m.focus = TimelinePane
-	case key.Matches(msg, k.Pane4):
-		m.focus = ChecklistPane
-	case key.Matches(msg, k.Up):
-		m.move(-1)
-	case key.Matches(msg, k.Down):
-		m.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.move(-max(1, m.paneRows()-1))
-	case key.Matches(msg, k.PageDown):
-		m.move(max(1, m.paneRows()-1))
-	case key.Matches(msg, k.Top):
-		m.move(-1 << 30)
-	case key.Matches(msg, k.Bottom):
-		m.move(1 << 30)
-		if m.focus == TimelinePane {
-			m.tl.follow = true
-		}
-	case key.Matches(msg, k.TimeZone):
-		m.opts.UTC = !m.opts.UTC
-		zone := "local time"
-		if m.opts.UTC {
-			zone = "UTC"
-		}
-		m = m.notice("times in "+zone, false)
-	case key.Matches(msg, k.Tick):
-		return m.tick()
-	case key.Matches(msg, k.Note):
-		if m.current() == nil {
-			return m.notice("no incident to note on: D declares one", true), nil
-		}
-		return m.openInput(modeNote, "note> ", "what happened, what you did, what you saw")
-	case key.Matches(msg, k.Filter):
-		if m.focus != TimelinePane {
-			m.focus = ServicesPane
-		}
-		next, cmd := m.openInput(modeFilter, "filter "+m.focus.String()+"> ", "text to match; empty clears")
-		nm := next.(Model)
-		if m.focus == TimelinePane {
-			nm.input.SetValue(m.tl.filter)
-		} else {
-			nm.input.SetValue(m.svcs.filter)
-		}
-		return nm, cmd
-	case key.Matches(msg, k.JumpTo):
-		m.focus = TimelinePane
-		return m.openInput(modeJump, "jump to> ", "HH:MM or HH:MM:SS (shown zone), or YYYY-MM-DD HH:MM")
-	case key.Matches(msg, k.Declare):
-		m.form = newDeclareForm(m.opts.Kinds)
-		m.mode = modeDeclare
-		return m, m.form.title.Focus()
-	case key.Matches(msg, k.Status):
-		in := m.current()
-		if in == nil {
-			return m.notice("no incident: D declares one", true), nil
-		}
-		m.choices = []string{protocol.StatusInvestigating, protocol.StatusIdentified, protocol.StatusMonitoring, protocol.StatusResolved}
-		m.choice = 0
-		for i, c := range m.choices {
-			if c == in.Status {
-				m.choice = i
-			}
-		}
-		m.mode = modeStatus
-	case key.Matches(msg, k.Incidents):
-		all := m.st.Incidents()
-		if len(all) == 0 {
-			return m.notice("no incidents yet", false), nil
-		}
-		m.choices = nil
-		for i := len(all) - 1; i >= 0; i-- {
-			in := all[i]
-			m.choices = append(m.choices, fmt.Sprintf("%s  %s  %-13s %s  (%s)", in.ID, in.Severity, in.Status, in.Title, in.Feed))
-			if in.ID == m.selected {
-				m.choice = len(m.choices) - 1
-			}
-		}
-		m.mode = modeIncidents
-	case key.Matches(msg, k.Draft), key.Matches(msg, k.Copy), key.Matches(msg, k.Save):
-		return m.draftAction(msg)
-	}
-	return m, nil
+func (m Model) viewCtx() viewCtx {
+	return viewCtx{st: m.st, styles: m.styles, keys: &m.keys, now: m.now, utc: m.opts.UTC, actor: m.opts.Actor, incident: m.current()}
 }
+
+// keyName is how a binding's key is written in help, for messages that
+// name a key: they follow the keymap, never a hand-typed letter.
+func (m Model) keyName(b key.Binding) string { return b.Help().Key }
 
 func (m Model) paneRows() int { return max(1, m.layout.Panes[m.focus].H-1) }
 
 func (m *Model) move(delta int) {
-	rows := m.paneRows()
-	switch m.focus {
-	case LoadPane:
-		m.load.offset = max(0, min(m.load.offset+delta, m.st.HostCount()-rows))
-	case ServicesPane:
-		m.svcs.offset = max(0, min(m.svcs.offset+delta, len(m.svcs.visible(m.st))-rows))
-	case TimelinePane:
-		v := m.viewCtx()
-		_, n := m.tl.source(&v)
-		m.tl.scroll(delta, n, rows)
-	case ChecklistPane:
-		if in := m.current(); in != nil {
-			m.cl.cursor = max(0, min(m.cl.cursor+delta, len(in.Checklist)-1))
-		}
-	}
+	v := m.viewCtx()
+	m.panes[m.focus].move(&v, delta, m.rowsOf(m.focus))
 }
 
-func (m Model) tick() (tea.Model, tea.Cmd) {
+// keyHandler is what one root binding does.
+type keyHandler struct {
+	binding func(k *KeyMap) key.Binding
+	do      func(m Model) (Model, tea.Cmd)
+}
+
+// rootKeys maps each binding of the panes to what it does; the first
+// match wins. A table, not a switch: adding a key is one line here and
+// one in the keymap.
+var rootKeys = []keyHandler{
+	{func(k *KeyMap) key.Binding { return k.Quit }, Model.quit},
+	{func(k *KeyMap) key.Binding { return k.Help }, func(m Model) (Model, tea.Cmd) { return m.push(newHelpDialog(m.keys.FullHelp())), nil }},
+	{func(k *KeyMap) key.Binding { return k.FeedDetail }, func(m Model) (Model, tea.Cmd) { return m.push(feedsDialog()), nil }},
+	{func(k *KeyMap) key.Binding { return k.NextPane }, func(m Model) (Model, tea.Cmd) { return m.focusOn((m.focus + 1) % paneCount) }},
+	{func(k *KeyMap) key.Binding { return k.PrevPane }, func(m Model) (Model, tea.Cmd) { return m.focusOn((m.focus + paneCount - 1) % paneCount) }},
+	{func(k *KeyMap) key.Binding { return k.Pane1 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(LoadPane) }},
+	{func(k *KeyMap) key.Binding { return k.Pane2 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(ServicesPane) }},
+	{func(k *KeyMap) key.Binding { return k.Pane3 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(TimelinePane) }},
+	{func(k *KeyMap) key.Binding { return k.Pane4 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(ChecklistPane) }},
+	{func(k *KeyMap) key.Binding { return k.Up }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-1) }},
+	{func(k *KeyMap) key.Binding { return k.Down }, func(m Model) (Model, tea.Cmd) { return m.moveBy(1) }},
+	{func(k *KeyMap) key.Binding { return k.PageUp }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-max(1, m.paneRows()-1)) }},
+	{func(k *KeyMap) key.Binding { return k.PageDown }, func(m Model) (Model, tea.Cmd) { return m.moveBy(max(1, m.paneRows()-1)) }},
+	{func(k *KeyMap) key.Binding { return k.Top }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-1 << 30) }},
+	{func(k *KeyMap) key.Binding { return k.Bottom }, func(m Model) (Model, tea.Cmd) { return m.moveBy(1 << 30) }},
+	{func(k *KeyMap) key.Binding { return k.Open }, Model.openRow},
+	{func(k *KeyMap) key.Binding { return k.TimeZone }, Model.toggleZone},
+	{func(k *KeyMap) key.Binding { return k.Tick }, Model.tickStep},
+	{func(k *KeyMap) key.Binding { return k.Claim }, Model.claimStep},
+	{func(k *KeyMap) key.Binding { return k.Collect }, Model.collect},
+	{func(k *KeyMap) key.Binding { return k.Note }, Model.notePrompt},
+	{func(k *KeyMap) key.Binding { return k.Filter }, Model.filterPrompt},
+	{func(k *KeyMap) key.Binding { return k.JumpTo }, Model.jumpPrompt},
+	{func(k *KeyMap) key.Binding { return k.Declare }, Model.declare},
+	{func(k *KeyMap) key.Binding { return k.Edit }, Model.edit},
+	{func(k *KeyMap) key.Binding { return k.Status }, Model.statusPicker},
+	{func(k *KeyMap) key.Binding { return k.Incidents }, Model.incidentPicker},
+	{func(k *KeyMap) key.Binding { return k.Draft }, func(m Model) (Model, tea.Cmd) { return m.withDraft(viewDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Copy }, func(m Model) (Model, tea.Cmd) { return m.withDraft(copyDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Save }, func(m Model) (Model, tea.Cmd) { return m.withDraft(saveDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Publish }, Model.publish},
+}
+
+// key handles a key when no dialog is open. Disabled bindings still
+// answer (with a notice saying why), so matching ignores Enabled.
+func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	for _, h := range rootKeys {
+		b := h.binding(&m.keys)
+		b.SetEnabled(true)
+		if key.Matches(msg, b) {
+			return h.do(m)
+		}
+	}
+	return m, nil
+}
+
+func (m Model) focusOn(p Pane) (Model, tea.Cmd) {
+	m.focus = p
+	return m, nil
+}
+
+func (m Model) moveBy(delta int) (Model, tea.Cmd) {
+	m.move(delta)
+	return m, nil
+}
+
+func (m Model) quit() (Model, tea.Cmd) {
+	if m.feed.Pending() > 0 || m.st.PendingCount() > 0 {
+		return m.push(m.quitDialog()), nil
+	}
+	return m, tea.Quit
+}
+
+func (m Model) openRow() (Model, tea.Cmd) {
+	v := m.viewCtx()
+	if d := m.panes[m.focus].open(&v); d != nil {
+		return m.push(d), nil
+	}
+	return m.notice("nothing selected", false), nil
+}
+
+func (m Model) toggleZone() (Model, tea.Cmd) {
+	m.opts.UTC = !m.opts.UTC
+	zone := "local time"
+	if m.opts.UTC {
+		zone = "UTC"
+	}
+	return m.notice("times in "+zone, false), nil
+}
+
+func (m Model) notePrompt() (Model, tea.Cmd) {
 	in := m.current()
 	if in == nil {
-		return m.notice("no incident: D declares one", true), nil
+		return m.notice("no incident to note on: "+m.keyName(m.keys.Declare)+" declares one", true), nil
+	}
+	id, feed := in.ID, in.Feed
+	d, cmd := newPrompt("note> ", "what happened, what you did, what you saw", "", m.width, false, func(v string) action {
+		if v == "" {
+			return closeAct{}
+		}
+		return sendAct{feed: feed, cmd: protocol.Command{Op: protocol.OpNote, Incident: id, Text: v}}
+	})
+	return m.push(d), cmd
+}
+
+func (m Model) filterPrompt() (Model, tea.Cmd) {
+	if m.focus != TimelinePane {
+		m.focus = ServicesPane
+	}
+	value := m.svcs.filter
+	if m.focus == TimelinePane {
+		value = m.tl.filter
+	}
+	d, cmd := newPrompt("filter "+m.focus.String()+"> ", "text to match", value, m.width, true, func(v string) action {
+		return filterAct{text: v, done: true}
+	})
+	return m.push(d), cmd
+}
+
+func (m Model) jumpPrompt() (Model, tea.Cmd) {
+	m.focus = TimelinePane
+	d, cmd := newPrompt("jump to> ", "HH:MM or HH:MM:SS (shown zone), or YYYY-MM-DD HH:MM", "", m.width, false, func(v string) action {
+		return jumpAct{value: v}
+	})
+	return m.push(d), cmd
+}
+
+func (m Model) declare() (Model, tea.Cmd) {
+	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.opts.Now)
+	return m.push(d), cmd
+}
+
+func (m Model) edit() (Model, tea.Cmd) {
+	in := m.current()
+	if in == nil {
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
+	}
+	d, cmd := newEditDialog(in)
+	return m.push(d), cmd
+}
+
+func (m Model) quitDialog() dialog {
+	f, st := m.feed, m.st
+	return newConfirm("Quit?", func(*viewCtx) string {
+		n := max(f.Pending(), st.PendingCount())
+		return fmt.Sprintf("%d command(s) not yet acknowledged by the feed.\nThey stay on disk and are sent next time vigil starts.\n\nQuit anyway? y/n", n)
+	}, quitAct{})
+}
+
+func (m Model) statusPicker() (Model, tea.Cmd) {
+	in := m.current()
+	if in == nil {
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
+	}
+	choices := []string{protocol.StatusInvestigating, protocol.StatusIdentified, protocol.StatusMonitoring, protocol.StatusResolved}
+	cur := 0
+	for i, c := range choices {
+		if c == in.Status {
+			cur = i
+		}
+	}
+	id, feed, status := in.ID, in.Feed, in.Status
+	return m.push(newPicker("Change status of "+id, choices, choices, cur, func(pick string) action {
+		if pick == status {
+			return noticeAct{text: id + " is already " + pick}
+		}
+		return sendAct{feed: feed, cmd: protocol.Command{Op: protocol.OpStatus, Incident: id, Status: pick}}
+	})), nil
+}
+
+func (m Model) incidentPicker() (Model, tea.Cmd) {
+	all := m.st.Incidents()
+	choices := []string{"the whole timeline, fleet alerts included (no incident)"}
+	ids := []string{""}
+	cur := 0
+	for i := len(all) - 1; i >= 0; i-- {
+		in := all[i]
+		choices = append(choices, fmt.Sprintf("%s  %s  %-13s %s  (%s)", in.ID, in.Severity, in.Status, in.Title, in.Feed))
+		ids = append(ids, in.ID)
+		if in.ID == m.selected {
+			cur = len(ids) - 1
+		}
+	}
+	return m.push(newPicker("Pick an incident", choices, ids, cur, func(id string) action { return pickAct{id: id} })), nil
+}
+
+// tickStep ticks or unticks the selected step; unticking what someone
+// else ticked asks first (the journal keeps both names).
+func (m Model) tickStep() (Model, tea.Cmd) {
+	in := m.current()
+	if in == nil {
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
 	}
 	if m.focus != ChecklistPane {
 		m.focus = ChecklistPane
 		return m.notice("checklist focused: space ticks the selected step", false), nil
 	}
-	if len(in.Checklist) == 0 {
+	v := m.viewCtx()
+	it := m.cl.step(&v)
+	if it == nil {
 		return m, nil
 	}
-	it := in.Checklist[m.cl.cursor]
 	if m.st.PendingCheck(in.ID, it.ID) != nil {
 		return m.notice("already sending: wait for the feed to answer", false), nil
 	}
 	done := !it.Done() || it.Every != nil
-	return m, m.send(in.Feed, protocol.Command{Op: protocol.OpCheck, Incident: in.ID, Item: it.ID, Done: &done})
-}
-
-func (m Model) openInput(md mode, prompt, placeholder string) (tea.Model, tea.Cmd) {
-	m.mode = md
-	m.input = textinput.New()
-	m.input.Prompt = prompt
-	m.input.Placeholder = placeholder
-	m.input.SetWidth(max(20, m.width-12))
-	return m, m.input.Focus()
-}
-
-func (m Model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
-	var cmd tea.Cmd
-	if m.mode == modeDeclare {
-		m.form, cmd = m.form.update(msg)
-		return m, cmd
+	send := sendAct{feed: in.Feed, cmd: protocol.Command{Op: protocol.OpCheck, Incident: in.ID, Item: it.ID, Done: &done}}
+	if !done && it.DoneBy != nil && *it.DoneBy != m.opts.Actor {
+		who, label, at := *it.DoneBy, it.Label(), it.DoneAt.Time
+		return m.push(newConfirm("Untick a step "+who+" ticked?", func(v *viewCtx) string {
+			zone, suffix := v.zone()
+			return fmt.Sprintf("%s ticked %q at %s%s.\nUntick it? The journal keeps both names.", who, label, at.In(zone).Format("15:04"), suffix)
+		}, send)), nil
 	}
-	m.input, cmd = m.input.Update(msg)
-	return m, cmd
+	return m, m.send(send.feed, send.cmd)
 }
 
-func (m Model) inputKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "esc":
-		if m.mode == modeFilter {
-			m.setFilter("")
-		}
-		m.mode = modeNormal
+// claimStep claims the selected step, or releases it when it is ours.
+func (m Model) claimStep() (Model, tea.Cmd) {
+	in := m.current()
+	v := m.viewCtx()
+	if in == nil || m.focus != ChecklistPane {
+		return m.notice("claim works on a checklist step: "+m.keyName(m.keys.Pane4)+" shows them", true), nil
+	}
+	it := m.cl.step(&v)
+	if it == nil {
 		return m, nil
-	case "enter":
-		value := strings.TrimSpace(m.input.Value())
-		md := m.mode
-		m.mode = modeNormal
-		if md == modeFilter {
-			m.setFilter(value)
-			return m, nil
-		}
-		if md == modeJump {
-			return m.jumpTo(value), nil
-		}
-		in := m.current()
-		if value == "" || in == nil {
-			return m, nil
-		}
-		return m, m.send(in.Feed, protocol.Command{Op: protocol.OpNote, Incident: in.ID, Text: value})
 	}
-	return m.forward(msg)
+	claim := it.ClaimedBy == nil || *it.ClaimedBy != m.opts.Actor
+	word := "claiming"
+	if !claim {
+		word = "releasing"
+	}
+	return m.notice(word+" "+it.Label(), false), m.send(in.Feed, protocol.Command{Op: protocol.OpClaim, Incident: in.ID, Item: it.ID, Claim: &claim})
+}
+
+// collect asks the selected host's agent for evidence now, through the
+// feed the host came from.
+func (m Model) collect() (Model, tea.Cmd) {
+	if m.focus != LoadPane {
+		return m.notice("collect works on a host: "+m.keyName(m.keys.Pane1)+" shows them", true), nil
+	}
+	v := m.viewCtx()
+	h := m.load.selected(&v)
+	if h == nil {
+		return m, nil
+	}
+	return m.notice("asked "+h.Name+" for evidence: it shows in the timeline", false), m.send(h.Feed, protocol.Command{Op: protocol.OpCollect, Host: h.Name})
 }
 
 // jumpTo scrolls the timeline to a time of day (today in the shown zone)
@@ -539,60 +660,27 @@ func (m *Model) setFilter(f string) {
 		m.tl.follow = true
 	} else {
 		m.svcs.filter = f
-		m.svcs.offset = 0
+		m.svcs.sel, m.svcs.offset = 0, 0
 	}
-}
-
-func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case msg.String() == "esc" || key.Matches(msg, m.keys.Quit):
-		m.mode = modeNormal
-	case key.Matches(msg, m.keys.Up):
-		m.choice = max(0, m.choice-1)
-	case key.Matches(msg, m.keys.Down):
-		m.choice = min(len(m.choices)-1, m.choice+1)
-	case msg.String() == "enter":
-		md := m.mode
-		m.mode = modeNormal
-		pick := m.choices[m.choice]
-		if md == modeIncidents {
-			m.selected, m.pinned = strings.Fields(pick)[0], true
-			m.cl.cursor, m.tl.follow = 0, true
-			return m, nil
-		}
-		in := m.current()
-		if in == nil {
-			return m, nil
-		}
-		if pick == in.Status {
-			return m.notice(in.ID+" is already "+pick, false), nil
-		}
-		return m, m.send(in.Feed, protocol.Command{Op: protocol.OpStatus, Incident: in.ID, Status: pick})
-	}
-	return m, nil
 }
 
 // ----- message drafts -----
-
-type draftView struct {
-	item string
-	text string
-}
 
 func (m Model) draftFor() (string, string, error) {
 	in := m.current()
 	if in == nil {
 		return "", "", fmt.Errorf("no incident")
 	}
-	if len(in.Checklist) == 0 {
+	v := m.viewCtx()
+	it := m.cl.step(&v)
+	if it == nil {
 		return "", "", fmt.Errorf("%s has no checklist", in.ID)
 	}
-	it := in.Checklist[m.cl.cursor]
 	zone := time.Local
 	if m.opts.UTC {
 		zone = time.UTC
 	}
-	text, ok, err := incident.Draft(&in.Incident, &it, incident.DraftEnv{Affected: m.st.DownServices(), Support: m.opts.Support, Zone: zone, Now: m.now})
+	text, ok, err := incident.Draft(&in.Incident, it, incident.DraftEnv{Affected: m.st.DownServices(), Support: m.opts.Support, Zone: zone, Now: m.now})
 	if err != nil {
 		return "", "", err
 	}
@@ -602,24 +690,92 @@ func (m Model) draftFor() (string, string, error) {
 	return it.ID, text, nil
 }
 
-func (m Model) draftAction(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if m.focus != ChecklistPane {
-		m.focus = ChecklistPane
-	}
+// What to do with the selected step's draft.
+const (
+	viewDraft = iota
+	copyDraft
+	saveDraft
+)
+
+func (m Model) withDraft(what int) (Model, tea.Cmd) {
+	m.focus = ChecklistPane
 	item, text, err := m.draftFor()
 	if err != nil {
 		return m.notice(err.Error(), true), nil
 	}
-	switch {
-	case key.Matches(msg, m.keys.Draft):
-		m.draft = draftView{item: item, text: text}
-		m.mode = modeDraft
-		return m, nil
-	case key.Matches(msg, m.keys.Copy):
+	switch what {
+	case viewDraft:
+		return m.push(draftDialog(item, text, m.keys)), nil
+	case copyDraft:
 		return m.notice(fmt.Sprintf("draft for %s copied to your clipboard (OSC 52, %d characters)", item, len(text)), false), tea.SetClipboard(text)
-	default:
-		return m, m.saveDraft(item, text)
 	}
+	return m, m.saveDraft(item, text)
+}
+
+// publish opens the publish dialog on the selected step's draft, with the
+// channels the step's feed offers.
+func (m Model) publish() (Model, tea.Cmd) {
+	m.focus = ChecklistPane
+	item, text, err := m.draftFor()
+	if err != nil {
+		return m.notice(err.Error(), true), nil
+	}
+	in := m.current()
+	var channels []string
+	for _, h := range m.st.Health() {
+		if h.Feed == in.Feed {
+			channels = h.Channels
+		}
+	}
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, text, in.Title, channels)
+	return m.push(d), cmd
+}
+
+// draftDialog shows a message draft; c copies it, w writes it to a file.
+func draftDialog(item, text string, k KeyMap) dialog {
+	d := newTextDialog("Draft: "+item, func(v *viewCtx, w int) []string {
+		return wrap(state.SanitizeLines(text), w)
+	})
+	d.extra = []key.Binding{k.Copy, k.Save}
+	d.onKey = func(msg tea.KeyPressMsg) action {
+		switch {
+		case key.Matches(msg, k.Copy):
+			return clipboardAct{item: item, text: text}
+		case key.Matches(msg, k.Save):
+			return saveAct{item: item, text: text}
+		}
+		return nil
+	}
+	return d
+}
+
+// feedsDialog shows every feed's connection, counters and gaps, live.
+func feedsDialog() dialog {
+	return newTextDialog("Feeds", func(v *viewCtx, w int) []string {
+		var lines []string
+		for _, h := range v.st.Health() {
+			line := h.Feed + "  " + h.State.String()
+			if h.Server != "" {
+				line += "  server " + h.Server
+			}
+			lines = append(lines, v.styles.Bold.Render(line))
+			lines = append(lines, wrap("  "+h.URL, w)...)
+			if h.Reason != "" {
+				lines = append(lines, wrap("  why: "+h.Reason, w)...)
+			}
+			if !h.RetryAt.IsZero() && !h.State.Up() {
+				lines = append(lines, "  next try in "+age(h.RetryAt.Sub(v.now)))
+			}
+			lines = append(lines, wrap(fmt.Sprintf("  journal %s seq %d · malformed %d · unknown %d · duplicates %d", h.Journal, h.Seq, h.Malformed, h.Unknown, h.Dupes), w)...)
+		}
+		for feed, since := range v.st.Gaps() {
+			lines = append(lines, v.styles.Gap.Render(clip(fmt.Sprintf("gap: %s not seen live since %s", feed, since.Format("15:04:05")), w)))
+		}
+		if len(lines) == 0 {
+			lines = []string{"no feeds configured"}
+		}
+		return lines
+	})
 }
 
 func (m Model) saveDraft(item, text string) tea.Cmd {
@@ -630,20 +786,6 @@ func (m Model) saveDraft(item, text string) tea.Cmd {
 		err := os.WriteFile(path, []byte(text+"\n"), 0o644)
 		return savedMsg{path: path, err: err}
 	}
-}
-
-func (m Model) draftKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case key.Matches(msg, m.keys.Copy):
-		m.mode = modeNormal
-		return m.notice(fmt.Sprintf("draft for %s copied to your clipboard (OSC 52)", m.draft.item), false), tea.SetClipboard(m.draft.text)
-	case key.Matches(msg, m.keys.Save):
-		m.mode = modeNormal
-		return m, m.saveDraft(m.draft.item, m.draft.text)
-	case msg.String() == "esc" || key.Matches(msg, m.keys.Quit, m.keys.Draft):
-		m.mode = modeNormal
-	}
-	return m, nil
 }
 
 // noticeLife is how long a footer notice stays before the help returns.

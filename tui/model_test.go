@@ -128,6 +128,10 @@ func press(t *testing.T, m Model, keys ...string) (Model, tea.Cmd) {
 			msg = tea.KeyPressMsg{Code: tea.KeyDown}
 		case "right":
 			msg = tea.KeyPressMsg{Code: tea.KeyRight}
+		case "ctrl+u":
+			msg = tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
+		case "ctrl+s":
+			msg = tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
 		default:
 			r := []rune(k)[0]
 			msg = tea.KeyPressMsg{Code: r, Text: k}
@@ -183,8 +187,22 @@ func TestTickSendsCheckAndShowsPending(t *testing.T) {
 	if !strings.Contains(ansi.Strip(m.Render()), "sending…") {
 		t.Fatal("a tick is not shown as pending until its ack")
 	}
-	// Unticking a done step sends done=false.
+	// Unticking a step another responder ticked asks first, then sends
+	// done=false.
 	m, cmd = press(t, m, "k", "space")
+	run(cmd)
+	if got := rec.last(t); got.Item != "status-page" {
+		t.Fatalf("an untick of bob's step was sent without asking: %+v", got)
+	}
+	if screen := ansi.Strip(m.Render()); !strings.Contains(screen, "bob ticked") || !strings.Contains(screen, "both names") {
+		t.Fatalf("no confirmation:\n%s", screen)
+	}
+	m, cmd = press(t, m, "n")
+	if cmd != nil || m.top() != nil {
+		t.Fatal("n should close the question and send nothing")
+	}
+	m, _ = press(t, m, "space")
+	_, cmd = press(t, m, "y")
 	run(cmd)
 	if got := rec.last(t); got.Item != "ack" || *got.Done {
 		t.Fatalf("untick sent %+v", got)
@@ -237,12 +255,12 @@ func TestDeclareMaintenanceNeedsStart(t *testing.T) {
 	m = typeText(t, m, "Kernel upgrade")
 	m, _ = press(t, m, "tab", "tab", "right") // runbook → maintenance
 	m, _ = press(t, m, "enter")
-	if rec.Pending() != 0 || !strings.Contains(m.form.err, "start") {
-		t.Fatalf("declared maintenance without a start (err %q)", m.form.err)
+	if f, ok := m.top().(*formDialog); rec.Pending() != 0 || !ok || !strings.Contains(f.err, "start") {
+		t.Fatalf("declared maintenance without a start:\n%s", ansi.Strip(m.Render()))
 	}
 	m, _ = press(t, m, "tab")
 	m = typeText(t, m, "+168h")
-	m, cmd := press(t, m, "enter")
+	_, cmd := press(t, m, "enter")
 	run(cmd)
 	got := rec.last(t)
 	if got.Kind != "maintenance" || got.ScheduledStart == nil || !got.ScheduledStart.Equal(t0.Add(10*time.Minute+168*time.Hour)) {
@@ -257,7 +275,7 @@ func TestQuitAsksWhileCommandsUnsent(t *testing.T) {
 	}
 	rec.Send("hub", protocol.Command{Op: "note"})
 	m, cmd := press(t, m, "q")
-	if cmd != nil || m.mode != modeConfirmQuit {
+	if _, asks := m.top().(*confirmDialog); cmd != nil || !asks {
 		t.Fatal("q with unsent commands should ask first")
 	}
 	if !strings.Contains(ansi.Strip(m.Render()), "Quit anyway? y/n") {
@@ -307,7 +325,7 @@ func TestTimelineFollowsUnlessScrolledBack(t *testing.T) {
 func TestBellOncePerEvent(t *testing.T) {
 	m, _ := newModel(t, 80, 24)
 	m = feed(m, fixture())
-	m.st.Apply(client.Batch{Services: []client.ServiceState{{Feed: "hub", Service: protocol.Service{Host: "web-1", Service: "httpd", State: "down"}, Changes: []time.Time{t0}}}}, t0)
+	m.st.Apply(StateBatch(client.Batch{Services: []client.ServiceState{{Feed: "hub", Service: protocol.Service{Host: "web-1", Service: "httpd", State: "down"}, Changes: []time.Time{t0}}}}), t0)
 	msg := run(m.alerts())
 	if raw, ok := msg.(tea.RawMsg); !ok || raw.Msg != "\a" {
 		t.Fatalf("no bell: %#v", msg)
@@ -344,7 +362,7 @@ func TestDraftCopyUsesOSC52(t *testing.T) {
 	m, _ := newModel(t, 80, 24)
 	m = feed(m, fixture())
 	m, _ = press(t, m, "4", "j", "v")
-	if m.mode != modeDraft || !strings.Contains(ansi.Strip(m.Render()), "Mail down on web-3") {
+	if m.top() == nil || !strings.Contains(ansi.Strip(m.Render()), "Mail down on web-3") {
 		t.Fatal("draft not shown")
 	}
 	_, cmd := press(t, m, "c")
@@ -406,7 +424,7 @@ func TestJumpToATime(t *testing.T) {
 	m, _ = press(t, m, "enter")
 	screen := ansi.Strip(m.Render())
 	lines := strings.Split(screen, "\n")
-	if !strings.HasPrefix(strings.TrimSpace(lines[3]), "02:50:00Z") || m.tl.follow {
+	if !strings.HasPrefix(strings.TrimLeft(lines[3], " ›"), "02:50:00Z") || m.tl.follow {
 		t.Fatalf("jump did not show 02:50 first:\n%s", screen)
 	}
 }

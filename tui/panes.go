@@ -10,13 +10,34 @@ import (
 	"github.com/vigil-oncall/vigil/tui/state"
 )
 
-// viewCtx is what every pane reads to draw itself.
+// A pane is one of the four lists. It draws itself (cached by what it
+// shows), keeps its own selected row, and opens a detail view of that row.
+type pane interface {
+	view(v *viewCtx, r Rect, focused bool) string
+	// move shifts the selected row by delta, rows being how many show.
+	move(v *viewCtx, delta, rows int)
+	// click selects the row-th row shown (0 is the first under the title).
+	click(v *viewCtx, row, rows int)
+	// open returns a dialog showing the selected row whole, or nil.
+	open(v *viewCtx) dialog
+}
+
+// viewCtx is what every pane and dialog reads to draw itself.
 type viewCtx struct {
 	st       *state.State
 	styles   *Styles
+	keys     *KeyMap
 	now      time.Time
 	utc      bool
+	actor    string
 	incident *state.Incident // the selected incident, or nil
+}
+
+func (v *viewCtx) zone() (*time.Location, string) {
+	if v.utc {
+		return time.UTC, "Z"
+	}
+	return time.Local, ""
 }
 
 // cached holds a pane's last drawing and what it was drawn from. Panes
@@ -44,23 +65,125 @@ func (v *viewCtx) title(text string, w int, focused bool) string {
 	return st.Render(fit(" "+text, w))
 }
 
-// scroller keeps an offset within n lines shown h at a time.
-type scroller struct{ offset int }
+// cursor is a selected row in n rows shown h at a time from offset.
+type cursor struct{ sel, offset int }
 
-func (s *scroller) clamp(n, h int) {
-	s.offset = max(0, min(s.offset, n-h))
+func (c *cursor) clamp(n, h int) {
+	c.sel = max(0, min(c.sel, n-1))
+	if c.sel < c.offset {
+		c.offset = c.sel
+	}
+	if c.sel >= c.offset+h {
+		c.offset = c.sel - h + 1
+	}
+	c.offset = max(0, min(c.offset, n-h))
+}
+
+// mark is the first cell of a row: › on the selected row of the focused pane.
+func mark(selected bool) string {
+	if selected {
+		return "›"
+	}
+	return " "
 }
 
 // ----- Load -----
 
 type loadPane struct {
-	scroller
+	cursor
+	name  string // the selected host: rows move as levels change, the selection follows the host
 	cache *cached
 }
 
 func (p *loadPane) view(v *viewCtx, r Rect, focused bool) string {
-	key := fmt.Sprint(v.st.HostsVersion, v.now.Unix(), r, focused, p.offset)
+	key := fmt.Sprint(v.st.HostsVersion, v.st.HealthVersion, v.now.Unix(), r, focused, p.name, p.sel, p.offset)
 	return p.cache.get(key, func() string { return p.draw(v, r, focused) })
+}
+
+// follow puts the cursor on the selected host's current row.
+func (p *loadPane) follow(hosts []*state.Host) {
+	for i, h := range hosts {
+		if h.Name == p.name {
+			p.sel = i
+			return
+		}
+	}
+}
+
+func (p *loadPane) pick(hosts []*state.Host, rows int) {
+	p.clamp(len(hosts), rows)
+	if p.sel < len(hosts) {
+		p.name = hosts[p.sel].Name
+	}
+}
+
+func (p *loadPane) move(v *viewCtx, delta, rows int) {
+	hosts := v.st.Hosts(v.now)
+	p.follow(hosts)
+	p.sel += delta
+	p.pick(hosts, rows)
+}
+
+func (p *loadPane) click(v *viewCtx, row, rows int) {
+	hosts := v.st.Hosts(v.now)
+	p.sel = p.offset + row
+	p.pick(hosts, rows)
+}
+
+func (p *loadPane) selected(v *viewCtx) *state.Host {
+	hosts := v.st.Hosts(v.now)
+	p.follow(hosts)
+	if p.sel < 0 || p.sel >= len(hosts) {
+		return nil
+	}
+	return hosts[p.sel]
+}
+
+func (p *loadPane) open(v *viewCtx) dialog {
+	if h := p.selected(v); h != nil {
+		return hostDetail(h.Name)
+	}
+	return nil
+}
+
+// loadColumns decides what fits beside the host names: the memory, the
+// sparkline and the per-CPU figure go, in that order, before a name is
+// cut, and a name is cut in its middle.
+type loadColumns struct {
+	name, spark int
+	perCPU, mem bool
+}
+
+func fitLoadColumns(w, longest int) loadColumns {
+	c := loadColumns{name: max(6, longest), spark: 12, perCPU: true, mem: true}
+	const load1, word = 7, 12
+	used := func() int {
+		n := 1 + 1 + load1 + 1 + word
+		if c.spark > 0 {
+			n += c.spark + 1
+		}
+		if c.perCPU {
+			n += 9 + 1
+		}
+		if c.mem {
+			n += 8 + 1
+		}
+		return n
+	}
+	if w-used() < c.name {
+		c.mem = false
+	}
+	for w-used() < c.name && c.spark > 4 {
+		c.spark--
+	}
+	if w-used() < c.name {
+		c.spark = 0
+	}
+	if w-used() < c.name {
+		c.perCPU = false
+	}
+	c.name = max(8, min(c.name, w-used()))
+	return c
 }
 
 func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
@@ -68,15 +191,16 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 	var crit, warn, stale int
 	for _, h := range hosts {
 		switch {
+		case v.st.HostStale(h, v.now):
+			stale++
 		case h.Level == state.Crit:
 			crit++
-		case h.Stale(v.now):
-			stale++
 		case h.Level == state.Warn:
 			warn++
 		}
 	}
 	rows := r.H - 1
+	p.follow(hosts)
 	p.clamp(len(hosts), rows)
 	title := fmt.Sprintf("Load  %d hosts · %d crit · %d warn · %d stale", len(hosts), crit, warn, stale)
 	if len(hosts) > rows {
@@ -86,17 +210,11 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 	if len(hosts) == 0 {
 		lines = append(lines, v.styles.Dim.Render(fit(" waiting for load reports…", r.W)))
 	}
-	nameW := 6
+	longest := 0
 	for _, h := range hosts {
-		nameW = max(nameW, len([]rune(h.Name)))
+		longest = max(longest, len([]rune(h.Name)))
 	}
-	sparkW := 12
-	fixed := 1 + 7 + 1 + sparkW + 1 + 9 + 1 + 12 + 9
-	if r.W-fixed < 8 {
-		sparkW = max(4, sparkW-(8-(r.W-fixed)))
-		fixed = 1 + 7 + 1 + sparkW + 1 + 9 + 1 + 12 + 9
-	}
-	nameW = min(nameW, max(8, r.W-fixed))
+	cols := fitLoadColumns(r.W, longest)
 	for i := p.offset; i < len(hosts) && len(lines) <= rows; i++ {
 		h := hosts[i]
 		top := v.st.Thresholds.CritPerCPU * float64(max(h.CPUs, 1))
@@ -110,17 +228,21 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 		case state.Warn:
 			levelStyle, word = v.styles.Warn, "! warn"
 		}
-		if h.Stale(v.now) {
+		if v.st.HostStale(h, v.now) {
 			levelStyle, word = v.styles.Stale, "? stale "+age(h.Age(v.now))
 		}
-		mem := ""
-		if h.MemUsedPct != nil {
-			mem = fmt.Sprintf("mem %3.0f%%", *h.MemUsedPct)
+		line := mark(focused && i == p.sel) + " " + fit(cutMiddle(h.Name, cols.name), cols.name) + " " + fmt.Sprintf("%6.2f", h.Load1) + " "
+		if cols.spark > 0 {
+			line += levelStyle.Render(sparkline(h.History, cols.spark, top)) + " "
 		}
-		line := " " + fit(h.Name, nameW) + " " + fmt.Sprintf("%6.2f", h.Load1) + " " +
-			levelStyle.Render(sparkline(h.History, sparkW, top)) + " " +
-			fmt.Sprintf("%5.2f/cpu", h.PerCPU()) + " " + levelStyle.Render(fit(word, 12)) + " " + mem
-		lines = append(lines, line)
+		if cols.perCPU {
+			line += fmt.Sprintf("%5.2f/cpu", h.PerCPU()) + " "
+		}
+		line += levelStyle.Render(fit(word, 12))
+		if cols.mem && h.MemUsedPct != nil {
+			line += " " + fmt.Sprintf("mem %3.0f%%", *h.MemUsedPct)
+		}
+		lines = append(lines, clip(line, r.W))
 	}
 	return block(lines, r.W, r.H)
 }
@@ -128,7 +250,7 @@ func (p *loadPane) draw(v *viewCtx, r Rect, focused bool) string {
 // ----- Services -----
 
 type servicesPane struct {
-	scroller
+	cursor
 	filter string
 	cache  *cached
 }
@@ -149,8 +271,26 @@ func (p *servicesPane) visible(st *state.State) []*state.Service {
 }
 
 func (p *servicesPane) view(v *viewCtx, r Rect, focused bool) string {
-	key := fmt.Sprint(v.st.ServicesVersion, v.now.Unix()/10, r, focused, p.offset, p.filter)
+	key := fmt.Sprint(v.st.ServicesVersion, v.st.HostsVersion, v.st.HealthVersion, v.now.Unix()/10, r, focused, p.sel, p.offset, p.filter)
 	return p.cache.get(key, func() string { return p.draw(v, r, focused) })
+}
+
+func (p *servicesPane) move(v *viewCtx, delta, rows int) {
+	p.sel += delta
+	p.clamp(len(p.visible(v.st)), rows)
+}
+
+func (p *servicesPane) click(v *viewCtx, row, rows int) {
+	p.sel = p.offset + row
+	p.clamp(len(p.visible(v.st)), rows)
+}
+
+func (p *servicesPane) open(v *viewCtx) dialog {
+	svcs := p.visible(v.st)
+	if p.sel < 0 || p.sel >= len(svcs) {
+		return nil
+	}
+	return serviceDetail(svcs[p.sel].Host, svcs[p.sel].Name)
 }
 
 func stateWord(s *Styles, st string) (string, func(...string) string) {
@@ -171,16 +311,21 @@ func (p *servicesPane) draw(v *viewCtx, r Rect, focused bool) string {
 	svcs := p.visible(v.st)
 	rows := r.H - 1
 	p.clamp(len(svcs), rows)
-	var down, warn int
+	var down, warn, stale int
 	for _, s := range svcs {
-		switch s.State {
-		case protocol.StateDown:
+		switch {
+		case v.st.ServiceStale(s, v.now):
+			stale++
+		case s.State == protocol.StateDown:
 			down++
-		case protocol.StateWarn:
+		case s.State == protocol.StateWarn:
 			warn++
 		}
 	}
 	title := fmt.Sprintf("Services  %d · %d down · %d warn", len(svcs), down, warn)
+	if stale > 0 {
+		title += fmt.Sprintf(" · %d stale", stale)
+	}
 	if p.filter != "" {
 		title += "  filter: " + p.filter
 	}
@@ -196,16 +341,23 @@ func (p *servicesPane) draw(v *viewCtx, r Rect, focused bool) string {
 	for _, s := range svcs {
 		hostW, nameW = max(hostW, len([]rune(s.Host))), max(nameW, len([]rune(s.Name)))
 	}
-	hostW, nameW = min(hostW, 14), min(nameW, 12)
+	// The detail goes first (it is clipped), then names are cut in the middle.
+	nameW = min(nameW, 16)
+	hostW = max(8, min(hostW, r.W-1-10-nameW-8-2))
 	for i := p.offset; i < len(svcs) && len(lines) <= rows; i++ {
 		s := svcs[i]
 		word, paint := stateWord(v.styles, s.State)
+		detail := s.Detail
+		if v.st.ServiceStale(s, v.now) {
+			word, paint = "? stale", v.styles.Stale.Render
+			detail = strings.TrimSuffix("last said "+s.State+": "+detail, ": ")
+		}
 		flap := ""
 		if s.Flapping(v.now) {
 			flap = v.styles.Warn.Render(" ~flapping")
 		}
-		line := " " + paint(fit(word, 9)) + " " + fit(s.Host, hostW) + " " + fit(s.Name, nameW) + " " +
-			fmt.Sprintf("%6s", age(v.now.Sub(s.Since))) + flap + "  " + v.styles.Dim.Render(s.Detail)
+		line := mark(focused && i == p.sel) + paint(fit(word, 9)) + " " + fit(cutMiddle(s.Host, hostW), hostW) + " " + fit(cutMiddle(s.Name, nameW), nameW) + " " +
+			fmt.Sprintf("%6s", age(v.now.Sub(s.Since))) + flap + "  " + v.styles.Dim.Render(detail)
 		lines = append(lines, clip(line, r.W))
 	}
 	return block(lines, r.W, r.H)
@@ -214,8 +366,9 @@ func (p *servicesPane) draw(v *viewCtx, r Rect, focused bool) string {
 // ----- Timeline -----
 
 type timelinePane struct {
+	sel     int  // selected entry (index into what is shown)
 	top     int  // index of the first line shown
-	follow  bool // keep the newest in view
+	follow  bool // keep the newest in view, selected
 	seenLen int  // entries when the reader scrolled away
 	filter  string
 	index   *filterIndex
@@ -230,8 +383,8 @@ type filterIndex struct {
 	scanned  int
 }
 
-func newTimelinePane() timelinePane {
-	return timelinePane{follow: true, index: &filterIndex{}, cache: &cached{}}
+func newTimelinePane() *timelinePane {
+	return &timelinePane{follow: true, index: &filterIndex{}, cache: &cached{}}
 }
 
 func (p *timelinePane) source(v *viewCtx) (string, int) {
@@ -252,7 +405,7 @@ func (p *timelinePane) source(v *viewCtx) (string, int) {
 	f := strings.ToLower(p.filter)
 	for i := x.scanned; i < n; i++ {
 		e := v.st.Timeline.At(id, i)
-		if strings.Contains(strings.ToLower(e.Actor+" "+e.Kind+" "+e.Text), f) {
+		if strings.Contains(strings.ToLower(e.Actor+" "+e.Kind+" "+e.Host+" "+e.Text), f) {
 			x.filtered = append(x.filtered, i)
 		}
 	}
@@ -260,23 +413,44 @@ func (p *timelinePane) source(v *viewCtx) (string, int) {
 	return id, len(x.filtered)
 }
 
+// entry returns the i-th entry shown.
+func (p *timelinePane) entry(v *viewCtx, id string, i int) *state.Entry {
+	if p.filter != "" {
+		i = p.index.filtered[i]
+	}
+	return v.st.Timeline.At(id, i)
+}
+
 func (p *timelinePane) view(v *viewCtx, r Rect, focused bool) string {
 	id := ""
 	if v.incident != nil {
 		id = v.incident.ID
 	}
-	key := fmt.Sprint(v.st.TimelineVersion, id, r, focused, p.top, p.follow, p.filter, v.utc)
+	key := fmt.Sprint(v.st.TimelineVersion, id, r, focused, p.sel, p.top, p.follow, p.filter, v.utc)
 	return p.cache.get(key, func() string { return p.draw(v, r, focused) })
+}
+
+// settle applies follow and keeps the selection in view.
+func (p *timelinePane) settle(n, rows int) {
+	if p.follow {
+		p.sel = n - 1
+		p.top = max(0, n-rows)
+		p.seenLen = n
+	}
+	p.sel = max(0, min(p.sel, n-1))
+	if p.sel < p.top {
+		p.top = p.sel
+	}
+	if p.sel >= p.top+rows {
+		p.top = p.sel - rows + 1
+	}
+	p.top = max(0, min(p.top, n-rows))
 }
 
 func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	id, n := p.source(v)
 	rows := r.H - 1
-	if p.follow {
-		p.top = max(0, n-rows)
-		p.seenLen = n
-	}
-	p.top = max(0, min(p.top, n-rows))
+	p.settle(n, rows)
 	title := "Timeline"
 	if id != "" {
 		title += " " + id
@@ -288,27 +462,19 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 		title += "  filter: " + p.filter
 	}
 	if !p.follow && n > p.seenLen {
-		title += fmt.Sprintf("  ↓ %d new (G)", n-p.seenLen)
+		title += fmt.Sprintf("  ↓ %d new (%s)", n-p.seenLen, v.keys.Bottom.Help().Key)
 	} else if !p.follow {
-		title += "  paused (G to follow)"
+		title += "  paused (" + v.keys.Bottom.Help().Key + " to follow)"
 	}
 	lines := []string{v.title(title, r.W, focused)}
 	if n == 0 {
 		lines = append(lines, v.styles.Dim.Render(fit(" nothing journaled yet", r.W)))
 	}
-	zone := time.Local
-	suffix := ""
-	if v.utc {
-		zone, suffix = time.UTC, "Z"
-	}
+	zone, suffix := v.zone()
 	for i := p.top; i < n && len(lines) <= rows; i++ {
-		idx := i
-		if p.filter != "" {
-			idx = p.index.filtered[i]
-		}
-		e := v.st.Timeline.At(id, idx)
+		e := p.entry(v, id, i)
 		ts := e.At.In(zone).Format("15:04:05") + suffix
-		kind := fit(e.Kind, 6)
+		kind := fit(e.Kind, 8)
 		switch e.Kind {
 		case protocol.EntryAlert:
 			kind = v.styles.Crit.Render(kind)
@@ -316,51 +482,79 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 			kind = v.styles.Done.Render(kind)
 		case protocol.EntryStatus:
 			kind = v.styles.Bold.Render(kind)
+		case protocol.EntryEvidence, protocol.EntryPublish:
+			kind = v.styles.Maint.Render(kind)
+		case protocol.EntryDelivery:
+			if e.Outcome == protocol.DeliveryFailed {
+				kind = v.styles.Crit.Render(kind)
+			} else if e.Outcome == protocol.DeliveryRetrying {
+				kind = v.styles.Warn.Render(kind)
+			}
 		case state.KindGap:
 			kind = v.styles.Gap.Render(kind)
 		}
-		line := " " + v.styles.Dim.Render(ts) + " " + fit(e.Actor, 10) + " " + kind + " " + e.Text
+		text := e.Text
+		if e.Evidence != nil {
+			text = "▤ " + text + fmt.Sprintf(" (%d processes, %d outputs: enter)", len(e.Evidence.Processes), len(e.Evidence.Outputs))
+		}
+		line := mark(focused && i == p.sel) + v.styles.Dim.Render(ts) + " " + fit(cutMiddle(e.Actor, 10), 10) + " " + kind + " " + text
 		lines = append(lines, clip(line, r.W))
 	}
 	return block(lines, r.W, r.H)
 }
 
-// jump shows the first entry at or after at.
+func (p *timelinePane) move(v *viewCtx, delta, rows int) {
+	_, n := p.source(v)
+	if p.follow {
+		p.sel, p.top, p.seenLen = n-1, max(0, n-rows), n
+	}
+	p.sel = max(0, min(p.sel+delta, n-1))
+	p.follow = p.sel >= n-1
+	p.settle(n, rows)
+}
+
+func (p *timelinePane) click(v *viewCtx, row, rows int) {
+	_, n := p.source(v)
+	if p.follow {
+		p.top, p.seenLen = max(0, n-rows), n
+	}
+	p.sel = max(0, min(p.top+row, n-1))
+	p.follow = false
+	p.settle(n, rows)
+}
+
+func (p *timelinePane) open(v *viewCtx) dialog {
+	id, n := p.source(v)
+	if n == 0 {
+		return nil
+	}
+	sel := p.sel
+	if p.follow {
+		sel = n - 1
+	}
+	e := *p.entry(v, id, max(0, min(sel, n-1)))
+	return entryDetail(e)
+}
+
+// jump selects the first entry at or after at.
 func (p *timelinePane) jump(v *viewCtx, at time.Time, rows int) bool {
 	id, n := p.source(v)
 	for i := 0; i < n; i++ {
-		idx := i
-		if p.filter != "" {
-			idx = p.index.filtered[i]
-		}
-		if !v.st.Timeline.At(id, idx).At.Before(at) {
-			p.top, p.follow, p.seenLen = i, false, n
+		if !p.entry(v, id, i).At.Before(at) {
+			p.sel, p.top, p.seenLen = i, i, n
+			p.follow = i >= n-1
 			p.top = max(0, min(p.top, n-rows))
-			p.follow = p.top >= n-rows
 			return true
 		}
 	}
 	return false
 }
 
-func (p *timelinePane) scroll(delta, n, rows int) {
-	if p.follow {
-		p.top = max(0, n-rows)
-		p.seenLen = n
-	}
-	p.top = max(0, min(p.top+delta, n-rows))
-	p.follow = p.top >= n-rows
-	if !p.follow && delta < 0 && p.seenLen == 0 {
-		p.seenLen = n
-	}
-}
-
 // ----- Checklist -----
 
 type checklistPane struct {
-	cursor int
-	offset int
-	cache  *cached
+	cursor
+	cache *cached
 }
 
 func (p *checklistPane) view(v *viewCtx, r Rect, focused bool) string {
@@ -368,53 +562,103 @@ func (p *checklistPane) view(v *viewCtx, r Rect, focused bool) string {
 	if v.incident != nil {
 		id = v.incident.ID
 	}
-	key := fmt.Sprint(v.st.IncidentsVersion, id, v.now.Unix(), r, focused, p.cursor, v.utc)
+	key := fmt.Sprint(v.st.IncidentsVersion, id, v.now.Unix(), r, focused, p.sel, v.utc)
 	return p.cache.get(key, func() string { return p.draw(v, r, focused) })
+}
+
+func (p *checklistPane) items(v *viewCtx) int {
+	if v.incident == nil {
+		return 0
+	}
+	return len(v.incident.Checklist)
+}
+
+func (p *checklistPane) move(v *viewCtx, delta, rows int) {
+	p.sel = max(0, min(p.sel+delta, p.items(v)-1))
+}
+
+func (p *checklistPane) click(v *viewCtx, row, rows int) {
+	p.sel = max(0, min(p.offset+row, p.items(v)-1))
+}
+
+// step returns the selected step.
+func (p *checklistPane) step(v *viewCtx) *protocol.Item {
+	if n := p.items(v); n > 0 {
+		return &v.incident.Checklist[max(0, min(p.sel, n-1))]
+	}
+	return nil
+}
+
+func (p *checklistPane) open(v *viewCtx) dialog {
+	if it := p.step(v); it != nil {
+		return stepDetail(v.incident.ID, it.ID)
+	}
+	return nil
+}
+
+// stepStatus is a step's state as the dashboard counts it: once an
+// incident is resolved only its after-resolution steps have deadlines.
+func stepStatus(in *state.Incident, it *protocol.Item, now time.Time) incident.Status {
+	st := incident.StepStatus(&in.Incident, it, now)
+	if in.Resolved() && it.After != protocol.AfterResolved && (st.State == incident.StepDueIn || st.State == incident.StepOverdue) {
+		return incident.Status{State: incident.StepOpen}
+	}
+	return st
+}
+
+// nextDue is the step whose deadline comes first, by stepStatus.
+func nextDue(in *state.Incident, now time.Time) (*protocol.Item, incident.Status, bool) {
+	var best *protocol.Item
+	var bestSt incident.Status
+	for i := range in.Checklist {
+		it := &in.Checklist[i]
+		s := stepStatus(in, it, now)
+		if s.DueAt.IsZero() || (s.State != incident.StepDueIn && s.State != incident.StepOverdue && !(s.State == incident.StepDone && it.Every != nil)) {
+			continue
+		}
+		if best == nil || s.DueAt.Before(bestSt.DueAt) {
+			best, bestSt = it, s
+		}
+	}
+	return best, bestSt, best != nil
 }
 
 func (p *checklistPane) draw(v *viewCtx, r Rect, focused bool) string {
 	in := v.incident
 	if in == nil {
 		return block([]string{v.title("Checklist", r.W, focused),
-			v.styles.Dim.Render(fit(" no active incident — D declares one", r.W))}, r.W, r.H)
+			v.styles.Dim.Render(fit(" no active incident — "+v.keys.Declare.Help().Key+" declares one", r.W))}, r.W, r.H)
 	}
 	done, total := incident.Progress(&in.Incident)
 	lines := []string{v.title(fmt.Sprintf("Checklist %s  %d/%d done  (%s runbook)", in.ID, done, total, in.Kind), r.W, focused)}
 	items := in.Checklist
-	p.cursor = max(0, min(p.cursor, len(items)-1))
 	rows := r.H - 3 // title, and two lines for the selected step's detail
-	if p.cursor < p.offset {
-		p.offset = p.cursor
-	}
-	if p.cursor >= p.offset+rows {
-		p.offset = p.cursor - rows + 1
-	}
-	p.offset = max(0, min(p.offset, len(items)-rows))
-	zone := time.Local
-	if v.utc {
-		zone = time.UTC
-	}
+	p.clamp(len(items), rows)
+	zone, _ := v.zone()
 	for i := p.offset; i < len(items) && i < p.offset+rows; i++ {
 		it := &items[i]
-		lines = append(lines, p.itemLine(v, in, it, i == p.cursor && focused, r.W, zone))
+		lines = append(lines, p.itemLine(v, in, it, i == p.sel && focused, r.W, zone))
 	}
 	for len(lines) < r.H-2 {
 		lines = append(lines, "")
 	}
 	if len(items) > 0 {
-		it := &items[p.cursor]
+		it := &items[p.sel]
 		detail := it.Hint
+		if it.ClaimedBy != nil && *it.ClaimedBy != "" {
+			detail = *it.ClaimedBy + " is on it · " + detail
+		}
 		if ref, ok := v.st.RefusedCheck(in.ID, it.ID); ok {
 			detail = v.styles.Error.Render(fmt.Sprintf("refused (%s): %s", ref.Code, ref.Error))
 		}
-		lines = append(lines, v.styles.Dim.Render(clip(" "+strings.Repeat("─", r.W-2), r.W)))
+		lines = append(lines, v.styles.Dim.Render(clip(" "+strings.Repeat("─", max(0, r.W-2)), r.W)))
 		lines = append(lines, clip(" "+detail, r.W))
 	}
 	return block(lines, r.W, r.H)
 }
 
 func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.Item, selected bool, w int, zone *time.Location) string {
-	st := incident.StepStatus(&in.Incident, it, v.now)
+	st := stepStatus(in, it, v.now)
 	box, boxStyle, status := "[ ]", func(s ...string) string { return strings.Join(s, "") }, ""
 	paint := boxStyle
 	switch st.State {
@@ -422,6 +666,9 @@ func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.It
 		box, status, paint = "[-]", "after resolution", v.styles.Waiting.Render
 	case incident.StepOpen:
 		status = "to do"
+		if in.Resolved() && it.After != protocol.AfterResolved && !it.Done() {
+			status = "not done"
+		}
 	case incident.StepDueIn:
 		status = "due in " + countdown(st.Left(v.now))
 	case incident.StepOverdue:
@@ -454,6 +701,19 @@ func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.It
 	if it.Every != nil && st.State != incident.StepDone && !it.Done() {
 		status += " (every " + protocol.FormatDuration(it.Every.Std()) + ")"
 	}
+	if it.ClaimedBy != nil && *it.ClaimedBy != "" && st.State != incident.StepDone {
+		status = v.styles.Notice.Render(*it.ClaimedBy+" is on it") + " · " + status
+	}
+	if failed, retrying := v.st.UndeliveredChannels(in.ID, it.ID); len(failed)+len(retrying) > 0 {
+		var parts []string
+		if len(failed) > 0 {
+			parts = append(parts, v.styles.Error.Render("✗ not delivered: "+strings.Join(failed, ", ")))
+		}
+		if len(retrying) > 0 {
+			parts = append(parts, v.styles.Pending.Render("retrying: "+strings.Join(retrying, ", ")))
+		}
+		status = strings.Join(parts, " ") + " · " + status
+	}
 	if pend := v.st.PendingCheck(in.ID, it.ID); pend != nil {
 		box, boxStyle = "[…]", v.styles.Pending.Render
 		status = v.styles.Pending.Render("sending…") + " " + status
@@ -461,9 +721,9 @@ func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.It
 		box, boxStyle = "[✗]", v.styles.Error.Render
 	}
 	titleW := max(10, min(46, w-40))
-	left := " " + boxStyle(box) + " " + fit(it.Title, titleW) + " "
+	left := " " + boxStyle(box) + " " + fit(it.Label(), titleW) + " "
 	if selected {
-		left = v.styles.Selected.Render(fit(" "+box+" "+it.Title, titleW+5)) + " "
+		left = v.styles.Selected.Render(fit(" "+box+" "+it.Label(), titleW+5)) + " "
 	}
 	return paint(clip(left+status, w))
 }

@@ -106,3 +106,24 @@ func age(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
+
+// cutMiddle shortens plain s to w cells by cutting its middle, so names
+// that share a prefix (shared-db-1, shared-db-2) stay distinguishable.
+func cutMiddle(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	if w < 3 {
+		return ansi.Truncate(s, w, "")
+	}
+	r := []rune(s)
+	tail := (w - 1) / 2
+	head := w - 1 - tail
+	for ansi.StringWidth(string(r[:head])) > head && head > 0 {
+		head--
+	}
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
+}

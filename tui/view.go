@@ -8,19 +8,18 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/tui/state"
 )
-
-func (m Model) viewCtx() viewCtx {
-	return viewCtx{st: m.st, styles: &m.styles, now: m.now, utc: m.opts.UTC, incident: m.current()}
-}
 
 // View draws the screen. Panes redraw only when what they show changed.
 func (m Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
+	if !m.opts.NoMouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	title := "vigil"
 	if in := m.current(); in != nil && !in.Resolved() {
 		title = fmt.Sprintf("vigil · %s %s %s", in.ID, in.Severity, in.Status)
@@ -38,19 +37,20 @@ func (m *Model) Render() string {
 	}
 	vc := m.viewCtx()
 	var body string
-	if overlay := m.overlay(); overlay != "" {
-		bodyH := m.height - 2
-		box := m.styles.Box.Render(overlay)
-		body = lipgloss.Place(m.width, bodyH, lipgloss.Center, lipgloss.Center, box)
+	d := m.top()
+	_, inline := d.(inlineDialog)
+	if d != nil && !inline {
+		body = lipgloss.Place(m.width, m.height-2, lipgloss.Center, lipgloss.Center, m.dialogBox(d, &vc))
+		body = block(strings.Split(body, "\n"), m.width, m.height-2)
 	} else if l.Tabs {
 		r := l.Panes[m.focus]
 		tabKey := fmt.Sprint(m.st.ServicesVersion, m.st.IncidentsVersion, m.selected, m.focus, m.width)
-		body = m.chrome.tabs.get(tabKey, m.tabBar) + "\n" + m.paneView(&vc, m.focus, r, true)
+		body = m.chrome.tabs.get(tabKey, m.tabBar) + "\n" + m.panes[m.focus].view(&vc, r, true)
 	} else {
 		g := m.grid
 		changed := false
 		for p := Pane(0); p < paneCount; p++ {
-			v := m.paneView(&vc, p, l.Panes[p], p == m.focus)
+			v := m.panes[p].view(&vc, l.Panes[p], p == m.focus)
 			changed = changed || v != g.views[p]
 			g.views[p] = v
 		}
@@ -61,19 +61,34 @@ func (m *Model) Render() string {
 		}
 		body = g.out
 	}
-	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.now.Unix(), m.selected, m.width)
-	footer := m.footer
-	if m.mode != modeNote && m.mode != modeFilter && m.mode != modeJump {
-		n := m.st.Notice
-		live := n.Text != "" && m.now.Sub(n.At) < noticeLife
-		footKey := fmt.Sprint(live, n.Text, n.Error, m.width)
-		footer = func() string { return m.chrome.footer.get(footKey, m.footer) }
-	}
-	return m.chrome.header.get(headKey, m.header) + "\n" + body + "\n" + footer()
+	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.st.PresenceVersion, m.now.Unix(), m.selected, m.width, m.opts.Demo)
+	return m.chrome.header.get(headKey, m.header) + "\n" + body + "\n" + m.footerLine(d)
 }
 
-// chromeCache holds the header and the tab bar, redrawn only when what
-// they show changed (the header at most once a second, for its clocks).
+// footerLine is an open prompt (always: a notice never hides it), else a
+// live notice, else the help of what has the keys.
+func (m *Model) footerLine(d dialog) string {
+	if p, ok := d.(inlineDialog); ok {
+		return p.line(m.width)
+	}
+	n := m.st.Notice
+	live := n.Text != "" && m.now.Sub(n.At) < noticeLife
+	if live {
+		st := m.styles.Notice
+		if n.Error {
+			st = m.styles.Error
+		}
+		return pad(st.Render(" "+n.Text), m.width)
+	}
+	if d != nil {
+		return pad(" "+m.help.ShortHelpView(d.ShortHelp()), m.width)
+	}
+	footKey := fmt.Sprint(m.width, m.keys.Tick.Enabled(), m.keys.Claim.Enabled(), m.keys.Collect.Enabled())
+	return m.chrome.footer.get(footKey, func() string { return pad(" "+m.help.ShortHelpView(m.keys.ShortHelp()), m.width) })
+}
+
+// chromeCache holds the header, the tab bar and the footer, redrawn only
+// when what they show changed (the header at most once a second).
 type chromeCache struct {
 	header, tabs, footer cached
 }
@@ -82,18 +97,6 @@ type chromeCache struct {
 type gridCache struct {
 	views [paneCount]string
 	out   string
-}
-
-func (m *Model) paneView(vc *viewCtx, p Pane, r Rect, focused bool) string {
-	switch p {
-	case LoadPane:
-		return m.load.view(vc, r, focused)
-	case ServicesPane:
-		return m.svcs.view(vc, r, focused)
-	case TimelinePane:
-		return m.tl.view(vc, r, focused)
-	}
-	return m.cl.view(vc, r, focused)
 }
 
 func joinColumns(left, right, sep string) string {
@@ -112,8 +115,9 @@ func joinColumns(left, right, sep string) string {
 	return b.String()
 }
 
-func (m Model) tabBar() string {
-	var parts []string
+// tabLabels are the tab bar's labels, plain.
+func (m Model) tabLabels() []string {
+	labels := make([]string, paneCount)
 	for p := Pane(0); p < paneCount; p++ {
 		label := fmt.Sprintf(" %d %s ", p+1, p)
 		switch p {
@@ -133,7 +137,15 @@ func (m Model) tabBar() string {
 				label = fmt.Sprintf(" %d %s %d/%d ", p+1, p, done, total)
 			}
 		}
-		if p == m.focus {
+		labels[p] = label
+	}
+	return labels
+}
+
+func (m Model) tabBar() string {
+	var parts []string
+	for p, label := range m.tabLabels() {
+		if Pane(p) == m.focus {
 			parts = append(parts, m.styles.TabActive.Render(label))
 		} else {
 			parts = append(parts, m.styles.Tab.Render(label))
@@ -142,162 +154,196 @@ func (m Model) tabBar() string {
 	return pad(strings.Join(parts, " "), m.width)
 }
 
-// header: incident, next communication due, feed health.
+// segment is one part of the header. Its variants go from the fullest to
+// the shortest; the header shortens the least important segment first,
+// and a segment whose last variant is not empty is never dropped.
+type segment struct {
+	variants []string
+	prio     int // higher survives longer
+	right    bool
+	at       int // the variant in use
+}
+
+// Header priorities: decoration goes first; feed trouble and an overdue
+// step are never dropped.
+const (
+	prioDecoration = iota
+	prioOtherOpen
+	prioPresence
+	prioIncident // shortens to its id and severity, never goes
+	prioNextDue
+	prioTrouble
+)
+
+func (s *segment) text() string { return s.variants[s.at] }
+
+// fitSegments shortens segments, least important first, until the line
+// fits w, and returns it padded to w.
+func fitSegments(segs []segment, w int) string {
+	join := func() string {
+		var left, right []string
+		for i := range segs {
+			t := segs[i].text()
+			if t == "" {
+				continue
+			}
+			if segs[i].right {
+				right = append(right, t)
+			} else {
+				left = append(left, t)
+			}
+		}
+		l, r := strings.Join(left, " │ "), strings.Join(right, " ")
+		space := w - ansi.StringWidth(l) - ansi.StringWidth(r) - 1
+		if r == "" {
+			space = w - ansi.StringWidth(l)
+		}
+		if space < 1 {
+			return ""
+		}
+		if r == "" {
+			return l + strings.Repeat(" ", space)
+		}
+		return l + strings.Repeat(" ", space) + r + " "
+	}
+	for {
+		if line := join(); line != "" {
+			return line
+		}
+		best := -1
+		for i := range segs {
+			if segs[i].at < len(segs[i].variants)-1 && (best < 0 || segs[i].prio < segs[best].prio) {
+				best = i
+			}
+		}
+		if best < 0 {
+			// Nothing left to shorten: the most important parts first.
+			var parts []string
+			for p := prioTrouble; p >= 0; p-- {
+				for i := range segs {
+					if segs[i].prio == p && segs[i].text() != "" {
+						parts = append(parts, segs[i].text())
+					}
+				}
+			}
+			return pad(strings.Join(parts, " "), w)
+		}
+		segs[best].at++
+	}
+}
+
+// header: incident, next communication due, who is watching, feed health.
 func (m Model) header() string {
-	s := &m.styles
-	var left []string
+	s := m.styles
+	var segs []segment
 	if m.opts.Demo {
-		left = append(left, s.Badge.Render(" DEMO "))
+		segs = append(segs, segment{variants: []string{s.Badge.Render(" DEMO "), ""}, prio: prioDecoration})
 	}
 	in := m.current()
 	if in == nil {
-		left = append(left, s.Header.Render("no active incident"))
+		segs = append(segs, segment{variants: []string{s.Header.Render("no active incident"), s.Header.Render("no incident")}, prio: prioIncident})
 	} else {
 		sev := s.Bold
-		if n := int(in.Severity[len(in.Severity)-1] - '0'); len(in.Severity) == 4 && n >= 1 && n <= 4 {
+		if n := severityNumber(in.Severity); n > 0 {
 			sev = s.Sev[n]
 		}
-		status := in.Status
 		ageText := age(m.now.Sub(in.OpenedAt.Time))
 		if in.Resolved() && in.ResolvedAt != nil {
 			ageText = "lasted " + age(in.ResolvedAt.Sub(in.OpenedAt.Time))
 		}
-		left = append(left, s.Header.Render(in.ID)+" "+sev.Render(in.Severity)+" "+status+" "+ageText)
-		if open := len(m.st.OpenIncidents()); open > 1 {
-			left = append(left, s.Dim.Render(fmt.Sprintf("(+%d open: i)", open-1)))
+		id := s.Header.Render(in.ID)
+		if in.Severity != "" {
+			id += " " + sev.Render(in.Severity)
 		}
-		if it, st, ok := incident.NextDue(&in.Incident, m.now); ok {
+		segs = append(segs, segment{variants: []string{id + " " + in.Status + " " + ageText, id + " " + in.Status, id}, prio: prioIncident})
+		if open := len(m.st.OpenIncidents()); open > 1 && !in.Resolved() || open > 0 && in.Resolved() {
+			others := open
+			if !in.Resolved() {
+				others--
+			}
+			segs = append(segs, segment{variants: []string{s.Dim.Render(fmt.Sprintf("(+%d open: %s)", others, m.keys.Incidents.Help().Key)), s.Dim.Render(fmt.Sprintf("+%d", others)), ""}, prio: prioOtherOpen})
+		}
+		if it, st, ok := nextDue(in, m.now); ok {
+			left := countdown(st.Left(m.now))
 			if st.State == incident.StepOverdue {
-				left = append(left, s.Overdue.Render("OVERDUE "+it.ID+" +"+countdown(st.Left(m.now))))
+				segs = append(segs, segment{variants: []string{s.Overdue.Render("OVERDUE " + it.ID + " +" + left)}, prio: prioTrouble})
 			} else {
-				left = append(left, "next: "+it.ID+" in "+countdown(st.Left(m.now)))
+				segs = append(segs, segment{variants: []string{"next: " + it.ID + " in " + left, it.ID + " " + left, ""}, prio: prioNextDue})
 			}
 		}
 	}
-	right := m.feedSummary()
-	l := strings.Join(left, " │ ")
-	space := m.width - ansi.StringWidth(l) - ansi.StringWidth(right) - 1
-	if space < 1 {
-		return pad(l, m.width)
+	if ws := m.st.Watchers(); len(ws) > 0 {
+		segs = append(segs, segment{variants: presenceVariants(ws), prio: prioPresence})
 	}
-	return l + strings.Repeat(" ", space) + right + " "
+	segs = append(segs, m.feedSegments()...)
+	return fitSegments(segs, m.width)
 }
 
-func (m Model) feedSummary() string {
-	s := &m.styles
+// severityNumber is 1 for SEV1 … 4 for SEV4, 0 for anything else a feed
+// may send.
+func severityNumber(sev string) int {
+	if len(sev) == 4 && strings.HasPrefix(sev, "SEV") && sev[3] >= '1' && sev[3] <= '4' {
+		return int(sev[3] - '0')
+	}
+	return 0
+}
+
+// presenceVariants: "3 watching: alice, bob, carol", then fewer names.
+func presenceVariants(ws []protocol.Watcher) []string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.Actor
+	}
+	n := len(ws)
+	out := []string{fmt.Sprintf("%d watching: %s", n, strings.Join(names, ", "))}
+	for k := len(names) - 1; k >= 1; k-- {
+		out = append(out, fmt.Sprintf("%d watching: %s, …", n, strings.Join(names[:k], ", ")))
+	}
+	return append(out, fmt.Sprintf("%d watching", n), "")
+}
+
+// feedSegments: the feeds' health. All well is decoration; a feed down,
+// refused or connecting, and hosts gone stale, are trouble and stay.
+func (m Model) feedSegments() []segment {
+	s := m.styles
 	health := m.st.Health()
 	if len(health) == 0 {
-		return s.Dim.Render("no feeds")
+		return []segment{{variants: []string{s.Dim.Render("no feeds"), ""}, prio: prioDecoration, right: true}}
 	}
 	up := 0
-	var worst string
+	var worst, short string
 	for _, h := range health {
 		switch h.State {
-		case client.Synced, client.Connected:
+		case state.FeedSynced, state.FeedConnected:
 			up++
-		case client.Disconnected:
+		case state.FeedDisconnected:
 			if worst == "" {
 				worst = fmt.Sprintf("%s reconnecting in %s", h.Feed, age(h.RetryAt.Sub(m.now)))
+				short = h.Feed + " down"
 			}
-		case client.Refused:
-			worst = fmt.Sprintf("%s refused: f for why", h.Feed)
-		case client.Connecting:
+		case state.FeedRefused:
+			worst = fmt.Sprintf("%s refused: %s for why", h.Feed, m.keys.FeedDetail.Help().Key)
+			short = h.Feed + " refused"
+		case state.FeedConnecting:
 			if worst == "" {
 				worst = h.Feed + " connecting"
+				short = worst
 			}
 		}
 	}
-	stale := m.st.StaleHosts(m.now)
-	text := fmt.Sprintf("feeds %d/%d", up, len(health))
-	st := s.OK
-	if up < len(health) {
-		st = s.Crit
-		text = "✗ " + text
+	var segs []segment
+	count := fmt.Sprintf("feeds %d/%d", up, len(health))
+	if up == len(health) {
+		segs = append(segs, segment{variants: []string{s.OK.Render("✓ " + count), s.OK.Render("✓"), ""}, prio: prioDecoration, right: true})
 	} else {
-		text = "✓ " + text
+		v := []string{s.Crit.Render("✗ " + count)}
+		if worst != "" {
+			v = []string{s.Crit.Render("✗ "+count) + " " + s.Warn.Render(worst), s.Crit.Render("✗ "+count) + " " + s.Warn.Render(short), s.Crit.Render("✗ " + short), s.Crit.Render("✗ " + count)}
+		}
+		segs = append(segs, segment{variants: v, prio: prioTrouble, right: true})
 	}
-	out := st.Render(text)
-	if stale > 0 {
-		out += " " + s.Stale.Render(fmt.Sprintf("%d stale", stale))
+	if stale := m.st.StaleHosts(m.now); stale > 0 {
+		segs = append([]segment{{variants: []string{s.Stale.Render(fmt.Sprintf("%d stale", stale))}, prio: prioTrouble, right: true}}, segs...)
 	}
-	if worst != "" {
-		out += " " + s.Warn.Render(worst)
-	}
-	return out
-}
-
-func (m Model) footer() string {
-	n := m.st.Notice
-	if n.Text != "" && m.now.Sub(n.At) < noticeLife {
-		st := m.styles.Notice
-		if n.Error {
-			st = m.styles.Error
-		}
-		return pad(st.Render(" "+n.Text), m.width)
-	}
-	switch m.mode {
-	case modeNote, modeFilter, modeJump:
-		return pad(" "+m.input.View(), m.width)
-	}
-	return pad(" "+m.help.ShortHelpView(m.keys.ShortHelp()), m.width)
-}
-
-func (m Model) overlay() string {
-	s := &m.styles
-	switch m.mode {
-	case modeHelp:
-		h := m.help
-		h.SetWidth(m.width - 8)
-		return s.Title.Render("Keys") + "\n\n" + h.FullHelpView(m.keys.FullHelp()) + "\n\n" + s.Dim.Render("esc or ? closes")
-	case modeConfirmQuit:
-		n := max(m.feed.Pending(), m.st.PendingCount())
-		return fmt.Sprintf("%d command(s) not yet acknowledged by the feed.\nThey stay on disk and are sent next time vigil starts.\n\nQuit anyway? y/n", n)
-	case modeDeclare:
-		return m.form.view(s)
-	case modeStatus, modeIncidents:
-		title := "Change status"
-		if m.mode == modeIncidents {
-			title = "Pick an incident"
-		}
-		lines := []string{s.Title.Render(title), ""}
-		for i, c := range m.choices {
-			if i == m.choice {
-				lines = append(lines, s.Selected.Render("› "+c))
-			} else {
-				lines = append(lines, "  "+c)
-			}
-		}
-		return strings.Join(append(lines, "", s.Dim.Render("↑/↓ choose · enter · esc")), "\n")
-	case modeFeeds:
-		lines := []string{s.Title.Render("Feeds"), ""}
-		for _, h := range m.st.Health() {
-			line := fmt.Sprintf("%-10s %-12s %s", h.Feed, h.State, h.URL)
-			if h.Server != "" {
-				line += "  server " + h.Server
-			}
-			lines = append(lines, line)
-			if h.Reason != "" {
-				lines = append(lines, "           why: "+h.Reason)
-			}
-			if !h.RetryAt.IsZero() && h.State != client.Synced && h.State != client.Connected {
-				lines = append(lines, "           next try in "+age(h.RetryAt.Sub(m.now)))
-			}
-			lines = append(lines, fmt.Sprintf("           journal %s seq %d · malformed %d · unknown %d · duplicates %d", h.Journal, h.Seq, h.Malformed, h.Unknown, h.Dupes))
-		}
-		for feed, since := range m.st.Gaps() {
-			lines = append(lines, s.Gap.Render(fmt.Sprintf("gap: %s not seen live since %s", feed, since.Format("15:04:05"))))
-		}
-		return strings.Join(append(lines, "", s.Dim.Render("esc closes")), "\n")
-	case modeDraft:
-		var wrapped []string
-		for _, line := range strings.Split(m.draft.text, "\n") {
-			wrapped = append(wrapped, ansi.Wordwrap(state.Sanitize(line), max(20, m.width-10), ""))
-		}
-		maxLines := max(3, m.height-10)
-		if len(wrapped) > maxLines {
-			wrapped = append(wrapped[:maxLines], "…")
-		}
-		return s.Title.Render("Draft: "+m.draft.item) + "\n\n" + strings.Join(wrapped, "\n") + "\n\n" + s.Dim.Render("c copy to clipboard · w write to file · esc close")
-	}
-	return ""
+	return segs
 }

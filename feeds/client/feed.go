@@ -1,7 +1,10 @@
 // Package client subscribes the dashboard to one or more vigil.v1 feeds:
-// it dials, reconnects with jittered backoff, resumes journals without gap
-// or duplicate, detects silent connections, coalesces load floods into a
-// Store, and carries responders' commands through a durable outbox.
+// it dials (moving through a cluster's hubs), reconnects with jittered
+// backoff, resumes journals without gap or duplicate (gaps only in a
+// compacted replay from zero), detects silent connections, coalesces load
+// floods into a Store, relays presence and history answers, and carries
+// responders' commands, stamped with when they acted, through a durable
+// outbox that never makes the dashboard or a reader wait on a disk.
 package client
 
 import (
@@ -48,11 +51,35 @@ func DefaultTimings() Timings {
 
 // FeedConfig says where a feed is and how to reach it.
 type FeedConfig struct {
-	Name     string
-	URL      string
+	Name string
+	URL  string
+	// URLs are the hubs of one cluster, tried in turn: when one fails the
+	// next is dialled at once, and the backoff starts only once each has
+	// failed. URL, where also set, is tried first.
+	URLs     []string
 	Token    string // bearer token; never logged or shown
 	TokenEnv string // the variable the token came from, for messages
 	CAFile   string // extra CA for wss://, besides the system roots
+	// Actor and Via say who watches and how (protocol.ViaTTY, ViaSSH),
+	// sent in subscribe for the hub's presence; Via defaults to tty.
+	Actor string
+	Via   string
+	// Dial, if set, opens the connection instead of TCP: the hub's SSH
+	// front end reaches its own hub in-process this way.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Endpoints are the URLs to dial, in order: URL, then URLs, each once.
+func (c FeedConfig) Endpoints() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range append([]string{c.URL}, c.URLs...) {
+		if u != "" && !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // refusal is an error the server will give again if asked again soon:
@@ -68,8 +95,21 @@ type feed struct {
 	store   *Store
 	outbox  *Outbox
 	dialer  *websocket.Dialer
+	// kick tells the writer the outbox holds something to send.
+	kick chan struct{}
+
+	// Owned by the reader of the current connection.
 	journal string
 	lastSeq uint64
+	// fromZero is set while a since-0 replay runs: only there may seqs
+	// skip (a compacted replay); gapped records that one did.
+	fromZero bool
+	gapped   bool
+	// gapFrom is the seq held when a gap last made the client resubscribe;
+	// if the replay skips from there again, the hub does not hold what is
+	// missing, and asking again would only loop.
+	gapFrom    uint64
+	gapRetried bool
 }
 
 func newDialer(cfg FeedConfig, t Timings) (*websocket.Dialer, error) {
@@ -79,6 +119,7 @@ func newDialer(cfg FeedConfig, t Timings) (*websocket.Dialer, error) {
 		Subprotocols:     []string{protocol.Subprotocol},
 		ReadBufferSize:   16 << 10,
 		WriteBufferSize:  4 << 10,
+		NetDialContext:   cfg.Dial,
 	}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
@@ -98,25 +139,36 @@ func newDialer(cfg FeedConfig, t Timings) (*websocket.Dialer, error) {
 }
 
 func (f *feed) run(ctx context.Context, setQueue func(chan []byte)) {
-	attempt := 0
+	urls := f.cfg.Endpoints()
+	attempt, failed, next := 0, 0, 0
 	for {
 		f.store.setState(f.cfg.Name, Connecting, "", time.Time{})
 		start := time.Now()
-		err := f.connect(ctx, setQueue)
+		err := f.connect(ctx, urls[next], setQueue)
 		if ctx.Err() != nil {
 			return
 		}
 		if time.Since(start) >= f.timings.StableAfter {
-			attempt = 0
+			attempt, failed = 0, 0
 		}
+		// The hub that failed may be the one that is down: a cluster's
+		// next hub is dialled at once, the backoff comes once all failed.
+		next = (next + 1) % len(urls)
+		failed++
 		var delay time.Duration
 		state := Disconnected
 		var ref refusal
-		if errors.As(err, &ref) {
-			state, delay = Refused, f.timings.BackoffMax
-		} else {
-			delay = backoff(attempt, f.timings.BackoffMin, f.timings.BackoffMax)
-			attempt++
+		refused := errors.As(err, &ref)
+		if refused {
+			state = Refused
+		}
+		if failed%len(urls) == 0 {
+			if refused {
+				delay = f.timings.BackoffMax
+			} else {
+				delay = backoff(attempt, f.timings.BackoffMin, f.timings.BackoffMax)
+				attempt++
+			}
 		}
 		f.store.setState(f.cfg.Name, state, describe(err), time.Now().Add(delay))
 		timer := time.NewTimer(delay)
@@ -168,12 +220,13 @@ func describe(err error) string {
 	return err.Error()
 }
 
-func (f *feed) connect(ctx context.Context, setQueue func(chan []byte)) error {
+func (f *feed) connect(ctx context.Context, url string, setQueue func(chan []byte)) error {
 	header := http.Header{}
 	if f.cfg.Token != "" {
 		header.Set("Authorization", "Bearer "+f.cfg.Token)
 	}
-	conn, resp, err := f.dialer.DialContext(ctx, f.cfg.URL, header)
+	f.store.updateHealth(f.cfg.Name, func(h *Health) { h.URL = redact(url, f.cfg.Token) })
+	conn, resp, err := f.dialer.DialContext(ctx, url, header)
 	if err != nil {
 		if resp != nil {
 			switch resp.StatusCode {
@@ -192,6 +245,28 @@ func (f *feed) connect(ctx context.Context, setQueue func(chan []byte)) error {
 		return fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
+	// Once ctx ends, the connection gets CloseWait to close cleanly; then
+	// it is cut, so no read or write (a peer that stopped reading, a hub
+	// that never says hello) holds the dashboard's exit.
+	ended := make(chan struct{})
+	cut := make(chan struct{})
+	stopCut := context.AfterFunc(ctx, func() {
+		defer close(cut)
+		t := time.NewTimer(f.timings.CloseWait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			conn.NetConn().Close()
+		case <-ended:
+		}
+	})
+	defer func() {
+		close(ended)
+		if !stopCut() {
+			<-cut
+		}
+	}()
+
 	if conn.Subprotocol() != protocol.Subprotocol {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, "subprotocol vigil.v1 required"), time.Now().Add(f.timings.WriteWait))
 		return refusal{fmt.Sprintf("server did not select subprotocol %s", protocol.Subprotocol)}
@@ -223,28 +298,33 @@ func (f *feed) connect(ctx context.Context, setQueue func(chan []byte)) error {
 		}
 		f.journal, f.lastSeq = hello.Journal, 0
 	}
-	f.store.updateHealth(f.cfg.Name, func(h *Health) { h.Server, h.Journal = hello.Server, hello.Journal })
-	sub := protocol.MustEncode(&protocol.Subscribe{Since: f.lastSeq, Journal: f.journal})
+	f.store.updateHealth(f.cfg.Name, func(h *Health) {
+		h.Server, h.Journal = hello.Server, hello.Journal
+		h.Channels, h.Components = hello.Channels, hello.Components
+	})
+	via := f.cfg.Via
+	if via == "" {
+		via = protocol.ViaTTY
+	}
+	f.fromZero, f.gapped = f.lastSeq == 0, false
+	sub := protocol.MustEncode(&protocol.Subscribe{Since: f.lastSeq, Journal: f.journal, Actor: f.cfg.Actor, Via: via})
 	conn.SetWriteDeadline(time.Now().Add(f.timings.WriteWait))
 	if err := conn.WriteMessage(websocket.TextMessage, sub); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	f.store.setState(f.cfg.Name, Connected, "", time.Time{})
 
-	sendq := make(chan []byte, 256)
+	// Requests other than commands (history) go through a small queue;
+	// commands are read from the outbox by the writer itself, so nothing
+	// here waits for the writer, whatever the peer does.
+	requests := make(chan []byte, 16)
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
-	go f.write(ctx, conn, sendq, readerDone, writerDone)
-	// The queue is published before the outbox is read so no command added
-	// meanwhile is missed; one sent twice is harmless, as the server applies
-	// each id at most once. Commands left from a disconnect or a restart go
-	// with their original ids.
-	setQueue(sendq)
-	for _, cmd := range f.outbox.Pending() {
-		sendq <- protocol.MustEncode(&cmd)
-	}
+	setQueue(requests)
+	go f.write(ctx, conn, requests, readerDone, writerDone)
 	err = f.read(conn)
 	setQueue(nil)
+	f.store.dropPresence(f.cfg.Name)
 	close(readerDone)
 	<-writerDone
 	return err
@@ -311,11 +391,13 @@ func (f *feed) read(conn *websocket.Conn) error {
 		if err != nil {
 			return err
 		}
-		f.dispatch(m)
+		if err := f.dispatch(m); err != nil {
+			return err
+		}
 	}
 }
 
-func (f *feed) dispatch(m protocol.Message) {
+func (f *feed) dispatch(m protocol.Message) error {
 	name := f.cfg.Name
 	switch v := m.(type) {
 	case *protocol.Load:
@@ -323,64 +405,174 @@ func (f *feed) dispatch(m protocol.Message) {
 	case *protocol.Service:
 		f.store.putService(name, v)
 	case *protocol.IncidentMsg:
-		f.journalMsg(v.Seq, v)
+		return f.journalMsg(v.Seq, v)
 	case *protocol.Entry:
-		f.journalMsg(v.Seq, v)
+		return f.journalMsg(v.Seq, v)
 	case *protocol.Synced:
-		f.store.setState(name, Synced, "", time.Time{})
+		f.synced(v)
 	case *protocol.Ack:
-		if known, err := f.outbox.Remove(v.ID); known || err != nil {
+		if f.outbox.Remove(v.ID) {
 			f.store.push(AckEvent{Feed: name, ID: v.ID, Seq: v.Seq})
 		}
 	case *protocol.Nack:
-		if known, err := f.outbox.Remove(v.ID); known || err != nil {
+		if f.outbox.Remove(v.ID) {
 			f.store.push(NackEvent{Feed: name, ID: v.ID, Code: v.Code, Error: v.Error})
 		}
+	case *protocol.Presence:
+		f.store.putPresence(name, v.Watchers)
+	case *protocol.History:
+		f.store.pushHistory(f.historyAnswer(v))
 	case *protocol.Hello:
 		f.count(fmt.Errorf("%w: a second hello", protocol.ErrMalformed))
 	default:
 		// Client-to-server types arriving here are ignored and counted.
 		f.count(fmt.Errorf("%w: %s from a server", protocol.ErrUnknownType, protocol.TypeOf(m)))
 	}
+	return nil
 }
 
 // journalMsg keeps every journal message exactly once: a seq at or below
-// the newest held is a duplicate from a replay.
-func (f *feed) journalMsg(seq uint64, m protocol.Message) {
+// the newest held is a duplicate from a replay. An incident without seq
+// is applied but numbers nothing. A seq that skips ahead is a loss, except
+// in a replay from zero (a compacted one may skip): the connection is
+// dropped so the resubscribe replays what is missing. If the replay skips
+// the same way, the hub does not hold it: the gap is counted and kept.
+func (f *feed) journalMsg(seq uint64, m protocol.Message) error {
+	if seq == 0 {
+		f.store.push(JournalEvent{Feed: f.cfg.Name, Msg: m})
+		return nil
+	}
 	if seq <= f.lastSeq {
 		f.store.updateHealth(f.cfg.Name, func(h *Health) { h.Dupes++ })
-		return
+		return nil
+	}
+	if seq != f.lastSeq+1 {
+		switch {
+		case f.fromZero:
+			f.gapped = true
+		case f.gapRetried && f.gapFrom == f.lastSeq:
+			f.gapRetried = false
+		default:
+			f.gapRetried, f.gapFrom = true, f.lastSeq
+			f.store.updateHealth(f.cfg.Name, func(h *Health) { h.Gaps++ })
+			return fmt.Errorf("journal gap: seq %d came after %d; resubscribing from %d", seq, f.lastSeq, f.lastSeq)
+		}
 	}
 	f.lastSeq = seq
 	f.store.updateHealth(f.cfg.Name, func(h *Health) { h.Seq = seq })
 	f.store.push(JournalEvent{Feed: f.cfg.Name, Msg: m})
+	return nil
 }
 
-// write is the connection's one writer. It ends when the reader ends or,
-// when the context ends, after a clean close handshake.
-func (f *feed) write(ctx context.Context, conn *websocket.Conn, sendq <-chan []byte, readerDone, done chan struct{}) {
-	defer close(done)
-	for {
-		select {
-		case frame := <-sendq:
-			conn.SetWriteDeadline(time.Now().Add(f.timings.WriteWait))
-			if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
-				conn.Close() // unblocks the reader, which reports the failure
-				<-readerDone
-				return
+// synced ends a replay. A compacted replay from zero may have left out
+// the newest seqs too: what follows live continues from the server's.
+func (f *feed) synced(v *protocol.Synced) {
+	if f.fromZero {
+		compacted := v.Compacted
+		if compacted && v.Seq > f.lastSeq {
+			f.lastSeq = v.Seq
+		}
+		gapped := f.gapped && !compacted
+		f.store.updateHealth(f.cfg.Name, func(h *Health) {
+			h.Compacted, h.Oldest = compacted, v.Oldest
+			h.Seq = f.lastSeq
+			if gapped {
+				h.Gaps++ // skipped seqs in a replay that said it was whole
 			}
+		})
+		f.fromZero, f.gapped = false, false
+	}
+	f.store.setState(f.cfg.Name, Synced, "", time.Time{})
+}
+
+// historyAnswer decodes the journal messages of a history answer.
+func (f *feed) historyAnswer(v *protocol.History) HistoryAnswer {
+	a := HistoryAnswer{Feed: f.cfg.Name, Journal: f.journal, ID: v.ID, More: v.More}
+	for _, raw := range v.Messages {
+		m, err := protocol.Decode(raw)
+		switch m.(type) {
+		case *protocol.IncidentMsg, *protocol.Entry:
+			a.Messages = append(a.Messages, m)
+			continue
+		}
+		if err == nil {
+			err = fmt.Errorf("%w: %s in a history answer", protocol.ErrMalformed, protocol.TypeOf(m))
+		}
+		a.Malformed++
+		f.count(err)
+	}
+	return a
+}
+
+// write is the connection's one writer. It sends the outbox's commands
+// (those left from before first, then each new one when kicked) and the
+// queued requests. It ends when the reader ends or, when the context
+// ends, after a clean close handshake.
+func (f *feed) write(ctx context.Context, conn *websocket.Conn, requests <-chan []byte, readerDone <-chan struct{}, done chan struct{}) {
+	defer close(done)
+	send := func(frame []byte) bool {
+		conn.SetWriteDeadline(time.Now().Add(f.timings.WriteWait))
+		return conn.WriteMessage(websocket.TextMessage, frame) == nil
+	}
+	// sent is what this connection already carried, so a kick sends only
+	// what is new; commands left from a disconnect or a restart go with
+	// their original ids, and the server applies each id once.
+	sent := map[string]bool{}
+	sendOutbox := func() bool {
+		pending := f.outbox.Sendable()
+		still := make(map[string]bool, len(pending))
+		for _, cmd := range pending {
+			still[cmd.ID] = sent[cmd.ID]
+		}
+		sent = still
+		for _, cmd := range pending {
+			if sent[cmd.ID] {
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return true // the loop below closes
+			case <-readerDone:
+				return false
+			default:
+			}
+			if !send(protocol.MustEncode(&cmd)) {
+				return false
+			}
+			sent[cmd.ID] = true
+		}
+		return true
+	}
+	ok := sendOutbox()
+	for ok {
+		if ctx.Err() != nil {
+			f.closeCleanly(conn, readerDone)
+			return
+		}
+		select {
+		case <-f.kick:
+			ok = sendOutbox()
+		case frame := <-requests:
+			ok = send(frame)
 		case <-readerDone:
 			return
 		case <-ctx.Done():
-			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "dashboard closing"), time.Now().Add(f.timings.WriteWait))
-			select {
-			case <-readerDone:
-			case <-time.After(f.timings.CloseWait):
-				conn.Close()
-				<-readerDone
-			}
-			return
 		}
+	}
+	conn.Close() // unblocks the reader, which reports the failure
+	<-readerDone
+}
+
+// closeCleanly sends a close frame and waits, a little, for the reply.
+func (f *feed) closeCleanly(conn *websocket.Conn, readerDone <-chan struct{}) {
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "dashboard closing"), time.Now().Add(f.timings.CloseWait))
+	t := time.NewTimer(f.timings.CloseWait)
+	defer t.Stop()
+	select {
+	case <-readerDone:
+	case <-t.C:
+		conn.Close()
+		<-readerDone
 	}
 }
 

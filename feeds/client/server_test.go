@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,7 @@ type testFeed struct {
 	token     string
 	journal   [][]byte // encoded journal messages, seq = index+1
 	conns     []*websocket.Conn
+	writeMu   map[*websocket.Conn]*sync.Mutex // one writer at a time per connection
 	subs      []protocol.Subscribe
 	commands  []protocol.Command
 	applied   map[string]uint64
@@ -39,10 +41,18 @@ type testFeed struct {
 	// replayFrom lets a test replay more than asked, to test dedupe.
 	replayExtra uint64
 	silent      bool
+	// leaveOut makes a since-0 replay compacted: the seqs it names are
+	// not replayed and synced says compacted, oldest 1.
+	leaveOut func(seq uint64) bool
+	// presence, when set, is sent after synced.
+	presence   []protocol.Watcher
+	channels   []string
+	components []protocol.Component
+	histories  []protocol.History
 }
 
 func newTestFeed(t *testing.T) *testFeed {
-	tf := &testFeed{t: t, journalID: "j-1", protocolV: 1, applied: map[string]uint64{}}
+	tf := &testFeed{t: t, journalID: "j-1", protocolV: 1, applied: map[string]uint64{}, writeMu: map[*websocket.Conn]*sync.Mutex{}}
 	tf.upgrader = websocket.Upgrader{Subprotocols: []string{protocol.Subprotocol}}
 	tf.srv = httptest.NewServer(http.HandlerFunc(tf.serve))
 	t.Cleanup(func() {
@@ -69,8 +79,21 @@ func (tf *testFeed) broadcast(frame []byte) {
 	conns := append([]*websocket.Conn(nil), tf.conns...)
 	tf.mu.Unlock()
 	for _, c := range conns {
-		c.WriteMessage(websocket.TextMessage, frame)
+		tf.send(c, frame)
 	}
+}
+
+// send writes frame on conn, one writer at a time, as gorilla requires.
+func (tf *testFeed) send(conn *websocket.Conn, frame []byte) error {
+	tf.mu.Lock()
+	mu := tf.writeMu[conn]
+	tf.mu.Unlock()
+	if mu == nil {
+		return websocket.ErrCloseSent
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return conn.WriteMessage(websocket.TextMessage, frame)
 }
 
 // killAll drops every connection without a close frame, like a crash.
@@ -97,15 +120,12 @@ func (tf *testFeed) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	var writeMu sync.Mutex
-	write := func(frame []byte) error {
-		writeMu.Lock()
-		defer writeMu.Unlock()
-		return conn.WriteMessage(websocket.TextMessage, frame)
-	}
+	write := func(frame []byte) error { return tf.send(conn, frame) }
 	tf.mu.Lock()
+	tf.writeMu[conn] = &sync.Mutex{}
 	tf.conns = append(tf.conns, conn)
-	hello := protocol.MustEncode(&protocol.Hello{Protocol: tf.protocolV, Server: "test", Journal: tf.journalID, Seq: uint64(len(tf.journal)), Time: protocol.At(time.Now())})
+	hello := protocol.MustEncode(&protocol.Hello{Protocol: tf.protocolV, Server: "test", Journal: tf.journalID, Seq: uint64(len(tf.journal)), Time: protocol.At(time.Now()),
+		Channels: tf.channels, Components: tf.components})
 	silent := tf.silent
 	tf.mu.Unlock()
 	if write(hello) != nil || silent {
@@ -136,16 +156,31 @@ func (tf *testFeed) serve(w http.ResponseWriter, r *http.Request) {
 	if since > tf.replayExtra {
 		since -= tf.replayExtra
 	}
-	replay := append([][]byte(nil), tf.journal[min(since, uint64(len(tf.journal))):]...)
+	var replay [][]byte
+	compacted := since == 0 && tf.leaveOut != nil
+	for i := min(since, uint64(len(tf.journal))); i < uint64(len(tf.journal)); i++ {
+		if compacted && tf.leaveOut(i+1) {
+			continue
+		}
+		replay = append(replay, tf.journal[i])
+	}
 	seq := uint64(len(tf.journal))
 	after := tf.afterSync
+	presence := tf.presence
 	tf.mu.Unlock()
 	for _, frame := range replay {
 		if write(frame) != nil {
 			return
 		}
 	}
-	write(protocol.MustEncode(&protocol.Synced{Seq: seq}))
+	synced := protocol.Synced{Seq: seq}
+	if compacted {
+		synced.Compacted, synced.Oldest = true, 1
+	}
+	write(protocol.MustEncode(&synced))
+	if presence != nil {
+		write(protocol.MustEncode(&protocol.Presence{Watchers: presence}))
+	}
 	if after != nil {
 		after(conn)
 	}
@@ -156,6 +191,10 @@ func (tf *testFeed) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
+			continue
+		}
+		if h, ok := m.(*protocol.History); ok {
+			write(protocol.MustEncode(tf.answerHistory(*h)))
 			continue
 		}
 		cmd, ok := m.(*protocol.Command)
@@ -186,6 +225,34 @@ func (tf *testFeed) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// answerHistory answers as PROTOCOL.md says: journal messages below
+// before (all, when 0), of the incident if named, the newest limit of
+// them in increasing seq, and whether older ones exist.
+func (tf *testFeed) answerHistory(req protocol.History) *protocol.History {
+	tf.mu.Lock()
+	defer tf.mu.Unlock()
+	tf.histories = append(tf.histories, req)
+	var match []json.RawMessage
+	for i, frame := range tf.journal {
+		seq := uint64(i + 1)
+		if req.Before != 0 && seq >= req.Before {
+			break
+		}
+		if req.Incident != "" {
+			m, _ := protocol.Decode(frame)
+			if e, ok := m.(*protocol.Entry); !ok || e.Incident != req.Incident {
+				continue
+			}
+		}
+		match = append(match, frame)
+	}
+	more := false
+	if req.Limit > 0 && len(match) > req.Limit {
+		match, more = match[len(match)-req.Limit:], true
+	}
+	return &protocol.History{ID: req.ID, Messages: match, More: more}
+}
+
 func fastTimings() Timings {
 	return Timings{
 		DeadAfter:        2 * time.Second,
@@ -200,14 +267,16 @@ func fastTimings() Timings {
 
 // collector drains a store in the background and keeps everything.
 type collector struct {
-	mu     sync.Mutex
-	events []Event
-	loads  map[string]HostLoad
-	health map[string]Health
+	mu       sync.Mutex
+	events   []Event
+	loads    map[string]HostLoad
+	health   map[string]Health
+	presence map[string][]protocol.Watcher
+	history  []HistoryAnswer
 }
 
 func collect(ctx context.Context, s *Store) *collector {
-	c := &collector{loads: map[string]HostLoad{}, health: map[string]Health{}}
+	c := &collector{loads: map[string]HostLoad{}, health: map[string]Health{}, presence: map[string][]protocol.Watcher{}}
 	go func() {
 		for {
 			select {
@@ -224,6 +293,10 @@ func collect(ctx context.Context, s *Store) *collector {
 			for _, h := range b.Health {
 				c.health[h.Feed] = h
 			}
+			for _, p := range b.Presence {
+				c.presence[p.Feed] = p.Watchers
+			}
+			c.history = append(c.history, b.History...)
 			c.mu.Unlock()
 		}
 	}()

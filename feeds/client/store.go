@@ -116,6 +116,18 @@ type Health struct {
 	Malformed uint64 // frames dropped as malformed
 	Unknown   uint64 // frames of unknown type, ignored
 	Dupes     uint64 // journal messages already held, dropped
+
+	// Channels and Components are what the hub's hello offered: its
+	// publish channels and the public components incidents may name.
+	Channels   []string
+	Components []protocol.Component
+	// Compacted says the last replay from zero left out old journal
+	// messages; Oldest is the lowest seq the server holds (ask History
+	// for what lies before what was replayed).
+	Compacted bool
+	Oldest    uint64
+	// Gaps counts journal seqs skipped where the protocol allows none.
+	Gaps uint64
 }
 
 // Event is an ordered feed event the dashboard must see exactly once:
@@ -164,12 +176,39 @@ type QueuedEvent struct {
 	Command protocol.Command
 }
 
+// NoticeEvent is something the responder should read once: for instance
+// that a damaged outbox was moved aside and what was recovered from it.
+type NoticeEvent struct {
+	Feed  string
+	Text  string
+	Error bool
+}
+
+// Presence is who watches one feed's hub, as it last said.
+type Presence struct {
+	Feed     string
+	Watchers []protocol.Watcher
+}
+
+// HistoryAnswer is a hub's answer to Client.History: older journal
+// messages (*protocol.IncidentMsg, *protocol.Entry) in increasing seq, of
+// the journal Journal. They are not deduplicated against the live ones.
+type HistoryAnswer struct {
+	Feed      string
+	Journal   string
+	ID        string
+	Messages  []protocol.Message
+	More      bool
+	Malformed int // messages of the answer that could not be read
+}
+
 func (e JournalEvent) feed() string { return e.Feed }
 func (e ResetEvent) feed() string   { return e.Feed }
 func (e StatusEvent) feed() string  { return e.Feed }
 func (e AckEvent) feed() string     { return e.Feed }
 func (e NackEvent) feed() string    { return e.Feed }
 func (e QueuedEvent) feed() string  { return e.Feed }
+func (e NoticeEvent) feed() string  { return e.Feed }
 
 // FeedOf returns the feed an event came from.
 func FeedOf(e Event) string { return e.feed() }
@@ -182,11 +221,16 @@ type Batch struct {
 	Services []ServiceState
 	Events   []Event
 	Health   []Health
+	// Presence holds the latest watchers of each feed whose set changed;
+	// History every answer to a history request, once.
+	Presence []Presence
+	History  []HistoryAnswer
 }
 
 // Empty reports whether the batch carries nothing.
 func (b *Batch) Empty() bool {
-	return len(b.Loads) == 0 && len(b.Services) == 0 && len(b.Events) == 0 && b.Health == nil
+	return len(b.Loads) == 0 && len(b.Services) == 0 && len(b.Events) == 0 && b.Health == nil &&
+		len(b.Presence) == 0 && len(b.History) == 0
 }
 
 // Store merges what every feed reports. Readers write into it; the
@@ -202,6 +246,9 @@ type Store struct {
 	health        map[string]*Health
 	healthOrder   []string
 	healthDirty   bool
+	presence      map[string][]protocol.Watcher
+	dirtyPresence map[string]struct{}
+	history       []HistoryAnswer
 	notify        chan struct{}
 	urgent        chan struct{}
 	now           func() time.Time
@@ -215,6 +262,8 @@ func NewStore() *Store {
 		dirtyHosts:    map[string]struct{}{},
 		dirtyServices: map[string]struct{}{},
 		health:        map[string]*Health{},
+		presence:      map[string][]protocol.Watcher{},
+		dirtyPresence: map[string]struct{}{},
 		notify:        make(chan struct{}, 1),
 		urgent:        make(chan struct{}, 1),
 		now:           time.Now,
@@ -281,6 +330,38 @@ func (s *Store) push(e Event) {
 	signal(s.urgent)
 }
 
+func (s *Store) putPresence(feed string, watchers []protocol.Watcher) {
+	s.mu.Lock()
+	s.presence[feed] = watchers
+	s.dirtyPresence[feed] = struct{}{}
+	s.mu.Unlock()
+	signal(s.notify)
+	signal(s.urgent)
+}
+
+// dropPresence forgets who watched through a connection that ended:
+// a hub out of reach cannot say who is still there.
+func (s *Store) dropPresence(feed string) {
+	s.mu.Lock()
+	_, had := s.presence[feed]
+	if had {
+		delete(s.presence, feed)
+		s.dirtyPresence[feed] = struct{}{}
+	}
+	s.mu.Unlock()
+	if had {
+		signal(s.notify)
+	}
+}
+
+func (s *Store) pushHistory(a HistoryAnswer) {
+	s.mu.Lock()
+	s.history = append(s.history, a)
+	s.mu.Unlock()
+	signal(s.notify)
+	signal(s.urgent)
+}
+
 func (s *Store) registerFeed(name, url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -333,10 +414,18 @@ func (s *Store) Drain() Batch {
 		}
 	}
 	b.Events, s.events = s.events, nil
+	b.History, s.history = s.history, nil
+	for feed := range s.dirtyPresence {
+		b.Presence = append(b.Presence, Presence{Feed: feed, Watchers: s.presence[feed]})
+		delete(s.dirtyPresence, feed)
+	}
 	if s.healthDirty {
 		b.Health = make([]Health, 0, len(s.healthOrder))
 		for _, name := range s.healthOrder {
-			b.Health = append(b.Health, *s.health[name])
+			h := *s.health[name]
+			h.Channels = append([]string(nil), h.Channels...)
+			h.Components = append([]protocol.Component(nil), h.Components...)
+			b.Health = append(b.Health, h)
 		}
 		s.healthDirty = false
 	}

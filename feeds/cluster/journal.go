@@ -797,3 +797,6 @@ func splitFrames(data []byte) [][]byte {
 	}
 	return bytes.Split(data, []byte{'\n'})
 }
+
+// StartSeqs reads the local copy's index.
+func (j *Journal) StartSeqs() []uint64 { return j.replica.StartSeqs() }

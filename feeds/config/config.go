@@ -19,6 +19,8 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/probe"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // Duration is a Go duration written as a string: "5s", "1h30m".
@@ -33,7 +35,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+// MarshalText writes the short form a person would: "10m", not "10m0s".
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.String()
+	s = strings.TrimSuffix(s, "m0s")
+	if s != d.String() {
+		s += "m"
+	}
+	if t := strings.TrimSuffix(s, "h0m"); t != s {
+		s = t + "h"
+	}
+	return []byte(s), nil
+}
 
 // Config is the whole file.
 type Config struct {
@@ -54,6 +67,7 @@ type Dashboard struct {
 	TimeZone string `toml:"time_zone"` // "local" or "utc"
 	Support  string `toml:"support"`   // how customers reach support, for drafts
 	StateDir string `toml:"state_dir"`
+	Mouse    bool   `toml:"mouse"` // wheel and clicks; off leaves the mouse to the terminal
 }
 
 // Thresholds are load-per-CPU levels.
@@ -69,10 +83,12 @@ func (t Thresholds) Level() level.Thresholds {
 
 // Feed is one feed the dashboard subscribes to.
 type Feed struct {
-	Name     string `toml:"name"`
-	URL      string `toml:"url"`
-	TokenEnv string `toml:"token_env"`
-	CAFile   string `toml:"ca_file"`
+	Name string `toml:"name"`
+	URL  string `toml:"url"`
+	// URLs are the hubs of one cluster, tried in turn (after URL, if set).
+	URLs     []string `toml:"urls,omitempty"`
+	TokenEnv string   `toml:"token_env"`
+	CAFile   string   `toml:"ca_file"`
 }
 
 // Serve configures vigil serve.
@@ -89,6 +105,8 @@ type Serve struct {
 	TLSCert      string   `toml:"tls_cert"`
 	TLSKey       string   `toml:"tls_key"`
 	Checks       []Check  `toml:"checks"`
+	Evidence     Evidence `toml:"evidence"`
+	SSH          *SSH     `toml:"ssh"`
 	// ReplayWindow: a fresh subscriber gets every entry this far back,
 	// before it only open incidents' entries and each incident's newest
 	// frame (older ones on request, by history).
@@ -96,6 +114,19 @@ type Serve struct {
 	// JournalSegmentMiB: the journal starts a new segment file past this
 	// size.
 	JournalSegmentMiB int64 `toml:"journal_segment_mib"`
+
+	// Telling customers: the status page, its public components, and the
+	// channels a publish goes to.
+	Status     Status      `toml:"status"`
+	Components []Component `toml:"components"`
+	Channels   []Channel   `toml:"channels"`
+
+	// The fleet: Report makes this server an agent of a hub; Agents,
+	// Scrape and Alertmanager are what a hub takes reports from.
+	Report       *Report       `toml:"report"`
+	Agents       []AgentGrant  `toml:"agents"`
+	Scrape       []Scrape      `toml:"scrape"`
+	Alertmanager *Alertmanager `toml:"alertmanager"`
 	// Cluster, with a name, makes this hub one of a cluster holding one
 	// journal (a replicated JetStream stream) instead of a file.
 	Cluster Cluster `toml:"cluster"`
@@ -110,6 +141,78 @@ type Cluster struct {
 	// CommitTimeout: how long a command waits for a majority before it
 	// is refused (nack unavailable).
 	CommitTimeout Duration `toml:"commit_timeout"`
+}
+
+// Report sends this host's load and checks to a hub instead of serving
+// them: the agent role. Several URLs are one cluster's hubs, tried in turn.
+type Report struct {
+	URLs     []string `toml:"urls"`
+	TokenEnv string   `toml:"token_env"`
+	CAFile   string   `toml:"ca_file"`
+}
+
+// Reporting reports whether the server is an agent.
+func (s Serve) Reporting() bool { return s.Report != nil && len(s.Report.URLs) > 0 }
+
+// AgentGrant lets the holder of a token report for hosts matching globs.
+type AgentGrant struct {
+	TokenEnv string   `toml:"token_env"`
+	Hosts    []string `toml:"hosts"`
+}
+
+// Scrape is one Prometheus node_exporter a hub reads a host's load from.
+type Scrape struct {
+	Host  string   `toml:"host"`
+	URL   string   `toml:"url"`
+	Every Duration `toml:"every"`
+}
+
+// WithDefaults returns the scrape with its interval filled in.
+func (sc Scrape) WithDefaults() Scrape {
+	if sc.Every.Duration == 0 {
+		sc.Every.Duration = 15 * time.Second
+	}
+	return sc
+}
+
+// Alertmanager, when present, makes a hub take Alertmanager's webhook at
+// POST /alertmanager, with a bearer token if TokenEnv names one.
+type Alertmanager struct {
+	TokenEnv string `toml:"token_env"`
+}
+
+// SSH configures the dashboard the hub serves over SSH, [serve.ssh]; nil
+// (no such table) serves none.
+type SSH struct {
+	Listen         string   `toml:"listen"`
+	HostKey        string   `toml:"host_key"`        // created (ed25519) if missing
+	AuthorizedKeys string   `toml:"authorized_keys"` // OpenSSH format; the comment is the responder's name
+	ReadOnlyKeys   string   `toml:"read_only_keys"`  // keys that may watch but not act
+	IdleTimeout    Duration `toml:"idle_timeout"`    // no keypress this long ends a session; 0: never
+	MaxTimeout     Duration `toml:"max_timeout"`     // a session's longest life; 0: no limit
+}
+
+// SSH defaults, for the keys a [serve.ssh] table leaves out.
+const (
+	DefaultSSHListen      = "0.0.0.0:2222"
+	DefaultSSHIdleTimeout = 30 * time.Minute
+	SSHHostKeyName        = "ssh_host_ed25519_key" // in data_dir unless host_key says
+)
+
+func (c *Config) sshDefaults(md toml.MetaData) {
+	s := c.Serve.SSH
+	if s == nil {
+		return
+	}
+	if !md.IsDefined("serve", "ssh", "listen") {
+		s.Listen = DefaultSSHListen
+	}
+	if !md.IsDefined("serve", "ssh", "idle_timeout") {
+		s.IdleTimeout.Duration = DefaultSSHIdleTimeout
+	}
+	if s.HostKey == "" {
+		s.HostKey = filepath.Join(c.Serve.DataDir, SSHHostKeyName)
+	}
 }
 
 // Check is one service check of vigil serve.
@@ -145,13 +248,15 @@ type Step struct {
 // Default returns the configuration used when there is no file.
 func Default() Config {
 	return Config{
-		Dashboard:  Dashboard{Bell: true, TimeZone: "local"},
+		Dashboard:  Dashboard{Bell: true, TimeZone: "local", Mouse: true},
 		Thresholds: Thresholds{LoadWarnPerCPU: level.Defaults().WarnPerCPU, LoadCritPerCPU: level.Defaults().CritPerCPU},
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
 			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64,
-			Cluster: Cluster{CommitTimeout: Duration{5 * time.Second}},
+			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
+			Status:   Status{History: Duration{DefaultStatusHistory}},
+			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}},
 		},
 	}
 }
@@ -247,6 +352,7 @@ func Parse(path, src string) (Config, error) {
 		}
 		return cfg, Errors{{File: path, Msg: err.Error()}}
 	}
+	cfg.sshDefaults(md)
 	loc := newLocator(src)
 	var errs Errors
 	for _, k := range md.Undecoded() {
@@ -282,9 +388,16 @@ func (c *Config) validate(loc *locator) Errors {
 			add([]string{"feeds", "name"}, i, "feed name %q used twice", f.Name)
 		}
 		names[f.Name] = true
-		u, err := url.Parse(f.URL)
-		if f.URL == "" || err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		switch {
+		case f.URL == "" && len(f.URLs) == 0:
+			add([]string{"feeds", "url"}, i, "feed %d needs url (one hub) or urls (a cluster's hubs)", i+1)
+		case f.URL != "" && !feedURL(f.URL):
 			add([]string{"feeds", "url"}, i, "expected a ws:// or wss:// URL, got %q", f.URL)
+		}
+		for _, u := range f.URLs {
+			if !feedURL(u) {
+				add([]string{"feeds", "urls"}, i, "expected ws:// or wss:// URLs, got %q", u)
+			}
 		}
 		if f.TokenEnv != "" && strings.ContainsAny(f.TokenEnv, "= $") {
 			add([]string{"feeds", "token_env"}, i, "expected the name of an environment variable (the token itself never goes in this file), got %q", f.TokenEnv)
@@ -332,6 +445,21 @@ func (c *Config) validate(loc *locator) Errors {
 	if s.RequireToken && len(s.TokenEnv) == 0 {
 		add([]string{"serve", "require_token"}, -1, "require_token needs token_env")
 	}
+	if ssh := s.SSH; ssh != nil {
+		key := func(k string) []string { return []string{"serve", "ssh", k} }
+		if _, _, err := net.SplitHostPort(ssh.Listen); err != nil {
+			add(key("listen"), -1, "expected host:port, got %q", ssh.Listen)
+		}
+		if ssh.AuthorizedKeys == "" {
+			add(key("authorized_keys"), -1, "[serve.ssh] needs an authorized_keys file (OpenSSH format; each key's comment is the responder's name)")
+		}
+		if ssh.IdleTimeout.Duration < 0 {
+			add(key("idle_timeout"), -1, "cannot be negative (0 never ends an idle session), got %s", ssh.IdleTimeout)
+		}
+		if ssh.MaxTimeout.Duration < 0 {
+			add(key("max_timeout"), -1, "cannot be negative (0 is no limit), got %s", ssh.MaxTimeout)
+		}
+	}
 	checkNames := map[string]bool{}
 	for i, ch := range s.Checks {
 		key := func(k string) []string { return []string{"serve", "checks", k} }
@@ -361,8 +489,19 @@ func (c *Config) validate(loc *locator) Errors {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
+	s.Evidence.validate(add)
+	c.validatePublish(add)
+	c.validateFleet(add)
 	book := incident.Defaults()
+	step := 0 // [[runbooks.steps]] elements are counted across runbooks
 	for i, rb := range c.Runbooks {
+		if bad := rb.stepLimits(func(key string, j int, err error) {
+			add([]string{"runbooks", "steps", key}, step+j, "runbook %q: %v", rb.Kind, err)
+		}); bad {
+			step += len(rb.Steps)
+			continue
+		}
+		step += len(rb.Steps)
 		if rb.Kind == "" {
 			add([]string{"runbooks", "kind"}, i, "runbook %d needs a kind", i+1)
 			continue
@@ -372,6 +511,36 @@ func (c *Config) validate(loc *locator) Errors {
 		}
 	}
 	return errs
+}
+
+// feedURL reports whether s is a URL a dashboard can subscribe to.
+func feedURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "ws" || u.Scheme == "wss") && u.Host != ""
+}
+
+// stepLimits reports each step field past the protocol's limits (an
+// incident declared from the runbook must fit them), with the step's
+// index in the runbook; it says whether there was any.
+func (rb Runbook) stepLimits(report func(key string, index int, err error)) bool {
+	bad := false
+	for j, s := range rb.Steps {
+		for _, c := range []struct {
+			key string
+			err error
+		}{
+			{"id", protocol.CheckID("step id", s.ID)},
+			{"title", protocol.CheckText("title", s.Title, protocol.MaxTitleBytes)},
+			{"hint", protocol.CheckText("hint", s.Hint, protocol.MaxTextBytes)},
+			{"template", protocol.CheckText("template", s.Template, protocol.MaxTextBytes)},
+		} {
+			if c.err != nil && !(c.key == "id" && s.ID == "") { // a missing id is Merge's to say
+				report(c.key, j, c.err)
+				bad = true
+			}
+		}
+	}
+	return bad
 }
 
 func (rb Runbook) steps() []incident.Step {

@@ -1,21 +1,28 @@
 // Package demo is the built-in scenario: a fleet of shared-hosting servers
 // at 2am, one whose load creeps up until its services fail, an outage
 // declared with some steps already ticked by teammates and others left for
-// the viewer, and progress updates coming due. It drives a real feed
-// server (the same Hub as vigil serve), so the dashboard watches it over a
-// real WebSocket.
+// the viewer, and progress updates coming due. It is the production path
+// in one process: a hub (the same Hub as vigil serve) and one agent per
+// host reporting to it over real loopback WebSockets, so the dashboard
+// watches the fleet as it would watch a real one.
 package demo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/probe"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -83,6 +90,7 @@ type Scenario struct {
 	dir     string
 	clock   *clock
 	local   *probe.HostProbe
+	token   string // the demo agents' token
 }
 
 // New builds the scenario's past into a fresh journal in a temporary
@@ -102,9 +110,13 @@ func New() (*Scenario, error) {
 	if hostname == "" {
 		hostname = "this-machine"
 	}
+	var secret [16]byte
+	rand.Read(secret[:])
+	token := hex.EncodeToString(secret[:])
 	s := &Scenario{
-		Hub:     server.NewHub(j, server.Options{Name: "vigil-demo", Now: c.Now}),
-		journal: j, dir: dir, clock: c,
+		Hub: server.NewHub(j, server.Options{Name: "vigil-demo", Now: c.Now,
+			Agents: []server.AgentGrant{{Token: token, Hosts: []string{"*"}}}}),
+		journal: j, dir: dir, clock: c, token: token,
 		local: &probe.HostProbe{Host: hostname + " (you)", Interval: interval},
 	}
 	s.past()
@@ -125,9 +137,13 @@ func (s *Scenario) at(offset time.Duration) time.Time {
 }
 
 func (s *Scenario) load(h host, l1 float64, at time.Time) {
+	s.Hub.PublishLoad(h.sample(l1, at))
+}
+
+func (h host) sample(l1 float64, at time.Time) protocol.Load {
 	mem := h.mem + l1
-	s.Hub.PublishLoad(protocol.Load{Host: h.name, At: protocol.At(at), Interval: protocol.Duration(interval),
-		Load1: round2(l1), Load5: round2(l1 * 0.85), Load15: round2(l1 * 0.6), CPUs: h.cpus, MemUsedPct: &mem})
+	return protocol.Load{Host: h.name, At: protocol.At(at), Interval: protocol.Duration(interval),
+		Load1: round2(l1), Load5: round2(l1 * 0.85), Load15: round2(l1 * 0.6), CPUs: h.cpus, MemUsedPct: &mem}
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
@@ -195,13 +211,29 @@ func (s *Scenario) past() {
 	s.at(0)
 }
 
-// Run plays the scenario live until ctx ends: every host reports every
-// two seconds, shared-04 keeps struggling, and teammates keep working.
+// Run plays the scenario live until ctx ends: every host's agent reports
+// every two seconds to the hub over loopback, shared-04 keeps struggling,
+// and teammates keep working. The hub's own host is probed by the hub.
 func (s *Scenario) Run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	agents, err := s.startAgents(ctx, &wg)
+	if err != nil {
+		// Without a loopback port there is no fleet path; the hub still
+		// shows the night and the local host.
+		fmt.Fprintln(os.Stderr, "vigil demo:", err)
+	}
 	start := time.Now()
-	rng := rand.New(rand.NewPCG(42, uint64(start.UnixNano())))
+	rng := mrand.New(mrand.NewPCG(42, uint64(start.UnixNano())))
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	report := func(hostName string, svc protocol.Service) {
+		if a := agents[hostName]; a != nil {
+			a.PublishService(svc)
+		}
+	}
 	events := []struct {
 		after time.Duration
 		do    func()
@@ -211,13 +243,15 @@ func (s *Scenario) Run(ctx context.Context) {
 			s.command("dave", protocol.Command{Op: protocol.OpNote, Incident: incidentID, Text: "Suspended the spamming account; purging its 4,300 queued messages"})
 		}, false},
 		{45 * time.Second, func() {
-			s.service(troubled, "mysql", protocol.StateDown, "connect /var/run/mysqld/mysqld.sock: too many connections", time.Now())
+			now := protocol.At(time.Now())
+			report(troubled, protocol.Service{Host: troubled, Service: "mysql", State: protocol.StateDown, Detail: "connect /var/run/mysqld/mysqld.sock: too many connections", Since: now, At: now})
 		}, false},
 		{90 * time.Second, func() {
 			s.command("carol", protocol.Command{Op: protocol.OpCheck, Incident: incidentID, Item: "social", Done: yes()})
 		}, false},
 		{150 * time.Second, func() {
-			s.service(troubled, "mysql", protocol.StateOK, "", time.Now())
+			now := protocol.At(time.Now())
+			report(troubled, protocol.Service{Host: troubled, Service: "mysql", State: protocol.StateOK, Since: now, At: now})
 		}, false},
 	}
 	for {
@@ -228,7 +262,9 @@ func (s *Scenario) Run(ctx context.Context) {
 			if h.name == troubled {
 				l1 = 12 + 3*math.Sin(elapsed.Seconds()/20) + rng.Float64()
 			}
-			s.load(h, l1, now)
+			if a := agents[h.name]; a != nil {
+				a.PublishLoad(h.sample(l1, now))
+			}
 		}
 		if l, ok := s.local.Sample(now); ok {
 			s.Hub.PublishLoad(l)
@@ -245,4 +281,85 @@ func (s *Scenario) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// startAgents serves the hub to its agents on a loopback port and starts
+// one agent per scripted host, each holding its host's current services.
+func (s *Scenario) startAgents(ctx context.Context, wg *sync.WaitGroup) (map[string]*agent.Agent, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("no loopback port for the demo's agents: %w", err)
+	}
+	srv := &http.Server{Handler: s.Hub, ReadHeaderTimeout: 10 * time.Second}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "vigil demo: agents' listener:", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		srv.Close()
+	}()
+	url := "ws://" + ln.Addr().String() + "/feed"
+	tm := agent.DefaultTimings()
+	tm.BackoffMin, tm.BackoffMax, tm.CloseWait = 50*time.Millisecond, time.Second, 100*time.Millisecond
+	agents := map[string]*agent.Agent{}
+	for _, h := range fleet {
+		var src agent.EvidenceSource
+		if h.name == troubled {
+			src = &evidence{}
+		}
+		a, err := agent.New(agent.Config{Hosts: []string{h.name}, URLs: []string{url}, Token: s.token, Source: src, Timings: tm})
+		if err != nil {
+			return agents, err
+		}
+		for _, svc := range h.services {
+			if current, ok := s.Hub.Service(h.name, svc); ok {
+				a.PublishService(current)
+			}
+		}
+		agents[h.name] = a
+		wg.Add(1)
+		go func() { defer wg.Done(); a.Run(ctx) }()
+	}
+	return agents, nil
+}
+
+// evidence is what shared-04 shows when asked: the fork storm of the
+// seed's night, a compromised form sending mail through exim.
+type evidence struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (e *evidence) Capture(ctx context.Context, reason string) protocol.EvidenceData {
+	return protocol.EvidenceData{
+		Reason: reason,
+		Processes: []protocol.Process{
+			{PID: 48113, User: "shop42", Command: "php-cgi", Count: 240, CPUPct: 412.5, RSSKB: 9_830_400},
+			{PID: 2231, User: "mailnull", Command: "exim", Count: 96, CPUPct: 188.0, RSSKB: 1_204_224},
+			{PID: 1187, User: "mysql", Command: "mysqld", Count: 1, CPUPct: 61.2, RSSKB: 4_194_304},
+			{PID: 902, User: "apache", Command: "httpd", Count: 150, CPUPct: 44.9, RSSKB: 2_457_600},
+		},
+		Outputs: []protocol.Output{
+			{Name: "mailq", Text: "4812 requests in queue; 4310 from shop42@shared-04"},
+			{Name: "uptime", Text: "02:13:07 up 41 days,  3:02,  0 users,  load average: 12.90, 9.80, 5.10"},
+		},
+	}
+}
+
+func (e *evidence) Auto(ctx context.Context, key, reason string) (protocol.EvidenceData, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.last == nil {
+		e.last = map[string]time.Time{}
+	}
+	if t, ok := e.last[key]; ok && time.Since(t) < 5*time.Minute {
+		return protocol.EvidenceData{}, false
+	}
+	e.last[key] = time.Now()
+	return e.Capture(ctx, reason), true
 }

@@ -114,3 +114,59 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// The demo's fleet reports through agents over loopback WebSockets: the
+// troubled host's agent, seeing its host crit, sends evidence that the
+// hub journals against the open incident, and a collect reaches it.
+func TestDemoFleetReportsThroughAgents(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.Run(ctx) }()
+	go func() { defer wg.Done(); server.Serve(ctx, s.Hub, ln, "/feed", "", "") }()
+	defer func() { cancel(); wg.Wait() }()
+	tm := client.DefaultTimings()
+	tm.CloseWait = 100 * time.Millisecond
+	c, err := client.New([]client.FeedConfig{{Name: "demo", URL: "ws://" + ln.Addr().String() + "/feed"}}, "", tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := clienttest.Collect(ctx, c.Store())
+	wg.Add(1)
+	go func() { defer wg.Done(); c.Run(ctx); <-seen.Done() }()
+	evidenceEntry := func(reason string) *protocol.Entry {
+		for _, m := range seen.Journal() {
+			if e, ok := m.(*protocol.Entry); ok && e.Kind == protocol.EntryEvidence && e.Host == troubled && strings.Contains(e.Text, reason) {
+				return e
+			}
+		}
+		return nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && evidenceEntry("load crit") == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	e := evidenceEntry("load crit")
+	if e == nil || e.Incident != incidentID || e.Evidence == nil || e.Evidence.Processes[0].Command != "php-cgi" {
+		t.Fatalf("no evidence from %s's agent on %s: %+v; entries %q", troubled, incidentID, e, seen.EntryTexts())
+	}
+	id, err := c.Send("demo", protocol.Command{Actor: "alice", Op: protocol.OpCollect, Host: troubled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().Before(deadline) && (seen.Answer(id) == nil || evidenceEntry("collected by alice") == nil) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, ok := seen.Answer(id).(client.AckEvent); !ok || evidenceEntry("collected by alice") == nil {
+		t.Fatalf("collect answered %+v; entries %q", seen.Answer(id), seen.EntryTexts())
+	}
+}

@@ -66,15 +66,24 @@ func night(t *testing.T) (string, *server.Hub) {
 		if m == -2 {
 			h.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "ok", At: protocol.At(at), Since: protocol.At(at)})
 			h.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "down", Detail: "connect: connection refused", At: protocol.At(at), Since: protocol.At(at)})
+			// Its agent captures as the check goes down; no incident is open.
+			h.RecordEvidence(protocol.Evidence{Host: "web-3", At: protocol.At(at.Add(time.Second)), EvidenceData: eximDown})
+		}
+		if m == -5 { // another host's capture, which this incident does not name
+			h.RecordEvidence(protocol.Evidence{Host: "web-1", At: protocol.At(at), EvidenceData: protocol.EvidenceData{Reason: "backup down", Processes: []protocol.Process{{PID: 9, User: "root", Command: "restic", Count: 1, CPUPct: 12, RSSKB: 4096}}}})
 		}
 		if m == 58 {
 			h.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "ok", At: protocol.At(at), Since: protocol.At(at)})
 		}
 	}
 	cmd(0, "alice", protocol.Command{Op: "declare", Title: "Mail down on web-3", Severity: "SEV2", Kind: "outage"})
+	clk.set(5 * time.Minute) // load on web-3 crossed into crit; its agent captured
+	h.RecordEvidence(protocol.Evidence{Host: "web-3", At: protocol.At(t0.Add(5 * time.Minute)), EvidenceData: loadCrit})
 	cmd(2*time.Minute, "alice", protocol.Command{Op: "check", Incident: "INC-1", Item: "ack", Done: &yes})
 	cmd(22*time.Minute, "bob", protocol.Command{Op: "check", Incident: "INC-1", Item: "status-page", Done: &yes})
 	cmd(25*time.Minute, "bob", protocol.Command{Op: "note", Incident: "INC-1", Text: "exim queue full of bounces | copying logs before any restart"})
+	clk.set(26 * time.Minute) // bob collects again before copying the logs
+	h.RecordEvidence(protocol.Evidence{Host: "web-3", At: protocol.At(t0.Add(26 * time.Minute)), EvidenceData: collected})
 	cmd(28*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "email-customers", Done: &yes})
 	cmd(35*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "updates", Done: &yes})
 	cmd(65*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "updates", Done: &yes})
@@ -97,6 +106,36 @@ func segment(t *testing.T, dir string) string {
 	return segs[0]
 }
 
+// What web-3's agent captured that night: the bounce storm behind the
+// load, and outputs with what a Markdown file must not take literally.
+var (
+	eximDown = protocol.EvidenceData{
+		Reason: "exim down: connect: connection refused",
+		Processes: []protocol.Process{
+			{PID: 4123, User: "shop42", Command: "php-cgi", Count: 240, CPUPct: 96.1, RSSKB: 81234},
+			{PID: 880, User: "Debian-exim", Command: "exim4", Count: 31, CPUPct: 22.5, RSSKB: 40960},
+		},
+		Outputs: []protocol.Output{{Name: "mailq", Exit: 0, Text: "48211 requests in queue\n"}},
+	}
+	loadCrit = protocol.EvidenceData{
+		Reason: "load crit: 4.00 on 4 CPUs",
+		Processes: []protocol.Process{
+			{PID: 4123, User: "shop42", Command: "php-cgi", Count: 240, CPUPct: 312.4, RSSKB: 2 << 20},
+			{PID: 880, User: "Debian-exim", Command: "exim4", Count: 48, CPUPct: 40.2, RSSKB: 61440},
+			{PID: 777, User: "1042", Command: "evil|cmd", Count: 1, CPUPct: 0.5, RSSKB: 512},
+		},
+		Outputs: []protocol.Output{
+			{Name: "mailq", Exit: 0, Text: "52107 requests in queue\n"},
+			{Name: "syslog", Exit: -1, Text: "...Nov 22 02:04:59 web-3 exim[880]: ``` \x1b[31mfrozen\x1b[0m | retry\n", Truncated: true, Error: "timed out after 5s"},
+		},
+	}
+	collected = protocol.EvidenceData{
+		Reason:    "collected by bob",
+		Processes: []protocol.Process{{PID: 4123, User: "shop42", Command: "php-cgi", Count: 180, CPUPct: 250, RSSKB: 1 << 20}},
+		Outputs:   []protocol.Output{{Name: "ss", Exit: 0, Text: ""}},
+	}
+)
+
 func TestPostMortemGolden(t *testing.T) {
 	path, _ := night(t)
 	src, err := FromJournal(path)
@@ -117,7 +156,9 @@ func TestPostMortemGolden(t *testing.T) {
 	}
 	t.Run("markdown", func(t *testing.T) { golden.RequireEqual(t, md.String()) })
 	t.Run("json", func(t *testing.T) { golden.RequireEqual(t, js.String()) })
-	for _, want := range []string{"Time to acknowledge: 2m", "late by 7m", "Not done: Post on the social status channel", "## Root cause (to fill in)", "## What went well (to fill in)", `\|`} {
+	for _, want := range []string{"Time to acknowledge: 2m", "late by 7m", "Not done: Post on the social status channel", "## Root cause (to fill in)", "## What went well (to fill in)", `\|`,
+		"### 02:05:00 web-3 — load crit: 4.00 on 4 CPUs", "| shop42 | php-cgi | 240 | 312.4 | 2.00 GiB | 4123 |", "| 1042 | evil\\|cmd |",
+		"**syslog** (timed out after 5s; only the last", "````text\n...Nov 22 02:04:59 web-3 exim[880]: ``` frozen | retry\n````"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("post-mortem lacks %q", want)
 		}
@@ -148,8 +189,8 @@ func TestExportFromFeedMatchesJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := Build(fromFile, "INC-1")
-	if len(a.Timeline) != len(b.Timeline) || len(a.Steps) != len(b.Steps) || a.TimeToComm != b.TimeToComm {
-		t.Fatalf("feed and journal disagree: %d/%d entries, %q/%q", len(a.Timeline), len(b.Timeline), a.TimeToComm, b.TimeToComm)
+	if len(a.Timeline) != len(b.Timeline) || len(a.Steps) != len(b.Steps) || a.TimeToComm != b.TimeToComm || len(a.Evidence) != len(b.Evidence) || len(a.Evidence) == 0 {
+		t.Fatalf("feed and journal disagree: %d/%d entries, %q/%q, %d/%d evidence", len(a.Timeline), len(b.Timeline), a.TimeToComm, b.TimeToComm, len(a.Evidence), len(b.Evidence))
 	}
 	if !a.NoLoadHistory {
 		t.Fatal("a feed carries no load history; the report should say so")

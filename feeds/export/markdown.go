@@ -159,6 +159,8 @@ func (r *Report) Markdown(w io.Writer) error {
 		p("\n")
 	}
 
+	r.markdownEvidence(p)
+
 	for _, section := range []struct{ title, prompt string }{
 		{"Root cause", "What caused it, found from the logs. What made it possible, and what would have caught it earlier."},
 		{"What went wrong", "Where the response was slow or the system got in the way. Describe conditions, not culprits."},

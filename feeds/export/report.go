@@ -68,6 +68,7 @@ type Report struct {
 	Timeline       []protocol.Entry  `json:"timeline"`
 	ServiceChanges []protocol.Entry  `json:"service_changes"`
 	LoadPeaks      []Peak            `json:"load_peaks"`
+	Evidence       []Evidence        `json:"evidence"`
 	NoLoadHistory  bool              `json:"no_load_history"`
 	TornLine       int               `json:"torn_line,omitempty"` // an incomplete last record skipped
 }
@@ -156,6 +157,7 @@ func Build(src Source, id string) (*Report, error) {
 	}
 	r.keyTimes(inc)
 	r.peaks(src, lead)
+	r.evidence(id)
 	return r, nil
 }
 

@@ -1,8 +1,9 @@
 // Package export turns an incident's journal into a post-mortem draft
 // (Markdown) or a JSON record for tools: summary, key times, the
 // communication log with what was late or never done, the full timeline,
-// service changes and load peaks, and the headed sections the team fills
-// in. Generated wording is blameless: it says what happened, not who
+// service changes and load peaks, the evidence hosts captured (what was
+// running, beside the crossing it explains), and the headed sections the
+// team fills in. Generated wording is blameless: it says what happened, not who
 // failed.
 package export
 

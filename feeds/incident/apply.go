@@ -34,6 +34,9 @@ func (b Book) Declare(id string, cmd protocol.Command, now time.Time) (protocol.
 	if !ok {
 		return protocol.Incident{}, nil, refuse(protocol.CodeInvalid, "no runbook %q (have: %s)", cmd.Kind, strings.Join(b.Kinds(), ", "))
 	}
+	if len(rb.Steps) > protocol.MaxChecklist {
+		return protocol.Incident{}, nil, refuse(protocol.CodeInvalid, "runbook %q has %d steps; a checklist holds at most %d", cmd.Kind, len(rb.Steps), protocol.MaxChecklist)
+	}
 	inc := protocol.Incident{
 		ID: id, Title: title, Severity: cmd.Severity, Kind: cmd.Kind,
 		Status: protocol.StatusInvestigating, Commander: cmd.Actor,

@@ -2,7 +2,7 @@ package incident
 
 import (
 	"fmt"
-	"sort"
+	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -18,21 +18,45 @@ type Affected struct {
 
 // DraftEnv is what a draft needs beyond the incident itself.
 type DraftEnv struct {
+	// Affected are the services the hub reports down: never named to
+	// customers, but a draft never claims all is well while one is.
 	Affected []Affected
-	Support  string         // how to reach support, from configuration
-	Zone     *time.Location // the reader's zone
-	Now      time.Time
+	// Components are the hub's public components (hello's components):
+	// what a draft names as affected, from the incident's component ids.
+	Components []protocol.Component
+	Support    string         // how to reach support, from configuration
+	Zone       *time.Location // the reader's zone
+	Now        time.Time
 }
 
+// draftData is what a template sees. Times named once: Started and
+// Scheduled carry the reader's zone and, where it is not UTC, UTC in
+// brackets; NextUpdate and Until carry no zone, the sentence before
+// named it.
 type draftData struct {
 	Title, Severity, Status, Commander   string
+	StatusLine                           string // what the status means, in a customer's words
+	Started, Scheduled, Until, Resolved  string
 	StartedLocal, StartedUTC             string
 	ScheduledLocal, ScheduledUTC, Window string
 	ResolvedUTC, Duration, NextUpdate    string
 	Affected, AffectedList, Support      string
+	// StillDown says the hub knows a service is still down: a draft must
+	// not claim every service works.
+	StillDown bool
 }
 
-const draftTime = "Mon 2 Jan 15:04 MST"
+const (
+	draftTime  = "Mon 2 Jan 15:04 MST"
+	draftClock = "15:04"
+)
+
+var statusLines = map[string]string{
+	protocol.StatusInvestigating: "We are investigating the problem.",
+	protocol.StatusIdentified:    "We have identified the cause and are working on a fix.",
+	protocol.StatusMonitoring:    "A fix is in place and we are watching that it holds.",
+	protocol.StatusResolved:      "This is resolved.",
+}
 
 // Draft renders the message template of step it for inc. A step without a
 // template yields ok=false.
@@ -48,32 +72,42 @@ func Draft(inc *protocol.Incident, it *protocol.Item, env DraftEnv) (text string
 	if zone == nil {
 		zone = time.Local
 	}
+	names := componentNames(inc, env.Components)
 	data := draftData{
-		Title: inc.Title, Severity: inc.Severity, Status: inc.Status, Commander: inc.Commander,
+		Title: PublicTitle(inc.Title, names), Severity: inc.Severity, Status: inc.Status, Commander: inc.Commander,
+		StatusLine:   statusLines[inc.Status],
+		Started:      zoned(inc.OpenedAt.Time, zone),
 		StartedLocal: inc.OpenedAt.In(zone).Format(draftTime),
 		StartedUTC:   inc.OpenedAt.UTC().Format(draftTime),
 		Support:      env.Support,
+		StillDown:    len(env.Affected) > 0,
 	}
 	if data.Support == "" {
 		data.Support = "Reach our support team through the usual channels."
 	}
 	if inc.ScheduledStart != nil {
+		data.Scheduled = zoned(inc.ScheduledStart.Time, zone)
 		data.ScheduledLocal = inc.ScheduledStart.In(zone).Format(draftTime)
 		data.ScheduledUTC = inc.ScheduledStart.UTC().Format(draftTime)
+		if inc.ScheduledEnd != nil && inc.ScheduledEnd.After(inc.ScheduledStart.Time) {
+			data.Until = inc.ScheduledEnd.In(zone).Format(draftClock)
+			if inc.ScheduledEnd.Sub(inc.ScheduledStart.Time) >= 24*time.Hour {
+				data.Until = inc.ScheduledEnd.In(zone).Format("Mon 2 Jan 15:04")
+			}
+			data.Window = humanDuration(inc.ScheduledEnd.Sub(inc.ScheduledStart.Time))
+		}
 	}
 	if inc.ResolvedAt != nil {
+		data.Resolved = inc.ResolvedAt.In(zone).Format(draftClock)
 		data.ResolvedUTC = inc.ResolvedAt.UTC().Format(draftTime)
-		data.Duration = protocol.FormatDuration(inc.ResolvedAt.Sub(inc.OpenedAt.Time).Round(time.Minute))
+		data.Duration = humanDuration(inc.ResolvedAt.Sub(inc.OpenedAt.Time).Round(time.Minute))
 	}
 	data.NextUpdate = nextUpdate(inc, env.Now, zone)
-	affected := append([]Affected(nil), env.Affected...)
-	sort.Slice(affected, func(i, j int) bool { return affected[i].Since.Before(affected[j].Since) })
-	var short, list []string
-	for _, a := range affected {
-		short = append(short, a.Service+" on "+a.Host)
-		list = append(list, fmt.Sprintf("  - %s on %s, down since %s", a.Service, a.Host, a.Since.In(zone).Format("15:04 MST")))
+	data.Affected = strings.Join(names, ", ")
+	var list []string
+	for _, n := range names {
+		list = append(list, "  - "+n)
 	}
-	data.Affected = strings.Join(short, ", ")
 	data.AffectedList = strings.Join(list, "\n")
 	var b strings.Builder
 	if err := tmpl.Execute(&b, data); err != nil {
@@ -82,16 +116,97 @@ func Draft(inc *protocol.Incident, it *protocol.Item, env DraftEnv) (text string
 	return b.String(), true, nil
 }
 
+// zoned writes t in zone, and in UTC too where zone is not UTC: a time
+// named once, with its zone once.
+func zoned(t time.Time, zone *time.Location) string {
+	local := t.In(zone)
+	if _, off := local.Zone(); off == 0 {
+		return t.UTC().Format(draftTime)
+	}
+	return local.Format(draftTime) + " (" + t.UTC().Format("15:04 MST") + ")"
+}
+
+// humanDuration writes a duration the way a customer reads it: "2 hours",
+// "1 hour 30 minutes", "45 minutes".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case h > 0 && m > 0:
+		return plural(h, "hour") + " " + plural(m, "minute")
+	case h > 0:
+		return plural(h, "hour")
+	default:
+		return plural(m, "minute")
+	}
+}
+
+// componentNames are the public names of the components inc names, in the
+// incident's order; ids the hub does not know are left out rather than
+// shown raw.
+func componentNames(inc *protocol.Incident, comps []protocol.Component) []string {
+	var out []string
+	for _, id := range inc.Components {
+		for _, c := range comps {
+			if c.ID == id {
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
+}
+
+// measurement matches what monitoring puts in a title and customers must
+// not read: "load 12.9 on 8 CPUs", "load1 4.20", "(3.1 per CPU)", "97%".
+var measurement = regexp.MustCompile(`(?i)\(?\b(load[0-9]*|load average)\s*[0-9]+(\.[0-9]+)?(\s+on\s+[0-9]+\s+CPUs?)?\)?|\(?[0-9]+(\.[0-9]+)?\s+per\s+CPU\)?|\b[0-9]+(\.[0-9]+)?\s*%`)
+
+// PublicTitle is an incident's title as customers may read it: without
+// the measurements monitoring puts there; where nothing is left but a
+// host, named after the affected components. Other words are the
+// responder's, who reads the draft before it goes anywhere (and the
+// status page never shows a title: it names an incident by its published
+// subject or its components).
+func PublicTitle(title string, components []string) string {
+	t := measurement.ReplaceAllString(title, "")
+	t = strings.Join(strings.Fields(t), " ")
+	t = strings.Trim(t, " ,;:-–()")
+	t = strings.TrimPrefix(t, "on ") // "load 12.9 on 8 CPUs on web-3" leaves "on web-3"
+	if len(t) < 4 || !strings.Contains(t, " ") && hostLike(t) {
+		if len(components) > 0 {
+			return "Disruption to " + joinAnd(components)
+		}
+		return "Service disruption"
+	}
+	return t
+}
+
+// hostLike says a single word looks like a machine's name (web-3,
+// db1.example.com) rather than a word of a title.
+func hostLike(w string) bool { return strings.ContainsAny(w, "0123456789.-_") }
+
+func joinAnd(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
 // nextUpdate is when the recurring update step is next due, or a default
-// of 30 minutes from now.
+// of 30 minutes from now, as a clock time in the reader's zone.
 func nextUpdate(inc *protocol.Incident, now time.Time, zone *time.Location) string {
 	for i := range inc.Checklist {
 		it := &inc.Checklist[i]
 		if it.ID == "updates" {
 			if st := StepStatus(inc, it, now); !st.DueAt.IsZero() && st.DueAt.After(now) {
-				return st.DueAt.In(zone).Format("15:04 MST")
+				return st.DueAt.In(zone).Format(draftClock)
 			}
 		}
 	}
-	return now.Add(30 * time.Minute).In(zone).Format("15:04 MST")
+	return now.Add(30 * time.Minute).In(zone).Format(draftClock)
 }

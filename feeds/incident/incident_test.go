@@ -211,13 +211,17 @@ func TestMerge(t *testing.T) {
 	}
 }
 
+var publicComponents = []protocol.Component{{ID: "mail", Name: "Mail"}, {ID: "web", Name: "Web hosting"}}
+
 func TestDraftGolden(t *testing.T) {
 	inc := declare(t, "outage")
+	inc.Components = []string{"mail"}
 	env := DraftEnv{
-		Affected: []Affected{{Host: "web-3", Service: "exim", Since: t0.Add(-3 * time.Minute)}, {Host: "web-3", Service: "dovecot", Since: t0.Add(-time.Minute)}},
-		Support:  "support@example.com, +1 555 0100",
-		Zone:     time.FixedZone("CET", 3600),
-		Now:      t0.Add(10 * time.Minute),
+		Affected:   []Affected{{Host: "web-3", Service: "exim", Since: t0.Add(-3 * time.Minute)}, {Host: "web-3", Service: "dovecot", Since: t0.Add(-time.Minute)}},
+		Components: publicComponents,
+		Support:    "support@example.com, +1 555 0100",
+		Zone:       time.FixedZone("CET", 3600),
+		Now:        t0.Add(10 * time.Minute),
 	}
 	for _, id := range []string{"status-page", "email-customers", "updates"} {
 		t.Run("outage-"+id, func(t *testing.T) {
@@ -230,6 +234,8 @@ func TestDraftGolden(t *testing.T) {
 	}
 	mt, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
 		ScheduledStart: protocol.TimePtr(t0.Add(10 * 24 * time.Hour))}, t0)
+	mt.ScheduledEnd = protocol.TimePtr(t0.Add(10*24*time.Hour + 90*time.Minute))
+	mt.Components = []string{"web", "mail"}
 	t.Run("maintenance-announce-week", func(t *testing.T) {
 		text, _, err := Draft(&mt, item(&mt, "announce-week"), env)
 		if err != nil {
@@ -243,5 +249,83 @@ func TestDraftGolden(t *testing.T) {
 	bad := protocol.Item{ID: "x", Template: "{{.Nope}}"}
 	if _, _, err := Draft(&inc, &bad, env); err == nil {
 		t.Fatal("unknown template field accepted")
+	}
+}
+
+// What customers found wrong reading the old drafts, one row each.
+func TestDraftsSayTheRightThing(t *testing.T) {
+	utc := time.UTC
+	down := []Affected{{Host: "vm", Service: "smtp-nothere", Since: t0}}
+	base := declare(t, "outage")
+	base.Components = []string{"mail"}
+	with := func(f func(*protocol.Incident)) protocol.Incident { in := base.Clone(); f(&in); return in }
+	identified := with(func(in *protocol.Incident) { in.Status = protocol.StatusIdentified })
+	loadTitle := with(func(in *protocol.Incident) { in.Title = "load 12.9 on 8 CPUs on vm" })
+	resolved := with(func(in *protocol.Incident) {
+		in.Status = protocol.StatusResolved
+		in.ResolvedAt = protocol.TimePtr(t0.Add(95 * time.Minute))
+	})
+	tests := []struct {
+		name     string
+		inc      protocol.Incident
+		step     string
+		env      DraftEnv
+		want     []string
+		never    []string
+		utcCount int // -1: not checked
+	}{
+		{"status matches the incident", identified, "status-page", DraftEnv{Zone: utc, Now: t0}, []string{"We have identified the cause"}, []string{"nvestigating"}, -1},
+		{"public components, not checks", identified, "status-page", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0},
+			[]string{"Affected: Mail."}, []string{"smtp-nothere", "vm"}, -1},
+		{"email names components too", identified, "email-customers", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0},
+			[]string{"  - Mail"}, []string{"smtp-nothere", " vm"}, -1},
+		{"no measurements in titles", loadTitle, "status-page", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0},
+			[]string{"Disruption to Mail\n"}, []string{"12.9", "CPUs", "vm"}, -1},
+		{"UTC once when the reader is in UTC", identified, "status-page", DraftEnv{Zone: utc, Now: t0}, []string{"Started Sun 22 Nov 02:14 UTC."}, nil, 1},
+		{"UTC once beside a local zone", identified, "status-page", DraftEnv{Zone: time.FixedZone("CET", 3600), Now: t0}, []string{"Started Sun 22 Nov 03:14 CET (02:14 UTC)."}, nil, 1},
+		{"resolution while a check is down", resolved, "resolved-notice", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0.Add(2 * time.Hour)},
+			[]string{"still checking", "(1 hour 35 minutes)"}, []string{"confirmed working", "smtp-nothere"}, -1},
+		{"resolution when all is up", resolved, "resolved-notice", DraftEnv{Components: publicComponents, Zone: utc, Now: t0.Add(2 * time.Hour)},
+			[]string{"All services are confirmed working.", "Mail: from Sun 22 Nov 02:14 UTC to 03:49"}, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, ok, err := Draft(&tt.inc, item(&tt.inc, tt.step), tt.env)
+			if err != nil || !ok {
+				t.Fatalf("ok=%v err=%v", ok, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("lacks %q:\n%s", w, text)
+				}
+			}
+			for _, n := range tt.never {
+				if strings.Contains(text, n) {
+					t.Errorf("says %q:\n%s", n, text)
+				}
+			}
+			if tt.utcCount >= 0 && strings.Count(text, "UTC") != tt.utcCount {
+				t.Errorf("UTC appears %d times:\n%s", strings.Count(text, "UTC"), text)
+			}
+		})
+	}
+}
+
+func TestPublicTitle(t *testing.T) {
+	tests := []struct{ title, want string }{
+		{"Mail delayed", "Mail delayed"},
+		{"load 12.9 on 8 CPUs on web-3", "Disruption to Mail and Web hosting"},
+		{"load 12.9 on 8 CPUs on vm", "Disruption to Mail and Web hosting"},
+		{"Slow websites (load 12.9 on 8 CPUs)", "Slow websites"},
+		{"Mail down on web-3", "Mail down on web-3"}, // the responder's words
+		{"Disk 97% full", "Disk full"},
+	}
+	for _, tt := range tests {
+		if got := PublicTitle(tt.title, []string{"Mail", "Web hosting"}); got != tt.want {
+			t.Errorf("PublicTitle(%q) = %q, want %q", tt.title, got, tt.want)
+		}
+	}
+	if got := PublicTitle("load 3.2", nil); got != "Service disruption" {
+		t.Errorf("no components: %q", got)
 	}
 }

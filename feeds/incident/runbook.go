@@ -4,6 +4,7 @@
 package incident
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -136,6 +137,18 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 		if s.ID == "" {
 			return fmt.Errorf("runbook %q: a step has no id", kind)
 		}
+		if err := protocol.CheckID("step id", s.ID); err != nil {
+			return fmt.Errorf("runbook %q: %v", kind, err)
+		}
+		if err := protocol.CheckText("title", s.Title, protocol.MaxTitleBytes); err != nil {
+			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
+		}
+		if err := protocol.CheckText("hint", s.Hint, protocol.MaxTextBytes); err != nil {
+			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
+		}
+		if err := protocol.CheckText("template", s.Template, protocol.MaxTextBytes); err != nil {
+			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
+		}
 		if seen[s.ID] {
 			return fmt.Errorf("runbook %q: step %q appears twice", kind, s.ID)
 		}
@@ -147,9 +160,19 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 			return fmt.Errorf("runbook %q step %q: every must be positive", kind, s.ID)
 		}
 	}
+	if err := protocol.CheckID("kind", kind); err != nil {
+		return fmt.Errorf("runbook %q: %v", kind, err)
+	}
 	existing, ok := b[kind]
 	if !ok || replace {
-		b[kind] = Runbook{Kind: kind, Steps: cloneSteps(steps)}
+		if len(steps) > protocol.MaxChecklist {
+			return fmt.Errorf("runbook %q has %d steps; a checklist holds at most %d", kind, len(steps), protocol.MaxChecklist)
+		}
+		rb := Runbook{Kind: kind, Steps: cloneSteps(steps)}
+		if err := rb.checkSize(); err != nil {
+			return err
+		}
+		b[kind] = rb
 		return nil
 	}
 	merged := cloneSteps(existing.Steps)
@@ -165,7 +188,32 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 			merged = append(merged, s)
 		}
 	}
-	b[kind] = Runbook{Kind: kind, Steps: merged}
+	if len(merged) > protocol.MaxChecklist {
+		return fmt.Errorf("runbook %q would have %d steps; a checklist holds at most %d", kind, len(merged), protocol.MaxChecklist)
+	}
+	rb := Runbook{Kind: kind, Steps: merged}
+	if err := rb.checkSize(); err != nil {
+		return err
+	}
+	b[kind] = rb
+	return nil
+}
+
+// MaxChecklistBytes bounds a runbook's checklist as encoded: half a frame,
+// so that an incident declared from it still fits one frame once its
+// steps carry who did and claimed them, and when.
+const MaxChecklistBytes = protocol.MaxFrameSize / 2
+
+// checkSize refuses a runbook whose incidents could not be sent: every
+// declare of it would be refused, so it is refused where it is configured.
+func (rb Runbook) checkSize() error {
+	frame, err := json.Marshal(rb.Checklist())
+	if err != nil {
+		return fmt.Errorf("runbook %q: %v", rb.Kind, err)
+	}
+	if len(frame) > MaxChecklistBytes {
+		return fmt.Errorf("runbook %q: its checklist encodes to %d bytes; at most %d, so its incidents fit a frame (JSON writes <, > and & as six bytes each)", rb.Kind, len(frame), MaxChecklistBytes)
+	}
 	return nil
 }
 

@@ -1,43 +1,42 @@
 package incident
 
 // Message drafts for the communication steps, rendered from an incident by
-// Draft. They follow what the seeds say customers must be told.
+// Draft. They follow what the seeds say customers must be told, in the
+// customers' terms: public components (never hosts or checks), the
+// incident's actual status, each time with its zone once, and never a
+// claim the hub knows to be false.
 var defaultTemplates = map[string]string{
-	"outage/status-page": `[{{.Severity}}] {{.Title}}
-Investigating since {{.StartedLocal}} ({{.StartedUTC}}).
-{{if .Affected}}Affected: {{.Affected}}.
-{{end}}Status: {{.Status}}. Next update by {{.NextUpdate}}.
+	"outage/status-page": `{{.Title}}
+{{.StatusLine}}{{if .Affected}} Affected: {{.Affected}}.{{end}}
+Started {{.Started}}. Next update by {{.NextUpdate}}.
 {{.Support}}`,
-	"outage/email-customers": `Subject: [{{.Status}}] {{.Title}}
+	"outage/email-customers": `Subject: {{.Title}}
 
 Hello,
 
-Since {{.StartedLocal}} ({{.StartedUTC}}) some of our services are not working as they should.
-{{if .Affected}}
-What is affected:
-{{.AffectedList}}
-{{end}}
-What we are doing: our engineers are working on it now (status: {{.Status}}).
+Since {{.Started}} {{if .Affected}}these services are not working as they should:
+{{.AffectedList}}{{else}}some of our services are not working as they should.{{end}}
+
+What we are doing: {{.StatusLine}}
 When you will hear from us next: by {{.NextUpdate}}, or sooner if it is fixed.
 
 {{.Support}}
 
 We are sorry for the disruption.`,
-	"outage/social": `We're aware of a problem: {{.Title}}. Since {{.StartedUTC}}. We're on it and will update by {{.NextUpdate}}.`,
-	"outage/updates": `Update on {{.Title}} ({{.Status}}):
-{{if .Affected}}Still affected: {{.Affected}}.
-{{else}}No service is currently reported down.
+	"outage/social": `{{.Title}}: {{.StatusLine}} Since {{.Started}}. Next update by {{.NextUpdate}}.`,
+	"outage/updates": `Update on {{.Title}}: {{.StatusLine}}
+{{if .Affected}}Affected: {{.Affected}}.
 {{end}}Next update by {{.NextUpdate}}.
 {{.Support}}`,
 	"outage/resolved-notice": `Resolved: {{.Title}}
-Started {{.StartedUTC}}, resolved {{.ResolvedUTC}} ({{.Duration}}).
-All services are confirmed working. A post-mortem will follow.
+{{if .Affected}}{{.Affected}}: {{end}}from {{.Started}} to {{.Resolved}} ({{.Duration}}).
+{{if .StillDown}}Service is restored for most customers; we are still checking the rest and will confirm when everything is back.{{else}}All services are confirmed working.{{end}} A post-mortem will follow.
 {{.Support}}`,
 	"maintenance/announce-week": `Subject: Scheduled maintenance on {{.ScheduledLocal}}
 
 Hello,
 
-When: {{.ScheduledLocal}} ({{.ScheduledUTC}}).
+When: {{.Scheduled}}{{if .Until}} until {{.Until}}{{end}}.
 How long: {{if .Window}}{{.Window}}{{else}}(fill in: down to the minute){{end}}.
 What will be disrupted: {{if .Affected}}{{.Affected}}{{else}}(fill in: web, mail, ...){{end}}.
 Why: {{.Title}}.
@@ -46,8 +45,8 @@ How to reach support during the maintenance: {{.Support}}
 Alternatives while it lasts: (fill in, if any).
 
 We will remind you 24 hours before.`,
-	"maintenance/announce-day": `Reminder: scheduled maintenance tomorrow, {{.ScheduledLocal}} ({{.ScheduledUTC}}).
-Reason: {{.Title}}. {{.Support}}`,
-	"maintenance/start-notice":    `Maintenance has started: {{.Title}} ({{.ScheduledUTC}}). {{.Support}}`,
-	"maintenance/complete-notice": `Maintenance complete: {{.Title}}. All services are confirmed working. {{.Support}}`,
+	"maintenance/announce-day": `Reminder: scheduled maintenance tomorrow, {{.Scheduled}}{{if .Until}} until {{.Until}}{{end}}.
+{{if .Affected}}Disrupted: {{.Affected}}. {{end}}Reason: {{.Title}}. {{.Support}}`,
+	"maintenance/start-notice":    `Maintenance has started: {{.Title}}.{{if .Until}} It should end by {{.Until}}.{{end}}{{if .Affected}} Disrupted: {{.Affected}}.{{end}} {{.Support}}`,
+	"maintenance/complete-notice": `Maintenance complete: {{.Title}}. {{if .StillDown}}We are still checking that every service is back and will confirm when it is.{{else}}All services are confirmed working.{{end}} {{.Support}}`,
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,8 @@ type Journal struct {
 	durable   uint64
 	incidents map[string][]uint64 // durable seqs of each incident's messages
 	heads     map[string]head     // newest durable incident frame
+	publishes []uint64            // durable publish and delivery entries
+	latest    map[string]uint64   // newest durable transition of each service and host level
 	applied   map[string]uint64   // ids of the active segment and of pending records
 	pending   []pendingRecord
 	buf       []byte
@@ -109,7 +112,7 @@ func OpenWith(dir string, opts Options) (*Journal, Recovery, error) {
 	if err != nil {
 		return nil, rec, err
 	}
-	j := &Journal{dir: dir, opts: opts, lock: lock, incidents: map[string][]uint64{}, heads: map[string]head{}, applied: map[string]uint64{}}
+	j := &Journal{dir: dir, opts: opts, lock: lock, incidents: map[string][]uint64{}, heads: map[string]head{}, latest: map[string]uint64{}, applied: map[string]uint64{}}
 	if err := j.open(&rec); err != nil {
 		if j.f != nil {
 			j.f.Close()
@@ -202,7 +205,9 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 		}
 		whole := ix.Size == st.Size() && len(ix.Bloom) > 0
 		if err == nil && active {
-			err = verifyChecksums(seg.path, hdrLen, ix.Size)
+			// Damage is fatal; an index that disagrees with its segment
+			// is only set aside, and the segment read instead.
+			err = verifyChecksums(seg.path, hdrLen, ix.Size, ix)
 			if errors.Is(err, ErrDamaged) {
 				return err
 			}
@@ -254,12 +259,22 @@ func (j *Journal) indexRecord(seg *segment, r record, off int64) {
 	seg.records++
 	for i, frame := range r.Msgs {
 		seq := r.Seq + uint64(i)
-		typ, _, id, err := incidentOf(frame)
-		if err != nil || id == "" {
+		p, id, err := peekFrame(frame)
+		if err != nil {
+			continue
+		}
+		switch key := p.startKey(); key {
+		case "":
+		case "publish":
+			j.publishes = append(j.publishes, seq)
+		default:
+			j.latest[key] = seq
+		}
+		if id == "" {
 			continue
 		}
 		j.incidents[id] = append(j.incidents[id], seq)
-		if typ == protocol.TypeIncident {
+		if p.Type == protocol.TypeIncident {
 			j.heads[id] = head{seq: seq, frame: frame}
 		}
 	}
@@ -580,6 +595,20 @@ func (j *Journal) sealedIDs(s *segment) (map[string]uint64, error) {
 	j.idsCache = &idsCache{seg: s, ids: ids}
 	j.mu.Unlock()
 	return ids, nil
+}
+
+// StartSeqs returns, increasing, the durable seqs the hub's start-up state
+// needs from any age: every publish and delivery entry, and the newest
+// transition entry of each service and of each host's load level.
+func (j *Journal) StartSeqs() []uint64 {
+	j.mu.Lock()
+	out := append([]uint64(nil), j.publishes...)
+	for _, seq := range j.latest {
+		out = append(out, seq)
+	}
+	j.mu.Unlock()
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // IncidentSeqs returns the durable seqs of an incident's messages.

@@ -104,6 +104,11 @@ type Backend interface {
 	// Heads returns the newest durable incident frame of every incident,
 	// in the order the incidents were declared.
 	Heads() []Message
+	// StartSeqs returns, increasing, the durable seqs a hub's start-up
+	// state needs whatever their age: every publish and delivery entry,
+	// and the newest transition entry (host and service, or host and
+	// level) of each service and each host.
+	StartSeqs() []uint64
 	// SeqAt returns the lowest seq appended at or after t (by the backend's
 	// clock when it appended), or Seq()+1 when none was.
 	SeqAt(t time.Time) uint64

@@ -121,14 +121,41 @@ type peek struct {
 	Type     string          `json:"type"`
 	Seq      uint64          `json:"seq"`
 	Incident json.RawMessage `json:"incident"`
+	// An entry's kind, and what a transition entry is about.
+	Kind    string `json:"kind"`
+	Host    string `json:"host"`
+	Service string `json:"service"`
+	Level   string `json:"level"`
+}
+
+// startKey names what a message counts for in the start-up state beyond
+// the replay window: "" for nothing, "publish" for a publish or delivery
+// entry (all kept), or the service or host whose newest transition it is.
+func (p *peek) startKey() string {
+	switch {
+	case p.Type != "entry":
+		return ""
+	case p.Kind == "publish" || p.Kind == "delivery":
+		return "publish"
+	case p.Host != "" && p.Service != "":
+		return "s\x00" + p.Host + "\x00" + p.Service
+	case p.Host != "" && p.Level != "":
+		return "l\x00" + p.Host
+	}
+	return ""
 }
 
 // incidentOf returns the message's type and the incident it belongs to:
 // an entry's incident field, or an incident frame's incident.id.
 func incidentOf(frame []byte) (typ string, seq uint64, id string, err error) {
-	var p peek
+	p, id, err := peekFrame(frame)
+	return p.Type, p.Seq, id, err
+}
+
+// peekFrame reads what indexing needs of a frame, and its incident.
+func peekFrame(frame []byte) (p peek, id string, err error) {
 	if err := json.Unmarshal(frame, &p); err != nil {
-		return "", 0, "", err
+		return p, "", err
 	}
 	switch {
 	case len(p.Incident) == 0 || bytes.Equal(p.Incident, []byte("null")):
@@ -141,7 +168,7 @@ func incidentOf(frame []byte) (typ string, seq uint64, id string, err error) {
 		err = json.Unmarshal(p.Incident, &in)
 		id = in.ID
 	}
-	return p.Type, p.Seq, id, err
+	return p, id, err
 }
 
 // splitRecord parses the exact shape encodeRecord writes,

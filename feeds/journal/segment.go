@@ -45,6 +45,8 @@ type segIndex struct {
 	Points    []point             `json:"points"`
 	Incidents map[string][]uint64 `json:"incidents"`
 	Heads     []indexHead         `json:"heads"` // newest incident frames lying in it
+	Publishes []uint64            `json:"publishes,omitempty"`
+	Latest    map[string]uint64   `json:"latest,omitempty"` // newest transitions lying in it
 	Bloom     []uint64            `json:"bloom,omitempty"`
 }
 
@@ -75,6 +77,15 @@ func (j *Journal) indexOf(seg *segment) segIndex {
 			ix.Heads = append(ix.Heads, indexHead{ID: id, Seq: h.seq, Frame: h.frame})
 		}
 	}
+	lo := sort.Search(len(j.publishes), func(i int) bool { return j.publishes[i] >= seg.first })
+	hi := sort.Search(len(j.publishes), func(i int) bool { return j.publishes[i] > seg.last })
+	ix.Publishes = append([]uint64(nil), j.publishes[lo:hi]...)
+	ix.Latest = map[string]uint64{}
+	for key, seq := range j.latest {
+		if seq >= seg.first && seq <= seg.last {
+			ix.Latest[key] = seq
+		}
+	}
 	return ix
 }
 
@@ -86,6 +97,10 @@ func (j *Journal) adoptIndex(seg *segment, ix segIndex) {
 	}
 	for _, h := range ix.Heads {
 		j.heads[h.ID] = head{seq: h.Seq, frame: h.Frame}
+	}
+	j.publishes = append(j.publishes, ix.Publishes...)
+	for key, seq := range ix.Latest {
+		j.latest[key] = max(j.latest[key], seq)
 	}
 	if len(ix.Bloom) > 0 {
 		seg.bloom = &bloom{bits: ix.Bloom}
@@ -344,16 +359,27 @@ func (b *bloom) has(id string) bool {
 // verifyChecksums checks the checksum of every line of a segment between
 // from and to: the part of the active segment its index covers, so damage
 // there is found at start without parsing what the index already says.
-func verifyChecksums(path string, from, to int64) error {
+// It checks the index too: as many records as it says, the last ending at
+// its last seq.
+func verifyChecksums(path string, from, to int64, ix segIndex) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(io.NewSectionReader(f, from, to-from), 1<<20)
+	var last []byte
 	for line := 2; ; line++ {
 		l, err := readLine(br)
 		if err == io.EOF {
+			if line-2 != ix.Records {
+				return fmt.Errorf("index of %s: %d records, the segment has %d", path, ix.Records, line-2)
+			}
+			if last != nil {
+				if r, err := parseRecord(last); err != nil || r.last() != ix.Last {
+					return fmt.Errorf("index of %s: it ends at seq %d, the segment does not", path, ix.Last)
+				}
+			}
 			return nil
 		}
 		if err != nil {
@@ -362,8 +388,10 @@ func verifyChecksums(path string, from, to int64) error {
 		if len(l) == 0 || l[len(l)-1] != '\n' {
 			return fmt.Errorf("%w: %s line %d: incomplete line inside what was durable", ErrDamaged, path, line)
 		}
-		if _, err := openLine(l[:len(l)-1]); err != nil {
+		body, err := openLine(l[:len(l)-1])
+		if err != nil {
 			return fmt.Errorf("%w: %s line %d: %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, err)
 		}
+		last = append(last[:0], body...)
 	}
 }

@@ -215,9 +215,12 @@ func countProcesses(procDir, name string) (int, error) {
 	return n, nil
 }
 
-// Debouncer applies rise/fall counts: a service changes state only after
-// Fall failures in a row (going down or warn) or Rise successes in a row
-// (coming back). The first result is taken as it is.
+// Debouncer applies rise/fall counts from the first result on: a service
+// is reported down (or warn, unknown) only after Fall such results in a
+// row, and ok only after Rise successes in a row, whether it is coming
+// back or just starting. Until a first state is confirmed it reports ""
+// (nothing yet): one failed check right after a restart is not an outage,
+// and must not be journaled as one.
 type Debouncer struct {
 	Rise, Fall int
 	state      string
@@ -226,12 +229,9 @@ type Debouncer struct {
 	pending    string
 }
 
-// Observe feeds one result and returns the state to report and since when.
+// Observe feeds one result and returns the state to report ("" while
+// none is confirmed) and since when.
 func (d *Debouncer) Observe(r Result, now time.Time) (string, time.Time) {
-	if d.state == "" {
-		d.state, d.since = r.State, now
-		return d.state, d.since
-	}
 	if r.State == d.state {
 		d.streak, d.pending = 0, ""
 		return d.state, d.since
@@ -262,6 +262,14 @@ func RunCheck(ctx context.Context, host string, c Check, procDir string, sink Si
 		}
 		now := time.Now()
 		state, since := deb.Observe(r, now)
+		if state == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				continue
+			}
+		}
 		detail := r.Detail
 		if state != r.State {
 			detail = fmt.Sprintf("%s (last check %s; still %s until confirmed)", detail, r.State, state)

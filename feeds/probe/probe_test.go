@@ -133,28 +133,46 @@ func TestProcessCheck(t *testing.T) {
 }
 
 func TestDebouncerRiseFall(t *testing.T) {
-	ok, down := Result{State: protocol.StateOK}, Result{State: protocol.StateDown}
+	ok, down, warn := Result{State: protocol.StateOK}, Result{State: protocol.StateDown}, Result{State: protocol.StateWarn}
 	tests := []struct {
-		name  string
-		seq   []Result
-		wants []string
+		name       string
+		rise, fall int
+		seq        []Result
+		wants      []string // "" while no state is confirmed
 	}{
-		{"first result taken as is", []Result{down}, []string{"down"}},
-		{"one blip does not page", []Result{ok, down, ok, down, ok}, []string{"ok", "ok", "ok", "ok", "ok"}},
-		{"three failures go down", []Result{ok, down, down, down}, []string{"ok", "ok", "ok", "down"}},
-		{"two successes come back", []Result{down, ok, down, ok, ok}, []string{"down", "down", "down", "down", "ok"}},
+		{"first failure waits for fall", 2, 3, []Result{down}, []string{""}},
+		{"fall from the first result", 2, 3, []Result{down, down, down}, []string{"", "", "down"}},
+		{"rise from the first result", 2, 3, []Result{ok, ok}, []string{"", "ok"}},
+		{"a first blip confirms nothing", 2, 3, []Result{down, ok, ok}, []string{"", "", "ok"}},
+		{"one blip does not page", 2, 3, []Result{ok, ok, down, ok, down, ok}, []string{"", "ok", "ok", "ok", "ok", "ok"}},
+		{"three failures go down", 2, 3, []Result{ok, ok, down, down, down}, []string{"", "ok", "ok", "ok", "down"}},
+		{"two successes come back", 2, 3, []Result{down, down, down, ok, down, ok, ok}, []string{"", "", "down", "down", "down", "down", "ok"}},
+		{"mixed failures restart the count", 2, 3, []Result{down, warn, down, down, down}, []string{"", "", "", "", "down"}},
+		{"rise and fall of 1 take the first result", 1, 1, []Result{down, ok}, []string{"down", "ok"}},
+		{"zero counts as 1", 0, 0, []Result{ok, down}, []string{"ok", "down"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &Debouncer{Rise: 2, Fall: 3}
+			d := &Debouncer{Rise: tt.rise, Fall: tt.fall}
 			now := time.Unix(0, 0)
 			for i, r := range tt.seq {
 				now = now.Add(time.Second)
 				if got, _ := d.Observe(r, now); got != tt.wants[i] {
-					t.Fatalf("step %d: %s, want %s", i, got, tt.wants[i])
+					t.Fatalf("step %d: %q, want %q", i, got, tt.wants[i])
 				}
 			}
 		})
+	}
+}
+
+func TestDebouncerSinceIsWhenConfirmed(t *testing.T) {
+	d := &Debouncer{Rise: 2, Fall: 2}
+	t0 := time.Unix(100, 0)
+	d.Observe(Result{State: protocol.StateDown}, t0)
+	_, since := d.Observe(Result{State: protocol.StateDown}, t0.Add(time.Second))
+	_, again := d.Observe(Result{State: protocol.StateDown}, t0.Add(2*time.Second))
+	if !since.Equal(t0.Add(time.Second)) || !again.Equal(since) {
+		t.Fatalf("since %s then %s", since, again)
 	}
 }
 

@@ -221,6 +221,8 @@ func TestDecodeAdditions(t *testing.T) {
 		`{"type":"command","id":"c-2","actor":"carol","op":"publish","incident":"INC-42","text":"Mail is delayed.","channels":["page","customers"],"item":"status-page","subject":"Mail delayed"}`,
 		`{"type":"command","id":"c-3","actor":"carol","op":"collect","host":"web-3"}`,
 		`{"type":"load","host":"web-3","at":"2026-11-22T02:13:07.000Z","interval":"5s","load1":12.8,"cpus":4,"level":"crit"}`,
+		`{"type":"entry","seq":9,"incident":"","at":"2026-11-22T02:11:40.000Z","actor":"web-3","kind":"alert","text":"exim on web-3 ok → down","host":"web-3","service":"exim","state":"down"}`,
+		`{"type":"entry","seq":10,"incident":"","at":"2026-11-22T02:11:40.000Z","actor":"web-3","kind":"alert","text":"load on web-3 ok → crit","host":"web-3","level":"crit"}`,
 	}
 	for _, frame := range frames {
 		m, err := Decode([]byte(frame))
@@ -234,6 +236,12 @@ func TestDecodeAdditions(t *testing.T) {
 		if _, err := Decode(b); err != nil {
 			t.Fatalf("re-Decode(%s): %v", b, err)
 		}
+	}
+	if m, _ := Decode([]byte(frames[10])); m.(*Entry).Service != "exim" || m.(*Entry).State != "down" {
+		t.Fatalf("transition entry: %+v", m)
+	}
+	if m, _ := Decode([]byte(frames[11])); m.(*Entry).Level != "crit" {
+		t.Fatalf("level entry: %+v", m)
 	}
 	m, _ := Decode([]byte(frames[1]))
 	ev := m.(*Evidence)

@@ -434,6 +434,14 @@ type Entry struct {
 	// action (a command's at) and the two differ by more than a second.
 	Received *Time `json:"received,omitempty"`
 
+	// Service, State and Level make a transition entry readable by
+	// machines: Service on Host went to State (a service state), or Host's
+	// load went to Level. A restarted hub recovers its last known states
+	// from them instead of journaling the same transitions again.
+	Service string `json:"service,omitempty"`
+	State   string `json:"state,omitempty"`
+	Level   string `json:"level,omitempty"`
+
 	// Publishing: Ref is the id of the publish command an entry of kind
 	// publish or delivery belongs to; Channels the channels a publish
 	// went to; Channel the one a delivery is about; Subject an email's

@@ -25,7 +25,11 @@ const (
 )
 
 // applyRemoteLocked applies a record another hub appended: its incident
-// frames become this hub's incidents.
+// frames become this hub's incidents, its publishes show on this hub's
+// status page, and its transitions are what this hub knows a service was
+// left in (an agent that moves here is not journaled again as new). Its
+// deliveries stay with the hub that journaled the publish: three hubs
+// must not each send it.
 func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 	for i := range msgs {
 		msg, err := msgs[i].Decode()
@@ -33,7 +37,9 @@ func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 			h.log.Error("journal: another hub's message does not decode", "seq", msgs[i].Seq, "err", err)
 			continue
 		}
-		h.noteIncident(msg)
+		h.noteIncidentState(msg)
+		h.board.Observe(msg)
+		h.noteTransition(msg)
 	}
 }
 

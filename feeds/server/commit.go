@@ -22,6 +22,10 @@ import (
 // is still held, so the sender sees them before its ack). It does not
 // wait for the disk: a connection's reader may go on reading commands.
 func (h *Hub) Submit(cmd protocol.Command, authorized bool, deliver func(Result)) {
+	if cmd.Op == protocol.OpCollect {
+		h.deliverCollect(cmd, authorized, deliver) // journals nothing itself
+		return
+	}
 	h.submit(cmd, authorized, deliver, 0)
 }
 
@@ -32,7 +36,7 @@ func (h *Hub) submit(cmd protocol.Command, authorized bool, deliver func(Result)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, m := range msgs {
-		h.noteIncident(m.Msg)
+		h.noteIncidentState(m.Msg)
 	}
 	seq := ackSeq(res, msgs)
 	if h.staleRefusal(res, tries) {
@@ -63,6 +67,11 @@ func (h *Hub) submit(cmd protocol.Command, authorized bool, deliver func(Result)
 			res = nack(cmd.ID, protocol.CodeUnavailable, "the journal could not be written; nothing was applied: "+err.Error())
 			h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", res.Code)
 		} else if applied {
+			// Only what is on disk may be published: nothing is told to
+			// customers that a restart would not know was told.
+			for _, m := range msgs {
+				h.observePublished(m.Msg)
+			}
 			h.log.Info("command applied", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "incident", cmd.Incident)
 		}
 		deliver(res)

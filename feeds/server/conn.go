@@ -25,7 +25,8 @@ type subscriber struct {
 	code       int
 	remote     string
 	authorized bool
-	cork       *corkConn // nil where the connection could not be corked
+	cork       *corkConn  // nil where the connection could not be corked
+	principal  *Principal // set when the hub's own front end vouched for it
 }
 
 func (s *subscriber) offer(frame []byte) bool {
@@ -37,7 +38,10 @@ func (s *subscriber) offer(frame []byte) bool {
 	}
 }
 
-func (s *subscriber) drop(reason string) {
+// drop tells the writer to close with reason; it reports whether this
+// was the first drop (later ones change nothing).
+func (s *subscriber) drop(reason string) bool {
+	first := false
 	s.killOnce.Do(func() {
 		s.reason = reason
 		s.code = websocket.CloseTryAgainLater
@@ -45,7 +49,9 @@ func (s *subscriber) drop(reason string) {
 			s.code = websocket.CloseGoingAway
 		}
 		close(s.kill)
+		first = true
 	})
+	return first
 }
 
 func bearer(r *http.Request) string {
@@ -58,8 +64,8 @@ func bearer(r *http.Request) string {
 
 // ServeHTTP upgrades a subscriber and serves it until either side ends.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	authorized := h.Authorized(bearer(r))
-	if !authorized && h.opts.RequireToken {
+	authorized, grant, refuse, principal := h.authorize(r)
+	if refuse {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
 		return
@@ -80,42 +86,57 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	remote := r.RemoteAddr
 	if conn.Subprotocol() != protocol.Subprotocol {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, "offer subprotocol vigil.v1"), time.Now().Add(h.opts.WriteWait))
+		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseProtocolError, "offer subprotocol vigil.v1"), time.Now().Add(h.opts.WriteWait))
 		return
 	}
 	conn.SetReadLimit(protocol.MaxFrameSize)
 	deadline := func() { conn.SetReadDeadline(time.Now().Add(3 * h.opts.PingPeriod)) }
 	conn.SetPongHandler(func(string) error { deadline(); return nil })
 
-	hello := protocol.MustEncode(&protocol.Hello{Protocol: protocol.Version, Server: h.opts.Name, Journal: h.JournalID(), Seq: h.Seq(), Time: protocol.At(h.opts.Now())})
+	hello := protocol.MustEncode(&protocol.Hello{Protocol: protocol.Version, Server: h.opts.Name, Journal: h.JournalID(), Seq: h.Seq(), Time: protocol.At(h.opts.Now()),
+		Channels: h.Channels(), Components: h.opts.Site.Components})
 	conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
 	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(h.opts.WriteWait))
-	sub, err := readSubscribe(conn)
+	firstMsg, err := readSubscribe(conn)
 	if err != nil {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, err.Error()), time.Now().Add(h.opts.WriteWait))
+		code, reason := h.subscribeRefusal(err)
+		h.log.Info("closed a connection that did not subscribe", "remote", remote, "reason", reason)
+		conn.WriteControl(websocket.CloseMessage, closeFrame(code, reason), time.Now().Add(h.opts.WriteWait))
 		return
 	}
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, cork: cw.conn}
+	if reg, ok := firstMsg.(*protocol.Register); ok {
+		h.serveAgent(conn, remote, grant, reg, deadline)
+		return
+	}
+	sub := firstMsg.(*protocol.Subscribe)
+	if principal != nil {
+		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
+	}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cw.conn}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
+		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
 		return
 	}
 	h.log.Debug("subscribed", "remote", remote, "since", sub.Since, "authorized", authorized)
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
 	go h.write(s, first, readerDone, writerDone)
+	h.joinPresence(s, sub)
 	deadline()
 	h.read(s, deadline)
 	h.detach(s)
+	h.leavePresence(s)
 	close(readerDone)
 	<-writerDone
 }
 
-func readSubscribe(conn *websocket.Conn) (*protocol.Subscribe, error) {
+// readSubscribe reads the first client frame: a *protocol.Subscribe, or an
+// agent's *protocol.Register.
+func readSubscribe(conn *websocket.Conn) (protocol.Message, error) {
 	for {
 		mt, data, err := conn.ReadMessage()
 		if err != nil {
@@ -128,11 +149,11 @@ func readSubscribe(conn *websocket.Conn) (*protocol.Subscribe, error) {
 		if err != nil {
 			continue // counted as malformed by the protocol; keep waiting
 		}
-		sub, ok := m.(*protocol.Subscribe)
-		if !ok {
-			return nil, errors.New("the first client frame must be subscribe")
+		switch m.(type) {
+		case *protocol.Subscribe, *protocol.Register:
+			return m, nil
 		}
-		return sub, nil
+		return nil, errors.New("the first client frame must be subscribe (or register, from an agent)")
 	}
 }
 
@@ -140,6 +161,7 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 	for {
 		mt, data, err := s.conn.ReadMessage()
 		if err != nil {
+			h.logReadEnd(s, err)
 			return
 		}
 		deadline()
@@ -148,6 +170,13 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
+			if frame, ok := nackMalformed(data, err); ok {
+				h.mu.Lock()
+				if !s.offer(frame) {
+					h.dropSlowLocked(s, tooSlow)
+				}
+				h.mu.Unlock()
+			}
 			continue
 		}
 		if req, ok := m.(*protocol.History); ok {
@@ -160,9 +189,15 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		if !ok {
 			continue
 		}
+		if refusal, refused := s.principal.vouch(cmd); refused {
+			if !s.offer(refusal) {
+				s.drop("too slow: fell more than the queue behind")
+			}
+			continue
+		}
 		h.Submit(*cmd, s.authorized, func(res Result) {
 			if !s.offer(res.Frame) {
-				s.drop("too slow: fell more than the queue behind")
+				h.dropSlowLocked(s, tooSlow) // deliver runs under h.mu
 			}
 		})
 	}
@@ -171,35 +206,94 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	conn := s.conn
-	fail := func() {
+	fail := func(err error) {
+		h.log.Info("subscriber connection ended", "remote", s.remote, "err", err)
 		conn.Close() // the reader sees the failure and ends
 		<-readerDone
 	}
-	if err := h.sendReplay(s, first); err != nil {
-		fail()
+	// A frame that has not gone out after WriteWait means the peer is not
+	// reading: the watchdog drops it as too slow. The write itself may
+	// take twice as long, so a peer that reads again soon after still gets
+	// the frame in flight and then the 1013 close frame; a write that
+	// timed out would leave the connection unable to send any close frame.
+	watchdog := time.AfterFunc(time.Hour, func() {
+		h.mu.Lock()
+		h.dropSlowLocked(s, tooSlowWrite)
+		h.mu.Unlock()
+	})
+	watchdog.Stop()
+	defer watchdog.Stop()
+	send := func(mt int, frame []byte) error {
+		watchdog.Reset(h.opts.WriteWait)
+		defer watchdog.Stop()
+		deadline := time.Now().Add(2 * h.opts.WriteWait)
+		if mt == websocket.PingMessage {
+			return conn.WriteControl(mt, nil, deadline)
+		}
+		conn.SetWriteDeadline(deadline)
+		return conn.WriteMessage(mt, frame)
+	}
+	// A dropped subscriber is sent nothing more than its close frame,
+	// whatever is still queued: the close frame must not wait behind it.
+	closeAndWait := func() {
+		if err := conn.WriteControl(websocket.CloseMessage, closeFrame(s.code, s.reason), time.Now().Add(h.opts.WriteWait)); err != nil {
+			fail(err)
+			return
+		}
+		select {
+		case <-readerDone:
+		case <-time.After(h.opts.WriteWait):
+			fail(errors.New("no close frame in answer"))
+		}
+	}
+	// The replay is read from the journal as it is sent, each frame as
+	// the watchdog watches; a subscriber dropped meanwhile gets its close.
+	write := func(frame []byte) error {
+		select {
+		case <-s.kill:
+			return errKilled
+		default:
+		}
+		return send(websocket.TextMessage, frame)
+	}
+	// flush writes what a corked drain gathered, watched like a frame.
+	flush := func() error {
+		watchdog.Reset(h.opts.WriteWait)
+		defer watchdog.Stop()
+		return s.cork.uncork()
+	}
+	if err := h.sendReplay(s, first, write, flush); err == errKilled {
+		closeAndWait()
+		return
+	} else if err != nil {
+		fail(err)
 		return
 	}
 	ping := time.NewTicker(h.opts.PingPeriod)
 	defer ping.Stop()
 	for {
 		select {
+		case <-s.kill:
+			closeAndWait()
+			return
+		default:
+		}
+		select {
 		case frame := <-s.send:
-			if err := h.writeQueued(s, frame); err != nil {
-				fail()
+			if err := h.writeQueued(s, frame, write, flush); err == errKilled {
+				closeAndWait()
+				return
+			} else if err != nil {
+				fail(err)
 				return
 			}
 		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteWait)); err != nil {
-				fail()
+			if err := send(websocket.PingMessage, nil); err != nil {
+				fail(err)
 				return
 			}
 		case <-s.kill:
-			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(s.code, s.reason), time.Now().Add(h.opts.WriteWait))
-			select {
-			case <-readerDone:
-			case <-time.After(time.Second):
-				fail()
-			}
+			closeAndWait()
 			return
 		case <-readerDone:
 			return
@@ -210,12 +304,17 @@ func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, do
 // Health answers GET /healthz for service managers: 503 once the journal
 // has stopped after a failed write, so a supervisor restarts the server
 // (which reopens and verifies the journal).
+// Under require_token it tells only that the server is up, unless the
+// request carries a valid token: the journal id, its seq and the number
+// of watchers are not for anyone who can reach the port.
 func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	body := map[string]any{
-		"status": "ok", "journal": h.JournalID(), "seq": h.Seq(), "subscribers": h.Subscribers(),
+	body := map[string]any{"status": "ok"}
+	if !h.opts.RequireToken || h.Authorized(bearer(r)) {
+		body["journal"], body["seq"], body["subscribers"] = h.JournalID(), h.Seq(), h.Subscribers()
 	}
 	if err := h.JournalFailed(); err != nil {
+		// Said even without a token: a supervisor must see it to restart.
 		body["status"] = "failed"
 		body["error"] = "journal stopped, refusing commands until restarted: " + err.Error()
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -223,18 +322,17 @@ func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(body)
 }
 
-func (h *Hub) writeFrame(conn *websocket.Conn, frame []byte) error {
-	conn.SetWriteDeadline(writeBy(h.opts.WriteWait))
-	return conn.WriteMessage(websocket.TextMessage, frame)
-}
-
 func writeBy(wait time.Duration) time.Time { return time.Now().Add(wait) }
 
-// Mux serves the feed at path and /healthz.
+// Mux serves the feed at path, /healthz and the status page under /status.
 func (h *Hub) Mux(path string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	mux.HandleFunc("GET /healthz", h.Health)
+	status := h.statusHandler()
+	mux.Handle("/status", status)
+	mux.Handle("/status/", status)
+	h.handleRoutes(mux)
 	return mux
 }
 

@@ -92,17 +92,23 @@ func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.conn, brw, nil
 }
 
-// writeQueued writes frame and, corked, whatever else is queued for s.
-func (h *Hub) writeQueued(s *subscriber, frame []byte) error {
+// errKilled says the subscriber was dropped while its writer wrote: it is
+// owed only its close frame now.
+var errKilled = errors.New("subscriber dropped")
+
+// writeQueued writes frame and, corked, whatever else is queued for s,
+// each through write (the writer's watched send); flush sends what the
+// cork gathered.
+func (h *Hub) writeQueued(s *subscriber, frame []byte, write func([]byte) error, flush func() error) error {
 	if len(s.send) == 0 {
-		return h.writeFrame(s.conn, frame)
+		return write(frame)
 	}
 	s.cork.cork()
-	err := h.writeFrame(s.conn, frame)
+	err := write(frame)
 	for n := len(s.send); err == nil && n > 0; n-- {
-		err = h.writeFrame(s.conn, <-s.send)
+		err = write(<-s.send)
 	}
-	if e := s.cork.uncork(); err == nil {
+	if e := flush(); err == nil {
 		err = e
 	}
 	return err

@@ -6,6 +6,7 @@ package server
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/publish"
 )
 
 // Options configure a Hub.
@@ -39,6 +41,17 @@ type Options struct {
 	// every entry; before it, only open incidents' entries and the newest
 	// frame of each incident. Default 24h.
 	ReplayWindow time.Duration
+
+	// Site is the public status page: name, URL, components. Senders
+	// deliver publishes by channel name (ChannelPage needs none), retried
+	// by Retry.
+	Site    publish.Site
+	Senders map[string]publish.Sender
+	Retry   publish.Retry
+	// Agents are the tokens agents report with, and the hosts each covers.
+	Agents []AgentGrant
+	// StaleCheck is how often reported hosts are checked for silence.
+	StaleCheck time.Duration
 }
 
 func (o *Options) defaults() {
@@ -67,6 +80,9 @@ func (o *Options) defaults() {
 	if o.ReplayWindow <= 0 {
 		o.ReplayWindow = 24 * time.Hour
 	}
+	if o.StaleCheck <= 0 {
+		o.StaleCheck = time.Second
+	}
 }
 
 // Hub is the server's state and its subscribers.
@@ -86,12 +102,18 @@ type Hub struct {
 	levels    map[string]level.Level
 	services  map[string]*protocol.Service
 	svcFrames map[string][]byte
+	lastKnown map[string]protocol.Service // before the restart, until first reported
 	incidents map[string]protocol.Incident
 	order     []string // incident ids in declaration order
 	peaks     map[string]*LoadPeak
 	subs      map[*subscriber]struct{}
 	closed    bool
 	active    sync.WaitGroup // connection handlers still running
+
+	board      *publish.Board  // what the status page shows
+	deliveries *publish.Engine // publishes not yet delivered to every channel
+	fleet      fleet           // agents and reported hosts (fleet.go)
+	presence   presence        // who is watching (presence.go)
 
 	// Durable state (commit.go): the newest seq broadcast (everything up
 	// to it is on disk), the newest durable frame of each incident, the
@@ -106,11 +128,13 @@ type Hub struct {
 // NewHub builds a hub over an open journal, rebuilding its state from it.
 //
 // Start-up replay hooks (noteIncident and any beside it) are called for
-// each message of the compacted journal, not for every message ever
-// journaled: the newest incident frame of every incident, the entries of
-// open incidents and those of the replay window, in increasing seq: the
-// same messages a fresh subscriber is sent. Start time and memory so stay
-// bounded by what is live, whatever the journal's age.
+// each message of the start-up state, not for every message ever
+// journaled: what a fresh subscriber is sent (the newest incident frame of
+// every incident, the entries of open incidents and those of the replay
+// window), and, from before the window, every publish and delivery entry
+// and the newest transition entry of each service and of each host's load
+// level (journal.Backend.StartSeqs), all in increasing seq. Start time and
+// memory so stay bounded by what is live, whatever the journal's age.
 func NewHub(j journal.Backend, opts Options) *Hub {
 	opts.defaults()
 	h := &Hub{
@@ -120,17 +144,20 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
 		heads: map[string]journal.Message{}, waiting: map[uint64][]waiter{},
+		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
+	h.initPublishing()
 	h.published = j.Seq()
 	for _, m := range j.Heads() {
 		h.heads[m.Msg.(*protocol.IncidentMsg).Incident.ID] = m
 	}
-	err := h.compacted(h.published, func(m journal.Message) bool {
+	err := h.startState(func(m journal.Message) bool {
 		if _, err := m.Decode(); err != nil {
 			h.log.Error("journal: a message that does not decode", "seq", m.Seq, "err", err)
 			return true
 		}
 		h.noteIncident(m.Msg)
+		h.noteTransition(m.Msg)
 		return true
 	})
 	if err != nil {
@@ -142,6 +169,14 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 }
 
 func (h *Hub) noteIncident(m protocol.Message) {
+	h.observePublished(m)
+	h.noteIncidentState(m)
+}
+
+// noteIncidentState keeps the incident a message carries. A command's
+// messages are noted at once (the next command is checked against them)
+// but shown to publishing only once durable (commit.go).
+func (h *Hub) noteIncidentState(m protocol.Message) {
 	im, ok := m.(*protocol.IncidentMsg)
 	if !ok {
 		return
@@ -199,7 +234,7 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 		}
 		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
 			l.Host, prev, lvl, l.Load1, l.CPUs, level.PerCPU(l.Load1, l.CPUs), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
-		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text})
+		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text, Host: l.Host, Level: lvl.String()})
 	}
 }
 
@@ -238,9 +273,13 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 // PublishService records a service's state, broadcasts it, and journals a
 // change of state.
 func (h *Hub) PublishService(s protocol.Service) {
-	key := s.Host + "\x00" + s.Service
+	key := serviceKey(s.Host, s.Service)
+	s.Detail = trimText(s.Detail, protocol.MaxTextBytes)
 	h.mu.Lock()
 	prev := h.services[key]
+	if prev == nil {
+		prev = h.lastKnownLocked(key)
+	}
 	if prev != nil && prev.State == s.State {
 		s.Since = prev.Since
 	}
@@ -260,15 +299,11 @@ func (h *Hub) PublishService(s protocol.Service) {
 	if prev != nil {
 		from = prev.State
 	}
-	kind := protocol.EntrySystem
-	if s.State == protocol.StateDown || s.State == protocol.StateWarn {
-		kind = protocol.EntryAlert
-	}
 	text := fmt.Sprintf("%s on %s %s → %s", s.Service, s.Host, from, s.State)
 	if s.Detail != "" {
 		text += ": " + s.Detail
 	}
-	h.record(protocol.Entry{At: s.At, Actor: s.Host, Kind: kind, Text: text})
+	h.record(transitionEntry(s, from, text))
 }
 
 // record journals an entry that belongs to no command. It is broadcast
@@ -279,7 +314,9 @@ func (h *Hub) record(e protocol.Entry) {
 	if e.At.IsZero() {
 		e.At = protocol.At(h.opts.Now())
 	}
-	if _, err := h.journal.Append("", &e); err != nil {
+	fitEntry(&e)
+	if _, err := h.journal.Append("", &e); err != nil && !errors.Is(err, journal.ErrFailed) {
+		// (A stopped journal was said once, loudly, by durable().)
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 		return
 	}
@@ -322,7 +359,10 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	if cmd.Actor == "" {
 		return nack(cmd.ID, protocol.CodeInvalid, "command needs an actor"), nil
 	}
-	now := h.opts.Now()
+	if ref := incident.Validate(cmd); ref != nil {
+		return nack(cmd.ID, ref.Code, ref.Msg), nil
+	}
+	now, received := incident.ActionTime(cmd.At, h.opts.Now())
 	var (
 		next    protocol.Incident
 		changed bool
@@ -334,6 +374,9 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		id := "INC-" + strconv.Itoa(len(h.order)+1)
 		h.mu.Unlock()
 		next, entries, ref = h.opts.Book.Declare(id, cmd, now)
+		if ref == nil {
+			ref = h.scopeDeclared(&next, entries, cmd)
+		}
 		changed = ref == nil
 	} else {
 		if cmd.Incident == "" {
@@ -345,17 +388,21 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		if !ok {
 			return nack(cmd.ID, protocol.CodeNotFound, "no incident "+cmd.Incident), nil
 		}
-		next, changed, entries, ref = incident.Apply(cur, cmd, now)
+		next, changed, entries, ref = h.applyOp(cur, cmd, now)
 	}
 	if ref != nil {
 		return nack(cmd.ID, ref.Code, ref.Msg), nil
 	}
 	var msgs []protocol.Message
 	for i := range entries {
+		entries[i].Received = received
 		msgs = append(msgs, &entries[i])
 	}
 	if changed {
 		msgs = append(msgs, &protocol.IncidentMsg{Incident: next})
+	}
+	if err := checkFrames(msgs); err != nil {
+		return nack(cmd.ID, protocol.CodeInvalid, "refused: "+err.Error()), nil
 	}
 	written, err := h.journal.Append(cmd.ID, msgs...)
 	if err != nil {
@@ -371,9 +418,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 func (h *Hub) broadcastLocked(frame []byte) {
 	for s := range h.subs {
 		if !s.offer(frame) {
-			delete(h.subs, s)
-			s.drop("too slow: fell more than the queue behind")
-			h.log.Warn("dropped slow subscriber", "remote", s.remote)
+			h.dropSlowLocked(s, tooSlow)
 		}
 	}
 }
@@ -422,6 +467,7 @@ func (h *Hub) Close() {
 	for s := range subs {
 		s.drop("server shutting down")
 	}
+	h.closeAgents()
 }
 
 // Wait waits up to timeout for every connection handler to end.

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"errors"
+	"slices"
 	"sort"
 
 	"github.com/gorilla/websocket"
@@ -52,32 +52,38 @@ func (h *Hub) headsLocked() []journal.Message {
 	return heads
 }
 
-// compacted calls fn, in increasing seq up to cut, for the compacted
-// journal: the newest frame of every incident, the entries of open
-// incidents and every entry of the replay window. Older incident frames
-// are left out (each is superseded by its incident's newest).
-func (h *Hub) compacted(cut uint64, fn func(journal.Message) bool) error {
-	h.mu.Lock()
-	heads := h.headsLocked()
-	h.mu.Unlock()
-	return h.compactedFrom(heads, cut, fn)
+// startState calls fn for the start-up state (NewHub): the compacted
+// journal and, before its window, the journal's start-up seqs.
+func (h *Hub) startState(fn func(journal.Message) bool) error {
+	return h.compactedFrom(h.headsLocked(), h.published, h.journal.StartSeqs(), fn)
 }
 
-func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, fn func(journal.Message) bool) error {
+// compactedFrom calls fn, in increasing seq up to cut, for the compacted
+// journal: the given newest frame of every incident, the entries of open
+// incidents and every entry of the replay window, and the extra seqs that
+// lie before the window. Older incident frames are left out (each is
+// superseded by its incident's newest).
+func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, extra []uint64, fn func(journal.Message) bool) error {
 	window := h.journal.SeqAt(h.opts.Now().Add(-h.opts.ReplayWindow))
-	var early []uint64 // open incidents' entries before the window
+	var early []uint64 // open incidents' entries (and extra seqs) before the window
+	for _, seq := range extra {
+		if seq < window && seq <= cut {
+			early = append(early, seq)
+		}
+	}
 	for _, m := range heads {
 		if m.Msg.(*protocol.IncidentMsg).Incident.Resolved() {
 			continue
 		}
 		for _, seq := range h.journal.IncidentSeqs(m.Msg.(*protocol.IncidentMsg).Incident.ID) {
-			if seq >= window {
+			if seq >= window || seq > cut { // (the journal may be durable past cut: those go live)
 				break
 			}
 			early = append(early, seq)
 		}
 	}
-	sort.Slice(early, func(a, b int) bool { return early[a] < early[b] })
+	slices.Sort(early)
+	early = slices.Compact(early)
 	next := 0 // the next head to send
 	stopped := false
 	emit := func(m journal.Message) bool {
@@ -113,24 +119,29 @@ func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, fn func(journal
 	return nil
 }
 
-// sendReplay writes a subscriber's replay, reading the journal as it goes.
-func (h *Hub) sendReplay(s *subscriber, rp *replay) error {
+// sendReplay writes a subscriber's replay through write, reading the
+// journal as it goes, corked (flush ends the cork). An agent's connection
+// has none (nil).
+func (h *Hub) sendReplay(s *subscriber, rp *replay, write func([]byte) error, flush func() error) error {
+	if rp == nil {
+		return nil
+	}
 	s.cork.cork()
 	defer s.cork.uncork()
 	for _, frame := range rp.snapshot {
-		if err := h.writeFrame(s.conn, frame); err != nil {
+		if err := write(frame); err != nil {
 			return err
 		}
 	}
 	var werr error
 	send := func(m journal.Message) bool {
-		werr = h.writeFrame(s.conn, m.Frame)
+		werr = write(m.Frame)
 		return werr == nil
 	}
 	var err error
 	synced := &protocol.Synced{Seq: rp.cut}
 	if rp.since == 0 {
-		err = h.compactedFrom(rp.heads, rp.cut, send)
+		err = h.compactedFrom(rp.heads, rp.cut, nil, send)
 		synced.Compacted, synced.Oldest = true, h.journal.Oldest()
 	} else if rp.since < rp.cut {
 		err = h.journal.Range(rp.since+1, rp.cut, send)
@@ -140,13 +151,14 @@ func (h *Hub) sendReplay(s *subscriber, rp *replay) error {
 	}
 	if err != nil {
 		h.log.Error("journal: reading a replay failed", "remote", s.remote, "err", err)
+		flush()
 		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, "the journal could not be read"), writeBy(h.opts.WriteWait))
 		return err
 	}
-	if err := h.writeFrame(s.conn, protocol.MustEncode(synced)); err != nil {
+	if err := write(protocol.MustEncode(synced)); err != nil {
 		return err
 	}
-	return s.cork.uncork()
+	return flush()
 }
 
 // History limits: the default and largest page a history request gets.
@@ -154,9 +166,6 @@ const (
 	historyDefault = 200
 	historyMax     = 5000
 )
-
-// errTooBig stops a history read that would pass the frame limit.
-var errTooBig = errors.New("history page full")
 
 // history answers a history request with journal frames below before, in
 // increasing seq, the newest limit of them, fewer where the answer would

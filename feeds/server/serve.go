@@ -18,6 +18,10 @@ func Serve(ctx context.Context, h *Hub, ln net.Listener, path, certFile, keyFile
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
+	deliverCtx, stopDelivery := context.WithCancel(ctx)
+	delivered := h.startDelivery(deliverCtx)
+	defer func() { stopDelivery(); <-delivered }() // before the caller closes the journal
+	defer h.startWatch(ctx)()
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {

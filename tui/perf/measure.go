@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/state"
 )
 
@@ -413,7 +414,7 @@ func clientRead(ctx context.Context, url string, onSynced func(), done func(*sta
 		case <-c.Store().Notify():
 		}
 		b := c.Store().Drain()
-		st.Apply(b, time.Now())
+		st.Apply(tui.StateBatch(b), time.Now())
 		for _, l := range b.Loads {
 			total += l.Samples - counts[l.Load.Host]
 			counts[l.Load.Host] = l.Samples

@@ -30,6 +30,16 @@ func Report(ctx context.Context, o Options, which []string, out io.Writer) error
 				}
 				row(fmt.Sprintf("terminal bytes/s at %dx%d (20 hosts every 1s, incident open)", b.W, b.H), fmt.Sprintf("vigil %s/s; %s", kb(b.Vigil), htop))
 			}
+		case "ssh":
+			b, err := MeasureSSHBandwidth(ctx, o, 80, 24)
+			if err != nil {
+				return fmt.Errorf("ssh bandwidth: %w", err)
+			}
+			htop := b.HtopNote
+			if b.Htop > 0 {
+				htop = fmt.Sprintf("htop -d 10 over SSH %s/s, vigil/htop = %.2f", kb(b.Htop), b.Ratio)
+			}
+			row("terminal bytes/s over SSH at 80x24 (20 hosts every 1s, incident open)", fmt.Sprintf("vigil %s/s; %s", kb(b.Vigil), htop))
 		case "idle":
 			r, err := MeasureIdle(ctx, o)
 			if err != nil {

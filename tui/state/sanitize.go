@@ -108,3 +108,13 @@ func skipEscape(s string, i int, r rune, size int) int {
 	}
 	return j
 }
+
+// SanitizeLines is Sanitize for multi-line text (a command's output): the
+// line breaks stay, everything else is made as safe as Sanitize makes it.
+func SanitizeLines(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = Sanitize(l)
+	}
+	return strings.Join(lines, "\n")
+}

@@ -7,9 +7,9 @@ package state
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
-	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -123,16 +123,19 @@ type State struct {
 	incidents map[string]*Incident
 	incOrder  []string
 	Timeline  *Timeline
-	health    []client.Health
+	health    []Health
 	pending   map[string]*Pending
 	refused   map[string]Refused // by incident + "/" + item
 	overdue   map[string]bool    // incident + "/" + item
 	gapStart  map[string]gap
 	alerts    []Alert
+	presence  map[string][]protocol.Watcher // by feed
+	published map[string]string             // publish ref -> incident/item it was for
+	delivery  map[string]map[string]string  // incident/item -> channel -> latest outcome
 	Notice    Notice
 
 	// Versions move when what they name changes, so views can cache.
-	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion uint64
+	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion, PresenceVersion uint64
 
 	sortedHosts    []*Host
 	sortedHostsKey [2]int64
@@ -155,14 +158,15 @@ func New(th Thresholds, timelineCap int) *State {
 		hosts:      map[string]*Host{}, services: map[string]*Service{},
 		incidents: map[string]*Incident{}, Timeline: NewTimeline(timelineCap),
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
-		overdue: map[string]bool{}, gapStart: map[string]gap{},
+		overdue: map[string]bool{}, gapStart: map[string]gap{}, presence: map[string][]protocol.Watcher{},
+		published: map[string]string{}, delivery: map[string]map[string]string{},
 	}
 }
 
 func itemKey(incidentID, item string) string { return incidentID + "/" + item }
 
 // Apply folds one drained batch into the state.
-func (s *State) Apply(b client.Batch, now time.Time) {
+func (s *State) Apply(b Batch, now time.Time) {
 	for i := range b.Loads {
 		s.applyLoad(&b.Loads[i])
 	}
@@ -184,11 +188,14 @@ func (s *State) Apply(b client.Batch, now time.Time) {
 			s.health[i].Reason = Sanitize(s.health[i].Reason)
 			s.health[i].Server = Sanitize(s.health[i].Server)
 		}
+		// A feed going down makes its hosts and services stale.
 		s.HealthVersion++
+		s.HostsVersion++
+		s.ServicesVersion++
 	}
 }
 
-func (s *State) applyLoad(l *client.HostLoad) {
+func (s *State) applyLoad(l *HostLoad) {
 	name := Sanitize(l.Load.Host)
 	h := s.hosts[name]
 	if h == nil {
@@ -201,7 +208,7 @@ func (s *State) applyLoad(l *client.HostLoad) {
 	h.Load1, h.Load5, h.Load15, h.CPUs = l.Load.Load1, l.Load.Load5, l.Load.Load15, l.Load.CPUs
 	h.MemUsedPct = l.Load.MemUsedPct
 	h.Interval, h.At, h.Received = l.Load.Interval.Std(), l.Load.At.Time, l.Received
-	h.History = l.History.Values(h.History[:0])
+	h.History = append(h.History[:0], l.History...)
 	// The server's level where the load carries it, so the journal's
 	// crossings and the screen agree; else the same rule, hysteresis and all.
 	if lvl, ok := level.Parse(l.Load.Level); ok {
@@ -214,7 +221,7 @@ func (s *State) applyLoad(l *client.HostLoad) {
 	}
 }
 
-func (s *State) applyService(st *client.ServiceState, now time.Time) {
+func (s *State) applyService(st *ServiceState, now time.Time) {
 	host, name := Sanitize(st.Service.Host), Sanitize(st.Service.Service)
 	key := host + "\x00" + name
 	sv := s.services[key]
@@ -224,7 +231,7 @@ func (s *State) applyService(st *client.ServiceState, now time.Time) {
 		s.services[key] = sv
 	}
 	sv.Feed, sv.State, sv.Detail = st.Feed, st.Service.State, Sanitize(st.Service.Detail)
-	sv.Since, sv.Received, sv.Changes = st.Service.Since.Time, st.Received, st.Changes
+	sv.Since, sv.Received, sv.Changes = st.Service.Since.Time, st.Received, append(sv.Changes[:0], st.Changes...)
 	if sv.State == protocol.StateDown && !wasDown && len(st.Changes) > 0 {
 		s.alert(now, fmt.Sprintf("%s on %s is down", name, host))
 	}
@@ -258,9 +265,9 @@ func sanitizeIncident(in protocol.Incident) protocol.Incident {
 	return in
 }
 
-func (s *State) applyEvent(e client.Event, now time.Time) {
+func (s *State) applyEvent(e Event, now time.Time) {
 	switch v := e.(type) {
-	case client.JournalEvent:
+	case JournalEvent:
 		switch m := v.Msg.(type) {
 		case *protocol.IncidentMsg:
 			in := sanitizeIncident(m.Incident)
@@ -269,27 +276,48 @@ func (s *State) applyEvent(e client.Event, now time.Time) {
 				s.Timeline.AddList(in.ID)
 			}
 			s.incidents[in.ID] = &Incident{Feed: v.Feed, Incident: in}
+			s.Timeline.SetClosed(in.ID, in.Resolved())
 			s.IncidentsVersion++
 		case *protocol.Entry:
-			s.Timeline.Add(Entry{Feed: v.Feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
-				Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text)})
+			e := Entry{Feed: v.Feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
+				Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text), Host: Sanitize(m.Host),
+				Evidence: sanitizeEvidence(m.Evidence)}
+			if m.Received != nil {
+				e.Received = m.Received.Time
+			}
+			if m.Delivery != nil {
+				e.Outcome = Sanitize(m.Delivery.Outcome)
+			}
+			s.Timeline.Add(e)
 			s.TimelineVersion++
+			s.noteDelivery(m)
 		}
-	case client.ResetEvent:
+	case PresenceEvent:
+		ws := make([]protocol.Watcher, 0, len(v.Watchers))
+		for _, w := range v.Watchers {
+			ws = append(ws, protocol.Watcher{Actor: Sanitize(w.Actor), Via: Sanitize(w.Via), Since: w.Since})
+		}
+		s.presence[v.Feed] = ws
+		s.PresenceVersion++
+	case ResetEvent:
 		s.dropFeed(v.Feed)
+		delete(s.presence, v.Feed)
+		s.PresenceVersion++
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
-	case client.StatusEvent:
+	case StatusEvent:
 		s.applyStatus(v)
-	case client.QueuedEvent:
+	case NoticeEvent:
+		s.Notice = Notice{At: now, Text: Sanitize(v.Text), Error: v.Error}
+	case QueuedEvent:
 		s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
 		if v.Command.Op == protocol.OpCheck {
 			delete(s.refused, itemKey(v.Command.Incident, v.Command.Item))
 		}
 		s.IncidentsVersion++
-	case client.AckEvent:
+	case AckEvent:
 		delete(s.pending, v.ID)
 		s.IncidentsVersion++
-	case client.NackEvent:
+	case NackEvent:
 		p := s.pending[v.ID]
 		delete(s.pending, v.ID)
 		text := fmt.Sprintf("refused (%s): %s", Sanitize(v.Code), Sanitize(v.Error))
@@ -304,13 +332,13 @@ func (s *State) applyEvent(e client.Event, now time.Time) {
 	}
 }
 
-func (s *State) applyStatus(v client.StatusEvent) {
+func (s *State) applyStatus(v StatusEvent) {
 	switch v.State {
-	case client.Disconnected, client.Refused:
+	case FeedDisconnected, FeedRefused:
 		if _, open := s.gapStart[v.Feed]; !open {
 			s.gapStart[v.Feed] = gap{from: v.At, reason: Sanitize(v.Reason)}
 		}
-	case client.Synced:
+	case FeedSynced:
 		if g, open := s.gapStart[v.Feed]; open {
 			delete(s.gapStart, v.Feed)
 			s.Timeline.Add(Entry{Feed: v.Feed, At: g.from, Actor: v.Feed, Kind: KindGap,
@@ -356,7 +384,7 @@ func (s *State) Tick(now time.Time) {
 			if st.State == incident.StepOverdue {
 				if !s.overdue[key] {
 					s.overdue[key] = true
-					s.alert(now, fmt.Sprintf("%s: %q is overdue", in.ID, it.Title))
+					s.alert(now, fmt.Sprintf("%s: %q is overdue", in.ID, it.Label()))
 				}
 			} else {
 				delete(s.overdue, key)
@@ -384,7 +412,7 @@ func (s *State) Hosts(now time.Time) []*Host {
 		switch {
 		case h.Level == Crit:
 			k.rank = 0
-		case h.Stale(now):
+		case s.HostStale(h, now):
 			k.rank = 1
 		case h.Level == Warn:
 			k.rank = 2
@@ -412,7 +440,7 @@ func (s *State) StaleHosts(now time.Time) int {
 	if key != s.staleKey || !s.staleValid {
 		n := 0
 		for _, h := range s.hosts {
-			if h.Stale(now) {
+			if s.HostStale(h, now) {
 				n++
 			}
 		}
@@ -504,7 +532,7 @@ func (s *State) OpenIncidents() []*Incident {
 func (s *State) Incident(id string) *Incident { return s.incidents[id] }
 
 // Health returns every feed's health, in configuration order.
-func (s *State) Health() []client.Health { return s.health }
+func (s *State) Health() []Health { return s.health }
 
 // PendingCheck returns the unanswered check command for a step, if any.
 func (s *State) PendingCheck(incidentID, item string) *Pending {
@@ -535,4 +563,150 @@ func (s *State) Gaps() map[string]time.Time {
 		out[f] = g.from
 	}
 	return out
+}
+
+func sanitizeEvidence(ev *protocol.EvidenceData) *Evidence {
+	if ev == nil {
+		return nil
+	}
+	out := &Evidence{Reason: Sanitize(ev.Reason)}
+	for _, p := range ev.Processes {
+		p.User, p.Command = Sanitize(p.User), Sanitize(p.Command)
+		out.Processes = append(out.Processes, p)
+	}
+	for _, o := range ev.Outputs {
+		o.Name, o.Text, o.Error = Sanitize(o.Name), SanitizeLines(o.Text), Sanitize(o.Error)
+		out.Outputs = append(out.Outputs, o)
+	}
+	return out
+}
+
+// feedDown reports whether a feed is known and not connected.
+func (s *State) feedDown(feed string) bool {
+	for i := range s.health {
+		if s.health[i].Feed == feed {
+			return !s.health[i].State.Up()
+		}
+	}
+	return false
+}
+
+// HostStale reports whether a host's figures can no longer be trusted: it
+// stopped reporting, or the feed it came from is down.
+func (s *State) HostStale(h *Host, now time.Time) bool {
+	return h.Stale(now) || s.feedDown(h.Feed)
+}
+
+// ServiceStale reports whether a service's state can no longer be
+// trusted: its feed is down, or its host stopped reporting.
+func (s *State) ServiceStale(sv *Service, now time.Time) bool {
+	if s.feedDown(sv.Feed) {
+		return true
+	}
+	h := s.hosts[sv.Host]
+	return h != nil && h.Stale(now)
+}
+
+// Host returns one host by name, or nil.
+func (s *State) Host(name string) *Host { return s.hosts[name] }
+
+// Service returns one service, or nil.
+func (s *State) Service(host, name string) *Service { return s.services[host+"\x00"+name] }
+
+// ServicesOf returns a host's services, problems first.
+func (s *State) ServicesOf(host string) []*Service {
+	var out []*Service
+	for _, sv := range s.Services() {
+		if sv.Host == host {
+			out = append(out, sv)
+		}
+	}
+	return out
+}
+
+// searchBack bounds how far back detail views look in the timeline.
+const searchBack = 20_000
+
+// LatestEvidence returns the newest evidence entry about host, or nil.
+func (s *State) LatestEvidence(host string) *Entry {
+	n := s.Timeline.Len("")
+	for i := n - 1; i >= 0 && i >= n-searchBack; i-- {
+		if e := s.Timeline.At("", i); e.Evidence != nil && e.Host == host {
+			return e
+		}
+	}
+	return nil
+}
+
+// Transitions returns up to limit timeline entries about a service on a
+// host (its state changes as the hub journaled them), newest first.
+func (s *State) Transitions(host, service string, limit int) []*Entry {
+	var out []*Entry
+	n := s.Timeline.Len("")
+	for i := n - 1; i >= 0 && i >= n-searchBack && len(out) < limit; i-- {
+		e := s.Timeline.At("", i)
+		if e.Kind != protocol.EntryAlert && e.Kind != protocol.EntrySystem {
+			continue
+		}
+		if (e.Host == host || strings.Contains(e.Text, host)) && strings.Contains(e.Text, service) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Watchers returns who watches, across feeds, once each, by name.
+func (s *State) Watchers() []protocol.Watcher {
+	seen := map[string]bool{}
+	var out []protocol.Watcher
+	for _, ws := range s.presence {
+		for _, w := range ws {
+			if w.Actor != "" && !seen[w.Actor] {
+				seen[w.Actor] = true
+				out = append(out, w)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Actor < out[j].Actor })
+	return out
+}
+
+// noteDelivery follows publish and delivery entries, so a step shows a
+// delivery that failed until one to the same channel succeeds.
+func (s *State) noteDelivery(e *protocol.Entry) {
+	switch e.Kind {
+	case protocol.EntryPublish:
+		if e.Ref != "" && e.Item != "" {
+			s.published[e.Ref] = itemKey(Sanitize(e.Incident), Sanitize(e.Item))
+		}
+	case protocol.EntryDelivery:
+		key, ok := s.published[e.Ref]
+		if !ok && e.Item != "" {
+			key, ok = itemKey(Sanitize(e.Incident), Sanitize(e.Item)), true
+		}
+		if !ok || e.Delivery == nil || e.Channel == "" {
+			return
+		}
+		if s.delivery[key] == nil {
+			s.delivery[key] = map[string]string{}
+		}
+		s.delivery[key][Sanitize(e.Channel)] = Sanitize(e.Delivery.Outcome)
+		s.IncidentsVersion++
+	}
+}
+
+// UndeliveredChannels returns, by name, the channels whose latest
+// delivery of a step's update failed or is being retried.
+func (s *State) UndeliveredChannels(incidentID, item string) (failed, retrying []string) {
+	for ch, outcome := range s.delivery[itemKey(incidentID, item)] {
+		switch outcome {
+		case protocol.DeliveryFailed:
+			failed = append(failed, ch)
+		case protocol.DeliveryRetrying:
+			retrying = append(retrying, ch)
+		}
+	}
+	sort.Strings(failed)
+	sort.Strings(retrying)
+	return failed, retrying
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
@@ -51,17 +50,17 @@ func FuzzSanitize(f *testing.F) {
 	})
 }
 
-func load(host string, l1 float64, cpus int, received time.Time) client.HostLoad {
-	return client.HostLoad{Feed: "hub", Load: protocol.Load{Host: host, At: protocol.At(received), Interval: protocol.Duration(5 * time.Second), Load1: l1, CPUs: cpus}, Received: received}
+func load(host string, l1 float64, cpus int, received time.Time) HostLoad {
+	return HostLoad{Feed: "hub", Load: protocol.Load{Host: host, At: protocol.At(received), Interval: protocol.Duration(5 * time.Second), Load1: l1, CPUs: cpus}, Received: received}
 }
 
-func svc(host, name, st string, since time.Time, changes ...time.Time) client.ServiceState {
-	return client.ServiceState{Feed: "hub", Service: protocol.Service{Host: host, Service: name, State: st, Since: protocol.At(since)}, Received: since, Changes: changes}
+func svc(host, name, st string, since time.Time, changes ...time.Time) ServiceState {
+	return ServiceState{Feed: "hub", Service: protocol.Service{Host: host, Service: name, State: st, Since: protocol.At(since)}, Received: since, Changes: changes}
 }
 
 func TestHostsWorstFirstAndStale(t *testing.T) {
 	s := New(level.Defaults(), 0)
-	s.Apply(client.Batch{Loads: []client.HostLoad{
+	s.Apply(Batch{Loads: []HostLoad{
 		load("calm", 0.1, 4, t0), load("busy", 3.0, 4, t0), load("melting", 9, 4, t0),
 		load("silent", 0.1, 4, t0.Add(-time.Minute)), load("alpha", 0.1, 4, t0),
 	}}, t0)
@@ -79,7 +78,7 @@ func TestHostsWorstFirstAndStale(t *testing.T) {
 
 func TestServicesProblemsFirstAndFlapping(t *testing.T) {
 	s := New(level.Defaults(), 0)
-	s.Apply(client.Batch{Services: []client.ServiceState{
+	s.Apply(Batch{Services: []ServiceState{
 		svc("a", "httpd", "ok", t0), svc("b", "exim", "down", t0.Add(-time.Minute)),
 		svc("c", "mysql", "warn", t0), svc("a", "exim", "down", t0.Add(-5*time.Minute)),
 		svc("d", "dns", "flappy", t0, t0.Add(-3*time.Minute), t0.Add(-2*time.Minute), t0.Add(-time.Minute)),
@@ -100,29 +99,29 @@ func TestServicesProblemsFirstAndFlapping(t *testing.T) {
 
 func TestAlertsOncePerEvent(t *testing.T) {
 	s := New(level.Defaults(), 0)
-	s.Apply(client.Batch{Loads: []client.HostLoad{load("h", 0.1, 1, t0)}, Services: []client.ServiceState{svc("h", "exim", "ok", t0)}}, t0)
+	s.Apply(Batch{Loads: []HostLoad{load("h", 0.1, 1, t0)}, Services: []ServiceState{svc("h", "exim", "ok", t0)}}, t0)
 	if len(s.TakeAlerts()) != 0 {
 		t.Fatal("first sight of a healthy fleet rang")
 	}
-	s.Apply(client.Batch{Loads: []client.HostLoad{load("h", 5, 1, t0)}, Services: []client.ServiceState{svc("h", "exim", "down", t0, t0)}}, t0)
+	s.Apply(Batch{Loads: []HostLoad{load("h", 5, 1, t0)}, Services: []ServiceState{svc("h", "exim", "down", t0, t0)}}, t0)
 	if a := s.TakeAlerts(); len(a) != 2 {
 		t.Fatalf("alerts = %+v, want crit and down", a)
 	}
-	s.Apply(client.Batch{Loads: []client.HostLoad{load("h", 6, 1, t0)}, Services: []client.ServiceState{svc("h", "exim", "down", t0, t0)}}, t0)
+	s.Apply(Batch{Loads: []HostLoad{load("h", 6, 1, t0)}, Services: []ServiceState{svc("h", "exim", "down", t0, t0)}}, t0)
 	if a := s.TakeAlerts(); len(a) != 0 {
 		t.Fatalf("still crit and down rang again: %+v", a)
 	}
 }
 
-func declared(seq uint64, opened time.Time) client.JournalEvent {
+func declared(seq uint64, opened time.Time) JournalEvent {
 	inc := protocol.Incident{ID: "INC-1", Title: "t\x1b[2J", Severity: "SEV2", Kind: "outage", Status: "investigating", OpenedAt: protocol.At(opened),
 		Checklist: []protocol.Item{{ID: "ack", Title: "Acknowledge", Due: protocol.DurationPtr(5 * time.Minute)}}}
-	return client.JournalEvent{Feed: "hub", Msg: &protocol.IncidentMsg{Seq: seq, Incident: inc}}
+	return JournalEvent{Feed: "hub", Msg: &protocol.IncidentMsg{Seq: seq, Incident: inc}}
 }
 
 func TestOverdueRingsOnce(t *testing.T) {
 	s := New(level.Defaults(), 0)
-	s.Apply(client.Batch{Events: []client.Event{declared(1, t0)}}, t0)
+	s.Apply(Batch{Events: []Event{declared(1, t0)}}, t0)
 	if s.Incident("INC-1").Title != "t" {
 		t.Fatalf("title not sanitised: %q", s.Incident("INC-1").Title)
 	}
@@ -141,11 +140,11 @@ func TestPendingThenAckOrNack(t *testing.T) {
 	s := New(level.Defaults(), 0)
 	done := true
 	cmd := protocol.Command{ID: "c-1", Op: "check", Incident: "INC-1", Item: "ack", Done: &done}
-	s.Apply(client.Batch{Events: []client.Event{declared(1, t0), client.QueuedEvent{Feed: "hub", Command: cmd}}}, t0)
+	s.Apply(Batch{Events: []Event{declared(1, t0), QueuedEvent{Feed: "hub", Command: cmd}}}, t0)
 	if s.PendingCheck("INC-1", "ack") == nil {
 		t.Fatal("tick not pending")
 	}
-	s.Apply(client.Batch{Events: []client.Event{client.NackEvent{Feed: "hub", ID: "c-1", Code: "forbidden", Error: "commands need a token\x1b]0;x\x07"}}}, t0)
+	s.Apply(Batch{Events: []Event{NackEvent{Feed: "hub", ID: "c-1", Code: "forbidden", Error: "commands need a token\x1b]0;x\x07"}}}, t0)
 	if s.PendingCheck("INC-1", "ack") != nil {
 		t.Fatal("still pending after nack")
 	}
@@ -154,7 +153,7 @@ func TestPendingThenAckOrNack(t *testing.T) {
 		t.Fatalf("refusal = %+v %v", ref, s.Notice)
 	}
 	cmd.ID = "c-2"
-	s.Apply(client.Batch{Events: []client.Event{client.QueuedEvent{Feed: "hub", Command: cmd}, client.AckEvent{Feed: "hub", ID: "c-2"}}}, t0)
+	s.Apply(Batch{Events: []Event{QueuedEvent{Feed: "hub", Command: cmd}, AckEvent{Feed: "hub", ID: "c-2"}}}, t0)
 	if _, still := s.RefusedCheck("INC-1", "ack"); still || s.PendingCount() != 0 {
 		t.Fatal("a new tick should clear the old refusal, and the ack the pending")
 	}
@@ -162,15 +161,15 @@ func TestPendingThenAckOrNack(t *testing.T) {
 
 func TestDisconnectionBecomesAGap(t *testing.T) {
 	s := New(level.Defaults(), 0)
-	s.Apply(client.Batch{Events: []client.Event{
-		client.StatusEvent{Feed: "hub", State: client.Synced, At: t0},
-		client.StatusEvent{Feed: "hub", State: client.Disconnected, Reason: "connection lost", At: t0.Add(time.Minute)},
-		client.StatusEvent{Feed: "hub", State: client.Disconnected, Reason: "dial: refused", At: t0.Add(2 * time.Minute)},
+	s.Apply(Batch{Events: []Event{
+		StatusEvent{Feed: "hub", State: FeedSynced, At: t0},
+		StatusEvent{Feed: "hub", State: FeedDisconnected, Reason: "connection lost", At: t0.Add(time.Minute)},
+		StatusEvent{Feed: "hub", State: FeedDisconnected, Reason: "dial: refused", At: t0.Add(2 * time.Minute)},
 	}}, t0)
 	if _, open := s.Gaps()["hub"]; !open {
 		t.Fatal("gap not open while disconnected")
 	}
-	s.Apply(client.Batch{Events: []client.Event{client.StatusEvent{Feed: "hub", State: client.Synced, At: t0.Add(5 * time.Minute)}}}, t0)
+	s.Apply(Batch{Events: []Event{StatusEvent{Feed: "hub", State: FeedSynced, At: t0.Add(5 * time.Minute)}}}, t0)
 	if s.Timeline.Len("") != 1 {
 		t.Fatalf("timeline len = %d", s.Timeline.Len(""))
 	}
@@ -211,10 +210,92 @@ func TestTimelineIndexAndCap(t *testing.T) {
 
 func TestJournalResetDropsTheFeed(t *testing.T) {
 	s := New(level.Defaults(), 0)
-	s.Apply(client.Batch{Events: []client.Event{declared(1, t0),
-		client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 2, Incident: "INC-1", At: protocol.At(t0), Kind: "note", Text: "x"}}}}, t0)
-	s.Apply(client.Batch{Events: []client.Event{client.ResetEvent{Feed: "hub", OldJournal: "j-1", NewJournal: "j-2"}}}, t0)
+	s.Apply(Batch{Events: []Event{declared(1, t0),
+		JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 2, Incident: "INC-1", At: protocol.At(t0), Kind: "note", Text: "x"}}}}, t0)
+	s.Apply(Batch{Events: []Event{ResetEvent{Feed: "hub", OldJournal: "j-1", NewJournal: "j-2"}}}, t0)
 	if s.Incident("INC-1") != nil || s.Timeline.Total() != 0 {
 		t.Fatal("state from the old journal survived the reset")
+	}
+}
+
+func TestStaleByFeedOrSilence(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	s.Apply(Batch{Loads: []HostLoad{load("web-1", 0.1, 4, t0), load("web-2", 0.1, 4, t0.Add(-time.Minute))},
+		Services: []ServiceState{svc("web-1", "httpd", "ok", t0), svc("web-2", "httpd", "ok", t0), svc("agentless", "dns", "ok", t0)},
+		Health:   []Health{{Feed: "hub", State: FeedSynced}}}, t0)
+	stale := func(host, name string) bool { return s.ServiceStale(s.Service(host, name), t0) }
+	if stale("web-1", "httpd") || !stale("web-2", "httpd") || stale("agentless", "dns") {
+		t.Fatalf("stale: web-1 %v web-2 %v agentless %v; want only web-2 (its host stopped reporting)", stale("web-1", "httpd"), stale("web-2", "httpd"), stale("agentless", "dns"))
+	}
+	v := s.ServicesVersion
+	s.Apply(Batch{Health: []Health{{Feed: "hub", State: FeedDisconnected}}}, t0)
+	if !stale("web-1", "httpd") || !stale("agentless", "dns") || !s.HostStale(s.Host("web-1"), t0) || s.StaleHosts(t0) != 2 {
+		t.Fatal("a dead feed's hosts and services must read as stale")
+	}
+	if s.ServicesVersion == v {
+		t.Fatal("a health change must redraw the services")
+	}
+}
+
+func TestFleetEntriesSkipResolvedIncidents(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	open, closed := declared(1, t0), declared(2, t0)
+	closed.Msg.(*protocol.IncidentMsg).Incident.ID = "INC-2"
+	closed.Msg.(*protocol.IncidentMsg).Incident.Status = protocol.StatusResolved
+	s.Apply(Batch{Events: []Event{open, closed, JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 3, At: protocol.At(t0), Kind: "alert", Text: "db down"}}}}, t0)
+	if s.Timeline.Len("INC-1") != 1 || s.Timeline.Len("INC-2") != 0 || s.Timeline.Len("") != 1 {
+		t.Fatalf("open %d, resolved %d, all %d; want 1, 0, 1", s.Timeline.Len("INC-1"), s.Timeline.Len("INC-2"), s.Timeline.Len(""))
+	}
+}
+
+func TestPresenceMergedAndSanitised(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	s.Apply(Batch{Events: []Event{
+		PresenceEvent{Feed: "a", Watchers: []protocol.Watcher{{Actor: "carol"}, {Actor: "bob\x1b]0;x\x07"}}},
+		PresenceEvent{Feed: "b", Watchers: []protocol.Watcher{{Actor: "carol"}, {Actor: "alice"}, {Actor: ""}}},
+	}}, t0)
+	var names []string
+	for _, w := range s.Watchers() {
+		names = append(names, w.Actor)
+	}
+	if strings.Join(names, ",") != "alice,bob,carol" {
+		t.Fatalf("watchers = %v", names)
+	}
+	s.Apply(Batch{Events: []Event{PresenceEvent{Feed: "a"}}}, t0)
+	if len(s.Watchers()) != 2 {
+		t.Fatalf("a feed's new set replaces its old one: %v", s.Watchers())
+	}
+}
+
+func TestEvidenceKeepsLinesAndDropsEscapes(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	s.Apply(Batch{Events: []Event{JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 1, At: protocol.At(t0), Kind: "evidence", Host: "web-3", Text: "x",
+		Evidence: &protocol.EvidenceData{Processes: []protocol.Process{{User: "u\x1b[2J"}}, Outputs: []protocol.Output{{Name: "mailq", Text: "line 1\nline 2\x1b]52;c;x\x07"}}}}}}}, t0)
+	e := s.LatestEvidence("web-3")
+	if e == nil || e.Evidence.Outputs[0].Text != "line 1\nline 2" || e.Evidence.Processes[0].User != "u" {
+		t.Fatalf("evidence = %+v", e)
+	}
+}
+
+func TestFailedDeliveryShowsUntilItSucceeds(t *testing.T) {
+	s := New(level.Defaults(), 0)
+	entry := func(seq uint64, kind, channel, outcome string) Event {
+		e := &protocol.Entry{Seq: seq, Incident: "INC-1", At: protocol.At(t0), Kind: kind, Text: kind, Ref: "c-7", Channel: channel}
+		if kind == protocol.EntryPublish {
+			e.Item, e.Channels = "status-page", []string{"page", "email"}
+		} else {
+			e.Delivery = &protocol.Delivery{Outcome: outcome, Attempt: 1}
+		}
+		return JournalEvent{Feed: "hub", Msg: e}
+	}
+	s.Apply(Batch{Events: []Event{declared(1, t0), entry(2, protocol.EntryPublish, "", ""),
+		entry(3, protocol.EntryDelivery, "page", protocol.DeliveryDelivered),
+		entry(4, protocol.EntryDelivery, "email", protocol.DeliveryFailed)}}, t0)
+	if failed, retrying := s.UndeliveredChannels("INC-1", "status-page"); strings.Join(failed, ",") != "email" || len(retrying) != 0 {
+		t.Fatalf("failed %v retrying %v", failed, retrying)
+	}
+	s.Apply(Batch{Events: []Event{entry(5, protocol.EntryDelivery, "email", protocol.DeliveryDelivered)}}, t0)
+	if failed, _ := s.UndeliveredChannels("INC-1", "status-page"); len(failed) != 0 {
+		t.Fatalf("still failed after a delivery: %v", failed)
 	}
 }

@@ -3,6 +3,8 @@ package state
 import (
 	"sort"
 	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // Entry is one timeline line.
@@ -14,7 +16,15 @@ type Entry struct {
 	Actor    string
 	Kind     string
 	Text     string
+	Host     string
+	Received time.Time
+	Evidence *Evidence // for kind evidence: what ran on Host
+	Outcome  string    // for kind delivery: delivered, retrying or failed
 }
+
+// Evidence is what an agent captured on a host, sanitised; output text
+// keeps its lines.
+type Evidence = protocol.EvidenceData
 
 // Timeline holds entries in arrival order with a per-incident index, so
 // showing one incident's timeline costs what is visible, not what is held.
@@ -24,6 +34,7 @@ type Timeline struct {
 	entries []Entry
 	base    int64              // local id of entries[0]
 	lists   map[string][]int64 // incident id -> ids of its entries and the system ones
+	closed  map[string]bool    // resolved incidents: no more system entries
 	system  []int64            // ids of entries that belong to no incident
 	cap     int
 	Dropped int64
@@ -37,7 +48,19 @@ func NewTimeline(cap int) *Timeline {
 	if cap <= 0 {
 		cap = DefaultTimelineCap
 	}
-	return &Timeline{lists: map[string][]int64{}, cap: cap}
+	return &Timeline{lists: map[string][]int64{}, closed: map[string]bool{}, cap: cap}
+}
+
+// SetClosed says whether an incident is resolved: a resolved incident's
+// timeline takes no more fleet entries (they stay in the whole timeline,
+// "" in Len and At), so a closed incident does not keep growing with new
+// alerts.
+func (t *Timeline) SetClosed(incidentID string, closed bool) {
+	if closed {
+		t.closed[incidentID] = true
+	} else {
+		delete(t.closed, incidentID)
+	}
 }
 
 // AddList starts the index of an incident, seeded with the system entries
@@ -55,7 +78,9 @@ func (t *Timeline) Add(e Entry) {
 	if e.Incident == "" {
 		t.system = append(t.system, id)
 		for k := range t.lists {
-			t.lists[k] = append(t.lists[k], id)
+			if !t.closed[k] {
+				t.lists[k] = append(t.lists[k], id)
+			}
 		}
 	} else {
 		if _, ok := t.lists[e.Incident]; !ok {
@@ -110,7 +135,7 @@ func (t *Timeline) DropFeed(feed string) {
 		}
 	}
 	old := t.lists
-	*t = Timeline{lists: map[string][]int64{}, cap: t.cap, Dropped: t.Dropped}
+	*t = Timeline{lists: map[string][]int64{}, closed: t.closed, cap: t.cap, Dropped: t.Dropped}
 	for k := range old {
 		t.lists[k] = nil
 	}

@@ -13,17 +13,19 @@ import (
 
 // Collector drains a store in the background until its context ends.
 type Collector struct {
-	mu     sync.Mutex
-	events []client.Event
-	loads  int
-	health map[string]client.Health
-	done   chan struct{}
+	mu       sync.Mutex
+	events   []client.Event
+	loads    int
+	health   map[string]client.Health
+	presence map[string][]protocol.Watcher
+	history  []client.HistoryAnswer
+	done     chan struct{}
 }
 
 // Collect starts draining store; Done is closed once ctx has ended and the
 // collector stopped.
 func Collect(ctx context.Context, store *client.Store) *Collector {
-	c := &Collector{health: map[string]client.Health{}, done: make(chan struct{})}
+	c := &Collector{health: map[string]client.Health{}, presence: map[string][]protocol.Watcher{}, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		for {
@@ -39,6 +41,10 @@ func Collect(ctx context.Context, store *client.Store) *Collector {
 			for _, h := range b.Health {
 				c.health[h.Feed] = h
 			}
+			for _, p := range b.Presence {
+				c.presence[p.Feed] = p.Watchers
+			}
+			c.history = append(c.history, b.History...)
 			c.mu.Unlock()
 		}
 	}()
@@ -106,4 +112,18 @@ func (c *Collector) Health(feed string) client.Health {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.health[feed]
+}
+
+// Presence returns who the feed's hub last said watches.
+func (c *Collector) Presence(feed string) []protocol.Watcher {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]protocol.Watcher(nil), c.presence[feed]...)
+}
+
+// History returns every history answer so far, in order.
+func (c *Collector) History() []client.HistoryAnswer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]client.HistoryAnswer(nil), c.history...)
 }

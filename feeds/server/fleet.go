@@ -1,0 +1,442 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// AgentGrant lets the holder of Token report for the hosts matching Hosts
+// (path.Match globs: "web-*").
+type AgentGrant struct {
+	Token string
+	Hosts []string
+}
+
+// Covers reports whether the grant lets its holder report for host.
+func (g *AgentGrant) Covers(host string) bool {
+	for _, pattern := range g.Hosts {
+		if ok, _ := path.Match(pattern, host); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// fleet is the hub's view of its reporters: which agent connection holds
+// each host (for collect), and when each reported host was last heard.
+type fleet struct {
+	agents map[string]*agentConn // host -> the connection that registered it
+	conns  map[*agentConn]struct{}
+	life   liveness
+	routes map[string]http.Handler
+}
+
+func newFleet() fleet {
+	return fleet{agents: map[string]*agentConn{}, conns: map[*agentConn]struct{}{}, life: liveness{hosts: map[string]*hostLife{}}, routes: map[string]http.Handler{}}
+}
+
+// agentConn is one agent's connection: reports come in on its reader,
+// collect commands go out through its subscriber's queue and writer.
+type agentConn struct {
+	sub   *subscriber
+	name  string
+	grant *AgentGrant
+	hosts map[string]bool
+}
+
+// agentGrant returns the grant whose token is token, or nil; in constant
+// time per configured token.
+func (h *Hub) agentGrant(token string) *AgentGrant {
+	if token == "" {
+		return nil
+	}
+	var found *AgentGrant
+	for i := range h.opts.Agents {
+		g := &h.opts.Agents[i]
+		if subtle.ConstantTimeCompare([]byte(g.Token), []byte(token)) == 1 {
+			found = g
+		}
+	}
+	return found
+}
+
+// admit decides a handshake: whether the connection may send commands, the
+// agent grant its token carries, and whether it is refused outright (HTTP
+// 401): a token that matches none of the hub's tokens, or none where the
+// hub requires one.
+func (h *Hub) admit(token string) (authorized bool, grant *AgentGrant, refuse bool) {
+	authorized = h.Authorized(token)
+	grant = h.agentGrant(token)
+	hasTokens := len(h.opts.Tokens) > 0 || len(h.opts.Agents) > 0
+	dashboardToken := len(h.opts.Tokens) > 0 && authorized
+	if token != "" && hasTokens && grant == nil && !dashboardToken {
+		return false, nil, true
+	}
+	if h.opts.RequireToken && !authorized && grant == nil {
+		return false, nil, true
+	}
+	return authorized, grant, false
+}
+
+// Handle serves handler at pattern beside the feed (POST /alertmanager);
+// it takes effect for muxes built after the call.
+func (h *Hub) Handle(pattern string, handler http.Handler) {
+	h.mu.Lock()
+	h.fleet.routes[pattern] = handler
+	h.mu.Unlock()
+}
+
+func (h *Hub) handleRoutes(mux *http.ServeMux) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for p, handler := range h.fleet.routes {
+		mux.Handle(p, handler)
+	}
+}
+
+// closeAgents tells every agent the hub is going away; they reconnect,
+// to this hub when it is back or to another of its cluster.
+func (h *Hub) closeAgents() {
+	h.mu.Lock()
+	conns := h.fleet.conns
+	h.fleet.conns = map[*agentConn]struct{}{}
+	h.mu.Unlock()
+	for ac := range conns {
+		ac.sub.drop("server shutting down")
+	}
+}
+
+// refuseAgent closes an agent's connection with 1008 and says why in the log.
+func (h *Hub) refuseAgent(conn *websocket.Conn, remote, agent, reason string) {
+	h.log.Warn("agent refused", "agent", agent, "remote", remote, "reason", reason)
+	conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.ClosePolicyViolation, reason), time.Now().Add(h.opts.WriteWait))
+}
+
+// serveAgent runs an agent's connection after its register frame: its
+// reports feed the hub like the hub's own probes, until either side ends.
+func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant, reg *protocol.Register, deadline func()) {
+	if grant == nil {
+		h.refuseAgent(conn, remote, reg.Agent, "register needs an agent token")
+		return
+	}
+	for _, host := range reg.Hosts {
+		if err := protocol.CheckID("host", host); err != nil {
+			h.refuseAgent(conn, remote, reg.Agent, "register: "+err.Error())
+			return
+		}
+		if !grant.Covers(host) {
+			h.refuseAgent(conn, remote, reg.Agent, fmt.Sprintf("host %s is not covered by this agent's token", host))
+			return
+		}
+	}
+	ac := &agentConn{
+		sub:  &subscriber{conn: conn, send: make(chan []byte, 64), kill: make(chan struct{}), remote: remote},
+		name: reg.Agent, grant: grant, hosts: map[string]bool{},
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
+		return
+	}
+	h.fleet.conns[ac] = struct{}{}
+	for _, host := range reg.Hosts {
+		ac.hosts[host] = true
+		h.fleet.agents[host] = ac
+	}
+	h.mu.Unlock()
+	h.log.Info("agent registered", "agent", reg.Agent, "hosts", len(reg.Hosts), "remote", remote)
+	readerDone := make(chan struct{})
+	writerDone := make(chan struct{})
+	go h.write(ac.sub, nil, readerDone, writerDone)
+	deadline()
+	h.readAgent(ac, deadline)
+	h.mu.Lock()
+	delete(h.fleet.conns, ac)
+	for host := range ac.hosts {
+		if h.fleet.agents[host] == ac {
+			delete(h.fleet.agents, host)
+		}
+	}
+	h.mu.Unlock()
+	close(readerDone)
+	<-writerDone
+	h.log.Info("agent gone", "agent", reg.Agent, "remote", remote)
+}
+
+// readAgent is an agent connection's one reader.
+func (h *Hub) readAgent(ac *agentConn, deadline func()) {
+	for {
+		mt, data, err := ac.sub.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		deadline()
+		if mt != websocket.TextMessage {
+			continue
+		}
+		m, err := protocol.Decode(data)
+		if err != nil {
+			continue // malformed or unknown: dropped, the connection stays
+		}
+		var host string
+		switch v := m.(type) {
+		case *protocol.Load:
+			host = v.Host
+		case *protocol.Service:
+			host = v.Host
+		case *protocol.Evidence:
+			host = v.Host
+		default:
+			continue
+		}
+		if !ac.grant.Covers(host) {
+			h.refuseAgent(ac.sub.conn, ac.sub.remote, ac.name, fmt.Sprintf("host %s is not covered by this agent's token", host))
+			return
+		}
+		if !ac.hosts[host] {
+			h.mu.Lock()
+			ac.hosts[host] = true
+			h.fleet.agents[host] = ac
+			h.mu.Unlock()
+		}
+		switch v := m.(type) {
+		case *protocol.Load:
+			if err := checkLoad(v); err != nil {
+				h.log.Debug("agent report dropped", "agent", ac.name, "err", err)
+				continue
+			}
+			h.ReportLoad(*v)
+		case *protocol.Service:
+			if err := checkService(v); err != nil {
+				h.log.Debug("agent report dropped", "agent", ac.name, "err", err)
+				continue
+			}
+			h.PublishService(*v)
+		case *protocol.Evidence:
+			h.RecordEvidence(*v)
+		}
+	}
+}
+
+// maxDetailBytes bounds a service's detail from a reporter.
+const maxDetailBytes = 4 << 10
+
+func checkLoad(l *protocol.Load) error {
+	if err := protocol.CheckID("host", l.Host); err != nil {
+		return err
+	}
+	if l.CPUs < 0 || l.Load1 < 0 {
+		return fmt.Errorf("load of %s: negative", l.Host)
+	}
+	return nil
+}
+
+func checkService(s *protocol.Service) error {
+	if err := protocol.CheckID("host", s.Host); err != nil {
+		return err
+	}
+	if err := protocol.CheckID("service", s.Service); err != nil {
+		return err
+	}
+	if !protocol.ValidState(s.State) {
+		s.State = protocol.StateUnknown
+	}
+	s.Detail = truncateUTF8(s.Detail, maxDetailBytes)
+	return nil
+}
+
+// collect routes a collect command to the agent that registered its host.
+// Nothing is journaled: the evidence the agent sends is.
+func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
+	switch {
+	case !authorized:
+		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token")
+	case cmd.Actor == "":
+		return nack(cmd.ID, protocol.CodeInvalid, "command needs an actor")
+	}
+	if err := protocol.CheckID("host", cmd.Host); err != nil {
+		return nack(cmd.ID, protocol.CodeInvalid, "collect: "+err.Error())
+	}
+	if ref := incident.Validate(cmd); ref != nil { // every field, as for journaled commands
+		return nack(cmd.ID, ref.Code, ref.Msg)
+	}
+	frame := protocol.MustEncode(&cmd)
+	h.mu.Lock()
+	ac := h.fleet.agents[cmd.Host]
+	sent := ac != nil && ac.sub.offer(frame)
+	h.mu.Unlock()
+	switch {
+	case ac == nil:
+		return nack(cmd.ID, protocol.CodeNotFound, "no agent is connected for host "+cmd.Host)
+	case !sent:
+		return nack(cmd.ID, protocol.CodeUnavailable, "the agent of "+cmd.Host+" is not keeping up; try again")
+	}
+	h.log.Info("collect forwarded", "id", cmd.ID, "actor", cmd.Actor, "host", cmd.Host, "agent", ac.name)
+	return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: h.Seq()})}
+}
+
+// ReportLoad is PublishLoad for a host that is expected to keep reporting
+// (an agent's, a scraped node_exporter's): one silent for 3 of its
+// intervals is journaled as stopped reporting, and again when it is back.
+func (h *Hub) ReportLoad(l protocol.Load) {
+	h.PublishLoad(l)
+	every := l.Interval.Std()
+	h.mu.Lock()
+	back, silent := h.fleet.life.seen(l.Host, every, h.opts.Now())
+	h.mu.Unlock()
+	if back {
+		h.record(protocol.Entry{Actor: l.Host, Kind: protocol.EntrySystem, Host: l.Host,
+			Text: fmt.Sprintf("%s is reporting again after %s", l.Host, protocol.FormatDuration(silent.Round(time.Second)))})
+	}
+}
+
+// ReportFailure says host could not be read (a scrape failed) and why;
+// the reason goes with the stopped-reporting entry if the host goes stale.
+func (h *Hub) ReportFailure(host, reason string, every time.Duration) {
+	h.mu.Lock()
+	h.fleet.life.failed(host, reason, every, h.opts.Now())
+	h.mu.Unlock()
+}
+
+// staleAfter is how many intervals a host may be silent.
+const staleAfter = 3
+
+// hostLife is when a reported host was last heard and how often it should be.
+type hostLife struct {
+	every  time.Duration
+	last   time.Time
+	heard  bool // reported at least once
+	stale  bool
+	reason string
+}
+
+// liveness tracks reported hosts; it is pure (the caller passes the time)
+// and guarded by the hub's mu.
+type liveness struct {
+	hosts map[string]*hostLife
+}
+
+func (l *liveness) get(host string, every time.Duration, now time.Time) *hostLife {
+	hl := l.hosts[host]
+	if hl == nil {
+		hl = &hostLife{last: now}
+		l.hosts[host] = hl
+	}
+	if every > 0 {
+		hl.every = every
+	}
+	return hl
+}
+
+// seen records a report; back says the host had been journaled stale, and
+// silent for how long.
+func (l *liveness) seen(host string, every time.Duration, now time.Time) (back bool, silent time.Duration) {
+	hl := l.get(host, every, now)
+	back, silent = hl.stale, now.Sub(hl.last)
+	hl.last, hl.heard, hl.stale, hl.reason = now, true, false, ""
+	return back, silent
+}
+
+func (l *liveness) failed(host, reason string, every time.Duration, now time.Time) {
+	l.get(host, every, now).reason = reason
+}
+
+// staleHost is a host that has just gone silent.
+type staleHost struct {
+	host   string
+	silent time.Duration
+	heard  bool
+	reason string
+}
+
+// sweep returns the hosts that have been silent for staleAfter intervals
+// since the last sweep, in name order, and marks them stale.
+func (l *liveness) sweep(now time.Time) []staleHost {
+	var out []staleHost
+	for host, hl := range l.hosts {
+		if hl.stale || hl.every <= 0 {
+			continue
+		}
+		if silent := now.Sub(hl.last); silent >= staleAfter*hl.every {
+			hl.stale = true
+			out = append(out, staleHost{host: host, silent: silent, heard: hl.heard, reason: hl.reason})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].host < out[j].host })
+	return out
+}
+
+func (s staleHost) text() string {
+	verb := "stopped reporting"
+	if !s.heard {
+		verb = "is not reporting"
+	}
+	text := fmt.Sprintf("%s %s (silent %s)", s.host, verb, protocol.FormatDuration(s.silent.Round(time.Second)))
+	if s.reason != "" {
+		text += ": " + s.reason
+	}
+	return text
+}
+
+// watchHosts journals hosts that stop reporting until ctx ends.
+func (h *Hub) watchHosts(ctx context.Context) {
+	t := time.NewTicker(h.opts.StaleCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		gone := h.fleet.life.sweep(h.opts.Now())
+		h.mu.Unlock()
+		for _, s := range gone {
+			h.log.Warn("host stopped reporting", "host", s.host, "silent", s.silent, "reason", s.reason)
+			h.record(protocol.Entry{Actor: s.host, Kind: protocol.EntryAlert, Host: s.host, Text: s.text()})
+		}
+	}
+}
+
+// startWatch runs watchHosts until ctx ends or the returned stop is called,
+// which waits for it.
+func (h *Hub) startWatch(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); h.watchHosts(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+// deliverCollect answers a collect like Apply answers any command: deliver
+// sees the answer under the broadcast lock, so ordering holds.
+func (h *Hub) deliverCollect(cmd protocol.Command, authorized bool, deliver func(Result)) Result {
+	res := h.collect(cmd, authorized)
+	if deliver != nil {
+		h.mu.Lock()
+		deliver(res)
+		h.mu.Unlock()
+	}
+	return res
+}
+
+// Service returns the latest state of service on host, if the hub has one.
+func (h *Hub) Service(host, service string) (protocol.Service, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.services[host+"\x00"+service]
+	if s == nil {
+		return protocol.Service{}, false
+	}
+	return *s, true
+}

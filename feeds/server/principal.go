@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// Principal is who a connection acts as when the hub's own front end (the
+// SSH server, which authenticated a key) vouches for it instead of a bearer
+// token. Only an in-process listener can put one on a request's context: a
+// remote peer has no way to set it.
+type Principal struct {
+	Actor    string // the actor of every command on the connection
+	ReadOnly bool   // may watch; every command is refused
+	Via      string // protocol.ViaSSH
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p, for an http.Server's ConnContext.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// authorize decides a handshake: a vouched connection is authorized unless
+// read-only, whatever token it carries, and is never an agent; any other is
+// admitted by its bearer token.
+func (h *Hub) authorize(r *http.Request) (authorized bool, grant *AgentGrant, refuse bool, vouched *Principal) {
+	if p, ok := r.Context().Value(principalKey{}).(Principal); ok {
+		return !p.ReadOnly, nil, false, &p
+	}
+	authorized, grant, refuse = h.admit(bearer(r))
+	return authorized, grant, refuse, nil
+}
+
+// vouch makes cmd the principal's: its actor is the principal's whatever the
+// client wrote, so a session cannot act as someone else. A read-only
+// principal's command gets its refusal here, with a message that says why.
+func (p *Principal) vouch(cmd *protocol.Command) (refusal []byte, refused bool) {
+	if p == nil {
+		return nil, false
+	}
+	if p.ReadOnly {
+		msg := "read-only key: " + p.Actor + " can watch, not act"
+		return protocol.MustEncode(&protocol.Nack{ID: cmd.ID, Code: protocol.CodeForbidden, Error: msg}), true
+	}
+	cmd.Actor = p.Actor
+	return nil, false
+}

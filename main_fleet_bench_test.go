@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/agent"
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/tui/perf"
+)
+
+// BenchmarkFleet: N agents (in this process) each report their host's load
+// once a second to one hub, the real binary as its own process, watched by
+// 3 real dashboards (the binary, in 80x24 pseudo-terminals) and 3 feed
+// clients that time a journal note (10 a second) from command to arrival.
+// It reports the hub's CPU (% of one core, from /proc/PID/stat over the
+// window) and RSS, the busiest dashboard's CPU, and the note delay p99.
+//
+//	go test -run '^$' -bench Fleet -benchtime 1x .
+//
+// VIGIL_BENCH_WINDOW sets the measuring window (default 10s);
+// VIGIL_BENCH_AGENTS the agent counts (default 100,1000,5000; 0 is the
+// baseline of the same machine without a fleet).
+func BenchmarkFleet(b *testing.B) {
+	bin := buildBinary(b)
+	counts := []int{100, 1000, 5000}
+	if v := os.Getenv("VIGIL_BENCH_AGENTS"); v != "" {
+		counts = nil
+		for _, f := range strings.Split(v, ",") {
+			if n, err := strconv.Atoi(f); err == nil && n >= 0 {
+				counts = append(counts, n)
+			}
+		}
+	}
+	for _, n := range counts {
+		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				fleetRound(b, bin, n)
+			}
+		})
+	}
+}
+
+const fleetHelperEnv = "VIGIL_BENCH_FLEET_HELPER"
+
+// TestFleetAgentsHelper is BenchmarkFleet's agents process: "URL TOKEN N"
+// in its environment, it runs N agents that each report once a second,
+// says "connected" once all are, and stops when its stdin closes.
+func TestFleetAgentsHelper(t *testing.T) {
+	spec := os.Getenv(fleetHelperEnv)
+	if spec == "" {
+		t.Skip("run by BenchmarkFleet")
+	}
+	var url, token string
+	var agents int
+	if _, err := fmt.Sscan(spec, &url, &token, &agents); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+	ats := make([]*agent.Agent, agents)
+	tm := agent.DefaultTimings()
+	tm.BackoffMin, tm.BackoffMax = 50*time.Millisecond, time.Second
+	for i := range ats {
+		a, err := agent.New(agent.Config{Hosts: []string{fmt.Sprintf("bench-%05d", i)}, URLs: []string{url}, Token: token, Timings: tm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ats[i] = a
+		wg.Add(1)
+		go func() { defer wg.Done(); a.Run(ctx) }()
+	}
+	// Every agent reports once a second, spread over the second.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		const slots = 100
+		tick := time.NewTicker(time.Second / slots)
+		defer tick.Stop()
+		for slot := 0; ; slot = (slot + 1) % slots {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := time.Now()
+			for i := slot; i < agents; i += slots {
+				l1 := 0.2 + 0.1*float64((i+now.Second())%5)
+				ats[i].PublishLoad(protocol.Load{Host: fmt.Sprintf("bench-%05d", i), At: protocol.At(now), Interval: protocol.Duration(time.Second), Load1: l1, Load5: l1, Load15: l1, CPUs: 4})
+			}
+		}
+	}()
+	for connected := 0; connected < agents && ctx.Err() == nil; {
+		time.Sleep(100 * time.Millisecond)
+		connected = 0
+		for _, a := range ats {
+			if c, _ := a.Status(); c {
+				connected++
+			}
+		}
+	}
+	fmt.Println("connected")
+	<-ctx.Done()
+}
+
+func buildBinary(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "vigil")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func benchWindow() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("VIGIL_BENCH_WINDOW")); err == nil && d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
+// procStat returns a process's CPU time and resident memory from /proc.
+func procStat(pid int) (cpu time.Duration, rss int64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command (which may hold spaces) start after ")".
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	pages, _ := strconv.ParseInt(f[21], 10, 64)
+	const clockTicks = 100 // USER_HZ
+	return time.Duration(utime+stime) * time.Second / clockTicks, pages * int64(os.Getpagesize()), nil
+}
+
+func fleetRound(b *testing.B, bin string, agents int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := b.TempDir()
+	addr := freeAddrB(b)
+	url := "ws://" + addr + "/feed"
+	conf := filepath.Join(dir, "hub.toml")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[serve]\ndata_dir = %q\nprobe_load = false\n\n[[serve.agents]]\ntoken_env = \"BENCH_AGENT_TOKEN\"\nhosts = [\"bench-*\"]\n", filepath.Join(dir, "data"))), 0o600)
+	const token = "bench-token"
+	hub := exec.Command(bin, "serve", "--config", conf, "--listen", addr)
+	hub.Env = append(os.Environ(), "BENCH_AGENT_TOKEN="+token)
+	hubLog, _ := os.Create(filepath.Join(dir, "hub.log"))
+	hub.Stdout, hub.Stderr = hubLog, hubLog
+	if err := hub.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { hub.Process.Signal(os.Interrupt); hub.Wait(); hubLog.Close() }()
+
+	// A responder with an incident open, whose notes are the journal
+	// messages timed.
+	tm := client.DefaultTimings()
+	tm.BackoffMin, tm.BackoffMax = 10*time.Millisecond, 200*time.Millisecond
+	responder, err := client.New([]client.FeedConfig{{Name: "hub", URL: url}}, "", tm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Add(2)
+	go func() { defer wg.Done(); responder.Run(ctx) }()
+	go func() { // the responder drains its store as a dashboard would
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-responder.Store().Notify():
+				responder.Store().Drain()
+			}
+		}
+	}()
+	if _, err := responder.Send("hub", protocol.Command{Actor: "bench", Op: protocol.OpDeclare, Title: "bench", Severity: "SEV3", Kind: "outage"}); err != nil {
+		b.Fatal(err)
+	}
+
+	// 3 feed clients that time each note's arrival.
+	var mu sync.Mutex
+	arrivals := map[string][]time.Duration{} // note -> delay per watcher
+	for i := 0; i < 3; i++ {
+		c, err := client.New([]client.FeedConfig{{Name: "hub", URL: url}}, "", tm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(2)
+		go func() { defer wg.Done(); c.Run(ctx) }()
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-c.Store().Notify():
+				}
+				now := time.Now()
+				for _, e := range c.Store().Drain().Events {
+					je, ok := e.(client.JournalEvent)
+					if !ok {
+						continue
+					}
+					en, ok := je.Msg.(*protocol.Entry)
+					if !ok || !strings.HasPrefix(en.Text, "bench-note ") {
+						continue
+					}
+					sent, err := strconv.ParseInt(strings.TrimPrefix(en.Text, "bench-note "), 10, 64)
+					if err != nil {
+						continue
+					}
+					mu.Lock()
+					arrivals[en.Text] = append(arrivals[en.Text], now.Sub(time.Unix(0, sent)))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+
+	// N agents, one host each, in a process of their own so they do not
+	// compete with the clients that time the notes.
+	agentsCmd := exec.Command(os.Args[0], "-test.run", "^TestFleetAgentsHelper$")
+	agentsCmd.Env = append(os.Environ(), fleetHelperEnv+"="+fmt.Sprintf("%s %s %d", url, token, agents))
+	agentsOut, _ := agentsCmd.StdoutPipe()
+	agentsIn, _ := agentsCmd.StdinPipe()
+	agentsCmd.Stderr = os.Stderr
+	if err := agentsCmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { agentsIn.Close(); agentsCmd.Wait() }()
+	ready := make(chan error, 1)
+	go func() {
+		line, err := bufio.NewReader(agentsOut).ReadString('\n')
+		if err == nil && !strings.HasPrefix(line, "connected") {
+			err = fmt.Errorf("agents helper said %q", line)
+		}
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			b.Fatal(err)
+		}
+	case <-time.After(90 * time.Second):
+		log, _ := os.ReadFile(filepath.Join(dir, "hub.log"))
+		b.Fatalf("the %d agents did not all connect; hub log:\n%s", agents, log)
+	}
+
+	// 3 real dashboards.
+	var dashes []*perf.Term
+	for i := 0; i < 3; i++ {
+		home := b.TempDir()
+		t, err := perf.Start(ctx, 80, 24, home, nil, bin, "--feed", url, "--actor", fmt.Sprintf("dash%d", i+1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer t.Stop()
+		dashes = append(dashes, t)
+	}
+	for _, t := range dashes {
+		want := "bench-"
+		if agents == 0 {
+			want = "INC-1"
+		}
+		if _, err := t.WaitFor(30*time.Second, want); err != nil {
+			b.Fatalf("a dashboard never showed the fleet: %v", err)
+		}
+	}
+	time.Sleep(3 * time.Second) // settle
+
+	// The window: notes every 100 ms while the fleet reports.
+	hubCPU0, _, _ := procStat(hub.Process.Pid)
+	var dashCPU0 []time.Duration
+	for _, t := range dashes {
+		c, _ := t.CPU()
+		dashCPU0 = append(dashCPU0, c)
+	}
+	self0 := selfCPU()
+	start := time.Now()
+	window := benchWindow()
+	notes := 0
+	for tick := time.NewTicker(100 * time.Millisecond); time.Since(start) < window; <-tick.C {
+		responder.Send("hub", protocol.Command{Actor: "bench", Op: protocol.OpNote, Incident: "INC-1", Text: fmt.Sprintf("bench-note %d", time.Now().UnixNano())})
+		notes++
+	}
+	elapsed := time.Since(start)
+	self1 := selfCPU()
+	hubCPU1, hubRSS, err := procStat(hub.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var dashPct []float64
+	for i, t := range dashes {
+		c, _ := t.CPU()
+		dashPct = append(dashPct, 100*float64(c-dashCPU0[i])/float64(elapsed))
+	}
+	time.Sleep(time.Second) // the last notes arrive
+
+	mu.Lock()
+	var delays []time.Duration
+	complete := 0
+	for _, ds := range arrivals {
+		if len(ds) == 3 {
+			complete++
+			delays = append(delays, slices.Max(ds)) // reached all three
+		}
+	}
+	mu.Unlock()
+	if complete < notes*9/10 {
+		b.Fatalf("only %d of %d notes reached all 3 watchers", complete, notes)
+	}
+	slices.Sort(delays)
+	p99 := delays[len(delays)*99/100]
+	b.ReportMetric(100*float64(hubCPU1-hubCPU0)/float64(elapsed), "hub-cpu-%")
+	b.ReportMetric(float64(hubRSS)/(1<<20), "hub-rss-MiB")
+	b.ReportMetric(slices.Max(dashPct), "dashboard-cpu-%")
+	// This process holds 4 feed clients (3 watchers and the responder),
+	// each draining on every change: the feed side of a dashboard, without
+	// its screen, costs at most a quarter of this.
+	b.ReportMetric(100*float64(self1-self0)/float64(elapsed)/4, "feed-client-cpu-%")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "note-p99-ms")
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "note-p50-ms")
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func freeAddrB(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

@@ -1,0 +1,77 @@
+package tui
+
+import (
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/tui/state"
+)
+
+// StateBatch converts what the feeds client drained into the reducer's
+// input. It is the one place the dashboard's state meets the transport.
+func StateBatch(b client.Batch) state.Batch {
+	out := state.Batch{}
+	if len(b.Loads) > 0 {
+		out.Loads = make([]state.HostLoad, len(b.Loads))
+		for i := range b.Loads {
+			l := &b.Loads[i]
+			out.Loads[i] = state.HostLoad{Feed: l.Feed, Load: l.Load, Received: l.Received, History: l.History.Values(nil)}
+		}
+	}
+	if len(b.Services) > 0 {
+		out.Services = make([]state.ServiceState, len(b.Services))
+		for i := range b.Services {
+			s := &b.Services[i]
+			out.Services[i] = state.ServiceState{Feed: s.Feed, Service: s.Service, Received: s.Received, Changes: s.Changes}
+		}
+	}
+	for _, e := range b.Events {
+		if se := stateEvent(e); se != nil {
+			out.Events = append(out.Events, se)
+		}
+	}
+	for _, p := range b.Presence {
+		out.Events = append(out.Events, state.PresenceEvent{Feed: p.Feed, Watchers: p.Watchers})
+	}
+	if b.Health != nil {
+		out.Health = make([]state.Health, len(b.Health))
+		for i, h := range b.Health {
+			out.Health[i] = state.Health{Feed: h.Feed, URL: h.URL, State: stateConn(h.State), Reason: h.Reason, RetryAt: h.RetryAt,
+				Since: h.Since, Server: h.Server, Journal: h.Journal, Seq: h.Seq, Malformed: h.Malformed, Unknown: h.Unknown, Dupes: h.Dupes,
+				Channels: h.Channels}
+		}
+	}
+	return out
+}
+
+func stateConn(c client.ConnState) state.Conn {
+	switch c {
+	case client.Connected:
+		return state.FeedConnected
+	case client.Synced:
+		return state.FeedSynced
+	case client.Disconnected:
+		return state.FeedDisconnected
+	case client.Refused:
+		return state.FeedRefused
+	}
+	return state.FeedConnecting
+}
+
+func stateEvent(e client.Event) state.Event {
+	switch v := e.(type) {
+	case client.JournalEvent:
+		return state.JournalEvent{Feed: v.Feed, Msg: v.Msg}
+	case client.ResetEvent:
+		return state.ResetEvent{Feed: v.Feed, OldJournal: v.OldJournal, NewJournal: v.NewJournal}
+	case client.StatusEvent:
+		return state.StatusEvent{Feed: v.Feed, State: stateConn(v.State), Reason: v.Reason, RetryAt: v.RetryAt, At: v.At}
+	case client.AckEvent:
+		return state.AckEvent{Feed: v.Feed, ID: v.ID}
+	case client.NackEvent:
+		return state.NackEvent{Feed: v.Feed, ID: v.ID, Code: v.Code, Error: v.Error}
+	case client.QueuedEvent:
+		return state.QueuedEvent{Feed: v.Feed, Command: v.Command}
+	case client.NoticeEvent:
+		return state.NoticeEvent{Feed: v.Feed, Text: v.Text, Error: v.Error}
+	}
+	return nil
+}

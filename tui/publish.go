@@ -1,0 +1,203 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// publishDialog edits a step's draft and sends it to the channels ticked:
+// the one way the dashboard speaks to customers. Sending asks once more,
+// and the command goes once (the outbox's id makes the hub deliver it at
+// most once per channel).
+type publishDialog struct {
+	incident, feed, item string
+	text                 textarea.Model
+	subject              textinput.Model
+	channels             []string
+	picked               []bool
+	chanAt               int
+	focus                int // 0 text, 1 channels, 2 subject
+	err                  string
+	keys                 struct{ Next, Prev, Move, Toggle, Send, Cancel key.Binding }
+}
+
+const (
+	publishText = iota
+	publishChannels
+	publishSubject
+	publishFields
+)
+
+func newPublishDialog(incidentID, feed, item, draft, subject string, channels []string) (*publishDialog, tea.Cmd) {
+	d := &publishDialog{incident: incidentID, feed: feed, item: item}
+	d.channels = append([]string{protocol.ChannelPage}, without(channels, protocol.ChannelPage)...)
+	d.picked = make([]bool, len(d.channels))
+	d.picked[0] = true // the status page: where customers look first
+	d.text = textarea.New()
+	d.text.ShowLineNumbers = false
+	d.text.Prompt = "│ "
+	d.text.MaxHeight = 0
+	d.text.CharLimit = 0
+	d.text.SetValue(draft)
+	d.subject = textinput.New()
+	d.subject.Prompt = ""
+	d.subject.Placeholder = "the email's subject"
+	d.subject.SetValue(subject)
+	b := func(keys []string, k, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
+	}
+	d.keys.Next = b([]string{"tab"}, "tab", "next field")
+	d.keys.Prev = b([]string{"shift+tab"}, "shift+tab", "previous")
+	d.keys.Move = b([]string{"left", "right"}, "←/→", "channel")
+	d.keys.Toggle = b([]string{"space", "x"}, "space", "tick channel")
+	d.keys.Send = b([]string{"ctrl+s"}, "ctrl+s", "publish…")
+	d.keys.Cancel = b([]string{"esc"}, "esc", "cancel")
+	return d, d.text.Focus()
+}
+
+func without(list []string, drop string) []string {
+	var out []string
+	for _, s := range list {
+		if s != drop && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (d *publishDialog) title() string { return "Publish " + d.item + " of " + d.incident }
+
+func (d *publishDialog) ShortHelp() []key.Binding {
+	out := []key.Binding{d.keys.Next}
+	if d.focus == publishChannels {
+		out = append(out, d.keys.Move, d.keys.Toggle)
+	}
+	return append(out, d.keys.Send, d.keys.Cancel)
+}
+
+func (d *publishDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+
+func (d *publishDialog) setFocus(f int) tea.Cmd {
+	d.focus = (f + publishFields) % publishFields
+	d.text.Blur()
+	d.subject.Blur()
+	switch d.focus {
+	case publishText:
+		return d.text.Focus()
+	case publishSubject:
+		return d.subject.Focus()
+	}
+	return nil
+}
+
+// command is the publish command, or why it cannot be sent.
+func (d *publishDialog) command() (protocol.Command, error) {
+	text := strings.TrimSpace(d.text.Value())
+	if text == "" {
+		return protocol.Command{}, fmt.Errorf("nothing to publish: the text is empty")
+	}
+	if err := protocol.CheckText("text", text, protocol.MaxTextBytes); err != nil {
+		return protocol.Command{}, err
+	}
+	var chans []string
+	for i, c := range d.channels {
+		if d.picked[i] {
+			chans = append(chans, c)
+		}
+	}
+	if len(chans) == 0 {
+		return protocol.Command{}, fmt.Errorf("tick at least one channel")
+	}
+	return protocol.Command{Op: protocol.OpPublish, Incident: d.incident, Item: d.item, Text: text, Channels: chans,
+		Subject: strings.TrimSpace(d.subject.Value())}, nil
+}
+
+func (d *publishDialog) update(msg tea.Msg) (action, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, d.keys.Cancel):
+			return closeAct{}, nil
+		case key.Matches(k, d.keys.Send):
+			cmd, err := d.command()
+			if err != nil {
+				d.err = err.Error()
+				return nil, nil
+			}
+			d.err = ""
+			return pushAct{d: newConfirm("Publish to customers?", func(v *viewCtx) string {
+				q := fmt.Sprintf("Publish %d characters to %s", utf8.RuneCountInString(cmd.Text), strings.Join(cmd.Channels, ", "))
+				if cmd.Subject != "" {
+					q += fmt.Sprintf(" with the subject %q", cmd.Subject)
+				}
+				return q + "?\nCustomers read this. It is sent once; the timeline shows each delivery."
+			}, sendAct{feed: d.feed, cmd: cmd, notice: "publishing " + d.item + " to " + strings.Join(cmd.Channels, ", "), closeAll: true})}, nil
+		case key.Matches(k, d.keys.Next):
+			return nil, d.setFocus(d.focus + 1)
+		case key.Matches(k, d.keys.Prev):
+			return nil, d.setFocus(d.focus - 1)
+		case d.focus == publishChannels && key.Matches(k, d.keys.Move):
+			step := 1
+			if k.String() == "left" {
+				step = -1
+			}
+			d.chanAt = (d.chanAt + step + len(d.channels)) % len(d.channels)
+			return nil, nil
+		case d.focus == publishChannels && key.Matches(k, d.keys.Toggle):
+			d.picked[d.chanAt] = !d.picked[d.chanAt]
+			return nil, nil
+		}
+	}
+	var cmd tea.Cmd
+	switch d.focus {
+	case publishText:
+		d.text, cmd = d.text.Update(msg)
+	case publishSubject:
+		d.subject, cmd = d.subject.Update(msg)
+	}
+	return nil, cmd
+}
+
+func (d *publishDialog) body(v *viewCtx, w, h int) []string {
+	s := v.styles
+	label := func(f int, name string) string {
+		if d.focus == f {
+			return s.Selected.Render(fmt.Sprintf(" %-9s", name)) + " "
+		}
+		return fmt.Sprintf(" %-9s ", name)
+	}
+	var chans []string
+	for i, c := range d.channels {
+		box := "[ ]"
+		if d.picked[i] {
+			box = "[x]"
+		}
+		item := box + " " + c
+		if d.focus == publishChannels && i == d.chanAt {
+			item = s.Selected.Render(item)
+		}
+		chans = append(chans, item)
+	}
+	d.subject.SetWidth(max(8, w-14))
+	tail := []string{
+		label(publishChannels, "channels") + strings.Join(chans, "  "),
+		label(publishSubject, "subject") + d.subject.View(),
+	}
+	if d.err != "" {
+		tail = append(tail, s.Error.Render(ansi.Truncate(d.err, w, "…")))
+	}
+	textH := max(2, h-len(tail)-2)
+	d.text.SetWidth(max(10, w))
+	d.text.SetHeight(textH)
+	lines := []string{label(publishText, "text") + s.Dim.Render(fmt.Sprintf("%d of %d bytes", len(d.text.Value()), protocol.MaxTextBytes))}
+	lines = append(lines, strings.Split(d.text.View(), "\n")...)
+	return append(append(lines, ""), tail...)
+}
