@@ -75,6 +75,9 @@ func BenchmarkClusterCommands(b *testing.B) {
 							got++
 							mu.Lock()
 							refused++
+							if refused == 1 || refused == 500 {
+								b.Logf("refused: %s", m.(*protocol.Nack).Error)
+							}
 							mu.Unlock()
 						}
 					}

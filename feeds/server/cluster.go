@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/journal"
@@ -19,7 +21,7 @@ import (
 
 const (
 	// maxConflicts bounds how often one command is validated again.
-	maxConflicts = 8
+	maxConflicts = 16
 	// catchUpWait bounds the wait for the cluster before a retry.
 	catchUpWait = 10 * time.Second
 )
@@ -54,19 +56,59 @@ func (h *Hub) staleRefusal(res Result, tries int) bool {
 	return res.Code == protocol.CodeNotFound || res.Code == protocol.CodeConflict
 }
 
-// retry runs fn on a short-lived goroutine once the journal has caught up
-// with what the other hubs appended (err set when it could not).
-func (h *Hub) retry(fn func(catchUp error)) {
+// retry queues fn to run once the journal has caught up with what the
+// other hubs appended (catchUp set when it could not). One worker runs
+// the queue in order, so a conflict that refused several pipelined
+// commands appends them again in the order they came, after one catch-up
+// and a random pause that grows with tries: hubs that keep colliding take
+// turns instead of colliding again in step. The worker ends when the
+// queue is empty.
+func (h *Hub) retry(tries int, fn func(catchUp error)) {
+	h.retries.Lock()
+	defer h.retries.Unlock()
+	h.retries.queue = append(h.retries.queue, fn)
+	h.retries.tries = max(h.retries.tries, tries)
+	if !h.retries.running {
+		h.retries.running = true
+		go h.runRetries()
+	}
+}
+
+// retryQueue is the commands and entries waiting to be validated again.
+type retryQueue struct {
+	sync.Mutex
+	queue   []func(catchUp error)
+	tries   int
+	running bool
+}
+
+func (h *Hub) runRetries() {
 	cu, shared := h.journal.(journal.CatchUpper)
-	go func() {
+	for {
+		h.retries.Lock()
+		queue, tries := h.retries.queue, h.retries.tries
+		h.retries.queue, h.retries.tries = nil, 0
+		if len(queue) == 0 {
+			h.retries.running = false
+			h.retries.Unlock()
+			return
+		}
+		h.retries.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), catchUpWait)
-		defer cancel()
+		pause := time.Duration(rand.Int64N(int64(time.Millisecond) * int64(1+tries)))
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
 		var err error
 		if shared {
 			err = cu.CatchUp(ctx)
 		}
-		fn(err)
-	}()
+		cancel()
+		for _, fn := range queue {
+			fn(err)
+		}
+	}
 }
 
 // retryOnConflict appends an entry no command caused again when another
@@ -82,7 +124,7 @@ func (h *Hub) retryOnConflict(e *protocol.Entry, tries int) {
 		case err == nil:
 		case errors.Is(err, journal.ErrConflict) && tries < maxConflicts:
 			again := *e
-			h.retry(func(error) { h.recordAgain(again, tries+1) })
+			h.retry(tries, func(error) { h.recordAgain(again, tries+1) })
 		default:
 			h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 		}

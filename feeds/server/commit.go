@@ -40,7 +40,7 @@ func (h *Hub) submit(cmd protocol.Command, authorized bool, deliver func(Result)
 	}
 	seq := ackSeq(res, msgs)
 	if h.staleRefusal(res, tries) {
-		h.retry(func(error) { h.submit(cmd, authorized, deliver, maxConflicts) })
+		h.retry(0, func(error) { h.submit(cmd, authorized, deliver, maxConflicts) })
 		return
 	}
 	if res.Code != "" || seq == 0 {
@@ -53,7 +53,7 @@ func (h *Hub) submit(cmd protocol.Command, authorized bool, deliver func(Result)
 		if errors.Is(err, journal.ErrConflict) && tries < maxConflicts {
 			// Another hub of the cluster appended first: validate the
 			// command again once this hub has applied what it appended.
-			h.retry(func(catchUp error) {
+			h.retry(tries, func(catchUp error) {
 				if catchUp != nil {
 					h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", protocol.CodeUnavailable)
 					deliver(nack(cmd.ID, protocol.CodeUnavailable, "the cluster could not be caught up with; nothing was applied: "+catchUp.Error()))

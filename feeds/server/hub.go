@@ -123,6 +123,10 @@ type Hub struct {
 	heads     map[string]journal.Message
 	waiting   map[uint64][]waiter
 	failed    error
+
+	// retries: commands a cluster's conflict refused, to validate again
+	// (cluster.go).
+	retries retryQueue
 }
 
 // NewHub builds a hub over an open journal, rebuilding its state from it.
@@ -318,9 +322,9 @@ func (h *Hub) record(e protocol.Entry) {
 	if _, err := h.journal.Append("", &e); err != nil && !errors.Is(err, journal.ErrFailed) {
 		// (A stopped journal was said once, loudly, by durable().)
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
-		return
+	} else if err == nil {
+		h.retryOnConflict(&e, 0) // a cluster's journal may refuse it: another hub appended first
 	}
-	h.retryOnConflict(&e, 0)
 }
 
 // Result is the answer to a command: an encoded ack or nack.
