@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +25,10 @@ import (
 
 // The stream, and what each of its messages carries.
 //
-// One stream message is one journal record: the frames of the journal
-// messages one command (or one probe transition) caused, one per line,
-// all or nothing. Each journal message keeps its own seq, so journal seqs
+// One stream message is one journal record, or several (a group commit
+// of the records a hub appended while its previous message was being
+// replicated): the frames of the journal messages each command (or probe
+// transition) caused, one per line, all or nothing. Each journal message keeps its own seq, so journal seqs
 // and stream seqs differ once a record holds two messages: the record's
 // first journal seq travels in the Vigil-Seq header, and every hub reads
 // the stream in stream order, so every hub numbers every message alike.
@@ -39,6 +42,14 @@ const (
 	hdrSeq     = "Vigil-Seq" // the record's first journal seq
 	hdrRec     = "Vigil-Rec" // unique per append: a hub knows its own records by it
 	hdrCmd     = "Vigil-Cmd" // the command id that caused it, if any
+	// A message may carry several records (group commit): their message
+	// counts ("2,1,1") and their command ids (a JSON array).
+	hdrCounts = "Vigil-Counts"
+	hdrCmds   = "Vigil-Cmds"
+	// maxBatch bounds the records, and batchBytes the bytes, of one
+	// stream message.
+	maxBatch   = 256
+	batchBytes = 4 << 20
 	// metaJournal names the stream metadata key holding the cluster's
 	// one journal id.
 	metaJournal = "vigil_journal"
@@ -110,12 +121,12 @@ const (
 type record struct {
 	msgs       []journal.Message
 	cmd        string
-	rec        string
 	data       []byte
 	prevOwn    *record // the record of this hub it follows, if still pending
 	prevStream uint64  // else: the stream seq it was validated after
 	state      recState
 	ackSeq     uint64
+	batch      string // the Vigil-Rec of the stream message it was sent in
 }
 
 // report is one OnDurable call waiting its turn.
@@ -126,6 +137,7 @@ type report struct {
 	copied bool   // a record of the stream (not a refusal)
 	stream uint64 // its stream seq
 	remote bool   // appended by another hub
+	last   bool   // the last record of its stream message
 }
 
 var _ journal.Backend = (*Journal)(nil)
@@ -344,8 +356,6 @@ func (j *Journal) Append(cmdID string, msgs ...protocol.Message) ([]journal.Mess
 	if len(msgs) == 0 {
 		return nil, errors.New("journal: nothing to append")
 	}
-	var rid [8]byte
-	rand.Read(rid[:])
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.failed != nil {
@@ -376,7 +386,7 @@ func (j *Journal) Append(cmdID string, msgs ...protocol.Message) ([]journal.Mess
 		data = append(data, frame...)
 		out[i] = journal.Message{Seq: seq, Msg: m, Frame: frame}
 	}
-	r := &record{msgs: out, cmd: cmdID, rec: hex.EncodeToString(rid[:]), data: data}
+	r := &record{msgs: out, cmd: cmdID, data: data}
 	if n := len(j.pending); n > 0 {
 		r.prevOwn = j.pending[n-1]
 	} else {
@@ -410,22 +420,48 @@ func (j *Journal) publisher() {
 		if r.prevOwn != nil {
 			expect = r.prevOwn.ackSeq
 		}
-		r.state = inflight
+		batch := j.batchFromLocked(r)
 		j.mu.Unlock()
-		ack, err := j.publish(r, expect)
+		ack, err := j.publish(batch, expect)
 		j.mu.Lock()
-		if r.state == inflight { // neither copied nor refused meanwhile
-			switch {
-			case err == nil:
-				r.state, r.ackSeq = acked, ack.Sequence
-			default:
-				j.doomFromLocked(r, err)
+		for _, b := range batch {
+			if b.state != inflight {
+				continue // copied or refused meanwhile
+			}
+			if err == nil {
+				b.state, b.ackSeq = acked, ack.Sequence
+			} else {
+				j.doomFromLocked(b, err)
 			}
 		}
 		j.cond.Broadcast()
 		j.mu.Unlock()
 		j.pump()
 	}
+}
+
+// batchFromLocked takes r and the records queued after it, each validated
+// after the one before, into one stream message.
+func (j *Journal) batchFromLocked(r *record) []*record {
+	var id [8]byte
+	rand.Read(id[:])
+	batch := []*record{r}
+	size := len(r.data)
+	i := 0
+	for j.pending[i] != r {
+		i++
+	}
+	for _, next := range j.pending[i+1:] {
+		if next.state != queued || next.prevOwn != batch[len(batch)-1] || len(batch) == maxBatch || size+len(next.data) > batchBytes {
+			break
+		}
+		batch = append(batch, next)
+		size += len(next.data) + 1
+	}
+	for _, b := range batch {
+		b.state, b.batch = inflight, hex.EncodeToString(id[:])
+	}
+	return batch
 }
 
 // nextToSend is the first queued record, once the one before it landed.
@@ -444,20 +480,41 @@ func (j *Journal) nextToSend() *record {
 	return nil
 }
 
-// publish sends one record, retrying while no majority answers, until
-// CommitTimeout.
-func (j *Journal) publish(r *record, expect uint64) (*jetstream.PubAck, error) {
+// publish sends one stream message, retrying while no majority
+// answers, until CommitTimeout. A message of one command's record has
+// the command id as its Nats-Msg-Id; a group's ids are checked by the
+// hubs (Applied) once Nats-Expected-Last-Sequence has ordered them.
+func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, error) {
 	deadline := time.Now().Add(j.opts.CommitTimeout)
+	r := batch[0]
 	msgID := r.cmd
-	if msgID == "" {
-		msgID = "rec-" + r.rec
+	if msgID == "" || len(batch) > 1 {
+		msgID = "rec-" + r.batch
 	}
+	data := r.data
+	var counts []string
+	var cmds []string
+	if len(batch) > 1 {
+		data = nil
+		for i, b := range batch {
+			if i > 0 {
+				data = append(data, '\n')
+			}
+			data = append(data, b.data...)
+			counts = append(counts, strconv.Itoa(len(b.msgs)))
+			cmds = append(cmds, b.cmd)
+		}
+	}
+	cmdsJSON, _ := json.Marshal(cmds)
 	wait := 20 * time.Millisecond
 	for {
-		msg := &nats.Msg{Subject: subject, Header: nats.Header{}, Data: r.data}
+		msg := &nats.Msg{Subject: subject, Header: nats.Header{}, Data: data}
 		msg.Header.Set(hdrSeq, strconv.FormatUint(r.msgs[0].Seq, 10))
-		msg.Header.Set(hdrRec, r.rec)
-		if r.cmd != "" {
+		msg.Header.Set(hdrRec, r.batch)
+		if len(batch) > 1 {
+			msg.Header.Set(hdrCounts, strings.Join(counts, ","))
+			msg.Header.Set(hdrCmds, string(cmdsJSON))
+		} else if r.cmd != "" {
 			msg.Header.Set(hdrCmd, r.cmd)
 		}
 		var ack *jetstream.PubAck
@@ -572,59 +629,101 @@ func (j *Journal) take(m jetstream.Msg) error {
 		return fmt.Errorf("cluster journal: a stream message without metadata: %w", err)
 	}
 	frames := splitFrames(m.Data())
-	first, _ := strconv.ParseUint(m.Headers().Get(hdrSeq), 10, 64)
+	hdr := m.Headers()
+	first, _ := strconv.ParseUint(hdr.Get(hdrSeq), 10, 64)
 	seq := md.Sequence.Stream
+	counts, cmds, err := recordsOf(hdr, len(frames))
+	if err != nil {
+		return fmt.Errorf("%w: stream seq %d: %v", journal.ErrDamaged, seq, err)
+	}
 	j.mu.Lock()
 	if seq <= j.consumed {
 		j.mu.Unlock()
 		return nil // delivered again after the consumer was recreated
 	}
-	if first != j.want || len(frames) == 0 {
+	if first != j.want {
 		j.mu.Unlock()
 		return fmt.Errorf("%w: stream seq %d holds journal seq %d where %d was due", journal.ErrDamaged, seq, first, j.want)
 	}
-	rep := &report{copied: true, stream: seq}
-	if len(j.pending) > 0 && j.pending[0].rec == m.Headers().Get(hdrRec) {
-		own := j.pending[0]
-		j.pending = j.pending[1:]
-		own.state, own.ackSeq = acked, seq
-		rep.msgs = own.msgs
+	var reps []*report
+	if id := hdr.Get(hdrRec); len(j.pending) >= len(counts) && j.pending[0].batch == id && j.pending[len(counts)-1].batch == id {
+		own := j.pending[:len(counts)]
+		j.pending = j.pending[len(counts):]
+		for _, o := range own {
+			o.state, o.ackSeq = acked, seq
+			reps = append(reps, &report{copied: true, stream: seq, msgs: o.msgs})
+		}
 		for _, r := range j.pending {
-			if r.prevOwn == own {
+			if r.prevOwn != nil && r.prevOwn.state == acked && r.prevOwn.ackSeq == seq {
 				r.prevOwn, r.prevStream = nil, seq
 			}
 		}
 		j.tip = max(j.tip, seq)
 	} else {
-		// Another hub's record. Everything pending here was validated
-		// without it, so none of it can land after it: refuse it first
-		// (its seqs are this record's), then report the record.
+		// Another hub's records. Everything pending here was validated
+		// without them, so none of it can land after them: refuse it
+		// first (its seqs are theirs), then report them.
 		if len(j.pending) > 0 {
 			j.doomFromLocked(j.pending[0], fmt.Errorf("%w: stream seq %d", journal.ErrConflict, seq))
 		}
 		j.next = first + uint64(len(frames))
-		rep.remote = true
-		for i, f := range frames {
-			rep.msgs = append(rep.msgs, journal.Message{Seq: first + uint64(i), Frame: f})
+		at := 0
+		for _, n := range counts {
+			r := &report{copied: true, stream: seq, remote: true}
+			for i := range n {
+				r.msgs = append(r.msgs, journal.Message{Seq: first + uint64(at+i), Frame: frames[at+i]})
+			}
+			at += n
+			reps = append(reps, r)
 		}
 	}
-	j.outq = append(j.outq, rep)
+	reps[len(reps)-1].last = true
+	j.outq = append(j.outq, reps...)
 	j.consumed = seq
 	j.want = first + uint64(len(frames))
 	j.stamp = md.Timestamp
 	j.mu.Unlock()
-	copies := make([]protocol.Message, len(frames))
-	for i, f := range frames {
-		msg, err := protocol.Decode(f)
-		if err != nil {
-			return fmt.Errorf("%w: stream seq %d: %v", journal.ErrDamaged, seq, err)
+	at := 0
+	for k, n := range counts {
+		copies := make([]protocol.Message, n)
+		for i := range n {
+			msg, err := protocol.Decode(frames[at+i])
+			if err != nil {
+				return fmt.Errorf("%w: stream seq %d: %v", journal.ErrDamaged, seq, err)
+			}
+			copies[i] = msg
 		}
-		copies[i] = msg
-	}
-	if _, err := j.replica.Append(m.Headers().Get(hdrCmd), copies...); err != nil {
-		return err
+		at += n
+		if _, err := j.replica.Append(cmds[k], copies...); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// recordsOf reads how a stream message's frames split into records, and
+// each record's command id.
+func recordsOf(hdr nats.Header, frames int) (counts []int, cmds []string, err error) {
+	if frames == 0 {
+		return nil, nil, errors.New("no frames")
+	}
+	c := hdr.Get(hdrCounts)
+	if c == "" {
+		return []int{frames}, []string{hdr.Get(hdrCmd)}, nil
+	}
+	total := 0
+	for _, f := range strings.Split(c, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, nil, fmt.Errorf("bad %s %q", hdrCounts, c)
+		}
+		counts = append(counts, n)
+		total += n
+	}
+	if err := json.Unmarshal([]byte(hdr.Get(hdrCmds)), &cmds); err != nil || len(cmds) != len(counts) || total != frames {
+		return nil, nil, fmt.Errorf("%s %q and %s do not match %d frames", hdrCounts, c, hdrCmds, frames)
+	}
+	return counts, cmds, nil
 }
 
 // copied is the local copy's durability report: the oldest copied record
@@ -681,7 +780,7 @@ func (j *Journal) pump() {
 		if fn != nil {
 			fn(r.msgs, r.err)
 		}
-		if r.copied {
+		if r.copied && r.last {
 			j.mu.Lock()
 			// Only now is another hub's record part of the state this
 			// hub validates against: an append from before it is based
