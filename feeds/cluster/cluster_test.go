@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/server"
 )
 
 // The cluster tests start real nats-servers and take seconds each: they
@@ -253,5 +254,31 @@ func TestMinorityHubRefusesCommands(t *testing.T) {
 		if strings.Contains(line, "said to a hub alone") {
 			t.Fatalf("a refused command was journaled: %s", line)
 		}
+	}
+}
+
+// A command sent twice to one hub while the first is still on its way to
+// the stream is applied once: both answers carry the same seq.
+func TestCommandSentTwiceWhilePendingIsAppliedOnce(t *testing.T) {
+	clusterTest(t)
+	c := newTestCluster(t, 3, Options{})
+	h := c.hubs[0].hub
+	h.Apply(declare("c-declare"), true, nil)
+	answers := make(chan server.Result, 2)
+	cmd := noteCmd("c-twice", "INC-1", "said twice")
+	h.Submit(cmd, true, func(r server.Result) { answers <- r })
+	h.Submit(cmd, true, func(r server.Result) { answers <- r })
+	a, b := <-answers, <-answers
+	if a.Code != "" || string(a.Frame) != string(b.Frame) {
+		t.Fatalf("answers %s and %s", a.Frame, b.Frame)
+	}
+	n := 0
+	for _, line := range journalOf(t, c.hubs[0].j) {
+		if strings.Contains(line, "said twice") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("journaled %d times", n)
 	}
 }

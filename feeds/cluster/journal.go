@@ -831,14 +831,23 @@ func (j *Journal) CatchUp(ctx context.Context) error {
 	return j.waitReported(ctx, info.State.LastSeq)
 }
 
-// Applied returns the seq a command id was acknowledged with, from the
-// local copy. A command still pending here is not found: appended again,
-// the stream refuses its id as a duplicate (a conflict), and once caught
-// up the copy finds it.
+// Applied returns the seq a command id was acknowledged with: a record
+// of this hub still on its way to the stream, or one in the local copy.
+// (A command sent again while its first record is pending is answered
+// with that record's seq, not appended twice: a group of records in one
+// stream message has no Nats-Msg-Id per command.)
 func (j *Journal) Applied(cmdID string) (uint64, bool) {
 	if cmdID == "" {
 		return 0, false
 	}
+	j.mu.Lock()
+	for _, r := range j.pending {
+		if r.cmd == cmdID && r.state != doomed {
+			j.mu.Unlock()
+			return r.msgs[len(r.msgs)-1].Seq, true
+		}
+	}
+	j.mu.Unlock()
 	return j.replica.Applied(cmdID)
 }
 
