@@ -138,7 +138,16 @@ func TestKilledHubProcessLosesNothingAcknowledged(t *testing.T) {
 	startProcess(t, bin, procs[victim])
 	waitFor(t, "the killed hub to serve again", 90*time.Second, func() bool { return healthy(feeds[victim]) })
 	other := (victim + 1) % 3
-	ref, _ := resume(t, urls[other], 1, "")
+	var newest uint64
+	for _, seq := range acked {
+		newest = max(newest, seq)
+	}
+	var ref []string
+	waitFor(t, fmt.Sprintf("hub %d to reach seq %d", other, newest), 30*time.Second, func() bool {
+		var synced *protocol.Synced
+		ref, synced = resume(t, urls[other], 1, "")
+		return synced.Seq >= newest
+	})
 	for i := range procs {
 		var got []string
 		waitFor(t, fmt.Sprintf("hub %d to catch up", i), 30*time.Second, func() bool {
