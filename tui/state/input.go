@@ -74,6 +74,10 @@ type Health struct {
 	Dupes     uint64
 	// Channels are the publish channels the feed's hub offers (hello).
 	Channels []string
+	// Components are the public components its incidents may name
+	// (hello): what the declare and edit dialogs offer, and the names
+	// drafts use.
+	Components []protocol.Component
 }
 
 // Event is an ordered feed event, seen exactly once.
