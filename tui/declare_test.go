@@ -292,6 +292,9 @@ func TestMaintenanceAnnouncementsCountDownAndPublish(t *testing.T) {
 	if !strings.Contains(d.err, `still asks to fill in…: "The benefit to you: (fill in)."`) || rec.Pending() != 0 {
 		t.Fatalf("a draft with (fill in) went on: %q", d.err)
 	}
+	if m = typeText(t, m, "."); d.err != "" {
+		t.Fatalf("an edit left the error about the text before it: %q", d.err)
+	}
 	m, _ = press(t, m, "esc", "j", "p") // announce-day
 	d = m.top().(*publishDialog)
 	if d.item != "announce-day" || !strings.HasPrefix(d.text.Value(), "Reminder: scheduled maintenance tomorrow, Mon 30 Nov 02:24 UTC until 04:24.\nDisrupted: Mail.") {

@@ -176,15 +176,20 @@ func (d *publishDialog) update(msg tea.Msg) (action, tea.Cmd) {
 			return nil, nil
 		case d.focus == publishChannels && key.Matches(k, d.keys.Toggle):
 			d.picked[d.chanAt] = !d.picked[d.chanAt]
+			d.err = ""
 			return nil, nil
 		}
 	}
 	var cmd tea.Cmd
+	text, subject := d.text.Value(), d.subject.Value()
 	switch d.focus {
 	case publishText:
 		d.text, cmd = d.text.Update(msg)
 	case publishSubject:
 		d.subject, cmd = d.subject.Update(msg)
+	}
+	if d.text.Value() != text || d.subject.Value() != subject {
+		d.err = "" // it spoke of what was there before the edit
 	}
 	return nil, cmd
 }
