@@ -343,3 +343,50 @@ func TestGoldenDeclareForms(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseWindow: whatever a responder types, the form never crashes,
+// and a window it accepts is one the hub accepts: protocol times, the
+// end after the start, the start not in the past.
+func FuzzParseWindow(f *testing.F) {
+	for _, seed := range [][2]string{{"+168h", "+2h"}, {"2026-11-29 02:00", "2026-11-29 04:00"}, {"9999-12-31 23:59", "+1m"},
+		{"-1m", "+1h"}, {"+2562047h", "+1h"}, {"2026-11-29T02:00", "0001-01-01T00:00:00Z"}, {"", ""}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, startS, endS string) {
+		start, end, err := parseWindow(startS, endS, t0)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "starts: ") && !strings.HasPrefix(err.Error(), "ends: ") {
+				t.Fatalf("an error that names no field: %v", err)
+			}
+			return
+		}
+		if !end.After(start) || start.Before(t0.Add(-startSlack)) {
+			t.Fatalf("accepted %v – %v", start, end)
+		}
+		for _, v := range []time.Time{start, end} {
+			if err := protocol.CheckTime("t", protocol.TimePtr(v)); err != nil || !protocol.TimePtr(v).Equal(protocol.At(v).Time) {
+				t.Fatalf("accepted a time the protocol refuses: %v (%v)", v, err)
+			}
+		}
+	})
+}
+
+// FuzzSplitSubject: the subject is one line, and nothing of the draft
+// but the "Subject:" line and the blank lines after it is lost.
+func FuzzSplitSubject(f *testing.F) {
+	for _, seed := range []string{"Subject: Mail delayed\n\nHello", "Subject:\n", "Hello", "Subject: x\r\n\n\ny"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, draft string) {
+		subject, body := splitSubject(draft)
+		if strings.Contains(subject, "\n") {
+			t.Fatalf("subject %q spans lines", subject)
+		}
+		if subject == "" && body != draft {
+			t.Fatalf("no subject, yet the body %q is not the draft %q", body, draft)
+		}
+		if subject != "" && !strings.HasSuffix(draft, body) {
+			t.Fatalf("the body %q is not the draft's end %q", body, draft)
+		}
+	})
+}
