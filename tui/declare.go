@@ -224,6 +224,10 @@ func namesOf(ids []string, cs []protocol.Component) []string {
 // formTime is how the forms write a time, always in UTC.
 const formTime = "2006-01-02 15:04"
 
+// minWindow is the shortest maintenance window: shorter is a typo (and
+// below a millisecond the protocol's times could not tell end from start).
+const minWindow = time.Minute
+
 // startSlack is how far in the past a start may lie: the seconds between
 // typing "+0m" and pressing enter.
 const startSlack = time.Minute
@@ -273,6 +277,9 @@ func parseEnd(s string, start time.Time) (time.Time, error) {
 	}
 	if !end.After(start) {
 		return time.Time{}, fmt.Errorf("ends: %s UTC is not after the start, %s UTC", end.UTC().Format(formTime), start.UTC().Format(formTime))
+	}
+	if end.Sub(start) < minWindow {
+		return time.Time{}, fmt.Errorf("ends: %s after the start; a window is at least a minute", end.Sub(start))
 	}
 	return end, nil
 }
