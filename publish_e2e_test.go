@@ -414,7 +414,7 @@ func lineWith(screen string, parts ...string) bool {
 func pickIncident(x *tmux, id string) {
 	x.t.Helper()
 	x.keys("i")
-	x.waitFor("the incident picker", func(s string) bool { return strings.Contains(s, "Pick an incident") })
+	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
 	for i := 0; i < 4 && !lineWith(x.screen(), "› "+id); i++ {
 		x.keys("k")
 		time.Sleep(100 * time.Millisecond)
