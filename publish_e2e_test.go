@@ -48,8 +48,8 @@ func TestPublishFromTheDashboardEndToEnd(t *testing.T) {
 	// The relay: STARTTLS with a certificate the hub trusts only through
 	// SSL_CERT_FILE, AUTH PLAIN only over TLS.
 	certFile, serverTLS := selfSignedCert(t, dir)
-	mb := &mailbox{}
-	smtpAddr := serveMailbox(t, serverTLS, mb)
+	mb := &relayBox{}
+	smtpAddr := serveRelay(t, serverTLS, mb)
 
 	// The chat: a webhook receiver that refuses anything unsigned.
 	hook := &hookReceiver{secret: "hook-s3cret"}
@@ -152,7 +152,7 @@ secret_env = "E2E_HOOK_SECRET"
 	})
 	x.keys("y")
 	x.waitFor("the step ticked by the publish", func(s string) bool {
-		return lineWith(s, "First notice on the status page", "✓", "e2e")
+		return screenLineWith(s, "First notice on the status page", "✓", "e2e")
 	})
 
 	outage := waitDelivered(t, journal, "INC-1", "status-page", 2)
@@ -181,7 +181,7 @@ secret_env = "E2E_HOOK_SECRET"
 	}
 
 	var summary publish.Summary
-	getJSON(t, base+"/status/summary.json", &summary)
+	fetchJSON(t, base+"/status/summary.json", &summary)
 	if len(summary.Incidents) != 1 || summary.Incidents[0].Name != "Mail delayed" || !slices.Equal(summary.Incidents[0].Components, []string{"mail"}) ||
 		len(summary.Incidents[0].IncidentUpdates) != 1 || !strings.Contains(summary.Incidents[0].IncidentUpdates[0].Body, "We are moving mail to a second relay.") {
 		t.Fatalf("summary.json incidents: %+v", summary.Incidents)
@@ -189,7 +189,7 @@ secret_env = "E2E_HOOK_SECRET"
 	if st := componentStatus(summary, "mail"); st != "partial_outage" {
 		t.Fatalf("Mail is %q on the page; a SEV2 outage naming it is partial_outage", st)
 	}
-	page := get(t, base+"/status")
+	page := fetchPage(t, base+"/status")
 	if !strings.Contains(page, "We are moving mail to a second relay.") {
 		t.Fatalf("/status does not show the published text:\n%s", page)
 	}
@@ -236,7 +236,7 @@ secret_env = "E2E_HOOK_SECRET"
 	})
 	x.keys("y")
 	x.waitFor("the announcement ticked", func(s string) bool {
-		return lineWith(s, "Announce the maintenance a week ahead", "✓", "e2e")
+		return screenLineWith(s, "Announce the maintenance a week ahead", "✓", "e2e")
 	})
 
 	maint := waitDelivered(t, journal, "INC-2", "announce-week", 2)
@@ -254,7 +254,7 @@ secret_env = "E2E_HOOK_SECRET"
 		posts[1].Step == nil || posts[1].Step.ID != "announce-week" || posts[0].Delivery == posts[1].Delivery {
 		t.Fatalf("the webhook received %d signed posts: %+v", len(posts), posts)
 	}
-	getJSON(t, base+"/status/summary.json", &summary)
+	fetchJSON(t, base+"/status/summary.json", &summary)
 	if len(summary.ScheduledMaintenances) != 1 {
 		t.Fatalf("summary.json scheduled_maintenances: %+v", summary.ScheduledMaintenances)
 	}
@@ -269,7 +269,7 @@ secret_env = "E2E_HOOK_SECRET"
 	if st := componentStatus(summary, "web"); st != "operational" {
 		t.Fatalf("Web hosting is %q a week before its maintenance", st)
 	}
-	if page := get(t, base+"/status"); !strings.Contains(page, "the latest security fixes.") {
+	if page := fetchPage(t, base+"/status"); !strings.Contains(page, "the latest security fixes.") {
 		t.Fatalf("/status does not show the announcement:\n%s", page)
 	}
 
@@ -311,9 +311,9 @@ func startPublishingHub(t *testing.T, bin, conf, addr, certFile string) *lockedB
 	return nil
 }
 
-// published is one publish as the journal holds it: the publish entry,
+// journaledPublish is one publish as the journal holds it: the publish entry,
 // its delivery entries, and the incident after it.
-type published struct {
+type journaledPublish struct {
 	publish    *protocol.Entry
 	deliveries map[string]*protocol.Entry // by channel
 	incident   protocol.Incident
@@ -322,11 +322,11 @@ type published struct {
 // waitDelivered waits until the journal holds the publish of item and a
 // delivered entry for each of its n channels besides the page, and the
 // step is ticked.
-func waitDelivered(t *testing.T, journal *clienttest.Collector, incidentID, item string, n int) published {
+func waitDelivered(t *testing.T, journal *clienttest.Collector, incidentID, item string, n int) journaledPublish {
 	t.Helper()
-	var p published
+	var p journaledPublish
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		p = published{deliveries: map[string]*protocol.Entry{}}
+		p = journaledPublish{deliveries: map[string]*protocol.Entry{}}
 		for _, m := range journal.Journal() {
 			switch m := m.(type) {
 			case *protocol.Entry:
@@ -373,7 +373,7 @@ func componentStatus(s publish.Summary, id string) string {
 	return "(missing)"
 }
 
-func get(t *testing.T, url string) string {
+func fetchPage(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -387,9 +387,9 @@ func get(t *testing.T, url string) string {
 	return string(body)
 }
 
-func getJSON(t *testing.T, url string, v any) {
+func fetchJSON(t *testing.T, url string, v any) {
 	t.Helper()
-	if err := json.Unmarshal([]byte(get(t, url)), v); err != nil {
+	if err := json.Unmarshal([]byte(fetchPage(t, url)), v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 }
@@ -397,7 +397,7 @@ func getJSON(t *testing.T, url string, v any) {
 // ----- the dashboard -----
 
 // lineWith reports whether one line of the screen holds every part.
-func lineWith(screen string, parts ...string) bool {
+func screenLineWith(screen string, parts ...string) bool {
 	for _, line := range strings.Split(screen, "\n") {
 		all := true
 		for _, p := range parts {
@@ -415,7 +415,7 @@ func pickIncident(x *tmux, id string) {
 	x.t.Helper()
 	x.keys("i")
 	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
-	for i := 0; i < 4 && !lineWith(x.screen(), "› "+id); i++ {
+	for i := 0; i < 4 && !screenLineWith(x.screen(), "› "+id); i++ {
 		x.keys("k")
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -450,21 +450,21 @@ func selfSignedCert(t *testing.T, dir string) (string, *tls.Config) {
 	return file, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
 
-// mailbox is a real SMTP server in-process: STARTTLS, AUTH PLAIN only
+// relayBox is a real SMTP server in-process: STARTTLS, AUTH PLAIN only
 // over TLS, mail only once authenticated.
-type mailbox struct {
+type relayBox struct {
 	mu         sync.Mutex
 	mails      []string
 	recipients [][]string
 }
 
-func (mb *mailbox) received() []string {
+func (mb *relayBox) received() []string {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	return slices.Clone(mb.mails)
 }
 
-func (mb *mailbox) rcpts() []string {
+func (mb *relayBox) rcpts() []string {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	if len(mb.recipients) == 0 {
@@ -473,15 +473,15 @@ func (mb *mailbox) rcpts() []string {
 	return slices.Clone(mb.recipients[0])
 }
 
-type mailSession struct {
-	mb     *mailbox
+type relaySession struct {
+	mb     *relayBox
 	conn   *smtp.Conn
 	authed bool
 	to     []string
 }
 
-func (s *mailSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *mailSession) Auth(string) (sasl.Server, error) {
+func (s *relaySession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *relaySession) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, user, pass string) error {
 		if user != "status" || pass != "hunter2" {
 			return errors.New("bad credentials")
@@ -493,14 +493,17 @@ func (s *mailSession) Auth(string) (sasl.Server, error) {
 		return nil
 	}), nil
 }
-func (s *mailSession) Mail(string, *smtp.MailOptions) error {
+func (s *relaySession) Mail(string, *smtp.MailOptions) error {
 	if !s.authed {
 		return smtp.ErrAuthRequired
 	}
 	return nil
 }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
-func (s *mailSession) Data(r io.Reader) error {
+func (s *relaySession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	return nil
+}
+func (s *relaySession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -511,16 +514,16 @@ func (s *mailSession) Data(r io.Reader) error {
 	s.mb.mu.Unlock()
 	return nil
 }
-func (s *mailSession) Reset()        { s.to = nil }
-func (s *mailSession) Logout() error { return nil }
+func (s *relaySession) Reset()        { s.to = nil }
+func (s *relaySession) Logout() error { return nil }
 
-func serveMailbox(t *testing.T, serverTLS *tls.Config, mb *mailbox) string {
+func serveRelay(t *testing.T, serverTLS *tls.Config, mb *relayBox) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &mailSession{mb: mb, conn: c}, nil }))
+	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &relaySession{mb: mb, conn: c}, nil }))
 	s.Domain, s.TLSConfig = "127.0.0.1", serverTLS
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
 	done := make(chan struct{})
