@@ -391,3 +391,25 @@ func FuzzSplitSubject(f *testing.F) {
 		}
 	})
 }
+
+// Many components wrap onto more lines and the form still fits 80x24,
+// the cursor's option marked in words as well as in colour.
+func TestDeclareManyComponentsFit(t *testing.T) {
+	var comps []protocol.Component
+	for i := 0; i < 14; i++ {
+		comps = append(comps, protocol.Component{ID: fmt.Sprintf("c%d", i), Name: fmt.Sprintf("Customer service %d", i)})
+	}
+	m, rec := newModel(t, 80, 24)
+	m = withHello(m, comps)
+	m, _ = press(t, m, "D")
+	m = typeText(t, m, "Kernel upgrade")
+	m, _ = press(t, m, "tab", "tab", "right", "tab", "tab", "tab", "left", "space")
+	screen := ansi.Strip(m.Render())
+	checkScreen(t, screen, 80, 24)
+	if !strings.Contains(screen, "›[x] Customer service 13") || !strings.Contains(screen, "[ ] Customer service 0") {
+		t.Fatalf("the last component is not ticked under the cursor, or the first is missing:\n%s", screen)
+	}
+	if rec.Pending() != 0 {
+		t.Fatal("sent without enter")
+	}
+}
