@@ -356,13 +356,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	j, rec, err := journal.Open(s.DataDir)
+	j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
 	if err != nil {
-		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
+		return journalOpenError(s.DataDir, err)
 	}
 	defer j.Close()
+	if rec.Migrated != "" {
+		log.Info("journal: rewrote the format-1 journal with a checksum per record; the old file is kept", "kept", rec.Migrated)
+	}
 	if rec.TornBytes > 0 {
-		log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes)
+		log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
 	}
 	name := s.Name
 	if name == "" {
@@ -382,7 +385,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
-		Thresholds: cfg.Thresholds.Level(), Agents: agentGrants(s.Agents, log),
+		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, Agents: agentGrants(s.Agents, log),
 		Site: s.Site(name), Senders: senders,
 	})
 	if am := s.Alertmanager; am != nil {
@@ -430,6 +433,21 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	cancelProbes()
 	wg.Wait()
 	log.Info("stopped", "seq", j.Seq())
+	return err
+}
+
+// journalOpenError says what to do about a journal that would not open:
+// only a directory that cannot be written is fixed by pointing data_dir
+// elsewhere; a damaged or locked journal is not.
+func journalOpenError(dir string, err error) error {
+	switch {
+	case errors.Is(err, journal.ErrDamaged):
+		return fmt.Errorf("%w\n(the journal in %s is kept as it is: copy the data directory aside before repairing it by hand; vigil serve will not start on a journal it would have to guess at)", err, dir)
+	case errors.Is(err, journal.ErrLocked):
+		return err
+	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
+	}
 	return err
 }
 
@@ -611,7 +629,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("vigil export", "vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]", stderr)
 	feedURL := fs.String("feed", "", "read the journal from this feed")
-	journalPath := fs.String("journal", "", "read this journal file (data_dir/"+journal.FileName+")")
+	journalPath := fs.String("journal", "", "read the journal in this data directory (or a journal file in it: journal-*.wal, or a format-1 "+journal.Format1Name+")")
 	incidentID := fs.String("incident", "", "incident id, e.g. INC-42")
 	format := fs.String("format", "md", "md (a post-mortem draft) or json (for tools)")
 	outPath := fs.String("o", "", "write here instead of standard output")
@@ -637,7 +655,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *tokenEnv != "" {
 			token = os.Getenv(*tokenEnv)
 		}
-		src, err = export.FromFeed(ctx, *feedURL, token)
+		src, err = export.FromFeed(ctx, *feedURL, token, *incidentID)
 	}
 	if err != nil {
 		return err

@@ -85,7 +85,12 @@ func TestServeOverSSH(t *testing.T) {
 	x.text("Checkout failing")
 	x.keys("Enter")
 	x.waitFor("the incident", func(s string) bool { return strings.Contains(s, "INC-1") })
-	journal, _ := os.ReadFile(filepath.Join(dir, "data", "journal.jsonl"))
+	var journal []byte // the journal's segments (journal-<first seq>.wal)
+	segs, _ := filepath.Glob(filepath.Join(dir, "data", "journal-*.wal"))
+	for _, seg := range segs {
+		data, _ := os.ReadFile(seg)
+		journal = append(journal, data...)
+	}
 	if !strings.Contains(string(journal), `"actor":"carol","kind":"status","text":"declared SEV2 outage: Checkout failing"`) {
 		t.Fatalf("the declaration is not journaled under the key's name:\n%s", journal)
 	}

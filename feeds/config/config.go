@@ -107,6 +107,13 @@ type Serve struct {
 	Checks       []Check  `toml:"checks"`
 	Evidence     Evidence `toml:"evidence"`
 	SSH          *SSH     `toml:"ssh"`
+	// ReplayWindow: a fresh subscriber gets every entry this far back,
+	// before it only open incidents' entries and each incident's newest
+	// frame (older ones on request, by history).
+	ReplayWindow Duration `toml:"replay_window"`
+	// JournalSegmentMiB: the journal starts a new segment file past this
+	// size.
+	JournalSegmentMiB int64 `toml:"journal_segment_mib"`
 
 	// Telling customers: the status page, its public components, and the
 	// channels a publish goes to.
@@ -232,6 +239,7 @@ func Default() Config {
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
+			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64,
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 			Status:   Status{History: Duration{DefaultStatusHistory}},
 		},
@@ -389,6 +397,12 @@ func (c *Config) validate(loc *locator) Errors {
 	}
 	if s.Interval.Duration < 100*time.Millisecond {
 		add([]string{"serve", "interval"}, -1, "expected at least 100ms, got %s", s.Interval)
+	}
+	if s.ReplayWindow.Duration < time.Minute {
+		add([]string{"serve", "replay_window"}, -1, "expected at least 1m, got %s", s.ReplayWindow)
+	}
+	if s.JournalSegmentMiB < 1 || s.JournalSegmentMiB > 4096 {
+		add([]string{"serve", "journal_segment_mib"}, -1, "expected 1 to 4096 (MiB), got %d", s.JournalSegmentMiB)
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		add([]string{"serve", "tls_cert"}, -1, "tls_cert and tls_key go together")

@@ -59,7 +59,7 @@ func TestCapturedProcessReachesThePostMortem(t *testing.T) {
 	h.RecordEvidence(protocol.Evidence{Host: "this-host", At: protocol.At(time.Now()), EvidenceData: ev})
 	h.Apply(protocol.Command{ID: "c-2", Actor: "alice", Op: "check", Incident: "INC-1", Item: "ack", Done: &yes}, true, nil)
 
-	src, err := FromJournal(filepath.Join(dir, journal.FileName))
+	src, err := FromJournal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,14 +38,14 @@ func (c *fakeClock) set(d time.Duration) {
 func night(t *testing.T) (string, *server.Hub) {
 	t.Helper()
 	dir := t.TempDir()
-	j, _, err := journal.Open(dir)
+	clk := &fakeClock{now: t0}
+	j, _, err := journal.OpenWith(dir, journal.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
 	loadLog, _ := os.Create(filepath.Join(dir, server.LoadLogName))
 	t.Cleanup(func() { loadLog.Close() })
-	clk := &fakeClock{now: t0}
 	h := server.NewHub(j, server.Options{Now: clk.Now, LoadLog: loadLog})
 	n := 0
 	cmd := func(at time.Duration, actor string, c protocol.Command) {
@@ -89,7 +89,21 @@ func night(t *testing.T) (string, *server.Hub) {
 	cmd(65*time.Minute, "carol", protocol.Command{Op: "check", Incident: "INC-1", Item: "updates", Done: &yes})
 	cmd(90*time.Minute, "alice", protocol.Command{Op: "status", Incident: "INC-1", Status: "resolved"})
 	cmd(100*time.Minute, "bob", protocol.Command{Op: "check", Incident: "INC-1", Item: "resolved-notice", Done: &yes})
-	return filepath.Join(dir, journal.FileName), h
+	nightClock = clk
+	return dir, h
+}
+
+// nightClock is the clock of the last night built.
+var nightClock *fakeClock
+
+// segment is the journal's (only) segment file in dir.
+func segment(t *testing.T, dir string) string {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(dir, "journal-*.wal"))
+	if len(segs) != 1 {
+		t.Fatalf("segments in %s: %v", dir, segs)
+	}
+	return segs[0]
 }
 
 // What web-3's agent captured that night: the bounce storm behind the
@@ -161,7 +175,11 @@ func TestExportFromFeedMatchesJournal(t *testing.T) {
 	done := make(chan struct{})
 	go func() { server.Serve(ctx, hub, ln, "/feed", "", ""); close(done) }()
 	defer func() { cancel(); <-done }()
-	fromFeed, err := FromFeed(context.Background(), "ws://"+ln.Addr().String()+"/feed", "")
+	// Four days on, the night is out of the hub's replay window: a fresh
+	// subscriber gets only the incident's newest frame, and the export
+	// pages the rest in.
+	nightClock.set(96 * time.Hour)
+	fromFeed, err := FromFeed(context.Background(), "ws://"+ln.Addr().String()+"/feed", "", "INC-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +203,11 @@ func TestUnknownIncidentAndCorruptJournal(t *testing.T) {
 	if _, err := Build(src, "INC-9"); !errors.Is(err, ErrUnknownIncident) || !strings.Contains(err.Error(), "it holds INC-1") {
 		t.Fatalf("unknown incident: %v", err)
 	}
-	data, _ := os.ReadFile(path)
+	seg := segment(t, path)
+	data, _ := os.ReadFile(seg)
 	lines := strings.Split(string(data), "\n")
-	lines[2] = "{not json"
-	bad := filepath.Join(t.TempDir(), "journal.jsonl")
+	lines[2] = strings.Replace(lines[2], "seq", "seQ", 1) // still JSON: the checksum catches it
+	bad := filepath.Join(t.TempDir(), filepath.Base(seg))
 	os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o644)
 	if _, err := FromJournal(bad); err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("corrupt journal: %v", err)
@@ -197,8 +216,8 @@ func TestUnknownIncidentAndCorruptJournal(t *testing.T) {
 
 func TestTornTailIsSaidNotHidden(t *testing.T) {
 	path, _ := night(t)
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"cmd":"c-z","msgs":[{"type":"entry","se`)
+	f, _ := os.OpenFile(segment(t, path), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`0badf00d {"seq":999,"cmd":"c-z","msgs":[{"type":"entry","se`)
 	f.Close()
 	src, err := FromJournal(path)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -33,7 +34,8 @@ type Source struct {
 	Torn     journal.Recovery
 }
 
-// FromJournal reads a journal file and, beside it, the load log if any.
+// FromJournal reads a journal (its data directory, a segment in it, or a
+// format-1 file) and, beside it, the load log if any.
 func FromJournal(path string) (Source, error) {
 	msgs, rec, err := journal.ReadFile(path)
 	if err != nil {
@@ -43,7 +45,11 @@ func FromJournal(path string) (Source, error) {
 	for _, m := range msgs {
 		src.Messages = append(src.Messages, m.Msg)
 	}
-	f, err := os.Open(filepath.Join(filepath.Dir(path), server.LoadLogName))
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		dir = path
+	}
+	f, err := os.Open(filepath.Join(dir, server.LoadLogName))
 	if err == nil {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
@@ -57,8 +63,11 @@ func FromJournal(path string) (Source, error) {
 	return src, nil
 }
 
-// FromFeed subscribes to a feed from seq 0 and reads until synced.
-func FromFeed(ctx context.Context, url, token string) (Source, error) {
+// FromFeed subscribes to a feed from seq 0 and reads until synced. Where
+// the feed compacted that replay (a hub with a long journal), it pages in
+// the rest of the incident's history and the fleet entries from a little
+// before it was declared, by history requests.
+func FromFeed(ctx context.Context, url, token, incident string) (Source, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	header := http.Header{}
@@ -78,35 +87,185 @@ func FromFeed(ctx context.Context, url, token string) (Source, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetReadDeadline(dl)
 	}
+	f := &feedReader{conn: conn, url: url, held: map[uint64]protocol.Message{}}
+	synced, err := f.replay()
+	if err != nil {
+		return Source{}, err
+	}
+	if synced.Compacted {
+		if err := f.pageIn(incident, synced.Seq); err != nil {
+			return Source{}, err
+		}
+	}
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "export done"), time.Now().Add(time.Second))
 	src := Source{Origin: url}
+	seqs := make([]uint64, 0, len(f.held))
+	for seq := range f.held {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		src.Messages = append(src.Messages, f.held[seq])
+	}
+	return src, nil
+}
+
+// feedReader is one export's connection: the journal messages it holds,
+// by seq, whether from the replay, live, or history pages.
+type feedReader struct {
+	conn *websocket.Conn
+	url  string
+	held map[uint64]protocol.Message
+	n    int // history requests sent
+}
+
+// read reads one frame, keeping any journal message in it.
+func (f *feedReader) read() (protocol.Message, error) {
+	_, data, err := f.conn.ReadMessage()
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the journal: %w", f.url, err)
+	}
+	m, err := protocol.Decode(data)
+	if err != nil {
+		return nil, nil
+	}
+	f.keep(m)
+	return m, nil
+}
+
+func (f *feedReader) keep(m protocol.Message) {
+	switch v := m.(type) {
+	case *protocol.IncidentMsg:
+		f.held[v.Seq] = m
+	case *protocol.Entry:
+		f.held[v.Seq] = m
+	}
+}
+
+func (f *feedReader) replay() (*protocol.Synced, error) {
 	subscribed := false
 	for {
-		_, data, err := conn.ReadMessage()
+		m, err := f.read()
 		if err != nil {
-			return Source{}, fmt.Errorf("%s: reading the journal: %w", url, err)
-		}
-		m, err := protocol.Decode(data)
-		if err != nil {
-			continue
+			return nil, err
 		}
 		switch v := m.(type) {
 		case *protocol.Hello:
 			if v.Protocol > protocol.Version {
-				return Source{}, fmt.Errorf("%s speaks protocol %d; this vigil speaks %d", url, v.Protocol, protocol.Version)
+				return nil, fmt.Errorf("%s speaks protocol %d; this vigil speaks %d", f.url, v.Protocol, protocol.Version)
 			}
 			if !subscribed {
 				subscribed = true
-				if err := conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Subscribe{Since: 0})); err != nil {
-					return Source{}, err
+				if err := f.conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Subscribe{Since: 0})); err != nil {
+					return nil, err
 				}
 			}
-		case *protocol.IncidentMsg, *protocol.Entry:
-			src.Messages = append(src.Messages, m)
 		case *protocol.Synced:
-			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "export done"), time.Now().Add(time.Second))
-			return src, nil
+			return v, nil
 		}
 	}
+}
+
+// history asks for one page and returns it once answered.
+func (f *feedReader) history(before uint64, incident string) (*protocol.History, error) {
+	f.n++
+	id := fmt.Sprintf("export-%d", f.n)
+	if err := f.conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.History{ID: id, Before: before, Limit: historyPage, Incident: incident})); err != nil {
+		return nil, err
+	}
+	for {
+		m, err := f.read()
+		if err != nil {
+			return nil, err
+		}
+		switch v := m.(type) {
+		case *protocol.History:
+			if v.ID != id {
+				continue
+			}
+			for _, raw := range v.Messages {
+				if m, err := protocol.Decode(raw); err == nil {
+					f.keep(m)
+				}
+			}
+			return v, nil
+		case *protocol.Nack:
+			if v.ID == id {
+				return nil, fmt.Errorf("%s: history: %s", f.url, v.Error)
+			}
+		}
+	}
+}
+
+// historyPage is how many messages one history request asks for;
+// maxPages bounds an export's requests.
+const (
+	historyPage = 1000
+	maxPages    = 100_000
+)
+
+// pageIn fetches what a compacted replay left out that the incident's
+// report needs: all of its messages, and every message from a little
+// before its declaration on (the fleet's entries around it).
+func (f *feedReader) pageIn(incident string, top uint64) error {
+	var opened time.Time
+	for _, m := range f.held {
+		if im, ok := m.(*protocol.IncidentMsg); ok && im.Incident.ID == incident {
+			opened = im.Incident.OpenedAt.Time
+		}
+	}
+	if opened.IsZero() {
+		return nil // not in this journal: the report says so
+	}
+	first := top + 1 // the incident's first seq
+	for before, pages := top+1, 0; pages < maxPages; pages++ {
+		page, err := f.history(before, incident)
+		if err != nil {
+			return err
+		}
+		low, ok := lowest(page)
+		if !ok {
+			break
+		}
+		first, before = low, low
+		if !page.More {
+			break
+		}
+	}
+	lead := opened.Add(-30 * time.Minute)
+	for before, pages := top+1, 0; pages < maxPages; pages++ {
+		page, err := f.history(before, "")
+		if err != nil {
+			return err
+		}
+		low, ok := lowest(page)
+		if !ok || !page.More {
+			break
+		}
+		before = low
+		if e, isEntry := f.held[low].(*protocol.Entry); low < first && isEntry && e.At.Before(lead) {
+			break
+		}
+	}
+	return nil
+}
+
+// lowest is the lowest seq in a history page.
+func lowest(page *protocol.History) (uint64, bool) {
+	if len(page.Messages) == 0 {
+		return 0, false
+	}
+	m, err := protocol.Decode(page.Messages[0])
+	if err != nil {
+		return 0, false
+	}
+	switch v := m.(type) {
+	case *protocol.Entry:
+		return v.Seq, true
+	case *protocol.IncidentMsg:
+		return v.Seq, true
+	}
+	return 0, false
 }
 
 // ErrUnknownIncident is returned (wrapped) when the journal has no such incident.

@@ -1,174 +1,136 @@
-// Package journal is the feed server's incident journal: an append-only
-// file of JSON lines, each written and fsynced before anything it holds is
-// broadcast or acknowledged, replayed on start. A torn last line (a crash
-// mid-write) is detected, reported and cut off without losing the records
-// before it.
+// Package journal is the hub's incident journal: every journal message
+// (incident frames and entries) numbered by seq, written to stable storage
+// before anything it holds is broadcast or acknowledged, and read back on
+// demand. The hub sees it through one interface, Backend; the file backend
+// (Journal, segments of checksummed JSON lines in the data directory) is the
+// embedded default, and a replicated backend can stand beside it.
+//
+// What a backend keeps in memory is bounded by what is live (the newest
+// frame of every incident, where each incident's messages are, the ids of
+// recent commands), never by the years of journal behind it: older messages
+// are read from storage when asked for.
 package journal
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
-// FileName is the journal's file inside the data directory.
-const FileName = "journal.jsonl"
-
-// File is what the journal writes to; tests inject one that fails.
-type File interface {
-	io.Writer
-	Sync() error
-	Truncate(size int64) error
-	Close() error
-}
-
-type header struct {
-	Journal string        `json:"journal"`
-	Created protocol.Time `json:"created"`
-	Format  int           `json:"format"`
-}
-
-// record is one line: the messages one event produced, with the command
-// that caused them if any. All of a line's messages are applied or none.
-type record struct {
-	Cmd  string            `json:"cmd,omitempty"`
-	Msgs []json.RawMessage `json:"msgs"`
-}
-
-// Message is one journal message: an *protocol.IncidentMsg or *protocol.Entry
-// and its encoded frame.
+// Message is one journal message: an *protocol.IncidentMsg or
+// *protocol.Entry and its encoded frame, exactly as sent on the wire.
+// Msg is set on what Append and Heads return; reads (Range, Seqs) leave
+// it nil, as a replay only sends frames: Decode sets it.
 type Message struct {
 	Seq   uint64
 	Msg   protocol.Message
 	Frame []byte
 }
 
+// Decode decodes the frame into Msg, if that is not done yet.
+func (m *Message) Decode() (protocol.Message, error) {
+	if m.Msg != nil {
+		return m.Msg, nil
+	}
+	msg, err := protocol.Decode(m.Frame)
+	if err != nil {
+		return nil, err
+	}
+	m.Msg = msg
+	return msg, nil
+}
+
+// IsIncident reports whether the message is an incident frame, without
+// decoding it.
+func (m *Message) IsIncident() bool {
+	if m.Msg != nil {
+		_, ok := m.Msg.(*protocol.IncidentMsg)
+		return ok
+	}
+	if bytes.HasPrefix(m.Frame, []byte(`{"type":"incident"`)) {
+		return true
+	}
+	if bytes.HasPrefix(m.Frame, []byte(`{"type":"entry"`)) {
+		return false
+	}
+	typ, _, _, _ := incidentOf(m.Frame)
+	return typ == protocol.TypeIncident
+}
+
+// Backend is what the hub needs of a journal. Appends are made by one
+// goroutine at a time (the hub serializes them, so seqs follow one order);
+// reads may run concurrently with appends and with each other.
+type Backend interface {
+	// ID is the journal's stable identity, sent in hello.
+	ID() string
+	// Seq is the newest durable seq (0 when empty); Oldest the lowest seq
+	// the backend can still read.
+	Seq() uint64
+	Oldest() uint64
+
+	// Append assigns the next seqs to msgs (each an *protocol.IncidentMsg
+	// or *protocol.Entry) and queues them as one record, all or nothing,
+	// with the command id that caused them ("" for none). It returns at
+	// once: the record is durable when OnDurable reports it. After a
+	// failure the backend refuses every append (fail-stop) until it is
+	// reopened and verified.
+	Append(cmdID string, msgs ...protocol.Message) ([]Message, error)
+	// OnDurable sets the function told, in seq order and on one goroutine,
+	// about every appended record once it is on stable storage (err nil),
+	// or that it never will be (err set). It must not block. Set it before
+	// the first Append.
+	OnDurable(func(msgs []Message, err error))
+	// Failed is the error that stopped the backend, or nil.
+	Failed() error
+
+	// Applied returns the seq a command id was acknowledged with (its
+	// record's last seq), including commands appended but not yet durable.
+	Applied(cmdID string) (uint64, bool)
+
+	// Range calls fn for every message with from <= seq <= to, in order,
+	// until fn returns false. Only durable messages are read; Msg is not
+	// decoded (Message.Decode).
+	Range(from, to uint64, fn func(Message) bool) error
+	// Seqs calls fn for each of the given durable seqs (increasing).
+	Seqs(seqs []uint64, fn func(Message) bool) error
+	// IncidentSeqs returns the seqs of every durable message of an incident
+	// (its entries and its incident frames), increasing.
+	IncidentSeqs(id string) []uint64
+	// Heads returns the newest durable incident frame of every incident,
+	// in the order the incidents were declared.
+	Heads() []Message
+	// StartSeqs returns, increasing, the durable seqs a hub's start-up
+	// state needs whatever their age: every publish and delivery entry,
+	// and the newest transition entry (host and service, or host and
+	// level) of each service and each host.
+	StartSeqs() []uint64
+	// SeqAt returns the lowest seq appended at or after t (by the backend's
+	// clock when it appended), or Seq()+1 when none was.
+	SeqAt(t time.Time) uint64
+
+	Close() error
+}
+
 // Recovery says what Open found wrong and repaired.
 type Recovery struct {
-	TornBytes int // bytes of an incomplete last line that were cut off
-	TornLine  int // its line number
+	TornBytes int    // bytes of an incomplete or damaged tail that were cut off
+	TornLine  int    // the line it started on, in its segment
+	TornCopy  string // where the cut bytes were kept
+	Migrated  string // a format-1 journal that was rewritten, kept under this name
 }
 
-// Journal is an open journal. It is not safe for concurrent use: the
-// server serializes appends.
-type Journal struct {
-	id      string
-	path    string
-	f       File
-	size    int64
-	msgs    []Message // index seq-1
-	applied map[string]uint64
-}
+// ErrDamaged is wrapped by errors about a journal damaged before its end:
+// the backend refuses to guess and does not start.
+var ErrDamaged = errors.New("journal damaged")
 
-// Open opens or creates the journal in dir and replays it.
-func Open(dir string) (*Journal, Recovery, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, Recovery{}, fmt.Errorf("journal: %w", err)
-	}
-	path := filepath.Join(dir, FileName)
-	// O_APPEND: after cutting a half-written line, the next write lands at
-	// the new end, whatever the file offset was.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return nil, Recovery{}, fmt.Errorf("journal: %w", err)
-	}
-	j, rec, err := load(f, path)
-	if err != nil {
-		f.Close()
-		return nil, rec, err
-	}
-	return j, rec, nil
-}
+// ErrLocked is wrapped by Open's error when another process holds the data
+// directory.
+var ErrLocked = errors.New("data directory in use")
 
-func load(f *os.File, path string) (*Journal, Recovery, error) {
-	var rec Recovery
-	j := &Journal{path: path, f: f, applied: map[string]uint64{}}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, rec, fmt.Errorf("journal %s: %w", path, err)
-	}
-	good := 0 // bytes of complete, valid lines
-	line := 0
-	for len(data[good:]) > 0 {
-		rest := data[good:]
-		line++
-		nl := bytes.IndexByte(rest, '\n')
-		if nl < 0 {
-			rec = Recovery{TornBytes: len(rest), TornLine: line}
-			break
-		}
-		if err := j.replayLine(rest[:nl], line); err != nil {
-			if good+nl+1 == len(data) {
-				// The last line is damaged: a write cut short by a crash.
-				rec = Recovery{TornBytes: nl + 1, TornLine: line}
-				break
-			}
-			return nil, rec, fmt.Errorf("journal %s line %d: %v; the file is damaged before its end, refusing to guess", path, line, err)
-		}
-		good += nl + 1
-	}
-	if rec.TornBytes > 0 {
-		if err := f.Truncate(int64(good)); err != nil {
-			return nil, rec, fmt.Errorf("journal %s: cutting torn line %d: %w", path, rec.TornLine, err)
-		}
-	}
-	if _, err := f.Seek(int64(good), io.SeekStart); err != nil {
-		return nil, rec, err
-	}
-	j.size = int64(good)
-	if j.id == "" {
-		var r [6]byte
-		rand.Read(r[:])
-		j.id = "j-" + hex.EncodeToString(r[:])
-		h, _ := json.Marshal(header{Journal: j.id, Created: protocol.At(time.Now()), Format: 1})
-		if err := j.write(append(h, '\n')); err != nil {
-			return nil, rec, err
-		}
-	}
-	return j, rec, nil
-}
-
-func (j *Journal) replayLine(line []byte, n int) error {
-	if n == 1 {
-		var h header
-		if err := json.Unmarshal(line, &h); err != nil || h.Journal == "" {
-			return errors.New("not a vigil journal header")
-		}
-		j.id = h.Journal
-		return nil
-	}
-	var r record
-	if err := json.Unmarshal(line, &r); err != nil {
-		return err
-	}
-	msgs := make([]Message, 0, len(r.Msgs))
-	for _, raw := range r.Msgs {
-		m, err := protocol.Decode(raw)
-		if err != nil {
-			return err
-		}
-		seq := seqOf(m)
-		if seq != uint64(len(j.msgs)+len(msgs)+1) {
-			return fmt.Errorf("seq %d out of order", seq)
-		}
-		msgs = append(msgs, Message{Seq: seq, Msg: m, Frame: []byte(raw)})
-	}
-	j.msgs = append(j.msgs, msgs...)
-	if r.Cmd != "" && len(msgs) > 0 {
-		j.applied[r.Cmd] = msgs[len(msgs)-1].Seq
-	}
-	return nil
-}
+// ErrFailed is wrapped by Append's error once the backend has stopped.
+var ErrFailed = errors.New("journal stopped after a failed write")
 
 func seqOf(m protocol.Message) uint64 {
 	switch v := m.(type) {
@@ -179,122 +141,3 @@ func seqOf(m protocol.Message) uint64 {
 	}
 	return 0
 }
-
-// SetFile replaces the file written to; tests use it to inject a failing
-// disk.
-func (j *Journal) SetFile(f File) { j.f = f }
-
-// ID is the journal's stable identity.
-func (j *Journal) ID() string { return j.id }
-
-// Seq is the newest seq written (0 when empty).
-func (j *Journal) Seq() uint64 { return uint64(len(j.msgs)) }
-
-// Messages returns every message with seq > since, in order. The slice
-// shares storage with the journal; callers must not modify it.
-func (j *Journal) Messages(since uint64) []Message {
-	if since >= uint64(len(j.msgs)) {
-		return nil
-	}
-	return j.msgs[since:len(j.msgs):len(j.msgs)]
-}
-
-// Applied returns the seq a command id was acknowledged with, if applied.
-func (j *Journal) Applied(cmdID string) (uint64, bool) {
-	seq, ok := j.applied[cmdID]
-	return seq, ok
-}
-
-// Append assigns seqs to msgs (each an *protocol.IncidentMsg or
-// *protocol.Entry), writes them as one line and fsyncs. On error nothing is
-// kept: the journal is as before.
-func (j *Journal) Append(cmdID string, msgs ...protocol.Message) ([]Message, error) {
-	next := uint64(len(j.msgs))
-	out := make([]Message, len(msgs))
-	r := record{Cmd: cmdID, Msgs: make([]json.RawMessage, len(msgs))}
-	for i, m := range msgs {
-		next++
-		switch v := m.(type) {
-		case *protocol.IncidentMsg:
-			v.Seq = next
-		case *protocol.Entry:
-			v.Seq = next
-		default:
-			return nil, fmt.Errorf("journal: %T is not a journal message", m)
-		}
-		frame, err := protocol.Encode(m)
-		if err != nil {
-			return nil, err
-		}
-		r.Msgs[i] = frame
-		out[i] = Message{Seq: next, Msg: m, Frame: frame}
-	}
-	line, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := j.write(append(line, '\n')); err != nil {
-		return nil, err
-	}
-	j.msgs = append(j.msgs, out...)
-	if cmdID != "" && len(out) > 0 {
-		j.applied[cmdID] = out[len(out)-1].Seq
-	}
-	return out, nil
-}
-
-func (j *Journal) write(line []byte) error {
-	n, err := j.f.Write(line)
-	if err == nil {
-		err = j.f.Sync()
-	}
-	if err != nil {
-		// Cut what was half-written, so the next append starts clean.
-		if n > 0 {
-			j.f.Truncate(j.size)
-		}
-		return fmt.Errorf("journal write: %w", err)
-	}
-	j.size += int64(n)
-	return nil
-}
-
-// Close closes the file.
-func (j *Journal) Close() error { return j.f.Close() }
-
-// ReadFile reads a journal file without opening it for writing, for
-// export: every message in order. A torn last line is skipped and reported.
-func ReadFile(path string) ([]Message, Recovery, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, Recovery{}, err
-	}
-	defer f.Close()
-	j := &Journal{path: path, applied: map[string]uint64{}}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	var lines [][]byte
-	for sc.Scan() {
-		lines = append(lines, append([]byte(nil), sc.Bytes()...))
-	}
-	if err := sc.Err(); err != nil {
-		return nil, Recovery{}, fmt.Errorf("journal %s: %w", path, err)
-	}
-	var rec Recovery
-	for i, line := range lines {
-		if err := j.replayLine(line, i+1); err != nil {
-			if i == len(lines)-1 && i > 0 {
-				rec = Recovery{TornBytes: len(line), TornLine: i + 1}
-				break
-			}
-			return nil, rec, fmt.Errorf("journal %s line %d: %v", path, i+1, err)
-		}
-	}
-	if j.id == "" {
-		return nil, rec, fmt.Errorf("journal %s: empty or not a vigil journal", path)
-	}
-	return j.msgs, rec, nil
-}
-
-// File returns the file written to.
-func (j *Journal) File() File { return j.f }

@@ -25,6 +25,7 @@ type subscriber struct {
 	code       int
 	remote     string
 	authorized bool
+	cork       *corkConn  // nil where the connection could not be corked
 	principal  *Principal // set when the hub's own front end vouched for it
 }
 
@@ -75,7 +76,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteBufferSize: 16 << 10,
 		// CheckOrigin stays the default: same-origin browsers only.
 	}
-	conn, err := up.Upgrade(w, r, nil)
+	cw := &corkingWriter{ResponseWriter: w}
+	conn, err := up.Upgrade(cw, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
@@ -113,7 +115,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if principal != nil {
 		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
 	}
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cw.conn}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
@@ -177,6 +179,12 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 			}
 			continue
 		}
+		if req, ok := m.(*protocol.History); ok {
+			if !s.offer(h.history(req)) {
+				s.drop("too slow: fell more than the queue behind")
+			}
+			continue
+		}
 		cmd, ok := m.(*protocol.Command)
 		if !ok {
 			continue
@@ -187,7 +195,7 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 			}
 			continue
 		}
-		h.Apply(*cmd, s.authorized, func(res Result) {
+		h.Submit(*cmd, s.authorized, func(res Result) {
 			if !s.offer(res.Frame) {
 				h.dropSlowLocked(s, tooSlow) // deliver runs under h.mu
 			}
@@ -195,7 +203,7 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 	}
 }
 
-func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, done chan<- struct{}) {
+func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	conn := s.conn
 	fail := func(err error) {
@@ -238,17 +246,28 @@ func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, d
 			fail(errors.New("no close frame in answer"))
 		}
 	}
-	for _, frame := range first {
+	// The replay is read from the journal as it is sent, each frame as
+	// the watchdog watches; a subscriber dropped meanwhile gets its close.
+	write := func(frame []byte) error {
 		select {
 		case <-s.kill:
-			closeAndWait()
-			return
+			return errKilled
 		default:
 		}
-		if err := send(websocket.TextMessage, frame); err != nil {
-			fail(err)
-			return
-		}
+		return send(websocket.TextMessage, frame)
+	}
+	// flush writes what a corked drain gathered, watched like a frame.
+	flush := func() error {
+		watchdog.Reset(h.opts.WriteWait)
+		defer watchdog.Stop()
+		return s.cork.uncork()
+	}
+	if err := h.sendReplay(s, first, write, flush); err == errKilled {
+		closeAndWait()
+		return
+	} else if err != nil {
+		fail(err)
+		return
 	}
 	ping := time.NewTicker(h.opts.PingPeriod)
 	defer ping.Stop()
@@ -261,7 +280,10 @@ func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, d
 		}
 		select {
 		case frame := <-s.send:
-			if err := send(websocket.TextMessage, frame); err != nil {
+			if err := h.writeQueued(s, frame, write, flush); err == errKilled {
+				closeAndWait()
+				return
+			} else if err != nil {
 				fail(err)
 				return
 			}
@@ -279,7 +301,9 @@ func (h *Hub) write(s *subscriber, first [][]byte, readerDone <-chan struct{}, d
 	}
 }
 
-// Health answers GET /healthz for service managers.
+// Health answers GET /healthz for service managers: 503 once the journal
+// has stopped after a failed write, so a supervisor restarts the server
+// (which reopens and verifies the journal).
 // Under require_token it tells only that the server is up, unless the
 // request carries a valid token: the journal id, its seq and the number
 // of watchers are not for anyone who can reach the port.
@@ -289,8 +313,16 @@ func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 	if !h.opts.RequireToken || h.Authorized(bearer(r)) {
 		body["journal"], body["seq"], body["subscribers"] = h.JournalID(), h.Seq(), h.Subscribers()
 	}
+	if err := h.JournalFailed(); err != nil {
+		// Said even without a token: a supervisor must see it to restart.
+		body["status"] = "failed"
+		body["error"] = "journal stopped, refusing commands until restarted: " + err.Error()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
 	json.NewEncoder(w).Encode(body)
 }
+
+func writeBy(wait time.Duration) time.Time { return time.Now().Add(wait) }
 
 // Mux serves the feed at path, /healthz and the status page under /status.
 func (h *Hub) Mux(path string) *http.ServeMux {

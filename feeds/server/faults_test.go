@@ -154,7 +154,7 @@ func TestPoisonCommandsAreNackedNothingWrittenRestartClean(t *testing.T) {
 	srv.stop()
 	// The server restarts over its own journal, which holds the one
 	// acknowledged command and nothing else.
-	msgs, rec, err := journal.ReadFile(dir + "/" + journal.FileName)
+	msgs, rec, err := journal.ReadFile(dir)
 	if err != nil || rec.TornBytes != 0 || len(msgs) != 2 {
 		t.Fatalf("journal after refusals: %d messages, %+v, %v", len(msgs), rec, err)
 	}
@@ -272,14 +272,15 @@ func TestCommandTimeOfAction(t *testing.T) {
 
 // transitions returns the journal's service and level transition entries.
 func transitions(h *Hub) []string {
-	h.cmdMu.Lock()
-	defer h.cmdMu.Unlock()
 	var out []string
-	for _, m := range h.journal.Messages(0) {
-		if e, ok := m.Msg.(*protocol.Entry); ok && (e.Service != "" || e.Level != "") {
-			out = append(out, e.Text)
+	h.journal.Range(1, h.Seq(), func(m journal.Message) bool {
+		if msg, err := m.Decode(); err == nil {
+			if e, ok := msg.(*protocol.Entry); ok && (e.Service != "" || e.Level != "") {
+				out = append(out, e.Text)
+			}
 		}
-	}
+		return true
+	})
 	return out
 }
 
@@ -303,6 +304,8 @@ func TestRestartFabricatesNoTransitions(t *testing.T) {
 	crit.At = protocol.At(time.Now())
 	srv.hub.PublishLoad(crit)
 	stopCheck()
+	// Journaled once durable: record does not wait for the disk.
+	eventually(t, "the crit transition", func() bool { return len(transitions(srv.hub)) == 2 })
 	before := transitions(srv.hub)
 	if len(before) != 2 || !strings.Contains(before[0], "exim on web-3 new → down") || !strings.Contains(before[1], "ok → crit") {
 		t.Fatalf("transitions before restart: %q", before)
@@ -340,6 +343,7 @@ func TestRestartFabricatesNoTransitions(t *testing.T) {
 	}
 	// A real change after the restart is journaled from the known state.
 	srv2.hub.PublishService(protocol.Service{Host: "web-3", Service: "exim", State: "ok", At: protocol.At(time.Now()), Since: protocol.At(time.Now())})
+	eventually(t, "the ok transition", func() bool { return len(transitions(srv2.hub)) >= 3 })
 	if got := transitions(srv2.hub); len(got) != 3 || !strings.Contains(got[2], "exim on web-3 down → ok") {
 		t.Fatalf("transitions: %q", got)
 	}
@@ -509,11 +513,12 @@ func FuzzCommandReplays(f *testing.F) {
 			h.Apply(*cmd, true, nil)
 		}
 		seq := j.Seq()
-		for _, m := range j.Messages(0) {
+		j.Range(1, seq, func(m journal.Message) bool {
 			if !protocol.FitsFrame(m.Frame) {
 				t.Fatalf("journaled a %d-byte frame", len(m.Frame))
 			}
-		}
+			return true
+		})
 		j.Close()
 		again, rec, err := journal.Open(dir)
 		if err != nil || rec.TornBytes != 0 || again.Seq() != seq {

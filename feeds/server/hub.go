@@ -6,6 +6,7 @@ package server
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,10 @@ type Options struct {
 	// LoadLog, if set, receives one JSON line per host and minute with the
 	// minute's peak load: the history a post-mortem draws load from.
 	LoadLog io.Writer
+	// ReplayWindow is how far back a fresh subscriber (since 0) is sent
+	// every entry; before it, only open incidents' entries and the newest
+	// frame of each incident. Default 24h.
+	ReplayWindow time.Duration
 
 	// Site is the public status page: name, URL, components. Senders
 	// deliver publishes by channel name (ChannelPage needs none), retried
@@ -72,6 +77,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ReplayWindow <= 0 {
+		o.ReplayWindow = 24 * time.Hour
+	}
 	if o.StaleCheck <= 0 {
 		o.StaleCheck = time.Second
 	}
@@ -82,10 +90,12 @@ type Hub struct {
 	opts Options
 	log  *slog.Logger
 
-	// cmdMu serializes everything that appends to the journal, so every
-	// subscriber sees one order. It is held across the fsync; mu is not.
+	// cmdMu serializes everything that appends to the journal (validation
+	// and seq assignment), so every subscriber sees one order. It is not
+	// held across the fsync: the journal commits in groups, and what a
+	// command caused is broadcast and acked once durable (commit.go).
 	cmdMu   sync.Mutex
-	journal *journal.Journal
+	journal journal.Backend
 
 	mu        sync.Mutex
 	loads     map[string][]byte // host -> encoded load frame
@@ -104,10 +114,28 @@ type Hub struct {
 	deliveries *publish.Engine // publishes not yet delivered to every channel
 	fleet      fleet           // agents and reported hosts (fleet.go)
 	presence   presence        // who is watching (presence.go)
+
+	// Durable state (commit.go): the newest seq broadcast (everything up
+	// to it is on disk), the newest durable frame of each incident, the
+	// answers waiting for their record to be durable, and the journal's
+	// failure once it stopped.
+	published uint64
+	heads     map[string]journal.Message
+	waiting   map[uint64][]func(error)
+	failed    error
 }
 
-// NewHub builds a hub over an open journal, rebuilding incidents from it.
-func NewHub(j *journal.Journal, opts Options) *Hub {
+// NewHub builds a hub over an open journal, rebuilding its state from it.
+//
+// Start-up replay hooks (noteIncident and any beside it) are called for
+// each message of the start-up state, not for every message ever
+// journaled: what a fresh subscriber is sent (the newest incident frame of
+// every incident, the entries of open incidents and those of the replay
+// window), and, from before the window, every publish and delivery entry
+// and the newest transition entry of each service and of each host's load
+// level (journal.Backend.StartSeqs), all in increasing seq. Start time and
+// memory so stay bounded by what is live, whatever the journal's age.
+func NewHub(j journal.Backend, opts Options) *Hub {
 	opts.defaults()
 	h := &Hub{
 		opts: opts, log: opts.Logger, journal: j,
@@ -115,18 +143,40 @@ func NewHub(j *journal.Journal, opts Options) *Hub {
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
+		heads: map[string]journal.Message{}, waiting: map[uint64][]func(error){},
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.initPublishing()
-	for _, m := range j.Messages(0) {
+	h.published = j.Seq()
+	for _, m := range j.Heads() {
+		h.heads[m.Msg.(*protocol.IncidentMsg).Incident.ID] = m
+	}
+	err := h.startState(func(m journal.Message) bool {
+		if _, err := m.Decode(); err != nil {
+			h.log.Error("journal: a message that does not decode", "seq", m.Seq, "err", err)
+			return true
+		}
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
+		return true
+	})
+	if err != nil {
+		h.log.Error("journal: reading the start-up state", "err", err)
 	}
+	h.declarationOrder()
+	j.OnDurable(h.durable)
 	return h
 }
 
 func (h *Hub) noteIncident(m protocol.Message) {
 	h.observePublished(m)
+	h.noteIncidentState(m)
+}
+
+// noteIncidentState keeps the incident a message carries. A command's
+// messages are noted at once (the next command is checked against them)
+// but shown to publishing only once durable (commit.go).
+func (h *Hub) noteIncidentState(m protocol.Message) {
 	im, ok := m.(*protocol.IncidentMsg)
 	if !ok {
 		return
@@ -256,7 +306,8 @@ func (h *Hub) PublishService(s protocol.Service) {
 	h.record(transitionEntry(s, from, text))
 }
 
-// record journals an entry that belongs to no command.
+// record journals an entry that belongs to no command. It is broadcast
+// once durable (commit.go); record does not wait for the disk.
 func (h *Hub) record(e protocol.Entry) {
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
@@ -264,16 +315,10 @@ func (h *Hub) record(e protocol.Entry) {
 		e.At = protocol.At(h.opts.Now())
 	}
 	fitEntry(&e)
-	msgs, err := h.journal.Append("", &e)
-	if err != nil {
+	if _, err := h.journal.Append("", &e); err != nil && !errors.Is(err, journal.ErrFailed) {
+		// (A stopped journal was said once, loudly, by durable().)
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
-		return
 	}
-	h.mu.Lock()
-	for _, m := range msgs {
-		h.broadcastLocked(m.Frame)
-	}
-	h.mu.Unlock()
 }
 
 // Result is the answer to a command: an encoded ack or nack.
@@ -291,27 +336,14 @@ func nack(id, code, msg string) Result {
 // deliver, if not nil, is called with the answer while broadcasts are
 // still held back, so the sender sees its messages before its ack.
 func (h *Hub) Apply(cmd protocol.Command, authorized bool, deliver func(Result)) Result {
-	if cmd.Op == protocol.OpCollect {
-		return h.deliverCollect(cmd, authorized, deliver)
-	}
-	h.cmdMu.Lock()
-	defer h.cmdMu.Unlock()
-	res, msgs := h.apply(cmd, authorized)
-	h.mu.Lock()
-	for _, m := range msgs {
-		h.noteIncident(m.Msg)
-		h.broadcastLocked(m.Frame)
-	}
-	if deliver != nil {
-		deliver(res)
-	}
-	h.mu.Unlock()
-	if res.Code != "" {
-		h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", res.Code)
-	} else if len(msgs) > 0 {
-		h.log.Info("command applied", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "incident", cmd.Incident)
-	}
-	return res
+	done := make(chan Result, 1)
+	h.Submit(cmd, authorized, func(res Result) {
+		if deliver != nil {
+			deliver(res)
+		}
+		done <- res
+	})
+	return <-done
 }
 
 func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Message) {
@@ -319,6 +351,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token"), nil
 	}
 	if seq, done := h.journal.Applied(cmd.ID); done {
+		// Acked (by Submit) only once that seq is durable.
 		return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: seq})}, nil
 	}
 	if cmd.Actor == "" {
@@ -388,30 +421,6 @@ func (h *Hub) broadcastLocked(frame []byte) {
 	}
 }
 
-// attach registers s for live messages and returns what it must be sent
-// first: the state snapshot, the journal after since, and synced. Taken
-// under one lock so nothing falls between the snapshot and live.
-func (h *Hub) attach(s *subscriber, since uint64, journalID string) ([][]byte, bool) {
-	h.cmdMu.Lock() // no journal append can interleave with the replay cut
-	defer h.cmdMu.Unlock()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, false
-	}
-	if journalID != h.journal.ID() {
-		since = 0
-	}
-	first := appendSorted(nil, h.loads)
-	first = appendSorted(first, h.svcFrames)
-	for _, m := range h.journal.Messages(since) {
-		first = append(first, m.Frame)
-	}
-	first = append(first, protocol.MustEncode(&protocol.Synced{Seq: h.journal.Seq()}))
-	h.subs[s] = struct{}{}
-	return first, true
-}
-
 // appendSorted appends the frames of m in key order, so every snapshot
 // lists hosts and services the same way.
 func appendSorted(dst [][]byte, m map[string][]byte) [][]byte {
@@ -439,11 +448,11 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
-// Seq is the newest journal seq.
+// Seq is the newest journal seq on disk and broadcast.
 func (h *Hub) Seq() uint64 {
-	h.cmdMu.Lock()
-	defer h.cmdMu.Unlock()
-	return h.journal.Seq()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.published
 }
 
 // Close says goodbye to every subscriber and refuses new ones.

@@ -64,14 +64,15 @@ func publishOptions(hookURL string) Options {
 }
 
 func entriesOfKind(h *Hub, kind string) []*protocol.Entry {
-	h.cmdMu.Lock()
-	defer h.cmdMu.Unlock()
 	var out []*protocol.Entry
-	for _, m := range h.journal.Messages(0) {
-		if e, ok := m.Msg.(*protocol.Entry); ok && e.Kind == kind {
-			out = append(out, e)
+	h.journal.Range(1, h.Seq(), func(m journal.Message) bool {
+		if msg, err := m.Decode(); err == nil {
+			if e, ok := msg.(*protocol.Entry); ok && e.Kind == kind {
+				out = append(out, e)
+			}
 		}
-	}
+		return true
+	})
 	return out
 }
 
