@@ -476,8 +476,11 @@ func (d *formDialog) step(delta int) tea.Cmd {
 
 func (d *formDialog) update(msg tea.Msg) (action, tea.Cmd) {
 	a, cmd := d.handle(msg)
-	if d.preview != nil {
-		d.hint = d.preview(d)
+	switch msg.(type) {
+	case tea.KeyPressMsg, tea.PasteMsg: // what can change a value; not a cursor's blink
+		if d.preview != nil {
+			d.hint = d.preview(d)
+		}
 	}
 	return a, cmd
 }
