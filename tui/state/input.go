@@ -19,6 +19,18 @@ type Batch struct {
 	Services []ServiceState
 	Events   []Event
 	Health   []Health
+	History  []HistoryPage // answers to history requests
+}
+
+// HistoryPage is a hub's answer to a history request: older journal
+// messages (*protocol.IncidentMsg, *protocol.Entry) in increasing seq,
+// not yet sanitised; More says older ones exist.
+type HistoryPage struct {
+	Feed     string
+	Journal  string // the journal it was read from: a page of a replaced one is dropped
+	ID       string
+	Messages []protocol.Message
+	More     bool
 }
 
 // HostLoad is one host's latest load and its recent history.
@@ -78,6 +90,11 @@ type Health struct {
 	// (hello): what the declare and edit dialogs offer, and the names
 	// drafts use.
 	Components []protocol.Component
+	// Compacted says the last replay from zero left older journal
+	// messages out (they can be paged in); Oldest is the lowest seq the
+	// hub holds.
+	Compacted bool
+	Oldest    uint64
 }
 
 // Event is an ordered feed event, seen exactly once.

@@ -133,6 +133,7 @@ type State struct {
 	published map[string]string             // publish ref -> incident/item it was for
 	delivery  map[string]map[string]string  // incident/item -> channel -> latest outcome
 	Notice    Notice
+	paging    paging
 
 	// Versions move when what they name changes, so views can cache.
 	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion, PresenceVersion uint64
@@ -160,6 +161,7 @@ func New(th Thresholds, timelineCap int) *State {
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
 		overdue: map[string]bool{}, gapStart: map[string]gap{}, presence: map[string][]protocol.Watcher{},
 		published: map[string]string{}, delivery: map[string]map[string]string{},
+		paging: newPaging(),
 	}
 }
 
@@ -194,6 +196,9 @@ func (s *State) Apply(b Batch, now time.Time) {
 		s.HealthVersion++
 		s.HostsVersion++
 		s.ServicesVersion++
+	}
+	for i := range b.History {
+		s.applyHistory(&b.History[i], now)
 	}
 }
 
@@ -276,22 +281,12 @@ func (s *State) applyEvent(e Event, now time.Time) {
 			in := sanitizeIncident(m.Incident)
 			if _, seen := s.incidents[in.ID]; !seen {
 				s.incOrder = append(s.incOrder, in.ID)
-				s.Timeline.AddList(in.ID)
 			}
 			s.incidents[in.ID] = &Incident{Feed: v.Feed, Incident: in}
 			s.Timeline.SetClosed(in.ID, in.Resolved())
 			s.IncidentsVersion++
 		case *protocol.Entry:
-			e := Entry{Feed: v.Feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
-				Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text), Host: Sanitize(m.Host),
-				Evidence: sanitizeEvidence(m.Evidence)}
-			if m.Received != nil {
-				e.Received = m.Received.Time
-			}
-			if m.Delivery != nil {
-				e.Outcome = Sanitize(m.Delivery.Outcome)
-			}
-			s.Timeline.Add(e)
+			s.Timeline.Add(entryOf(v.Feed, m))
 			s.TimelineVersion++
 			s.noteDelivery(m)
 		}
@@ -304,6 +299,7 @@ func (s *State) applyEvent(e Event, now time.Time) {
 		s.PresenceVersion++
 	case ResetEvent:
 		s.dropFeed(v.Feed)
+		s.forgetPaging(v.Feed)
 		delete(s.presence, v.Feed)
 		s.PresenceVersion++
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
@@ -335,9 +331,24 @@ func (s *State) applyEvent(e Event, now time.Time) {
 	}
 }
 
+// entryOf is a journal entry as the timeline holds it, sanitised.
+func entryOf(feed string, m *protocol.Entry) Entry {
+	e := Entry{Feed: feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
+		Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text), Host: Sanitize(m.Host),
+		Evidence: sanitizeEvidence(m.Evidence)}
+	if m.Received != nil {
+		e.Received = m.Received.Time
+	}
+	if m.Delivery != nil {
+		e.Outcome = Sanitize(m.Delivery.Outcome)
+	}
+	return e
+}
+
 func (s *State) applyStatus(v StatusEvent) {
 	switch v.State {
 	case FeedDisconnected, FeedRefused:
+		s.dropAsks(v.Feed) // a request is not kept across a disconnect
 		if _, open := s.gapStart[v.Feed]; !open {
 			s.gapStart[v.Feed] = gap{from: v.At, reason: Sanitize(v.Reason)}
 		}
@@ -375,6 +386,7 @@ func (s *State) dropFeed(feed string) {
 
 // Tick advances the clock: steps that became overdue raise an alert, once.
 func (s *State) Tick(now time.Time) {
+	s.expireAsks(now)
 	for _, id := range s.incOrder {
 		in := s.incidents[id]
 		if in.Resolved() {
