@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -271,6 +272,21 @@ secret_env = "E2E_HOOK_SECRET"
 	}
 	if page := fetchPage(t, base+"/status"); !strings.Contains(page, "the latest security fixes.") {
 		t.Fatalf("/status does not show the announcement:\n%s", page)
+	}
+
+	// The Atom feed: one entry per publish to the page.
+	type atomEntry struct {
+		ID      string `xml:"id"`
+		Content string `xml:"content"`
+	}
+	var atom struct {
+		Entries []atomEntry `xml:"entry"`
+	}
+	if err := xml.Unmarshal([]byte(fetchPage(t, base+"/status/feed.atom")), &atom); err != nil {
+		t.Fatalf("feed.atom: %v", err)
+	}
+	if len(atom.Entries) != 2 || !slices.ContainsFunc(atom.Entries, func(e atomEntry) bool { return strings.Contains(e.Content, "the latest security fixes.") }) {
+		t.Fatalf("feed.atom entries: %+v", atom.Entries)
 	}
 
 	// Nothing more arrives: each channel got each publish once.
