@@ -32,7 +32,7 @@ func StateBatch(b client.Batch) state.Batch {
 		out.Events = append(out.Events, state.PresenceEvent{Feed: p.Feed, Watchers: p.Watchers})
 	}
 	for _, a := range b.History {
-		out.History = append(out.History, state.HistoryPage{Feed: a.Feed, Journal: a.Journal, ID: a.ID, Messages: a.Messages, More: a.More})
+		out.History = append(out.History, state.HistoryPage{Feed: a.Feed, Journal: a.Journal, ID: a.ID, Messages: a.Messages, More: a.More, Error: a.Error})
 	}
 	if b.Health != nil {
 		out.Health = make([]state.Health, len(b.Health))

@@ -415,8 +415,11 @@ func (f *feed) dispatch(m protocol.Message) error {
 			f.store.push(AckEvent{Feed: name, ID: v.ID, Seq: v.Seq})
 		}
 	case *protocol.Nack:
-		if f.outbox.Remove(v.ID) {
+		switch {
+		case f.outbox.Remove(v.ID):
 			f.store.push(NackEvent{Feed: name, ID: v.ID, Code: v.Code, Error: v.Error})
+		case strings.HasPrefix(v.ID, historyIDPrefix):
+			f.store.pushHistory(HistoryAnswer{Feed: name, Journal: f.journal, ID: v.ID, Error: v.Code + ": " + v.Error})
 		}
 	case *protocol.Presence:
 		f.store.putPresence(name, v.Watchers)

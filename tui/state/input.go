@@ -31,6 +31,7 @@ type HistoryPage struct {
 	ID       string
 	Messages []protocol.Message
 	More     bool
+	Error    string // the hub refused the request: why, not yet sanitised
 }
 
 // HostLoad is one host's latest load and its recent history.
