@@ -35,6 +35,12 @@ type Feed interface {
 	Feeds() []string
 }
 
+// historyFeed is a Feed that can page older journal messages in
+// (client.Client); without it the timeline shows what was replayed.
+type historyFeed interface {
+	History(feed string, before uint64, limit int, incident string) (string, error)
+}
+
 // Options configure the dashboard.
 type Options struct {
 	Actor       string
@@ -57,6 +63,12 @@ type (
 	batchMsg struct{ b client.Batch }
 	tickMsg  time.Time
 	errMsg   struct{ err error }
+	// historyAskedMsg is what became of a history request.
+	historyAskedMsg struct {
+		req state.HistoryRequest
+		id  string
+		err error
+	}
 	savedMsg struct {
 		path string
 		err  error
@@ -203,8 +215,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			return m.notice("writing draft: "+msg.err.Error(), true), nil
 		}
 		return m.notice("draft written to "+msg.path, false), nil
+	case historyAskedMsg:
+		m.st.Asked(msg.req, msg.id, msg.err, m.now)
+		return m, nil
 	case tea.MouseMsg:
-		return m.mouse(msg), nil
+		m = m.mouse(msg)
+		return m, m.olderOnWheel(msg)
 	}
 	if d := m.top(); d != nil {
 		a, cmd := d.update(msg) // keys, paste, cursor blinks
@@ -274,6 +290,9 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 		m = m.pop()
 		m.selected, m.pinned = a.id, true
 		m.cl.sel, m.tl.follow = 0, true
+		if in := m.st.Incident(a.id); in != nil && in.Resolved() {
+			return m, m.askOlder() // a past incident: its entries may have been compacted away
+		}
 		return m, nil
 	case clipboardAct:
 		return m.pop().notice(fmt.Sprintf("draft for %s copied to your clipboard (OSC 52, %d characters)", a.item, len(a.text)), false), tea.SetClipboard(a.text)
@@ -437,7 +456,45 @@ func (m Model) focusOn(p Pane) (Model, tea.Cmd) {
 
 func (m Model) moveBy(delta int) (Model, tea.Cmd) {
 	m.move(delta)
+	if m.focus == TimelinePane && delta < 0 && m.tl.atOldest() {
+		return m, m.askOlder()
+	}
 	return m, nil
+}
+
+// askOlder asks the hub for the page of the shown timeline before its
+// oldest entry held, once while waiting; the answer arrives with the
+// feed's batches. The request is sent by a command, never here.
+func (m Model) askOlder() tea.Cmd {
+	hf, ok := m.feed.(historyFeed)
+	if !ok {
+		return nil
+	}
+	id := ""
+	if in := m.current(); in != nil {
+		id = in.ID
+	}
+	var cmds []tea.Cmd
+	for _, req := range m.st.AskOlder(id, m.now) {
+		cmds = append(cmds, func() tea.Msg {
+			hid, err := hf.History(req.Feed, req.Before, req.Limit, req.Incident)
+			return historyAskedMsg{req: req, id: hid, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// olderOnWheel asks for older entries when the wheel scrolls the timeline
+// up past its oldest entry.
+func (m Model) olderOnWheel(msg tea.MouseMsg) tea.Cmd {
+	mouse := msg.Mouse()
+	if _, wheel := msg.(tea.MouseWheelMsg); !wheel || mouse.Button != tea.MouseWheelUp || m.top() != nil || m.layout.TooSmall {
+		return nil
+	}
+	if p, ok := m.paneAt(mouse.X, mouse.Y); ok && p == TimelinePane && m.tl.atOldest() {
+		return m.askOlder()
+	}
+	return nil
 }
 
 func (m Model) quit() (Model, tea.Cmd) {
@@ -502,7 +559,7 @@ func (m Model) jumpPrompt() (Model, tea.Cmd) {
 }
 
 func (m Model) declare() (Model, tea.Cmd) {
-	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.opts.Now)
+	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.components(m.opts.DeclareFeed), m.opts.Now)
 	return m.push(d), cmd
 }
 
@@ -511,7 +568,7 @@ func (m Model) edit() (Model, tea.Cmd) {
 	if in == nil {
 		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
 	}
-	d, cmd := newEditDialog(in)
+	d, cmd := newEditDialog(in, m.components(in.Feed))
 	return m.push(d), cmd
 }
 
@@ -680,7 +737,8 @@ func (m Model) draftFor() (string, string, error) {
 	if m.opts.UTC {
 		zone = time.UTC
 	}
-	text, ok, err := incident.Draft(&in.Incident, it, incident.DraftEnv{Affected: m.st.DownServices(), Support: m.opts.Support, Zone: zone, Now: m.now})
+	text, ok, err := incident.Draft(&in.Incident, it, incident.DraftEnv{Affected: m.st.DownServices(), Components: m.components(in.Feed),
+		Support: m.opts.Support, Zone: zone, Now: m.now})
 	if err != nil {
 		return "", "", err
 	}
@@ -688,6 +746,14 @@ func (m Model) draftFor() (string, string, error) {
 		return "", "", fmt.Errorf("step %q has no message template", it.ID)
 	}
 	return it.ID, text, nil
+}
+
+// components are the public components feed's hub offers (its hello).
+func (m Model) components(feed string) []protocol.Component {
+	if h := m.st.FeedHealth(feed); h != nil {
+		return h.Components
+	}
+	return nil
 }
 
 // What to do with the selected step's draft.
@@ -722,12 +788,17 @@ func (m Model) publish() (Model, tea.Cmd) {
 	}
 	in := m.current()
 	var channels []string
-	for _, h := range m.st.Health() {
-		if h.Feed == in.Feed {
-			channels = h.Channels
-		}
+	if h := m.st.FeedHealth(in.Feed); h != nil {
+		channels = h.Channels
 	}
-	d, cmd := newPublishDialog(in.ID, in.Feed, item, text, in.Title, channels)
+	comps := m.components(in.Feed)
+	subject, body := splitSubject(text)
+	if subject == "" {
+		// The incident's title is written for responders; customers get
+		// it without the measurements, as the drafts do.
+		subject = incident.PublicTitle(in.Title, namesOf(in.Components, comps))
+	}
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels)
 	return m.push(d), cmd
 }
 

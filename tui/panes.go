@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -373,6 +374,15 @@ type timelinePane struct {
 	filter  string
 	index   *filterIndex
 	cache   *cached
+	anchor  anchor
+}
+
+// anchor is the selected entry by key, so the selection stays on it when
+// entries are merged in above it or evicted (indexes shift).
+type anchor struct {
+	key    int64
+	shifts uint64
+	set    bool
 }
 
 // filterIndex is the timeline's matches for a filter, extended as entries
@@ -394,10 +404,11 @@ func (p *timelinePane) source(v *viewCtx) (string, int) {
 	}
 	n := v.st.Timeline.Len(id)
 	if p.filter == "" {
+		p.relocate(v, id, n)
 		return id, n
 	}
 	x := p.index
-	key := fmt.Sprint(id, "\x00", p.filter, "\x00", v.st.Timeline.Dropped)
+	key := fmt.Sprint(id, "\x00", p.filter, "\x00", v.st.Timeline.Shifts)
 	if key != x.key || n < x.scanned {
 		x.key, x.filtered, x.scanned = key, x.filtered[:0], 0
 	}
@@ -410,8 +421,40 @@ func (p *timelinePane) source(v *viewCtx) (string, int) {
 		}
 	}
 	x.scanned = n
+	p.relocate(v, id, len(x.filtered))
 	return id, len(x.filtered)
 }
+
+// relocate keeps the selection on the anchored entry after indexes
+// shifted (a page of history merged in above it, an eviction).
+func (p *timelinePane) relocate(v *viewCtx, id string, n int) {
+	tl := v.st.Timeline
+	if p.follow || !p.anchor.set || p.anchor.shifts == tl.Shifts {
+		return
+	}
+	i := tl.IndexOf(id, p.anchor.key)
+	if p.filter != "" {
+		i = sort.SearchInts(p.index.filtered, i)
+	}
+	i = max(0, min(i, n-1))
+	p.top = max(0, p.top+i-p.sel)
+	p.seenLen += i - p.sel // what came in above is not new
+	p.sel = i
+	p.anchor.shifts = tl.Shifts
+}
+
+// remember anchors the selection after it moved.
+func (p *timelinePane) remember(v *viewCtx, id string, n int) {
+	if n == 0 || p.sel >= n {
+		p.anchor.set = false
+		return
+	}
+	p.anchor = anchor{key: p.entry(v, id, p.sel).Key(), shifts: v.st.Timeline.Shifts, set: true}
+}
+
+// atOldest reports whether, after a move, the reader is on the oldest
+// entry held (or none is held).
+func (p *timelinePane) atOldest() bool { return p.sel == 0 }
 
 // entry returns the i-th entry shown.
 func (p *timelinePane) entry(v *viewCtx, id string, i int) *state.Entry {
@@ -451,6 +494,7 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	id, n := p.source(v)
 	rows := r.H - 1
 	p.settle(n, rows)
+	p.remember(v, id, n)
 	title := "Timeline"
 	if id != "" {
 		title += " " + id
@@ -460,6 +504,9 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	title += fmt.Sprintf("  %d", n)
 	if p.filter != "" {
 		title += "  filter: " + p.filter
+	}
+	if v.st.LoadingOlder(id) {
+		title += "  ↑ loading older…"
 	}
 	if !p.follow && n > p.seenLen {
 		title += fmt.Sprintf("  ↓ %d new (%s)", n-p.seenLen, v.keys.Bottom.Help().Key)
@@ -504,23 +551,25 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 }
 
 func (p *timelinePane) move(v *viewCtx, delta, rows int) {
-	_, n := p.source(v)
+	id, n := p.source(v)
 	if p.follow {
 		p.sel, p.top, p.seenLen = n-1, max(0, n-rows), n
 	}
 	p.sel = max(0, min(p.sel+delta, n-1))
 	p.follow = p.sel >= n-1
 	p.settle(n, rows)
+	p.remember(v, id, n)
 }
 
 func (p *timelinePane) click(v *viewCtx, row, rows int) {
-	_, n := p.source(v)
+	id, n := p.source(v)
 	if p.follow {
 		p.top, p.seenLen = max(0, n-rows), n
 	}
 	p.sel = max(0, min(p.top+row, n-1))
 	p.follow = false
 	p.settle(n, rows)
+	p.remember(v, id, n)
 }
 
 func (p *timelinePane) open(v *viewCtx) dialog {
@@ -544,6 +593,7 @@ func (p *timelinePane) jump(v *viewCtx, at time.Time, rows int) bool {
 			p.sel, p.top, p.seenLen = i, i, n
 			p.follow = i >= n-1
 			p.top = max(0, min(p.top, n-rows))
+			p.remember(v, id, n)
 			return true
 		}
 	}
@@ -630,11 +680,15 @@ func (p *checklistPane) draw(v *viewCtx, r Rect, focused bool) string {
 			v.styles.Dim.Render(fit(" no active incident — "+v.keys.Declare.Help().Key+" declares one", r.W))}, r.W, r.H)
 	}
 	done, total := incident.Progress(&in.Incident)
-	lines := []string{v.title(fmt.Sprintf("Checklist %s  %d/%d done  (%s runbook)", in.ID, done, total, in.Kind), r.W, focused)}
+	zone, _ := v.zone()
+	kind := in.Kind + " runbook"
+	if w := windowLabel(&in.Incident, zone); w != "" {
+		kind = in.Kind + " " + w
+	}
+	lines := []string{v.title(fmt.Sprintf("Checklist %s  %d/%d done  (%s)", in.ID, done, total, kind), r.W, focused)}
 	items := in.Checklist
 	rows := r.H - 3 // title, and two lines for the selected step's detail
 	p.clamp(len(items), rows)
-	zone, _ := v.zone()
 	for i := p.offset; i < len(items) && i < p.offset+rows; i++ {
 		it := &items[i]
 		lines = append(lines, p.itemLine(v, in, it, i == p.sel && focused, r.W, zone))

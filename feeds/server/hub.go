@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/link"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/publish"
 )
@@ -66,7 +67,7 @@ func (o *Options) defaults() {
 		o.QueueSize = 4096
 	}
 	if o.PingPeriod <= 0 {
-		o.PingPeriod = 15 * time.Second
+		o.PingPeriod = link.PingPeriod
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second

@@ -19,6 +19,19 @@ type Batch struct {
 	Services []ServiceState
 	Events   []Event
 	Health   []Health
+	History  []HistoryPage // answers to history requests
+}
+
+// HistoryPage is a hub's answer to a history request: older journal
+// messages (*protocol.IncidentMsg, *protocol.Entry) in increasing seq,
+// not yet sanitised; More says older ones exist.
+type HistoryPage struct {
+	Feed     string
+	Journal  string // the journal it was read from: a page of a replaced one is dropped
+	ID       string
+	Messages []protocol.Message
+	More     bool
+	Error    string // the hub refused the request: why, not yet sanitised
 }
 
 // HostLoad is one host's latest load and its recent history.
@@ -74,6 +87,15 @@ type Health struct {
 	Dupes     uint64
 	// Channels are the publish channels the feed's hub offers (hello).
 	Channels []string
+	// Components are the public components its incidents may name
+	// (hello): what the declare and edit dialogs offer, and the names
+	// drafts use.
+	Components []protocol.Component
+	// Compacted says the last replay from zero left older journal
+	// messages out (they can be paged in); Oldest is the lowest seq the
+	// hub holds.
+	Compacted bool
+	Oldest    uint64
 }
 
 // Event is an ordered feed event, seen exactly once.

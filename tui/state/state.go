@@ -133,6 +133,7 @@ type State struct {
 	published map[string]string             // publish ref -> incident/item it was for
 	delivery  map[string]map[string]string  // incident/item -> channel -> latest outcome
 	Notice    Notice
+	paging    paging
 
 	// Versions move when what they name changes, so views can cache.
 	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion, PresenceVersion uint64
@@ -160,6 +161,7 @@ func New(th Thresholds, timelineCap int) *State {
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
 		overdue: map[string]bool{}, gapStart: map[string]gap{}, presence: map[string][]protocol.Watcher{},
 		published: map[string]string{}, delivery: map[string]map[string]string{},
+		paging: newPaging(),
 	}
 }
 
@@ -187,11 +189,16 @@ func (s *State) Apply(b Batch, now time.Time) {
 		for i := range s.health {
 			s.health[i].Reason = Sanitize(s.health[i].Reason)
 			s.health[i].Server = Sanitize(s.health[i].Server)
+			s.health[i].Channels = sanitizeAll(s.health[i].Channels)
+			s.health[i].Components = sanitizeComponents(s.health[i].Components)
 		}
 		// A feed going down makes its hosts and services stale.
 		s.HealthVersion++
 		s.HostsVersion++
 		s.ServicesVersion++
+	}
+	for i := range b.History {
+		s.applyHistory(&b.History[i], now)
 	}
 }
 
@@ -252,6 +259,7 @@ func sanitizeIncident(in protocol.Incident) protocol.Incident {
 	in = in.Clone()
 	in.ID, in.Title, in.Commander = Sanitize(in.ID), Sanitize(in.Title), Sanitize(in.Commander)
 	in.Severity, in.Kind, in.Status = Sanitize(in.Severity), Sanitize(in.Kind), Sanitize(in.Status)
+	in.Components = sanitizeAll(in.Components)
 	for i := range in.Checklist {
 		it := &in.Checklist[i]
 		it.ID, it.Title, it.Hint = Sanitize(it.ID), Sanitize(it.Title), Sanitize(it.Hint)
@@ -273,22 +281,12 @@ func (s *State) applyEvent(e Event, now time.Time) {
 			in := sanitizeIncident(m.Incident)
 			if _, seen := s.incidents[in.ID]; !seen {
 				s.incOrder = append(s.incOrder, in.ID)
-				s.Timeline.AddList(in.ID)
 			}
 			s.incidents[in.ID] = &Incident{Feed: v.Feed, Incident: in}
 			s.Timeline.SetClosed(in.ID, in.Resolved())
 			s.IncidentsVersion++
 		case *protocol.Entry:
-			e := Entry{Feed: v.Feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
-				Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text), Host: Sanitize(m.Host),
-				Evidence: sanitizeEvidence(m.Evidence)}
-			if m.Received != nil {
-				e.Received = m.Received.Time
-			}
-			if m.Delivery != nil {
-				e.Outcome = Sanitize(m.Delivery.Outcome)
-			}
-			s.Timeline.Add(e)
+			s.Timeline.Add(entryOf(v.Feed, m))
 			s.TimelineVersion++
 			s.noteDelivery(m)
 		}
@@ -301,6 +299,7 @@ func (s *State) applyEvent(e Event, now time.Time) {
 		s.PresenceVersion++
 	case ResetEvent:
 		s.dropFeed(v.Feed)
+		s.forgetPaging(v.Feed)
 		delete(s.presence, v.Feed)
 		s.PresenceVersion++
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
@@ -332,9 +331,24 @@ func (s *State) applyEvent(e Event, now time.Time) {
 	}
 }
 
+// entryOf is a journal entry as the timeline holds it, sanitised.
+func entryOf(feed string, m *protocol.Entry) Entry {
+	e := Entry{Feed: feed, Seq: m.Seq, Incident: Sanitize(m.Incident), At: m.At.Time,
+		Actor: Sanitize(m.Actor), Kind: Sanitize(m.Kind), Text: Sanitize(m.Text), Host: Sanitize(m.Host),
+		Evidence: sanitizeEvidence(m.Evidence)}
+	if m.Received != nil {
+		e.Received = m.Received.Time
+	}
+	if m.Delivery != nil {
+		e.Outcome = Sanitize(m.Delivery.Outcome)
+	}
+	return e
+}
+
 func (s *State) applyStatus(v StatusEvent) {
 	switch v.State {
 	case FeedDisconnected, FeedRefused:
+		s.dropAsks(v.Feed) // a request is not kept across a disconnect
 		if _, open := s.gapStart[v.Feed]; !open {
 			s.gapStart[v.Feed] = gap{from: v.At, reason: Sanitize(v.Reason)}
 		}
@@ -372,6 +386,7 @@ func (s *State) dropFeed(feed string) {
 
 // Tick advances the clock: steps that became overdue raise an alert, once.
 func (s *State) Tick(now time.Time) {
+	s.expireAsks(now)
 	for _, id := range s.incOrder {
 		in := s.incidents[id]
 		if in.Resolved() {
@@ -533,6 +548,40 @@ func (s *State) Incident(id string) *Incident { return s.incidents[id] }
 
 // Health returns every feed's health, in configuration order.
 func (s *State) Health() []Health { return s.health }
+
+// FeedHealth returns one feed's health, or nil before it has any.
+func (s *State) FeedHealth(feed string) *Health {
+	for i := range s.health {
+		if s.health[i].Feed == feed {
+			return &s.health[i]
+		}
+	}
+	return nil
+}
+
+// sanitizeAll returns a sanitised copy of names from a feed.
+func sanitizeAll(names []string) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = Sanitize(n)
+	}
+	return out
+}
+
+// sanitizeComponents returns a sanitised copy of a hub's components.
+func sanitizeComponents(cs []protocol.Component) []protocol.Component {
+	if cs == nil {
+		return nil
+	}
+	out := make([]protocol.Component, len(cs))
+	for i, c := range cs {
+		out[i] = protocol.Component{ID: Sanitize(c.ID), Name: Sanitize(c.Name)}
+	}
+	return out
+}
 
 // PendingCheck returns the unanswered check command for a step, if any.
 func (s *State) PendingCheck(incidentID, item string) *Pending {
