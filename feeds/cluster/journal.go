@@ -704,7 +704,7 @@ func (j *Journal) take(m jetstream.Msg) error {
 // recordsOf reads how a stream message's frames split into records, and
 // each record's command id.
 func recordsOf(hdr nats.Header, frames int) (counts []int, cmds []string, err error) {
-	if frames == 0 {
+	if frames <= 0 {
 		return nil, nil, errors.New("no frames")
 	}
 	c := hdr.Get(hdrCounts)
