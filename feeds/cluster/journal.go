@@ -175,7 +175,14 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 	}
 	j.replica.OnDurable(j.copied)
 	last := j.replica.Seq()
-	start, end, err := j.position(ctx, last)
+	position := func() (uint64, uint64, error) {
+		// Each try has its own deadline: a request no leader answers
+		// must not use up the whole wait.
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return j.position(actx, last)
+	}
+	start, end, err := position()
 	for wait := 100 * time.Millisecond; err != nil && !errors.Is(err, journal.ErrDamaged) && ctx.Err() == nil; wait = min(wait*2, 3*time.Second) {
 		// The stream has no leader yet (its peers are starting): wait.
 		j.log.Info("cluster journal: waiting for the stream's leader to find where this hub's copy ends", "err", err)
@@ -183,7 +190,7 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 		case <-ctx.Done():
 		case <-time.After(jitter(wait)):
 		}
-		start, end, err = j.position(ctx, last)
+		start, end, err = position()
 	}
 	if err != nil {
 		j.replica.Close()
