@@ -262,7 +262,7 @@ secret_env = "E2E_HOOK_SECRET"
 	sm := summary.ScheduledMaintenances[0]
 	start, end := maint.incident.ScheduledStart, maint.incident.ScheduledEnd
 	if sm.ID != "INC-2" || sm.Status != "scheduled" || !slices.Equal(sm.Components, []string{"web"}) ||
-		start == nil || end == nil || end.Sub(start.Time) != 2*time.Hour || start.Sub(time.Now()) < 167*time.Hour ||
+		start == nil || end == nil || end.Sub(start.Time) != 2*time.Hour || time.Until(start.Time) < 167*time.Hour ||
 		sm.ScheduledFor == nil || !sm.ScheduledFor.Equal(start.Time) || sm.ScheduledUntil == nil || !sm.ScheduledUntil.Equal(end.Time) ||
 		len(sm.IncidentUpdates) != 1 || !strings.Contains(sm.IncidentUpdates[0].Body, "the latest security fixes.") {
 		t.Fatalf("summary.json scheduled maintenance %+v (incident window %v – %v)", sm, start, end)
