@@ -50,7 +50,7 @@ func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 // a hub of a cluster catches up once and validates again before it
 // refuses for not_found or conflict.
 func (h *Hub) staleRefusal(res Result, tries int) bool {
-	if _, shared := h.journal.(journal.CatchUpper); !shared || tries > 0 {
+	if !h.clustered() || tries > 0 {
 		return false
 	}
 	return res.Code == protocol.CodeNotFound || res.Code == protocol.CodeConflict
