@@ -29,6 +29,7 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/export"
@@ -393,17 +394,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
+	j, closeJournal, err := openJournal(ctx, s, log)
 	if err != nil {
-		return journalOpenError(s.DataDir, err)
+		return err
 	}
-	defer j.Close()
-	if rec.Migrated != "" {
-		log.Info("journal: rewrote the format-1 journal with a checksum per record; the old file is kept", "kept", rec.Migrated)
-	}
-	if rec.TornBytes > 0 {
-		log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
-	}
+	defer closeJournal()
 	name := s.Name
 	if name == "" {
 		name = hostname
@@ -471,6 +466,46 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("stopped", "seq", j.Seq())
 	return err
+}
+
+// openJournal opens the hub's journal: a file in the data directory, or
+// with [serve.cluster] the cluster's stream through this hub's embedded
+// nats-server (waiting for a majority of the peers, until ctx ends).
+func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal.Backend, func(), error) {
+	if s.Cluster.Name == "" {
+		j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
+		if err != nil {
+			return nil, nil, journalOpenError(s.DataDir, err)
+		}
+		if rec.Migrated != "" {
+			log.Info("journal: rewrote the format-1 journal with a checksum per record; the old file is kept", "kept", rec.Migrated)
+		}
+		if rec.TornBytes > 0 {
+			log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
+		}
+		return j, func() { j.Close() }, nil
+	}
+	c := s.Cluster
+	node, err := cluster.StartNode(cluster.NodeConfig{Server: c.Listen, Cluster: c.Name, Listen: c.Listen, Peers: c.Peers, DataDir: s.DataDir, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := node.Connect("vigil-hub")
+	if err != nil {
+		node.Shutdown()
+		return nil, nil, err
+	}
+	log.Info("cluster: node started; opening the journal's stream", "cluster", c.Name, "listen", c.Listen, "peers", c.Peers)
+	j, err := cluster.Open(ctx, nc, s.DataDir, cluster.Options{
+		Replicas: node.Size(), CommitTimeout: c.CommitTimeout.Duration, SegmentBytes: s.JournalSegmentMiB << 20,
+		Logger: log, Quorum: node.Quorum,
+	})
+	if err != nil {
+		nc.Close()
+		node.Shutdown()
+		return nil, nil, journalOpenError(s.DataDir, err)
+	}
+	return j, func() { j.Close(); nc.Close(); node.Shutdown() }, nil
 }
 
 // journalOpenError says what to do about a journal that would not open:

@@ -3,16 +3,12 @@ package tui
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/vigil-oncall/vigil/feeds/protocol"
-	"github.com/vigil-oncall/vigil/tui/state"
 )
 
 // ----- help: every key, paged by column when the screen is narrow -----
@@ -360,13 +356,39 @@ func (d *confirmDialog) body(v *viewCtx, w, h int) []string {
 
 // ----- forms: declare, and edit / hand off -----
 
-// formField is one line of a form: text input or a choice.
+// formField is one line of a form: text input, a choice, or a set to tick.
 type formField struct {
 	label   string
-	input   *textinput.Model // nil for a choice
+	input   *textinput.Model // nil for a choice or a set
 	options []string
-	choice  int
-	shown   func() bool // nil: always
+	choice  int // the option chosen; in a set, the one under the cursor
+	// picked makes the options a set: any number ticked (ids, parallel
+	// to options, are what is sent).
+	picked []bool
+	ids    []string
+	shown  func() bool // nil: always
+}
+
+func (f *formField) isSet() bool { return f.picked != nil }
+
+// setField is a set of options to tick, several allowed.
+func setField(label string, names, ids []string, ticked func(id string) bool) formField {
+	f := formField{label: label, options: names, ids: ids, picked: make([]bool, len(ids))}
+	for i, id := range ids {
+		f.picked[i] = ticked(id)
+	}
+	return f
+}
+
+// tickedIDs are the ids of a set's ticked options, in the options' order.
+func (f *formField) tickedIDs() []string {
+	var out []string
+	for i, on := range f.picked {
+		if on {
+			out = append(out, f.ids[i])
+		}
+	}
+	return out
 }
 
 type formDialog struct {
@@ -375,7 +397,11 @@ type formDialog struct {
 	focus   int
 	err     string
 	submit  func(f *formDialog) (action, error)
-	keys    struct{ Next, Prev, Choose, Submit, Cancel key.Binding }
+	// preview, when set, says after every key what the form would send
+	// in words (a maintenance window), so a typo shows before enter.
+	preview func(f *formDialog) string
+	hint    string
+	keys    struct{ Next, Prev, Choose, Move, Tick, Submit, Cancel key.Binding }
 }
 
 func newForm(heading string, fields []formField, submit func(*formDialog) (action, error)) (*formDialog, tea.Cmd) {
@@ -383,6 +409,8 @@ func newForm(heading string, fields []formField, submit func(*formDialog) (actio
 	d.keys.Next = key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field"))
 	d.keys.Prev = key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous"))
 	d.keys.Choose = key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "choose"))
+	d.keys.Move = key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "move"))
+	d.keys.Tick = key.NewBinding(key.WithKeys("space", "x"), key.WithHelp("space", "tick"))
 	d.keys.Submit = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send"))
 	d.keys.Cancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
 	return d, d.focusField()
@@ -400,6 +428,9 @@ func textField(label, placeholder, value string) formField {
 func (d *formDialog) value(i int) string {
 	if f := d.fields[i]; f.input != nil {
 		return strings.TrimSpace(f.input.Value())
+	}
+	if len(d.fields[i].options) == 0 {
+		return ""
 	}
 	return d.fields[i].options[d.fields[i].choice]
 }
@@ -423,7 +454,10 @@ func (d *formDialog) focusField() tea.Cmd {
 func (d *formDialog) title() string { return d.heading }
 func (d *formDialog) ShortHelp() []key.Binding {
 	out := []key.Binding{d.keys.Next}
-	if d.fields[d.focus].input == nil {
+	switch f := &d.fields[d.focus]; {
+	case f.isSet():
+		out = append(out, d.keys.Move, d.keys.Tick)
+	case f.input == nil:
 		out = append(out, d.keys.Choose)
 	}
 	return append(out, d.keys.Submit, d.keys.Cancel)
@@ -441,6 +475,17 @@ func (d *formDialog) step(delta int) tea.Cmd {
 }
 
 func (d *formDialog) update(msg tea.Msg) (action, tea.Cmd) {
+	a, cmd := d.handle(msg)
+	switch msg.(type) {
+	case tea.KeyPressMsg, tea.PasteMsg: // what can change a value; not a cursor's blink
+		if d.preview != nil {
+			d.hint = d.preview(d)
+		}
+	}
+	return a, cmd
+}
+
+func (d *formDialog) handle(msg tea.Msg) (action, tea.Cmd) {
 	f := &d.fields[d.focus]
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
@@ -457,12 +502,16 @@ func (d *formDialog) update(msg tea.Msg) (action, tea.Cmd) {
 			return nil, d.step(1)
 		case key.Matches(k, d.keys.Prev):
 			return nil, d.step(-1)
-		case f.input == nil && key.Matches(k, d.keys.Choose):
+		case f.input == nil && len(f.options) > 0 && key.Matches(k, d.keys.Choose):
 			step := 1
 			if k.String() == "left" {
 				step = -1
 			}
 			f.choice = (f.choice + step + len(f.options)) % len(f.options)
+			return nil, nil
+		case f.isSet() && len(f.options) > 0 && key.Matches(k, d.keys.Tick):
+			f.picked[f.choice] = !f.picked[f.choice]
+			d.err = ""
 			return nil, nil
 		}
 	}
@@ -474,10 +523,14 @@ func (d *formDialog) update(msg tea.Msg) (action, tea.Cmd) {
 	return nil, nil
 }
 
+// formLabel is a field's label column: 12 cells.
+const formLabel = 12
+
 func (d *formDialog) body(v *viewCtx, w, h int) []string {
 	s := v.styles
 	var lines []string
-	for i, f := range d.fields {
+	for i := range d.fields {
+		f := &d.fields[i]
 		if !d.visible(i) {
 			continue
 		}
@@ -485,122 +538,74 @@ func (d *formDialog) body(v *viewCtx, w, h int) []string {
 		if i == d.focus {
 			label = s.Selected.Render(fmt.Sprintf(" %-10s", f.label)) + " "
 		}
-		if f.input != nil {
-			f.input.SetWidth(max(8, w-14))
+		switch {
+		case f.input != nil:
+			f.input.SetWidth(max(8, w-formLabel-2))
 			lines = append(lines, label+f.input.View())
-			continue
-		}
-		var parts []string
-		for j, o := range f.options {
-			if j == f.choice {
-				parts = append(parts, s.Bold.Render("["+o+"]"))
-			} else {
-				parts = append(parts, s.Dim.Render(" "+o+" "))
+		case f.isSet():
+			lines = append(lines, d.setLines(v, f, label, i == d.focus, w)...)
+		default:
+			var parts []string
+			for j, o := range f.options {
+				if j == f.choice {
+					parts = append(parts, s.Bold.Render("["+o+"]"))
+				} else {
+					parts = append(parts, s.Dim.Render(" "+o+" "))
+				}
 			}
+			lines = append(lines, label+"‹ "+strings.Join(parts, "")+" ›")
 		}
-		lines = append(lines, label+"‹ "+strings.Join(parts, "")+" ›")
+	}
+	if d.hint != "" && d.hint != d.err {
+		lines = append(lines, "")
+		for _, l := range wrap(d.hint, max(1, w-formLabel)) {
+			lines = append(lines, strings.Repeat(" ", formLabel)+s.Dim.Render(l))
+		}
 	}
 	if d.err != "" {
 		lines = append(lines, "")
-		lines = append(lines, s.Error.Render(ansi.Truncate(d.err, w, "…")))
+		for _, l := range wrap(d.err, w) {
+			lines = append(lines, s.Error.Render(l))
+		}
+	}
+	if len(lines) > h {
+		// The error is what the reader needs now; the form's top can go.
+		lines = lines[len(lines)-h:]
 	}
 	return lines
 }
 
-var severities = []string{"SEV1", "SEV2", "SEV3", "SEV4"}
-
-// newDeclareDialog asks for what a declare command needs.
-func newDeclareDialog(kinds []string, feed string, now func() time.Time) (*formDialog, tea.Cmd) {
-	fields := []formField{
-		textField("title", "what is wrong, in a few words", ""),
-		{label: "severity", options: severities, choice: 1},
-		{label: "runbook", options: kinds},
-		textField("starts", "+168h, or 2026-11-29 02:00 (UTC)", ""),
+// setLines draws a set's options as tick boxes, as many to a line as fit;
+// while the field has the focus, › marks the one under the cursor (a
+// symbol, so it shows without colour too).
+func (d *formDialog) setLines(v *viewCtx, f *formField, label string, focused bool, w int) []string {
+	avail := max(8, w-formLabel+1)
+	var lines []string
+	cur, curW := strings.TrimSuffix(label, " "), 0
+	for j, o := range f.options {
+		box := "[ ] "
+		if f.picked[j] {
+			box = "[x] "
+		}
+		mark := " "
+		if focused && j == f.choice {
+			mark = "›"
+		}
+		item := box + ansi.Truncate(o, avail-len(box)-1, "…")
+		iw := 1 + ansi.StringWidth(item)
+		if focused && j == f.choice {
+			item = v.styles.Selected.Render(item)
+		}
+		if curW > 0 && curW+1+iw > avail {
+			lines = append(lines, cur)
+			cur, curW = strings.Repeat(" ", formLabel-1), 0
+		}
+		if curW > 0 {
+			cur += " "
+			curW++
+		}
+		cur += mark + item
+		curW += iw
 	}
-	var d *formDialog
-	fields[3].shown = func() bool { return d.value(2) == "maintenance" }
-	d, cmd := newForm("Declare an incident", fields, func(d *formDialog) (action, error) {
-		title := d.value(0)
-		if title == "" {
-			return nil, fmt.Errorf("a title is needed")
-		}
-		c := protocol.Command{Op: protocol.OpDeclare, Title: title, Severity: d.value(1), Kind: d.value(2)}
-		if c.Kind == "maintenance" {
-			start, err := parseStart(d.value(3), now())
-			if err != nil {
-				return nil, err
-			}
-			c.ScheduledStart = protocol.TimePtr(start)
-		}
-		return sendAct{feed: feed, cmd: c, notice: fmt.Sprintf("declaring %s %s: %s", c.Severity, c.Kind, c.Title)}, nil
-	})
-	return d, cmd
-}
-
-// newEditDialog edits an incident's title and severity, and hands it off
-// (a new commander): the protocol's update op, with only what changed.
-func newEditDialog(in *state.Incident) (*formDialog, tea.Cmd) {
-	sev := 1
-	for i, s := range severities {
-		if s == in.Severity {
-			sev = i
-		}
-	}
-	fields := []formField{
-		textField("title", "what is wrong, in a few words", in.Title),
-		{label: "severity", options: severities, choice: sev},
-		textField("commander", "who leads the response now", in.Commander),
-	}
-	id, feed := in.ID, in.Feed
-	oldTitle, oldSev, oldCmdr := in.Title, in.Severity, in.Commander
-	return newForm("Edit "+id+" / hand off", fields, func(d *formDialog) (action, error) {
-		c := protocol.Command{Op: protocol.OpUpdate, Incident: id}
-		if t := d.value(0); t != oldTitle {
-			if t == "" {
-				return nil, fmt.Errorf("a title is needed")
-			}
-			c.Title = t
-		}
-		if s := d.value(1); s != oldSev {
-			c.Severity = s
-		}
-		if who := d.value(2); who != oldCmdr {
-			if who == "" || strings.ContainsAny(who, " \t") {
-				return nil, fmt.Errorf("commander: a name without spaces")
-			}
-			c.Commander = who
-		}
-		if c.Title == "" && c.Severity == "" && c.Commander == "" {
-			return closeAct{}, nil
-		}
-		var what []string
-		if c.Title != "" {
-			what = append(what, "title")
-		}
-		if c.Severity != "" {
-			what = append(what, "severity "+c.Severity)
-		}
-		if c.Commander != "" {
-			what = append(what, "handed off to "+c.Commander)
-		}
-		return sendAct{feed: feed, cmd: c, notice: id + ": " + strings.Join(what, ", ")}, nil
-	})
-}
-
-// parseStart reads "+168h" (from now) or "2006-01-02 15:04" (UTC).
-func parseStart(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "+") {
-		d, err := time.ParseDuration(s[1:])
-		if err != nil {
-			return time.Time{}, fmt.Errorf("start: %q is not a duration like +168h", s)
-		}
-		return now.Add(d), nil
-	}
-	for _, layout := range []string{"2006-01-02 15:04", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("start: %q is neither +DURATION nor YYYY-MM-DD HH:MM", s)
+	return append(lines, cur)
 }

@@ -41,14 +41,14 @@ func StateBatch(b client.Batch) state.Batch {
 		out.Events = append(out.Events, state.PresenceEvent{Feed: p.Feed, Watchers: p.Watchers})
 	}
 	for _, a := range b.History {
-		out.History = append(out.History, state.HistoryPage{Feed: a.Feed, Journal: a.Journal, ID: a.ID, Messages: a.Messages, More: a.More})
+		out.History = append(out.History, state.HistoryPage{Feed: a.Feed, Journal: a.Journal, ID: a.ID, Messages: a.Messages, More: a.More, Error: a.Error})
 	}
 	if b.Health != nil {
 		out.Health = make([]state.Health, len(b.Health))
 		for i, h := range b.Health {
 			out.Health[i] = state.Health{Feed: h.Feed, URL: h.URL, State: stateConn(h.State), Reason: h.Reason, RetryAt: h.RetryAt,
 				Since: h.Since, Server: h.Server, Journal: h.Journal, Seq: h.Seq, Malformed: h.Malformed, Unknown: h.Unknown, Dupes: h.Dupes,
-				Channels: h.Channels, Compacted: h.Compacted, Oldest: h.Oldest}
+				Channels: h.Channels, Components: h.Components, Compacted: h.Compacted, Oldest: h.Oldest}
 		}
 	}
 	return out

@@ -179,7 +179,7 @@ func TestPickingAPastIncidentPagesItsEntriesIn(t *testing.T) {
 func TestWholeReplayAsksNothing(t *testing.T) {
 	m, p := compactedDashboard(t)
 	m = feed(m, client.Batch{Health: []client.Health{{Feed: "hub", State: client.Synced, Journal: "j-1", Seq: 520}}})
-	m = pressAndSend(t, m, "3", "g", "k")
+	pressAndSend(t, m, "3", "g", "k")
 	if reqs := p.requests(); len(reqs) != 0 {
 		t.Fatalf("requests %+v to a hub whose replay was whole", reqs)
 	}

@@ -572,7 +572,7 @@ func (m Model) jumpPrompt() (Model, tea.Cmd) {
 }
 
 func (m Model) declare() (Model, tea.Cmd) {
-	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.opts.Now)
+	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.components(m.opts.DeclareFeed), m.opts.Now)
 	return m.push(d), cmd
 }
 
@@ -581,7 +581,7 @@ func (m Model) edit() (Model, tea.Cmd) {
 	if in == nil {
 		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
 	}
-	d, cmd := newEditDialog(in)
+	d, cmd := newEditDialog(in, m.components(in.Feed))
 	return m.push(d), cmd
 }
 
@@ -750,7 +750,8 @@ func (m Model) draftFor() (string, string, error) {
 	if m.opts.UTC {
 		zone = time.UTC
 	}
-	text, ok, err := incident.Draft(&in.Incident, it, incident.DraftEnv{Affected: m.st.DownServices(), Support: m.opts.Support, Zone: zone, Now: m.now})
+	text, ok, err := incident.Draft(&in.Incident, it, incident.DraftEnv{Affected: m.st.DownServices(), Components: m.components(in.Feed),
+		Support: m.opts.Support, Zone: zone, Now: m.now})
 	if err != nil {
 		return "", "", err
 	}
@@ -758,6 +759,14 @@ func (m Model) draftFor() (string, string, error) {
 		return "", "", fmt.Errorf("step %q has no message template", it.ID)
 	}
 	return it.ID, text, nil
+}
+
+// components are the public components feed's hub offers (its hello).
+func (m Model) components(feed string) []protocol.Component {
+	if h := m.st.FeedHealth(feed); h != nil {
+		return h.Components
+	}
+	return nil
 }
 
 // What to do with the selected step's draft.
@@ -792,12 +801,17 @@ func (m Model) publish() (Model, tea.Cmd) {
 	}
 	in := m.current()
 	var channels []string
-	for _, h := range m.st.Health() {
-		if h.Feed == in.Feed {
-			channels = h.Channels
-		}
+	if h := m.st.FeedHealth(in.Feed); h != nil {
+		channels = h.Channels
 	}
-	d, cmd := newPublishDialog(in.ID, in.Feed, item, text, in.Title, channels)
+	comps := m.components(in.Feed)
+	subject, body := splitSubject(text)
+	if subject == "" {
+		// The incident's title is written for responders; customers get
+		// it without the measurements, as the drafts do.
+		subject = incident.PublicTitle(in.Title, namesOf(in.Components, comps))
+	}
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels)
 	return m.push(d), cmd
 }
 

@@ -687,11 +687,15 @@ func (p *checklistPane) draw(v *viewCtx, r Rect, focused bool) string {
 			v.styles.Dim.Render(fit(" no active incident — "+v.keys.Declare.Help().Key+" declares one", r.W))}, r.W, r.H)
 	}
 	done, total := incident.Progress(&in.Incident)
-	lines := []string{v.title(fmt.Sprintf("Checklist %s  %d/%d done  (%s runbook)", in.ID, done, total, in.Kind), r.W, focused)}
+	zone, _ := v.zone()
+	kind := in.Kind + " runbook"
+	if w := windowLabel(&in.Incident, zone); w != "" {
+		kind = in.Kind + " " + w
+	}
+	lines := []string{v.title(fmt.Sprintf("Checklist %s  %d/%d done  (%s)", in.ID, done, total, kind), r.W, focused)}
 	items := in.Checklist
 	rows := r.H - 3 // title, and two lines for the selected step's detail
 	p.clamp(len(items), rows)
-	zone, _ := v.zone()
 	for i := p.offset; i < len(items) && i < p.offset+rows; i++ {
 		it := &items[i]
 		lines = append(lines, p.itemLine(v, in, it, i == p.sel && focused, r.W, zone))

@@ -64,6 +64,22 @@ func newPublishDialog(incidentID, feed, item, draft, subject string, channels []
 	return d, d.text.Focus()
 }
 
+// fillIn marks what a draft cannot know (the benefit, the alternatives):
+// text that must never reach a customer as it is.
+const fillIn = "(fill in"
+
+// splitSubject takes an email draft's first line, "Subject: …", out of
+// its text: the dialog's subject field carries it, and the status page
+// and webhooks never show a "Subject:" line.
+func splitSubject(draft string) (subject, body string) {
+	first, rest, _ := strings.Cut(draft, "\n")
+	s, ok := strings.CutPrefix(strings.TrimSpace(first), "Subject:")
+	if !ok || strings.TrimSpace(s) == "" {
+		return "", draft
+	}
+	return strings.TrimSpace(s), strings.TrimLeft(rest, "\n")
+}
+
 func without(list []string, drop string) []string {
 	var out []string
 	for _, s := range list {
@@ -107,6 +123,13 @@ func (d *publishDialog) command() (protocol.Command, error) {
 	}
 	if err := protocol.CheckText("text", text, protocol.MaxTextBytes); err != nil {
 		return protocol.Command{}, err
+	}
+	if i := strings.Index(text, fillIn); i >= 0 {
+		line := text[strings.LastIndexByte(text[:i], '\n')+1:]
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		return protocol.Command{}, fmt.Errorf("the draft still asks to %s…: %q; write it or delete the line", fillIn[1:], strings.TrimSpace(line))
 	}
 	var chans []string
 	for i, c := range d.channels {
@@ -153,15 +176,20 @@ func (d *publishDialog) update(msg tea.Msg) (action, tea.Cmd) {
 			return nil, nil
 		case d.focus == publishChannels && key.Matches(k, d.keys.Toggle):
 			d.picked[d.chanAt] = !d.picked[d.chanAt]
+			d.err = ""
 			return nil, nil
 		}
 	}
 	var cmd tea.Cmd
+	text, subject := d.text.Value(), d.subject.Value()
 	switch d.focus {
 	case publishText:
 		d.text, cmd = d.text.Update(msg)
 	case publishSubject:
 		d.subject, cmd = d.subject.Update(msg)
+	}
+	if d.text.Value() != text || d.subject.Value() != subject {
+		d.err = "" // it spoke of what was there before the edit
 	}
 	return nil, cmd
 }

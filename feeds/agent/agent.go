@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/link"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -35,30 +35,13 @@ type EvidenceSource interface {
 	Auto(ctx context.Context, key, reason string) (protocol.EvidenceData, bool)
 }
 
-// Timings are the connection's clocks; tests shrink them.
-type Timings struct {
-	HandshakeTimeout time.Duration
-	WriteWait        time.Duration // deadline of one write
-	DeadAfter        time.Duration // no frame or ping for this long: the hub is gone
-	BackoffMin       time.Duration // first retry ceiling
-	BackoffMax       time.Duration // retry ceiling, and the delay after a refusal
-	StableAfter      time.Duration // a connection up this long resets the backoff
-	CloseWait        time.Duration // how long to wait for the hub's close reply
-}
+// Timings are the connection's clocks (feeds/link's, shared with the feed
+// client); tests shrink them.
+type Timings = link.Timings
 
 // DefaultTimings match the hub's: it pings every 15 s, so 45 s of silence
 // is a dead connection.
-func DefaultTimings() Timings {
-	return Timings{
-		HandshakeTimeout: 10 * time.Second,
-		WriteWait:        10 * time.Second,
-		DeadAfter:        45 * time.Second,
-		BackoffMin:       500 * time.Millisecond,
-		BackoffMax:       30 * time.Second,
-		StableAfter:      30 * time.Second,
-		CloseWait:        time.Second,
-	}
-}
+func DefaultTimings() Timings { return link.DefaultTimings() }
 
 // Config says what an agent reports and where.
 type Config struct {
@@ -301,13 +284,13 @@ func (a *Agent) Run(ctx context.Context) {
 		if refused(err) {
 			delay = t.BackoffMax
 		} else {
-			delay = backoff(attempt, t.BackoffMin, t.BackoffMax)
+			delay = link.Backoff(attempt, t.BackoffMin, t.BackoffMax)
 			attempt++
 		}
 		a.mu.Lock()
-		a.connected, a.lastErr = false, describe(err)
+		a.connected, a.lastErr = false, link.Describe(err, "hub")
 		a.mu.Unlock()
-		a.log.Warn("hub connection ended; retrying", "url", url, "reason", describe(err), "in", delay.Round(time.Millisecond))
+		a.log.Warn("hub connection ended; retrying", "url", url, "reason", link.Describe(err, "hub"), "in", delay.Round(time.Millisecond))
 		next = (next + 1) % len(a.cfg.URLs)
 		timer := time.NewTimer(delay)
 		select {
@@ -325,31 +308,6 @@ func refused(err error) bool {
 	var ref refusal
 	var ce *websocket.CloseError
 	return errors.As(err, &ref) || (errors.As(err, &ce) && ce.Code == websocket.ClosePolicyViolation)
-}
-
-// backoff is "full jitter": uniform in [0, min(hi, lo*2^attempt)].
-func backoff(attempt int, lo, hi time.Duration) time.Duration {
-	ceiling := hi
-	if attempt < 30 {
-		if c := lo << attempt; c > 0 && c < hi {
-			ceiling = c
-		}
-	}
-	if ceiling <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
-}
-
-func describe(err error) string {
-	if err == nil {
-		return "connection closed"
-	}
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		return fmt.Sprintf("closed by hub (%d): %s", ce.Code, ce.Text)
-	}
-	return err.Error()
 }
 
 func (a *Agent) connect(ctx context.Context, url string) error {

@@ -225,22 +225,6 @@ func TestStopCancelsCaptures(t *testing.T) {
 	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= before+1 })
 }
 
-func TestBackoffStaysUnderItsCeiling(t *testing.T) {
-	tests := []struct {
-		attempt int
-		ceiling time.Duration
-	}{
-		{0, 500 * time.Millisecond}, {1, time.Second}, {3, 4 * time.Second}, {6, 30 * time.Second}, {40, 30 * time.Second},
-	}
-	for _, tt := range tests {
-		for i := 0; i < 200; i++ {
-			if d := backoff(tt.attempt, 500*time.Millisecond, 30*time.Second); d < 0 || d > tt.ceiling {
-				t.Fatalf("attempt %d: %s, ceiling %s", tt.attempt, d, tt.ceiling)
-			}
-		}
-	}
-}
-
 func TestNewRefusesWhatCannotReport(t *testing.T) {
 	tests := []struct {
 		name string

@@ -142,11 +142,16 @@ var ErrNotConnected = errors.New("not connected")
 // before (0: the newest), of incident if not empty. The answer arrives in
 // a Batch's History with the returned id. A request is not kept across a
 // disconnect: ask again once the feed is back.
+// historyIDPrefix starts the id of every history request, so a hub's nack
+// of one (its journal could not be read) reaches the dashboard as a failed
+// answer instead of being taken for an unknown command's.
+const historyIDPrefix = "h-"
+
 func (c *Client) History(feedName string, before uint64, limit int, incident string) (string, error) {
 	if _, ok := c.feeds[feedName]; !ok {
 		return "", fmt.Errorf("no feed %q", feedName)
 	}
-	id := "h-" + strconv.FormatUint(c.historyIDs.Add(1), 10)
+	id := historyIDPrefix + strconv.FormatUint(c.historyIDs.Add(1), 10)
 	frame := protocol.MustEncode(&protocol.History{ID: id, Before: before, Limit: max(limit, 0), Incident: incident})
 	c.mu.Lock()
 	defer c.mu.Unlock()

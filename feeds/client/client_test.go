@@ -389,15 +389,3 @@ func TestNoGoroutineLeak(t *testing.T) {
 	tf.srv.Close()
 	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= before+1 })
 }
-
-func TestBackoffFullJitterBounds(t *testing.T) {
-	lo, hi := 500*time.Millisecond, 30*time.Second
-	for attempt := 0; attempt < 40; attempt++ {
-		ceiling := min(hi, lo<<min(attempt, 20))
-		for i := 0; i < 50; i++ {
-			if d := backoff(attempt, lo, hi); d < 0 || d > ceiling {
-				t.Fatalf("attempt %d: %v outside [0, %v]", attempt, d, ceiling)
-			}
-		}
-	}
-}

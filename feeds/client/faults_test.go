@@ -562,6 +562,22 @@ func TestPresenceHistoryAndHelloReachTheDashboard(t *testing.T) {
 	})
 }
 
+// A hub that cannot read its journal nacks a history request; that is an
+// answer the dashboard must see (to stop waiting), not an unknown command's.
+func TestHistoryNackIsAnAnswer(t *testing.T) {
+	ob, _ := OpenOutbox("")
+	fd := &feed{cfg: FeedConfig{Name: "hub"}, store: NewStore(), outbox: ob, kick: make(chan struct{}, 1)}
+	fd.dispatch(&protocol.Nack{ID: "h-7", Code: protocol.CodeUnavailable, Error: "the journal could not be read"})
+	fd.dispatch(&protocol.Nack{ID: "c-unknown", Code: protocol.CodeInvalid, Error: "x"})
+	b := fd.store.Drain()
+	if len(b.History) != 1 || b.History[0].ID != "h-7" || b.History[0].Error != "unavailable: the journal could not be read" {
+		t.Fatalf("history %+v", b.History)
+	}
+	if len(b.Events) != 0 {
+		t.Fatalf("a nack of no command of ours became an event: %+v", b.Events)
+	}
+}
+
 func TestHistoryWhileDisconnectedSaysSo(t *testing.T) {
 	c, col, _ := start(t, []FeedConfig{{Name: "hub", URL: "ws://127.0.0.1:1/feed"}}, "", fastTimings())
 	eventually(t, "disconnected", func() bool { return col.healthOf("hub").State == Disconnected })

@@ -14,7 +14,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -23,32 +22,16 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/vigil-oncall/vigil/feeds/link"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
-// Timings are the connection's clocks. Tests shrink them to milliseconds.
-type Timings struct {
-	DeadAfter        time.Duration // no frame for this long: the connection is dead
-	WriteWait        time.Duration // deadline of one write
-	HandshakeTimeout time.Duration
-	BackoffMin       time.Duration // first retry ceiling
-	BackoffMax       time.Duration // retry ceiling, and the delay after a refusal
-	StableAfter      time.Duration // a connection up this long resets the backoff
-	CloseWait        time.Duration // how long to wait for the server's close reply
-}
+// Timings are the connection's clocks (feeds/link's, shared with the
+// agent). Tests shrink them to milliseconds.
+type Timings = link.Timings
 
 // DefaultTimings are the protocol's: dead after 45 s of silence.
-func DefaultTimings() Timings {
-	return Timings{
-		DeadAfter:        45 * time.Second,
-		WriteWait:        10 * time.Second,
-		HandshakeTimeout: 10 * time.Second,
-		BackoffMin:       500 * time.Millisecond,
-		BackoffMax:       30 * time.Second,
-		StableAfter:      30 * time.Second,
-		CloseWait:        time.Second,
-	}
-}
+func DefaultTimings() Timings { return link.DefaultTimings() }
 
 // FeedConfig says where a feed is and how to reach it.
 type FeedConfig struct {
@@ -190,11 +173,11 @@ func (f *feed) run(ctx context.Context, setQueue func(chan []byte)) {
 			if refused {
 				delay = f.timings.BackoffMax
 			} else {
-				delay = backoff(attempt, f.timings.BackoffMin, f.timings.BackoffMax)
+				delay = link.Backoff(attempt, f.timings.BackoffMin, f.timings.BackoffMax)
 				attempt++
 			}
 		}
-		f.store.setState(f.cfg.Name, state, describe(err), time.Now().Add(delay))
+		f.store.setState(f.cfg.Name, state, link.Describe(err, "server"), time.Now().Add(delay))
 		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -203,45 +186,6 @@ func (f *feed) run(ctx context.Context, setQueue func(chan []byte)) {
 		case <-timer.C:
 		}
 	}
-}
-
-// backoff is "full jitter": uniform in [0, min(max, min*2^attempt)].
-func backoff(attempt int, lo, hi time.Duration) time.Duration {
-	ceiling := hi
-	if attempt < 30 {
-		if c := lo << attempt; c > 0 && c < hi {
-			ceiling = c
-		}
-	}
-	if ceiling <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
-}
-
-func describe(err error) string {
-	if err == nil {
-		return "connection closed"
-	}
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		reason := ce.Text
-		if ce.Code == websocket.CloseMessageTooBig {
-			reason = "frame larger than 1 MiB"
-		}
-		if ce.Code == websocket.CloseAbnormalClosure {
-			return "connection lost: " + reason
-		}
-		if reason == "" {
-			reason = "no reason given"
-		}
-		return fmt.Sprintf("closed by server (%d): %s", ce.Code, reason)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "timed out: " + err.Error()
-	}
-	return err.Error()
 }
 
 func (f *feed) connect(ctx context.Context, url string, setQueue func(chan []byte)) error {
@@ -456,8 +400,11 @@ func (f *feed) dispatch(m protocol.Message) error {
 			f.store.push(AckEvent{Feed: name, ID: v.ID, Seq: v.Seq})
 		}
 	case *protocol.Nack:
-		if f.outbox.Remove(v.ID) {
+		switch {
+		case f.outbox.Remove(v.ID):
 			f.store.push(NackEvent{Feed: name, ID: v.ID, Code: v.Code, Error: v.Error})
+		case strings.HasPrefix(v.ID, historyIDPrefix):
+			f.store.pushHistory(HistoryAnswer{Feed: name, Journal: f.journal, ID: v.ID, Error: v.Code + ": " + v.Error})
 		}
 	case *protocol.Presence:
 		f.store.putPresence(name, v.Watchers)

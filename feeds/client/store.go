@@ -200,6 +200,8 @@ type HistoryAnswer struct {
 	Messages  []protocol.Message
 	More      bool
 	Malformed int // messages of the answer that could not be read
+	// Error is why the hub refused the request (its nack), untrusted text.
+	Error string
 }
 
 func (e JournalEvent) feed() string { return e.Feed }

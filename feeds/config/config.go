@@ -127,6 +127,20 @@ type Serve struct {
 	Agents       []AgentGrant  `toml:"agents"`
 	Scrape       []Scrape      `toml:"scrape"`
 	Alertmanager *Alertmanager `toml:"alertmanager"`
+	// Cluster, with a name, makes this hub one of a cluster holding one
+	// journal (a replicated JetStream stream) instead of a file.
+	Cluster Cluster `toml:"cluster"`
+}
+
+// Cluster is [serve.cluster]: this hub's embedded nats-server and its
+// peers.
+type Cluster struct {
+	Name   string   `toml:"name"`
+	Listen string   `toml:"listen"` // this hub's route address
+	Peers  []string `toml:"peers"`  // the other hubs' route addresses
+	// CommitTimeout: how long a command waits for a majority before it
+	// is refused (nack unavailable).
+	CommitTimeout Duration `toml:"commit_timeout"`
 }
 
 // Report sends this host's load and checks to a hub instead of serving
@@ -242,6 +256,7 @@ func Default() Config {
 			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64,
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 			Status:   Status{History: Duration{DefaultStatusHistory}},
+			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}},
 		},
 	}
 }
@@ -403,6 +418,26 @@ func (c *Config) validate(loc *locator) Errors {
 	}
 	if s.JournalSegmentMiB < 1 || s.JournalSegmentMiB > 4096 {
 		add([]string{"serve", "journal_segment_mib"}, -1, "expected 1 to 4096 (MiB), got %d", s.JournalSegmentMiB)
+	}
+	if cl := s.Cluster; cl.Name != "" || cl.Listen != "" || len(cl.Peers) > 0 {
+		key := func(k string) []string { return []string{"serve", "cluster", k} }
+		if cl.Name == "" {
+			add(key("name"), -1, "a cluster needs a name, the same on every hub")
+		}
+		if _, _, err := net.SplitHostPort(cl.Listen); err != nil {
+			add(key("listen"), -1, "expected this hub's route address as host:port, got %q", cl.Listen)
+		}
+		if len(cl.Peers) < 2 {
+			add(key("peers"), -1, "expected the route addresses of the other hubs, at least 2 (a cluster of 3 survives one hub's loss; of 2, none), got %d", len(cl.Peers))
+		}
+		for _, p := range cl.Peers {
+			if _, _, err := net.SplitHostPort(p); err != nil || p == cl.Listen {
+				add(key("peers"), -1, "expected another hub's host:port, got %q", p)
+			}
+		}
+		if cl.CommitTimeout.Duration < 100*time.Millisecond {
+			add(key("commit_timeout"), -1, "expected at least 100ms, got %s", cl.CommitTimeout)
+		}
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		add([]string{"serve", "tls_cert"}, -1, "tls_cert and tls_key go together")

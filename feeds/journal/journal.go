@@ -13,6 +13,7 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"time"
 
@@ -77,10 +78,12 @@ type Backend interface {
 	// failure the backend refuses every append (fail-stop) until it is
 	// reopened and verified.
 	Append(cmdID string, msgs ...protocol.Message) ([]Message, error)
-	// OnDurable sets the function told, in seq order and on one goroutine,
-	// about every appended record once it is on stable storage (err nil),
-	// or that it never will be (err set). It must not block. Set it before
-	// the first Append.
+	// OnDurable sets the function told, in seq order and one call at a
+	// time, about every record once it is on stable storage (err nil), or
+	// that one appended here never will be (err set), whoever appended it:
+	// a shared backend (a cluster's) also reports the records other hubs
+	// appended, with Message.Msg nil (Decode them). It must not block for
+	// long. Set it before the first Append.
 	OnDurable(func(msgs []Message, err error))
 	// Failed is the error that stopped the backend, or nil.
 	Failed() error
@@ -131,6 +134,31 @@ var ErrLocked = errors.New("data directory in use")
 
 // ErrFailed is wrapped by Append's error once the backend has stopped.
 var ErrFailed = errors.New("journal stopped after a failed write")
+
+// ErrConflict is reported (OnDurable) for a record of a shared backend
+// that another appender (a hub of the same cluster) got in before:
+// nothing of it was written. The backend reports what the other appended,
+// and goes on: catch up, validate again against the new state, append
+// again.
+var ErrConflict = errors.New("journal: another hub appended first")
+
+// ErrUnavailable is reported for a record a shared backend could not
+// write, such as a hub cut off from the majority of its cluster: nothing
+// of it was written, and later appends may succeed. Not fail-stop.
+var ErrUnavailable = errors.New("journal unavailable")
+
+// Transient reports whether a record's error leaves the backend working:
+// the record was not written, but the next one may be.
+func Transient(err error) bool {
+	return errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable)
+}
+
+// CatchUpper is a shared backend that can wait until it has reported
+// (OnDurable) everything the other appenders had appended when it was
+// called: what to do before validating a command again after ErrConflict.
+type CatchUpper interface {
+	CatchUp(ctx context.Context) error
+}
 
 func seqOf(m protocol.Message) uint64 {
 	switch v := m.(type) {

@@ -452,6 +452,9 @@ type Entry struct {
 	Subject  string    `json:"subject,omitempty"`
 	Item     string    `json:"item,omitempty"`
 	Delivery *Delivery `json:"delivery,omitempty"`
+	// Deliverer is, on a publish journaled by a hub of a cluster, the hub
+	// that delivers its channels: every hub holds the entry, one sends.
+	Deliverer string `json:"deliverer,omitempty"`
 }
 
 // Delivery is the outcome of one try at one channel, on a delivery entry.

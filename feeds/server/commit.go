@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"sort"
 
 	"github.com/vigil-oncall/vigil/feeds/journal"
@@ -25,6 +26,10 @@ func (h *Hub) Submit(cmd protocol.Command, authorized bool, deliver func(Result)
 		h.deliverCollect(cmd, authorized, deliver) // journals nothing itself
 		return
 	}
+	h.submit(cmd, authorized, deliver, 0)
+}
+
+func (h *Hub) submit(cmd protocol.Command, authorized bool, deliver func(Result), tries int) {
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
 	res, msgs := h.apply(cmd, authorized)
@@ -34,13 +39,30 @@ func (h *Hub) Submit(cmd protocol.Command, authorized bool, deliver func(Result)
 		h.noteIncidentState(m.Msg)
 	}
 	seq := ackSeq(res, msgs)
+	if h.staleRefusal(res, tries) {
+		h.retry(0, func(error) { h.submit(cmd, authorized, deliver, maxConflicts) })
+		return
+	}
 	if res.Code != "" || seq == 0 {
 		h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", res.Code)
 		deliver(res)
 		return
 	}
 	applied := len(msgs) > 0
-	h.whenDurableLocked(seq, func(err error) {
+	h.whenDurableLocked(seq, recordOf(msgs), func(err error) {
+		if errors.Is(err, journal.ErrConflict) && tries < maxConflicts {
+			// Another hub of the cluster appended first: validate the
+			// command again once this hub has applied what it appended.
+			h.retry(tries, func(catchUp error) {
+				if catchUp != nil {
+					h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", protocol.CodeUnavailable)
+					deliver(nack(cmd.ID, protocol.CodeUnavailable, "the cluster could not be caught up with; nothing was applied: "+catchUp.Error()))
+					return
+				}
+				h.submit(cmd, authorized, deliver, tries+1)
+			})
+			return
+		}
 		if err != nil {
 			res = nack(cmd.ID, protocol.CodeUnavailable, "the journal could not be written; nothing was applied: "+err.Error())
 			h.log.Info("command refused", "id", cmd.ID, "op", cmd.Op, "actor", cmd.Actor, "code", res.Code)
@@ -72,31 +94,64 @@ func ackSeq(res Result, msgs []journal.Message) uint64 {
 	return a.Seq
 }
 
-// whenDurableLocked runs fn once seq is durable and broadcast (err nil),
-// or once the journal says it never will be.
-func (h *Hub) whenDurableLocked(seq uint64, fn func(error)) {
+// whenDurableLocked runs fn once the record rec (its first message; nil
+// for an answer that waits for any record up to seq) is durable and
+// broadcast (err nil), or once the journal says it never will be. A
+// shared journal may give a refused record's seqs to the next one, so
+// answers wait for their own record, not for a seq. Called under cmdMu
+// right after the Append: a refusal or another hub's record takes cmdMu
+// to be reported, so a seq already published here is rec's own.
+func (h *Hub) whenDurableLocked(seq uint64, rec protocol.Message, fn func(error)) {
 	switch {
 	case seq <= h.published:
 		fn(nil)
 	case h.failed != nil:
 		fn(h.failed)
 	default:
-		h.waiting[seq] = append(h.waiting[seq], fn)
+		h.waiting[seq] = append(h.waiting[seq], waiter{rec: rec, fn: fn})
 	}
 }
 
+// waiter is an answer waiting for a record.
+type waiter struct {
+	rec protocol.Message
+	fn  func(error)
+}
+
+// recordOf is a record's identity: its first message.
+func recordOf(msgs []journal.Message) protocol.Message {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return msgs[0].Msg
+}
+
 // durable is the journal's report on one record, in seq order: broadcast
-// it and release the answers waiting for it; or, when the journal failed,
-// refuse them, and go back to what is durable.
+// it and release the answers waiting for it; or, when it was not
+// written, refuse them and go back to what is durable. A journal failure
+// stops the hub's commands until restart; a shared journal's conflict or
+// unavailability (journal.Transient) does not. A record another hub
+// appended (Msg nil) is applied like this hub's own: under cmdMu, so no
+// command is validated halfway across it.
 func (h *Hub) durable(msgs []journal.Message, err error) {
 	if len(msgs) == 0 {
 		return
 	}
+	remote := err == nil && msgs[0].Msg == nil
+	if err != nil || remote {
+		h.cmdMu.Lock()
+		defer h.cmdMu.Unlock()
+	}
 	last := msgs[len(msgs)-1].Seq
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if remote {
+		h.applyRemoteLocked(msgs)
+	}
 	if err != nil {
-		if h.failed == nil {
+		if journal.Transient(err) {
+			h.rollbackLocked()
+		} else if h.failed == nil {
 			h.failed = err
 			h.log.Error("journal failed: refusing every command (nack unavailable) until vigil serve is restarted, which reopens and verifies the journal; nothing after the failure was acknowledged", "err", err)
 			h.rollbackLocked()
@@ -110,10 +165,22 @@ func (h *Hub) durable(msgs []journal.Message, err error) {
 		}
 		h.published = last
 	}
-	for _, fn := range h.waiting[last] {
-		fn(err)
+	var keep []waiter
+	for _, w := range h.waiting[last] {
+		switch {
+		case w.rec == nil && err == nil, w.rec != nil && w.rec == msgs[0].Msg:
+			w.fn(err)
+		case w.rec == nil && err != nil && h.failed != nil:
+			w.fn(h.failed)
+		default:
+			keep = append(keep, w) // another record's answer, at the same seq
+		}
 	}
-	delete(h.waiting, last)
+	if len(keep) > 0 {
+		h.waiting[last] = keep
+	} else {
+		delete(h.waiting, last)
+	}
 }
 
 // rollbackLocked forgets incident changes that never reached the disk.

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/level"
+	"github.com/vigil-oncall/vigil/feeds/link"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/publish"
 )
@@ -66,7 +67,7 @@ func (o *Options) defaults() {
 		o.QueueSize = 4096
 	}
 	if o.PingPeriod <= 0 {
-		o.PingPeriod = 15 * time.Second
+		o.PingPeriod = link.PingPeriod
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second
@@ -121,8 +122,12 @@ type Hub struct {
 	// failure once it stopped.
 	published uint64
 	heads     map[string]journal.Message
-	waiting   map[uint64][]func(error)
+	waiting   map[uint64][]waiter
 	failed    error
+
+	// retries: commands a cluster's conflict refused, to validate again
+	// (cluster.go).
+	retries retryQueue
 }
 
 // NewHub builds a hub over an open journal, rebuilding its state from it.
@@ -143,7 +148,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
 		peaks: map[string]*LoadPeak{},
-		heads: map[string]journal.Message{}, waiting: map[uint64][]func(error){},
+		heads: map[string]journal.Message{}, waiting: map[uint64][]waiter{},
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.initPublishing()
@@ -318,6 +323,8 @@ func (h *Hub) record(e protocol.Entry) {
 	if _, err := h.journal.Append("", &e); err != nil && !errors.Is(err, journal.ErrFailed) {
 		// (A stopped journal was said once, loudly, by durable().)
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
+	} else if err == nil {
+		h.retryOnConflict(&e, 0) // a cluster's journal may refuse it: another hub appended first
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/publish"
 )
@@ -25,10 +26,21 @@ func (h *Hub) initPublishing() {
 }
 
 // observePublished feeds one journal message, in journal order, to the
-// status page and the delivery engine.
+// status page and the delivery engine. A publish another hub of the
+// cluster delivers is only shown: were every hub that replays it to
+// resume its deliveries, customers would hear it once per hub.
 func (h *Hub) observePublished(m protocol.Message) {
 	h.board.Observe(m)
+	if en, ok := m.(*protocol.Entry); ok && en.Kind == protocol.EntryPublish && en.Deliverer != "" && en.Deliverer != h.opts.Name {
+		return
+	}
 	h.deliveries.Observe(m)
+}
+
+// clustered reports whether the journal is shared with other hubs.
+func (h *Hub) clustered() bool {
+	_, shared := h.journal.(journal.CatchUpper)
+	return shared
 }
 
 // startDelivery runs the delivery engine until ctx ends; the returned
@@ -100,6 +112,9 @@ func (h *Hub) applyPublish(cur protocol.Incident, cmd protocol.Command, now time
 	}
 	pub := protocol.Entry{Incident: cur.ID, At: protocol.At(now), Actor: cmd.Actor, Kind: protocol.EntryPublish,
 		Text: cmd.Text, Channels: channels, Subject: cmd.Subject, Item: cmd.Item, Ref: cmd.ID}
+	if h.clustered() {
+		pub.Deliverer = h.opts.Name
+	}
 	if cmd.Item == "" {
 		return cur, false, []protocol.Entry{pub}, nil
 	}

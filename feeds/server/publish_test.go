@@ -258,6 +258,59 @@ func TestKillBetweenPublishEntryAndDeliveryDeliversOnce(t *testing.T) {
 	}
 }
 
+// In a cluster every hub holds every publish; only the hub that journaled
+// it delivers. A hub replaying its copy at start resumes its own publishes
+// and shows the others' on its page without sending them: otherwise a
+// restart of one hub sends a customer what another hub already sent.
+func TestOnlyTheDeliveringHubResumesAPublish(t *testing.T) {
+	hook := newReceiver(t)
+	dir := t.TempDir()
+	j, _, err := journal.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHub(j, publishOptions(hook.URL))
+	h.Apply(protocol.Command{ID: "c-0", Actor: "alice", Op: "declare", Title: "x", Severity: "SEV2", Kind: "outage"}, true, nil)
+	j.Close()
+	// What hub-a of a cluster journaled, as the journal's write path
+	// stores it: a publish it delivers, not yet delivered.
+	j, _, err = journal.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &protocol.Entry{Incident: "INC-1", At: protocol.At(time.Now()), Actor: "alice", Kind: protocol.EntryPublish,
+		Text: "Mail is delayed; we are on it.", Channels: []string{"ops-chat", "page"}, Ref: "c-pub", Deliverer: "hub-a"}
+	j.OnDurable(func([]journal.Message, error) {})
+	if _, err := j.Append("c-pub", pub); err != nil {
+		t.Fatal(err)
+	}
+	j.Close() // waits for the record's fsync
+
+	for _, tt := range []struct {
+		name    string
+		pending int
+	}{{"hub-b", 0}, {"hub-a", 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			j, _, err := journal.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			opts := publishOptions(hook.URL)
+			opts.Name = tt.name
+			h := NewHub(j, opts)
+			if p := h.PendingDeliveries(); p != tt.pending {
+				t.Fatalf("%s resumes %d deliveries of hub-a's publish, want %d", tt.name, p, tt.pending)
+			}
+			page := httptest.NewRecorder()
+			h.statusHandler().ServeHTTP(page, httptest.NewRequest("GET", "/status", nil))
+			if !strings.Contains(page.Body.String(), "Mail is delayed") {
+				t.Fatalf("%s does not show the publish on its status page", tt.name)
+			}
+		})
+	}
+}
+
 // A delivery that failed before a restart resumes with its attempt count:
 // the limit counts tries across restarts, and each is journaled.
 func TestRetriesAcrossRestartAreCountedAndGiveUp(t *testing.T) {

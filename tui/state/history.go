@@ -194,6 +194,17 @@ func (s *State) applyHistory(p *HistoryPage, now time.Time) {
 			return // read from the journal the feed had before: nothing of it is held now
 		}
 	}
+	if p.Error != "" {
+		// Refused (the hub could not read its journal): say so and let the
+		// reader ask again, without taking the refusal for the end.
+		if src, ok := s.paging.byID[p.ID]; ok {
+			delete(s.paging.byID, p.ID)
+			delete(s.paging.asks, src)
+		}
+		s.Notice = Notice{At: now, Text: Sanitize(fmt.Sprintf("older entries from %s: %s", p.Feed, p.Error)), Error: true}
+		s.TimelineVersion++
+		return
+	}
 	var entries []Entry
 	r := pageResult{more: p.More}
 	for _, m := range p.Messages {

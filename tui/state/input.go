@@ -31,6 +31,7 @@ type HistoryPage struct {
 	ID       string
 	Messages []protocol.Message
 	More     bool
+	Error    string // the hub refused the request: why, not yet sanitised
 }
 
 // HostLoad is one host's latest load and its recent history.
@@ -86,6 +87,10 @@ type Health struct {
 	Dupes     uint64
 	// Channels are the publish channels the feed's hub offers (hello).
 	Channels []string
+	// Components are the public components its incidents may name
+	// (hello): what the declare and edit dialogs offer, and the names
+	// drafts use.
+	Components []protocol.Component
 	// Compacted says the last replay from zero left older journal
 	// messages out (they can be paged in); Oldest is the lowest seq the
 	// hub holds.

@@ -193,6 +193,8 @@ func (s *State) Apply(b Batch, now time.Time) {
 		for i := range s.health {
 			s.health[i].Reason = Sanitize(s.health[i].Reason)
 			s.health[i].Server = Sanitize(s.health[i].Server)
+			s.health[i].Channels = sanitizeAll(s.health[i].Channels)
+			s.health[i].Components = sanitizeComponents(s.health[i].Components)
 			if !s.health[i].State.Up() {
 				s.downFeeds[s.health[i].Feed] = true
 			}
@@ -264,6 +266,7 @@ func sanitizeIncident(in protocol.Incident) protocol.Incident {
 	in = in.Clone()
 	in.ID, in.Title, in.Commander = Sanitize(in.ID), Sanitize(in.Title), Sanitize(in.Commander)
 	in.Severity, in.Kind, in.Status = Sanitize(in.Severity), Sanitize(in.Kind), Sanitize(in.Status)
+	in.Components = sanitizeAll(in.Components)
 	for i := range in.Checklist {
 		it := &in.Checklist[i]
 		it.ID, it.Title, it.Hint = Sanitize(it.ID), Sanitize(it.Title), Sanitize(it.Hint)
@@ -573,6 +576,40 @@ func (s *State) Incident(id string) *Incident { return s.incidents[id] }
 
 // Health returns every feed's health, in configuration order.
 func (s *State) Health() []Health { return s.health }
+
+// FeedHealth returns one feed's health, or nil before it has any.
+func (s *State) FeedHealth(feed string) *Health {
+	for i := range s.health {
+		if s.health[i].Feed == feed {
+			return &s.health[i]
+		}
+	}
+	return nil
+}
+
+// sanitizeAll returns a sanitised copy of names from a feed.
+func sanitizeAll(names []string) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = Sanitize(n)
+	}
+	return out
+}
+
+// sanitizeComponents returns a sanitised copy of a hub's components.
+func sanitizeComponents(cs []protocol.Component) []protocol.Component {
+	if cs == nil {
+		return nil
+	}
+	out := make([]protocol.Component, len(cs))
+	for i, c := range cs {
+		out[i] = protocol.Component{ID: Sanitize(c.ID), Name: Sanitize(c.Name)}
+	}
+	return out
+}
 
 // PendingCheck returns the unanswered check command for a step, if any.
 func (s *State) PendingCheck(incidentID, item string) *Pending {

@@ -340,6 +340,18 @@ func TestAskingOlder(t *testing.T) {
 			t.Fatal("a request survived the disconnect")
 		}
 	})
+	t.Run("a refused request stops loading, says why, and may be asked again", func(t *testing.T) {
+		s := compacted()
+		reqs := s.AskOlder("INC-2", t0)
+		s.Asked(reqs[0], "h-1", nil, t0)
+		s.Apply(Batch{History: []HistoryPage{{Feed: "hub", Journal: "j-1", ID: "h-1", Error: "unavailable: the journal could not be read\x1b[2J"}}}, t1)
+		if s.LoadingOlder("INC-2") || !s.Notice.Error || !strings.Contains(s.Notice.Text, "could not be read") || strings.Contains(s.Notice.Text, "\x1b") {
+			t.Fatalf("loading %v, notice %+v", s.LoadingOlder("INC-2"), s.Notice)
+		}
+		if again := s.AskOlder("INC-2", t1); len(again) != 1 || again[0].Before != reqs[0].Before {
+			t.Fatalf("a refusal is not the end of history: asked %+v", again)
+		}
+	})
 	t.Run("a failed send asks nothing and says why", func(t *testing.T) {
 		s := compacted()
 		reqs := s.AskOlder("", t0)

@@ -1,0 +1,177 @@
+package cluster
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// hubProcess is one `vigil serve` of a cluster, run from the real binary.
+type hubProcess struct {
+	cmd    *exec.Cmd
+	config string
+	log    string
+}
+
+func startProcess(t *testing.T, bin string, p *hubProcess) {
+	t.Helper()
+	logf, err := os.OpenFile(p.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, "serve", "--config", p.config)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logf.Close()
+}
+
+func healthy(addr string) bool {
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// A hub's process is killed (SIGKILL: no goodbye to its peers, its
+// stream leadership lost with it) while a responder sends commands: the
+// responder moves on, nothing acknowledged is lost or applied twice, and
+// the hub, started again, catches up.
+func TestKilledHubProcessLosesNothingAcknowledged(t *testing.T) {
+	clusterTest(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vigil")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-oncall/vigil").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
+	procs := make([]*hubProcess, 3)
+	for i := range procs {
+		var peers []string
+		for k, r := range routes {
+			if k != i {
+				peers = append(peers, fmt.Sprintf("%q", r))
+			}
+		}
+		cfg := fmt.Sprintf("[serve]\nname = \"hub-%d\"\nlisten = %q\ndata_dir = %q\nprobe_load = false\n[serve.cluster]\nname = \"crash\"\nlisten = %q\npeers = [%s]\ncommit_timeout = \"3s\"\n",
+			i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), routes[i], strings.Join(peers, ", "))
+		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
+		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startProcess(t, bin, procs[i])
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	for i := range procs {
+		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
+	}
+	var urls []string
+	for _, f := range feeds {
+		urls = append(urls, "ws://"+f+"/feed")
+	}
+	cl := &wsClient{urls: urls}
+	defer cl.close()
+	if ans, _, err := cl.send(declare("c-declare")); err != nil {
+		t.Fatal(err)
+	} else if _, ok := ans.(*protocol.Ack); !ok {
+		t.Fatalf("declare: %+v", ans)
+	}
+	const n, killAt = 200, 60
+	acked := map[string]uint64{}
+	var killed time.Time
+	var failover, stall time.Duration
+	victim, nacks := -1, 0
+	lastAck := time.Now()
+	for i := 1; i <= n; i++ {
+		if i == killAt {
+			victim = cl.hub
+			procs[victim].cmd.Process.Signal(syscall.SIGKILL)
+			killed = time.Now()
+		}
+		cmd := noteCmd(fmt.Sprintf("c-%d", i), "INC-1", fmt.Sprintf("note %d", i))
+		for try := 0; ; try++ {
+			ans, hub, err := cl.send(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, ok := ans.(*protocol.Ack); ok {
+				acked[cmd.ID] = a.Seq
+				stall = max(stall, time.Since(lastAck))
+				lastAck = time.Now()
+				if !killed.IsZero() && failover == 0 && hub != victim {
+					failover = time.Since(killed)
+				}
+				break
+			}
+			if nk := ans.(*protocol.Nack); nk.Code != protocol.CodeUnavailable || try > 40 {
+				t.Fatalf("%s: %+v", cmd.ID, nk)
+			}
+			nacks++
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("SIGKILL of hub %d's process: first ack on another hub after %v; longest time between two acks %v; %d nack unavailable meanwhile; %d of %d acked", victim, failover, stall, nacks, len(acked), n)
+	if os.Getenv("VIGIL_CRASH_LOGS") != "" {
+		for i, p := range procs {
+			data, _ := os.ReadFile(p.log)
+			t.Logf("hub %d log:\n%s", i, data)
+		}
+	}
+	procs[victim].cmd.Wait()
+	startProcess(t, bin, procs[victim])
+	waitFor(t, "the killed hub to serve again", 90*time.Second, func() bool { return healthy(feeds[victim]) })
+	other := (victim + 1) % 3
+	var newest uint64
+	for _, seq := range acked {
+		newest = max(newest, seq)
+	}
+	var ref []string
+	waitFor(t, fmt.Sprintf("hub %d to reach seq %d", other, newest), 30*time.Second, func() bool {
+		var synced *protocol.Synced
+		ref, synced = resume(t, urls[other], 1, "")
+		return synced.Seq >= newest
+	})
+	for i := range procs {
+		var got []string
+		waitFor(t, fmt.Sprintf("hub %d to catch up", i), 30*time.Second, func() bool {
+			got, _ = resume(t, urls[i], 1, "")
+			return len(got) >= len(ref)
+		})
+		if !slices.Equal(got, ref) {
+			t.Fatalf("hub %d's journal differs from hub %d's (%d vs %d messages)", i, other, len(got), len(ref))
+		}
+	}
+	count := map[string]int{}
+	for _, line := range ref {
+		m, err := protocol.Decode([]byte(line[strings.IndexByte(line, ' ')+1:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := m.(*protocol.Entry); ok && e.Kind == protocol.EntryNote {
+			count[e.Text]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		text := fmt.Sprintf("note %d", i)
+		if _, ok := acked[fmt.Sprintf("c-%d", i)]; ok && count[text] != 1 || count[text] > 1 {
+			t.Errorf("%q journaled %d times", text, count[text])
+		}
+	}
+}
