@@ -65,7 +65,7 @@ func BenchmarkClusterCommands(b *testing.B) {
 							return
 						}
 						m, _ := protocol.Decode(data)
-						switch m.(type) {
+						switch m := m.(type) {
 						case *protocol.Ack:
 							got++
 							mu.Lock()
@@ -76,7 +76,7 @@ func BenchmarkClusterCommands(b *testing.B) {
 							mu.Lock()
 							refused++
 							if refused == 1 || refused == 500 {
-								b.Logf("refused: %s", m.(*protocol.Nack).Error)
+								b.Logf("refused: %s", m.Error)
 							}
 							mu.Unlock()
 						}
