@@ -326,12 +326,18 @@ func TestRetriesAcrossRestartAreCountedAndGiveUp(t *testing.T) {
 	j.Close()
 	srv := startServer(t, dir, "", opts)
 	eventually(t, "given up", func() bool { return srv.hub.PendingDeliveries() == 0 })
-	var outcomes []string
-	for _, e := range entriesOfKind(srv.hub, protocol.EntryDelivery) {
-		outcomes = append(outcomes, e.Delivery.Outcome+"#"+string(rune('0'+e.Delivery.Attempt)))
+	// The give-up is journaled through h.record, which does not wait for
+	// the disk: wait for it to be durable, then check the whole story.
+	outcomes := func() string {
+		var out []string
+		for _, e := range entriesOfKind(srv.hub, protocol.EntryDelivery) {
+			out = append(out, e.Delivery.Outcome+"#"+string(rune('0'+e.Delivery.Attempt)))
+		}
+		return strings.Join(out, " ")
 	}
-	if strings.Join(outcomes, " ") != "retrying#1 retrying#2 failed#3" {
-		t.Fatalf("outcomes %v", outcomes)
+	eventually(t, "the give-up journaled", func() bool { return strings.Contains(outcomes(), protocol.DeliveryFailed) })
+	if got := outcomes(); got != "retrying#1 retrying#2 failed#3" {
+		t.Fatalf("outcomes %v", got)
 	}
 }
 
