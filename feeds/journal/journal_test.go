@@ -108,34 +108,6 @@ func texts(t testing.TB, b Backend, from, to uint64) []string {
 	return out
 }
 
-func TestAppendReopenKeepsEverything(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			dir := t.TempDir()
-			b := be.open(t, dir, Options{})
-			d := follow(b)
-			id := b.ID()
-			appendWait(t, b, d, "c-1", note("INC-1", "one"), incidentFrame("INC-1", "investigating"))
-			appendWait(t, b, d, "", note("", "two"))
-			b.Close()
-			b = be.open(t, dir, Options{})
-			defer b.Close()
-			if b.ID() != id || b.Seq() != 3 || b.Oldest() != 1 {
-				t.Fatalf("reopened: id %s seq %d oldest %d", b.ID(), b.Seq(), b.Oldest())
-			}
-			if seq, ok := b.Applied("c-1"); !ok || seq != 2 {
-				t.Fatalf("applied c-1 = %d %v", seq, ok)
-			}
-			if got := strings.Join(texts(t, b, 1, 3), " "); got != "1:one 2:INC-1/investigating 3:two" {
-				t.Fatalf("messages = %s", got)
-			}
-			if got := strings.Join(texts(t, b, 3, 3), " "); got != "3:two" {
-				t.Fatalf("messages from 3 = %s", got)
-			}
-		})
-	}
-}
-
 // history builds a journal of n records over small segments: every 7th
 // record belongs to one of 5 incidents (an entry, and every 3rd an
 // incident frame as well), the rest to none; each has a command id.
