@@ -60,3 +60,5 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace charm.land/bubbletea/v2 => ./tui/third_party/bubbletea

@@ -151,7 +151,9 @@ func TestHarnessMeasuresTheRealBinary(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../..").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	o := Options{Vigil: bin, Window: time.Second, IdleWindow: time.Second, Presses: 10, Peers: []string{"htop"}}
+	// Two-second windows: the dashboard draws once a second, so a window
+	// of one could fall between two frames on a busy machine.
+	o := Options{Vigil: bin, Window: 2 * time.Second, IdleWindow: time.Second, Presses: 10, Peers: []string{"htop"}}
 	ctx := context.Background()
 	if d, err := MeasureFirstFrame(ctx, o); err != nil || d <= 0 {
 		t.Fatalf("first frame: %v %v", d, err)
