@@ -26,6 +26,7 @@ type subscriber struct {
 	remote     string
 	authorized bool
 	cork       *corkConn  // nil where the connection could not be corked
+	loads      *loadBox   // load frames waiting for the next pace
 	principal  *Principal // set when the hub's own front end vouched for it
 }
 
@@ -115,7 +116,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if principal != nil {
 		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
 	}
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cw.conn}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cw.conn, loads: newLoadBox()}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
@@ -271,6 +272,10 @@ func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, do
 	}
 	ping := time.NewTicker(h.opts.PingPeriod)
 	defer ping.Stop()
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
+	defer pace.Stop()
+	var paced <-chan time.Time // armed while loads wait
 	for {
 		select {
 		case <-s.kill:
@@ -281,6 +286,28 @@ func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, do
 		select {
 		case frame := <-s.send:
 			if err := h.writeQueued(s, frame, write, flush); err == errKilled {
+				closeAndWait()
+				return
+			} else if err != nil {
+				fail(err)
+				return
+			}
+		case <-s.loads.ready:
+			if h.opts.LoadPace > 0 {
+				pace.Reset(untilPace(time.Now(), h.opts.LoadPace))
+				paced = pace.C
+				continue
+			}
+			if err := h.writeLoads(s, write, flush); err == errKilled {
+				closeAndWait()
+				return
+			} else if err != nil {
+				fail(err)
+				return
+			}
+		case <-paced:
+			paced = nil
+			if err := h.writeLoads(s, write, flush); err == errKilled {
 				closeAndWait()
 				return
 			} else if err != nil {

@@ -100,13 +100,41 @@ var errKilled = errors.New("subscriber dropped")
 // each through write (the writer's watched send); flush sends what the
 // cork gathered.
 func (h *Hub) writeQueued(s *subscriber, frame []byte, write func([]byte) error, flush func() error) error {
-	if len(s.send) == 0 {
+	loads := s.loads.take() // they go now, with this frame, not on their own later
+	if len(s.send) == 0 && len(loads) == 0 {
 		return write(frame)
 	}
 	s.cork.cork()
-	err := write(frame)
+	var err error
+	for _, l := range loads {
+		if err = write(l); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = write(frame)
+	}
 	for n := len(s.send); err == nil && n > 0; n-- {
 		err = write(<-s.send)
+	}
+	if e := flush(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// writeLoads writes, corked, the load frames waiting for s.
+func (h *Hub) writeLoads(s *subscriber, write func([]byte) error, flush func() error) error {
+	loads := s.loads.take()
+	if len(loads) == 0 {
+		return nil
+	}
+	s.cork.cork()
+	var err error
+	for _, l := range loads {
+		if err = write(l); err != nil {
+			break
+		}
 	}
 	if e := flush(); err == nil {
 		err = e

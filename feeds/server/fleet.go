@@ -140,7 +140,7 @@ func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant,
 		}
 	}
 	ac := &agentConn{
-		sub:  &subscriber{conn: conn, send: make(chan []byte, 64), kill: make(chan struct{}), remote: remote},
+		sub:  &subscriber{conn: conn, send: make(chan []byte, 64), kill: make(chan struct{}), remote: remote, loads: newLoadBox()},
 		name: reg.Agent, grant: grant, hosts: map[string]bool{},
 	}
 	h.mu.Lock()

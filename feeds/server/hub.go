@@ -53,6 +53,11 @@ type Options struct {
 	Agents []AgentGrant
 	// StaleCheck is how often reported hosts are checked for silence.
 	StaleCheck time.Duration
+	// LoadPace is how often each subscriber is sent the load samples that
+	// arrived meanwhile (the newest per host), on the wall clock's
+	// multiples of it: DefaultLoadPace when zero, each at once when
+	// negative.
+	LoadPace time.Duration
 }
 
 func (o *Options) defaults() {
@@ -68,6 +73,9 @@ func (o *Options) defaults() {
 	}
 	if o.PingPeriod <= 0 {
 		o.PingPeriod = link.PingPeriod
+	}
+	if o.LoadPace == 0 {
+		o.LoadPace = DefaultLoadPace
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second
@@ -229,7 +237,9 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	l.Level = lvl.String()
 	frame := protocol.MustEncode(&l)
 	h.loads[l.Host] = frame
-	h.broadcastLocked(frame)
+	for s := range h.subs {
+		s.loads.put(l.Host, frame)
+	}
 	h.logPeakLocked(l)
 	h.mu.Unlock()
 	if (known && prev != lvl) || (!known && lvl != level.OK) {

@@ -1,0 +1,141 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
+	tests := []struct {
+		name string
+		puts [][2]string // host, frame
+		want []string
+	}{
+		{"empty", nil, nil},
+		{"one", [][2]string{{"a", "a1"}}, []string{"a1"}},
+		{"newer replaces older in place", [][2]string{{"a", "a1"}, {"b", "b1"}, {"a", "a2"}}, []string{"a2", "b1"}},
+		{"many hosts", [][2]string{{"c", "c1"}, {"a", "a1"}, {"b", "b1"}, {"c", "c2"}}, []string{"c2", "a1", "b1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newLoadBox()
+			for _, p := range tt.puts {
+				b.put(p[0], []byte(p[1]))
+			}
+			var got []string
+			for _, f := range b.take() {
+				got = append(got, string(f))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("take() = %q, want %q", got, tt.want)
+			}
+			if again := b.take(); again != nil {
+				t.Fatalf("second take() = %q, want nothing", again)
+			}
+			if len(tt.puts) > 0 && len(b.ready) != 1 {
+				t.Fatal("the box did not say it had become ready")
+			}
+		})
+	}
+}
+
+func TestUntilPaceIsTheNextMultipleOnTheClock(t *testing.T) {
+	base := time.Date(2026, 11, 22, 2, 13, 7, 0, time.UTC)
+	tests := []struct {
+		now  time.Time
+		pace time.Duration
+		want time.Duration
+	}{
+		{base, time.Second, time.Second},
+		{base.Add(300 * time.Millisecond), time.Second, 700 * time.Millisecond},
+		{base.Add(999 * time.Millisecond), time.Second, time.Millisecond},
+		{base.Add(100 * time.Millisecond), 250 * time.Millisecond, 150 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := untilPace(tt.now, tt.pace); got != tt.want {
+			t.Errorf("untilPace(%s, %s) = %s, want %s", tt.now.Format("05.000"), tt.pace, got, tt.want)
+		}
+	}
+}
+
+// readLoads reads frames until n loads have come or wait passes with
+// none, returning the loads' hosts and load1 values.
+func readLoads(w *wire, n int, wait time.Duration) []string {
+	w.t.Helper()
+	var got []string
+	for len(got) < n {
+		w.conn.SetReadDeadline(time.Now().Add(wait))
+		_, data, err := w.conn.ReadMessage()
+		if err != nil {
+			break
+		}
+		if l, ok := mustDecode(data).(*protocol.Load); ok {
+			got = append(got, fmt.Sprintf("%s=%g", l.Host, l.Load1))
+		}
+	}
+	return got
+}
+
+func sample(host string, load1 float64) protocol.Load {
+	return protocol.Load{Host: host, At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: load1, CPUs: 4}
+}
+
+// Samples published within one pace reach a subscriber together, only
+// the newest of each host, and not before the pace turns.
+func TestSubscriberGetsEachHostsNewestLoadOncePerPace(t *testing.T) {
+	const pace = 400 * time.Millisecond
+	srv := startServer(t, t.TempDir(), "", Options{LoadPace: pace})
+	w := dialWire(t, srv.url)
+	time.Sleep(untilPace(time.Now(), pace) + 20*time.Millisecond) // just after a turn
+	turn := time.Now().Add(untilPace(time.Now(), pace))
+	// Loads under the warn level: a crossing is journaled, and its frame
+	// would carry the waiting loads early.
+	for _, l := range []protocol.Load{sample("web-1", 0.1), sample("web-2", 0.2), sample("web-1", 0.3), sample("web-3", 0.4), sample("web-1", 0.5)} {
+		srv.hub.PublishLoad(l)
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var l *protocol.Load
+	for l == nil {
+		_, data, err := w.conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ = mustDecode(data).(*protocol.Load)
+	}
+	if early := time.Until(turn); early > 5*time.Millisecond {
+		t.Fatalf("a load went out %s before the pace turned", early)
+	}
+	got := append([]string{fmt.Sprintf("%s=%g", l.Host, l.Load1)}, readLoads(w, 3, pace)...)
+	if want := []string{"web-1=0.5", "web-2=0.2", "web-3=0.4"}; !slices.Equal(got, want) {
+		t.Fatalf("loads sent = %v, want the newest of each host once: %v", got, want)
+	}
+}
+
+// A frame that goes out anyway (here the journaled crossing of a host
+// into crit) carries the waiting loads with it.
+func TestWaitingLoadsGoWithTheNextFrame(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{LoadPace: time.Hour})
+	w := dialWire(t, srv.url)
+	srv.hub.PublishLoad(sample("web-1", 0.7))
+	srv.hub.PublishLoad(sample("web-2", 12)) // 3 per CPU: crit, journaled
+	if got := readLoads(w, 2, 5*time.Second); !slices.Equal(got, []string{"web-1=0.7", "web-2=12"}) {
+		t.Fatalf("loads sent with the crossing's entry = %v, want [web-1=0.7 web-2=12]", got)
+	}
+}
+
+// A negative pace sends every sample as it comes, as before pacing.
+func TestNegativePaceSendsEverySample(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{LoadPace: -1})
+	w := dialWire(t, srv.url)
+	for i := 1; i <= 3; i++ {
+		srv.hub.PublishLoad(sample("web-1", float64(i)/10))
+		if got := readLoads(w, 1, 5*time.Second); !slices.Equal(got, []string{fmt.Sprintf("web-1=%g", float64(i)/10)}) {
+			t.Fatalf("sample %d: got %v", i, got)
+		}
+	}
+}
