@@ -2,7 +2,9 @@ package perf
 
 import (
 	"fmt"
+	"os"
 	"testing"
+	"time"
 )
 
 func TestSpread(t *testing.T) {
@@ -35,5 +37,38 @@ func TestSpreadLeavesItsInputAlone(t *testing.T) {
 	spread(in)
 	if in[0] != 3 || in[1] != 1 || in[2] != 2 {
 		t.Fatalf("spread reordered its input: %v", in)
+	}
+}
+
+func TestProcCPUIsPreciseAndAgreesWithTheTicks(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc here")
+	}
+	pid := os.Getpid()
+	before, err := procCPU(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(60 * time.Millisecond); time.Now().Before(end); {
+	}
+	after, err := procCPU(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after - before; d < 40*time.Millisecond {
+		t.Fatalf("60 ms of spinning counted as %s", d)
+	}
+	ticks, err := procTicks(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, ok := threadsOnCPU(pid)
+	if !ok {
+		t.Fatal("no schedstat on Linux")
+	}
+	// The ticks include ended threads and round down; the live sum is
+	// read a moment later. They agree within a few ticks.
+	if diff := (live - ticks).Abs(); diff > 50*time.Millisecond {
+		t.Fatalf("schedstat says %s, /proc/PID/stat %s", live, ticks)
 	}
 }
