@@ -357,6 +357,15 @@ func frameRate() int {
 	return tui.DefaultFPS
 }
 
+// loadPace maps serve.load_pace to the hub's option: there 0 means the
+// default, and "each sample at once" is negative.
+func loadPace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("vigil serve", "vigil serve [--config FILE] [--listen ADDR] [--data-dir DIR]", stderr)
 	cfgPath := fs.String("config", "", "configuration file")
@@ -417,7 +426,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
-		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, Agents: agentGrants(s.Agents, log),
+		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration), Agents: agentGrants(s.Agents, log),
 		Site: s.Site(name), Senders: senders,
 	})
 	if am := s.Alertmanager; am != nil {

@@ -872,15 +872,13 @@ func (m Model) saveDraft(item, text string) tea.Cmd {
 	}
 }
 
-// DefaultFPS is the renderer's frame rate. bubbletea v2.1.1 has no
-// render-on-change: its renderer wakes at this rate whatever happens and
-// compares the view with the last one, and each wake costs the runtime a
-// timer, a thread wake-up and the scheduler's search for work. Measured
-// with vigil bench (80x24, loaded 2-core machine, one run each): idle
-// 280, 320, 520 and 720 ms of CPU a minute at 15, 20, 30 and 60 frames a
-// second, and 12, 14, 16 and 21 ms/s under the bench's load; keypress to
-// screen p50 29, 26, 19 and 11 ms. 20 costs a keypress about 7 ms over
-// 30 for a third less idle CPU.
+// DefaultFPS is the renderer's frame-rate ceiling. vigil's copy of
+// bubbletea v2.1.1 (tui/third_party/bubbletea) draws only when a view
+// changes, at once if the last frame is older than one interval, so the
+// rate costs nothing while idle and bounds a burst: a flood's frames are
+// gathered by the clock anyway, and at 20 a held key repaints 20 times a
+// second. (Unpatched, the renderer woke at this rate whatever happened:
+// idle 280, 320, 520 and 720 ms of CPU a minute at 15, 20, 30 and 60.)
 const DefaultFPS = 20
 
 // noticeLife is how long a footer notice stays before the help returns.

@@ -114,6 +114,10 @@ type Serve struct {
 	// JournalSegmentMiB: the journal starts a new segment file past this
 	// size.
 	JournalSegmentMiB int64 `toml:"journal_segment_mib"`
+	// LoadPace: each subscriber is sent the load samples that came in
+	// meanwhile (the newest per host) this often, on the clock's turn; 0
+	// sends each sample as it comes.
+	LoadPace Duration `toml:"load_pace"`
 
 	// Telling customers: the status page, its public components, and the
 	// channels a publish goes to.
@@ -253,7 +257,7 @@ func Default() Config {
 		Serve: Serve{
 			Listen: "127.0.0.1:7070", Path: "/feed", DataDir: "/var/lib/vigil",
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
-			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64,
+			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64, LoadPace: Duration{time.Second},
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 			Status:   Status{History: Duration{DefaultStatusHistory}},
 			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}},
@@ -415,6 +419,9 @@ func (c *Config) validate(loc *locator) Errors {
 	}
 	if s.ReplayWindow.Duration < time.Minute {
 		add([]string{"serve", "replay_window"}, -1, "expected at least 1m, got %s", s.ReplayWindow)
+	}
+	if p := s.LoadPace.Duration; p != 0 && (p < 10*time.Millisecond || p > time.Minute) {
+		add([]string{"serve", "load_pace"}, -1, "expected 0 (each sample at once) or 10ms to 1m, got %s", s.LoadPace)
 	}
 	if s.JournalSegmentMiB < 1 || s.JournalSegmentMiB > 4096 {
 		add([]string{"serve", "journal_segment_mib"}, -1, "expected 1 to 4096 (MiB), got %d", s.JournalSegmentMiB)

@@ -58,6 +58,7 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"unknown key", "[dashboard]\nactor = \"a\"\nbel = true\n", "c.toml:3: dashboard.bel: unknown key"},
 		{"unknown table", "[dashbord]\nactor = \"a\"\n", "c.toml:2: dashbord.actor: unknown key"},
 		{"bad duration", "[serve]\ninterval = \"soon\"\n", "c.toml:2: serve.interval: expected a duration"},
+		{"load pace", "[serve]\nload_pace = \"1ms\"\n", "c.toml:2: serve.load_pace: expected 0 (each sample at once) or 10ms to 1m, got 1ms"},
 		{"wrong type", "[dashboard]\nbell = \"yes\"\n", "c.toml:2: dashboard.bell: incompatible types"},
 		{"syntax", "[dashboard\n", "c.toml:2: expected '.' or ']'"},
 		{"bad url", "[[feeds]]\nname = \"a\"\nurl = \"ws://ok/feed\"\n[[feeds]]\nname = \"b\"\nurl = \"http://x\"\n", "c.toml:6: feeds.url: expected a ws:// or wss:// URL"},
