@@ -57,6 +57,11 @@ type envelope struct {
 // because guessing at a responder's intent is worse than refusing it.
 func Decode(frame []byte) (Message, error) {
 	if t, ok := sniffType(frame); ok {
+		if t == TypeLoad {
+			if l, ok := decodeCanonicalLoad(frame); ok {
+				return checked(l)
+			}
+		}
 		if m := newMessage(t); m != nil && json.Unmarshal(frame, m) == nil {
 			return checked(m)
 		}

@@ -201,13 +201,19 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		t.invalid = true
 		return nil
 	}
+	t.setText(s)
+	return nil
+}
+
+// setText reads s, the string a time field carried.
+func (t *Time) setText(s string) {
+	*t = Time{}
 	parsed, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil || !InRange(parsed) {
 		t.invalid = true
-		return nil
+		return
 	}
 	t.Time = parsed.UTC()
-	return nil
 }
 
 // Duration is a Go-style duration string on the wire: "90s", "-168h".
@@ -247,13 +253,18 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		*d = unknownDuration
 		return nil
 	}
+	d.setText(s)
+	return nil
+}
+
+// setText reads s, the string a duration field carried.
+func (d *Duration) setText(s string) {
 	v, err := time.ParseDuration(s)
 	if err != nil || Duration(v) == unknownDuration {
 		*d = unknownDuration
-		return nil
+		return
 	}
 	*d = Duration(v)
-	return nil
 }
 
 // Hello is the first frame on every connection, server to client.
