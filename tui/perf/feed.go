@@ -32,10 +32,15 @@ type Feed struct {
 
 // NewFeed starts a feed with an outage declared. Its journal lives in
 // memory-backed storage where there is some, so fsync does not dominate.
-func NewFeed() (*Feed, error) { return newFeed(true) }
+func NewFeed() (*Feed, error) { return newFeed(true, 0) }
+
+// NewStreamFeed is NewFeed with a hub that sends each load sample as it
+// comes, where a hub paces them (the newest per host once a second): for
+// measuring how fast a reader takes a stream of samples.
+func NewStreamFeed() (*Feed, error) { return newFeed(true, -1) }
 
 // newFeed starts a feed, with an outage declared if declare.
-func newFeed(declare bool) (*Feed, error) {
+func newFeed(declare bool, loadPace time.Duration) (*Feed, error) {
 	base := ""
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		base = "/dev/shm"
@@ -52,7 +57,7 @@ func newFeed(declare bool) (*Feed, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := server.NewHub(j, server.Options{Name: "perf", QueueSize: 1 << 20})
+	h := server.NewHub(j, server.Options{Name: "perf", QueueSize: 1 << 20, LoadPace: loadPace})
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Feed{Hub: h, URL: "ws://" + ln.Addr().String() + "/feed", dir: dir, j: j, cancel: cancel, done: make(chan struct{})}
 	go func() { server.Serve(ctx, h, ln, "/feed", "", ""); close(f.done) }()
