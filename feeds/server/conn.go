@@ -293,18 +293,8 @@ func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, do
 				return
 			}
 		case <-s.loads.ready:
-			if h.opts.LoadPace > 0 {
-				pace.Reset(untilPace(time.Now(), h.opts.LoadPace))
-				paced = pace.C
-				continue
-			}
-			if err := h.writeLoads(s, write, flush); err == errKilled {
-				closeAndWait()
-				return
-			} else if err != nil {
-				fail(err)
-				return
-			}
+			pace.Reset(untilPace(time.Now(), h.opts.LoadPace))
+			paced = pace.C
 		case <-paced:
 			paced = nil
 			if err := h.writeLoads(s, write, flush); err == errKilled {

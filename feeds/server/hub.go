@@ -55,8 +55,9 @@ type Options struct {
 	StaleCheck time.Duration
 	// LoadPace is how often each subscriber is sent the load samples that
 	// arrived meanwhile (the newest per host), on the wall clock's
-	// multiples of it: DefaultLoadPace when zero, each at once when
-	// negative.
+	// multiples of it: DefaultLoadPace when zero. Negative sends every
+	// sample as it comes, queued like any frame (a subscriber that falls
+	// the queue behind is dropped).
 	LoadPace time.Duration
 }
 
@@ -237,8 +238,12 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	l.Level = lvl.String()
 	frame := protocol.MustEncode(&l)
 	h.loads[l.Host] = frame
-	for s := range h.subs {
-		s.loads.put(l.Host, frame)
+	if h.opts.LoadPace < 0 {
+		h.broadcastLocked(frame) // every sample, queued like any frame
+	} else {
+		for s := range h.subs {
+			s.loads.put(l.Host, frame)
+		}
 	}
 	h.logPeakLocked(l)
 	h.mu.Unlock()
