@@ -157,19 +157,13 @@ func number(p []byte) (n, rest []byte, ok bool) {
 	case i < len(p) && p[i] == '0':
 		i++
 	case i < len(p) && p[i] >= '1' && p[i] <= '9':
-		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
-			i++
-		}
+		i = digits(p, i)
 	default:
 		return nil, nil, false
 	}
 	if i < len(p) && p[i] == '.' {
-		i++
-		start := i
-		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
-			i++
-		}
-		if i == start {
+		start := i + 1
+		if i = digits(p, start); i == start {
 			return nil, nil, false
 		}
 	}
@@ -179,12 +173,17 @@ func number(p []byte) (n, rest []byte, ok bool) {
 			i++
 		}
 		start := i
-		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if i = digits(p, start); i == start {
 			return nil, nil, false
 		}
 	}
 	return p[:i], p[i:], true
+}
+
+// digits is the index past the run of ASCII digits at p[i:].
+func digits(p []byte, i int) int {
+	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+		i++
+	}
+	return i
 }
