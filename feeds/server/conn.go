@@ -293,8 +293,10 @@ func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, do
 				return
 			}
 		case <-s.loads.ready:
-			pace.Reset(untilPace(time.Now(), h.opts.LoadPace))
-			paced = pace.C
+			if paced == nil { // armed already: a reset could lose a turn that fired
+				pace.Reset(untilPace(time.Now(), h.opts.LoadPace))
+				paced = pace.C
+			}
 		case <-paced:
 			paced = nil
 			if err := h.writeLoads(s, write, flush); err == errKilled {

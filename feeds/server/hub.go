@@ -232,6 +232,11 @@ func (h *Hub) Authorized(token string) bool {
 // and journals a threshold crossing.
 func (h *Hub) PublishLoad(l protocol.Load) {
 	h.mu.Lock()
+	if p := h.opts.LoadPace; p > 0 && l.Interval > 0 && l.Interval.Std() < p {
+		// Subscribers hear of the host once a pace, and call it stale
+		// after 3 intervals: for them the pace is its interval.
+		l.Interval = protocol.Duration(p)
+	}
 	prev, known := h.levels[l.Host]
 	lvl := h.opts.Thresholds.From(prev, l.Load1, l.CPUs)
 	h.levels[l.Host] = lvl

@@ -142,3 +142,29 @@ func TestNegativePaceSendsEverySample(t *testing.T) {
 		t.Fatalf("got %d samples of 200 (%v ...), want every one in order", len(got), got[:min(len(got), 5)])
 	}
 }
+
+// A host that reports faster than the pace is heard of once a pace, so
+// its interval for subscribers (who call it stale after 3) is the pace.
+func TestAFastHostsIntervalIsThePaceForSubscribers(t *testing.T) {
+	const pace = 300 * time.Millisecond
+	srv := startServer(t, t.TempDir(), "", Options{LoadPace: pace})
+	w := dialWire(t, srv.url)
+	fast, slow := sample("web-1", 0.1), sample("web-2", 0.1)
+	fast.Interval, slow.Interval = protocol.Duration(100*time.Millisecond), protocol.Duration(5*time.Second)
+	srv.hub.PublishLoad(fast)
+	srv.hub.PublishLoad(slow)
+	got := map[string]time.Duration{}
+	w.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for len(got) < 2 {
+		_, data, err := w.conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, ok := mustDecode(data).(*protocol.Load); ok {
+			got[l.Host] = l.Interval.Std()
+		}
+	}
+	if got["web-1"] != pace || got["web-2"] != 5*time.Second {
+		t.Fatalf("intervals sent = %v, want web-1 at the pace (%s) and web-2 at its own 5s", got, pace)
+	}
+}

@@ -84,8 +84,8 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// An idle program's renderer sleeps: at 60 fps a fixed ticker flushed
-// about 18 times in 300 ms with nothing to draw.
+// An idle program's renderer sleeps: at 60 fps upstream's fixed ticker
+// flushed 19 times in 300 ms with nothing to draw.
 func TestRendererSleepsWhileNothingChanges(t *testing.T) {
 	_, r := startCounting(t, 60)
 	time.Sleep(100 * time.Millisecond) // the start's own messages (size, color profile) settle

@@ -1416,6 +1416,7 @@ func (p *Program) RestoreTerminal() error {
 	}
 
 	p.startRenderer()
+	p.wakeRenderer() // repaint the screen the released terminal lost (vigil's patch)
 
 	// If the output is a terminal, it may have been resized while another
 	// process was at the foreground, in which case we may not have received
@@ -1468,7 +1469,6 @@ func (p *Program) startRenderer() {
 
 	// Start the renderer.
 	p.renderer.start()
-	p.wakeRenderer() // a restarted renderer repaints
 	go func() {
 		var last time.Time
 		pace := time.NewTimer(framerate)
