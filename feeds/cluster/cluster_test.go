@@ -132,50 +132,19 @@ func TestKillingAHubLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("declare: %+v", ans)
 	}
 	const n, killAt = 300, 100
-	acked := map[string]uint64{}
-	var killed time.Time
-	var failover, stall time.Duration
-	lastAck := time.Now()
-	nacks := 0
-	for i := 1; i <= n; i++ {
-		if i == killAt {
-			if cl.hub != 0 {
-				t.Fatalf("client moved before the kill")
-			}
-			go c.kill(victim) // while the next commands are in flight
-			killed = time.Now()
+	run := sendThroughKill(t, cl, n, killAt, 10, func() int {
+		if cl.hub != 0 {
+			t.Fatalf("client moved before the kill")
 		}
-		cmd := noteCmd(fmt.Sprintf("c-%d", i), "INC-1", fmt.Sprintf("note %d", i))
-		for try := 0; ; try++ {
-			ans, hub, err := cl.send(cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a, ok := ans.(*protocol.Ack); ok {
-				acked[cmd.ID] = a.Seq
-				stall = max(stall, time.Since(lastAck))
-				lastAck = time.Now()
-				if !killed.IsZero() && failover == 0 && hub != 0 {
-					failover = time.Since(killed)
-				}
-				break
-			}
-			nk := ans.(*protocol.Nack)
-			if nk.Code != protocol.CodeUnavailable || try > 10 {
-				t.Fatalf("%s: %+v", cmd.ID, nk)
-			}
-			nacks++ // while the cluster elects a new leader: send it again, same id
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	t.Logf("failover: %v from killing hub %d (the stream's leader) to the first ack on another hub; longest time between two acks %v; %d nack unavailable meanwhile; %d commands acked", failover, victim, stall, nacks, len(acked))
+		go c.kill(victim) // while the next commands are in flight
+		return 0          // the victim is first in the client's list
+	})
+	acked := run.acked
+	t.Logf("failover: %v from killing hub %d (the stream's leader) to the first ack on another hub; longest time between two acks %v; %d nack unavailable meanwhile; %d commands acked", run.failover, victim, run.stall, run.nacks, len(acked))
 	if err := c.start(victim); err != nil {
 		t.Fatal(err)
 	}
-	var want uint64 // the newest acked: every hub must reach it
-	for _, seq := range acked {
-		want = max(want, seq)
-	}
+	want := run.newest()
 	for i, h := range c.hubs {
 		waitFor(t, fmt.Sprintf("hub %d to reach seq %d", i, want), 30*time.Second, func() bool { return h.hub.Seq() >= want })
 	}

@@ -94,40 +94,12 @@ func TestKilledHubProcessLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("declare: %+v", ans)
 	}
 	const n, killAt = 200, 60
-	acked := map[string]uint64{}
-	var killed time.Time
-	var failover, stall time.Duration
-	victim, nacks := -1, 0
-	lastAck := time.Now()
-	for i := 1; i <= n; i++ {
-		if i == killAt {
-			victim = cl.hub
-			procs[victim].cmd.Process.Signal(syscall.SIGKILL)
-			killed = time.Now()
-		}
-		cmd := noteCmd(fmt.Sprintf("c-%d", i), "INC-1", fmt.Sprintf("note %d", i))
-		for try := 0; ; try++ {
-			ans, hub, err := cl.send(cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a, ok := ans.(*protocol.Ack); ok {
-				acked[cmd.ID] = a.Seq
-				stall = max(stall, time.Since(lastAck))
-				lastAck = time.Now()
-				if !killed.IsZero() && failover == 0 && hub != victim {
-					failover = time.Since(killed)
-				}
-				break
-			}
-			if nk := ans.(*protocol.Nack); nk.Code != protocol.CodeUnavailable || try > 40 {
-				t.Fatalf("%s: %+v", cmd.ID, nk)
-			}
-			nacks++
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	t.Logf("SIGKILL of hub %d's process: first ack on another hub after %v; longest time between two acks %v; %d nack unavailable meanwhile; %d of %d acked", victim, failover, stall, nacks, len(acked), n)
+	run := sendThroughKill(t, cl, n, killAt, 40, func() int {
+		procs[cl.hub].cmd.Process.Signal(syscall.SIGKILL)
+		return cl.hub
+	})
+	acked, victim := run.acked, run.victim
+	t.Logf("SIGKILL of hub %d's process: first ack on another hub after %v; longest time between two acks %v; %d nack unavailable meanwhile; %d of %d acked", victim, run.failover, run.stall, run.nacks, len(acked), n)
 	if os.Getenv("VIGIL_CRASH_LOGS") != "" {
 		for i, p := range procs {
 			data, _ := os.ReadFile(p.log)
@@ -138,10 +110,7 @@ func TestKilledHubProcessLosesNothingAcknowledged(t *testing.T) {
 	startProcess(t, bin, procs[victim])
 	waitFor(t, "the killed hub to serve again", 90*time.Second, func() bool { return healthy(feeds[victim]) })
 	other := (victim + 1) % 3
-	var newest uint64
-	for _, seq := range acked {
-		newest = max(newest, seq)
-	}
+	newest := run.newest()
 	var ref []string
 	waitFor(t, fmt.Sprintf("hub %d to reach seq %d", other, newest), 30*time.Second, func() bool {
 		var synced *protocol.Synced

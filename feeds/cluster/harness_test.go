@@ -351,3 +351,60 @@ func historyPage(t *testing.T, url string, req protocol.History) []string {
 		}
 	}
 }
+
+// failoverRun is what sendThroughKill saw.
+type failoverRun struct {
+	acked    map[string]uint64 // command id → the seq it was acked with
+	victim   int               // the client's index of the hub killed
+	failover time.Duration     // from the kill to the first ack on another hub
+	stall    time.Duration     // the longest time between two acks
+	nacks    int               // nack unavailable while the cluster recovered
+}
+
+// newest is the newest seq acked: every hub must reach it.
+func (r failoverRun) newest() uint64 {
+	var seq uint64
+	for _, s := range r.acked {
+		seq = max(seq, s)
+	}
+	return seq
+}
+
+// sendThroughKill sends n notes on INC-1 through cl one at a time, calls
+// kill (which returns the client's index of the hub it killed) before
+// note killAt, and sends a note nacked unavailable again with the same
+// id, 200 ms apart, up to tries times.
+func sendThroughKill(t *testing.T, cl *wsClient, n, killAt, tries int, kill func() int) failoverRun {
+	t.Helper()
+	r := failoverRun{acked: map[string]uint64{}, victim: -1}
+	var killed time.Time
+	lastAck := time.Now()
+	for i := 1; i <= n; i++ {
+		if i == killAt {
+			r.victim = kill()
+			killed = time.Now()
+		}
+		cmd := noteCmd(fmt.Sprintf("c-%d", i), "INC-1", fmt.Sprintf("note %d", i))
+		for try := 0; ; try++ {
+			ans, hub, err := cl.send(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, ok := ans.(*protocol.Ack); ok {
+				r.acked[cmd.ID] = a.Seq
+				r.stall = max(r.stall, time.Since(lastAck))
+				lastAck = time.Now()
+				if !killed.IsZero() && r.failover == 0 && hub != r.victim {
+					r.failover = time.Since(killed)
+				}
+				break
+			}
+			if nk := ans.(*protocol.Nack); nk.Code != protocol.CodeUnavailable || try > tries {
+				t.Fatalf("%s: %+v", cmd.ID, nk)
+			}
+			r.nacks++
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return r
+}
