@@ -41,15 +41,7 @@ func TestCritCrossingJournalsTheCulprit(t *testing.T) {
 	defer func() { burn.Process.Kill(); burn.Wait() }()
 
 	addr := freeAddr(t)
-	hubConf := filepath.Join(dir, "hub.toml")
-	os.WriteFile(hubConf, []byte(`[serve]
-data_dir = "`+filepath.Join(dir, "hub")+`"
-probe_load = false
-
-[[serve.agents]]
-token_env = "TEST_AGENT_TOKEN"
-hosts = ["agent-*"]
-`), 0o600)
+	hubConf := writeHubConfig(t, dir)
 	agentConf := filepath.Join(dir, "agent.toml")
 	os.WriteFile(agentConf, []byte(`[thresholds]
 load_warn_per_cpu = 0.0001

@@ -32,21 +32,32 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// vigil serve as a hub and vigil serve as an agent, the real binary
-// twice: the agent's host and its check reach a dashboard through the hub.
-func TestServeHubAndAgent(t *testing.T) {
-	bin := buildVigil(t)
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	hubConf := filepath.Join(dir, "hub.toml")
-	os.WriteFile(hubConf, []byte(`[serve]
+// writeHubConfig writes dir/hub.toml for a hub that journals in dir/hub,
+// probes no load of its own and takes agents named agent-* with the token
+// in TEST_AGENT_TOKEN; it returns the file's path.
+func writeHubConfig(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "hub.toml")
+	if err := os.WriteFile(path, []byte(`[serve]
 data_dir = "`+filepath.Join(dir, "hub")+`"
 probe_load = false
 
 [[serve.agents]]
 token_env = "TEST_AGENT_TOKEN"
 hosts = ["agent-*"]
-`), 0o600)
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// vigil serve as a hub and vigil serve as an agent, the real binary
+// twice: the agent's host and its check reach a dashboard through the hub.
+func TestServeHubAndAgent(t *testing.T) {
+	bin := buildVigil(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	hubConf := writeHubConfig(t, dir)
 	agentConf := filepath.Join(dir, "agent.toml")
 	os.WriteFile(agentConf, []byte(`[serve]
 host = "agent-1"
