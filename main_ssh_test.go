@@ -15,25 +15,17 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
-)
 
-func needSSH(t *testing.T) {
-	t.Helper()
-	needTmux(t)
-	if _, err := exec.LookPath("ssh"); err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("VIGIL_REQUIRE_TMUX") != "" {
-			t.Fatal("the OpenSSH client is required here (CI) but not installed")
-		}
-		t.Skip("ssh not installed: skipping the SSH end-to-end test (apt-get install openssh-client to run it)")
-	}
-}
+	"github.com/vigil-oncall/vigil/internal/testprog"
+)
 
 // TestServeOverSSH: a fresh hub with [serve.ssh] creates its host key and
 // logs its fingerprint; a responder with an authorized key gets a working
 // dashboard and declares an incident under the key's name; SIGTERM ends
 // the session and the hub together.
 func TestServeOverSSH(t *testing.T) {
-	needSSH(t)
+	testprog.Need(t, "tmux", "tmux")
+	testprog.Need(t, "ssh", "openssh-client")
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-oncall/vigil/internal/testprog"
 )
 
 // buildVigil builds the real binary once per test that needs it.
@@ -35,16 +37,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-func needTmux(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("VIGIL_REQUIRE_TMUX") != "" {
-			t.Fatal("tmux is required here (VIGIL_REQUIRE_TMUX is set) but not installed")
-		}
-		t.Skip("tmux not installed: skipping the end-to-end terminal test (apt-get install tmux to run it)")
-	}
 }
 
 type tmux struct {
@@ -95,7 +87,7 @@ func (x *tmux) waitFor(what string, ok func(screen string) bool) string {
 // real demo feed server over loopback, as a responder would: it ticks a
 // step and sees it acknowledged, adds a note and sees it in the timeline.
 func TestTerminalEndToEnd(t *testing.T) {
-	needTmux(t)
+	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,7 +202,7 @@ func TestCommandLineExitStatus(t *testing.T) {
 // TestNoColorInTerminal: under NO_COLOR the real binary draws states with
 // symbols, words, bold and reverse, and no colour at all.
 func TestNoColorInTerminal(t *testing.T) {
-	needTmux(t)
+	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	home := t.TempDir()
 	colourSGR := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;[0-9;]+)m`)

@@ -34,6 +34,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/client/clienttest"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/publish"
+	"github.com/vigil-oncall/vigil/internal/testprog"
 )
 
 // Issue 14, done when: a responder publishes an outage update and a
@@ -42,7 +43,7 @@ import (
 // STARTTLS and AUTH) and to a signed webhook, each exactly once, with the
 // publish and delivery entries journaled and the step ticked.
 func TestPublishFromTheDashboardEndToEnd(t *testing.T) {
-	needTmux(t)
+	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	dir := t.TempDir()
 

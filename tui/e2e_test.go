@@ -6,26 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-oncall/vigil/internal/testprog"
 )
 
 // These drive the real binary in tmux at 80x24 against a real hub (the
 // demo feed server) over loopback. CI sets VIGIL_REQUIRE_TMUX=1.
-
-func needTmux(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("VIGIL_REQUIRE_TMUX") != "" {
-			t.Fatal("tmux is required here (VIGIL_REQUIRE_TMUX is set) but not installed")
-		}
-		t.Skip("tmux not installed: skipping the terminal test (apt-get install tmux to run it)")
-	}
-}
 
 type term struct {
 	t      *testing.T
@@ -66,7 +57,7 @@ func (x *term) waitFor(what string, ok func(string) bool) string {
 // startHubAndDashboard builds vigil, starts the demo hub and the
 // dashboard on it in tmux at 80x24; cancel stops the hub.
 func startHubAndDashboard(t *testing.T) (*term, context.CancelFunc) {
-	needTmux(t)
+	testprog.Need(t, "tmux", "tmux")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "vigil")
 	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {

@@ -16,24 +16,8 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/internal/testprog"
 )
-
-// needProgram returns the path of a real program the test drives, or
-// skips saying what to install; in CI (CI=true, or VIGIL_REQUIRE_TMUX set
-// as .ci/run does) its absence fails the test.
-func needProgram(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s not found: install Debian's %s to run this test", name, pkg)
-	if os.Getenv("CI") == "true" || os.Getenv("VIGIL_REQUIRE_TMUX") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // freeAddr is a loopback address nothing listens on, for a program that
 // takes its listen address as a flag.
@@ -89,8 +73,8 @@ func startProgram(t *testing.T, url string, name string, args ...string) *exec.C
 // real node_exporter it scrapes and a real Alertmanager that posts a
 // firing then a resolved alert to it; a dashboard's client sees it all.
 func TestFleetEndToEndWithNodeExporterAndAlertmanager(t *testing.T) {
-	nodeExporter := needProgram(t, "prometheus-node-exporter", "prometheus-node-exporter")
-	alertmanager := needProgram(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	nodeExporter := testprog.Need(t, "prometheus-node-exporter", "prometheus-node-exporter")
+	alertmanager := testprog.Need(t, "prometheus-alertmanager", "prometheus-alertmanager")
 
 	j, _, err := journal.Open(t.TempDir())
 	if err != nil {

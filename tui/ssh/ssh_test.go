@@ -26,21 +26,20 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/server"
+	"github.com/vigil-oncall/vigil/internal/testprog"
 	"github.com/vigil-oncall/vigil/tui"
 )
 
 // These tests drive the real OpenSSH client in tmux against a real hub
 // with its SSH front end on loopback, as a responder at 2am would.
 
+// debianPackage is where each program need looks for comes from.
+var debianPackage = map[string]string{"ssh": "openssh-client", "tmux": "tmux"}
+
 func need(t *testing.T, programs ...string) {
 	t.Helper()
 	for _, p := range programs {
-		if _, err := exec.LookPath(p); err != nil {
-			if os.Getenv("CI") == "true" || os.Getenv("VIGIL_REQUIRE_TMUX") != "" {
-				t.Fatalf("%s is required here (CI) but not installed", p)
-			}
-			t.Skipf("%s not installed: skipping the SSH end-to-end test (apt-get install tmux openssh-client to run it)", p)
-		}
+		testprog.Need(t, p, debianPackage[p])
 	}
 }
 
