@@ -156,6 +156,10 @@ func newMessage(t string) Message {
 		return &History{}
 	case TypePresence:
 		return &Presence{}
+	case TypePage:
+		return &PageMsg{}
+	case TypeOncall:
+		return &Oncall{}
 	}
 	return nil
 }
@@ -269,6 +273,15 @@ func validate(m Message) error {
 		if v.ID == "" {
 			return malformed("history: missing id")
 		}
+	case *PageMsg:
+		switch p := &v.Page; {
+		case p.ID == "":
+			return malformed("page: missing page.id")
+		case p.Status == "":
+			return malformed("page: missing page.status")
+		case p.OpenedAt.IsZero():
+			return malformed("page: missing page.opened_at")
+		}
 	}
 	return nil
 }
@@ -304,6 +317,10 @@ func Encode(m Message) ([]byte, error) {
 		v.Type = TypeHistory
 	case *Presence:
 		v.Type = TypePresence
+	case *PageMsg:
+		v.Type = TypePage
+	case *Oncall:
+		v.Type = TypeOncall
 	default:
 		return nil, fmt.Errorf("encode: unsupported message %T", m)
 	}

@@ -140,7 +140,7 @@ func ValidSeverity(s string) bool {
 func ValidEntryKind(s string) bool {
 	switch s {
 	case EntryNote, EntryStatus, EntryCheck, EntryAlert, EntrySystem,
-		EntryEvidence, EntryPublish, EntryDelivery, EntryClaim:
+		EntryEvidence, EntryPublish, EntryDelivery, EntryClaim, EntryPage, EntryAck:
 		return true
 	}
 	return false
@@ -466,6 +466,14 @@ type Entry struct {
 	// Deliverer is, on a publish journaled by a hub of a cluster, the hub
 	// that delivers its channels: every hub holds the entry, one sends.
 	Deliverer string `json:"deliverer,omitempty"`
+
+	// Paging: Page is the page an entry of kind page or ack is about,
+	// Notify the notification an entry of kind page reports; Silence
+	// and Override what a silence or override command set.
+	Page     string    `json:"page,omitempty"`
+	Notify   *Notify   `json:"notify,omitempty"`
+	Silence  *Silence  `json:"silence,omitempty"`
+	Override *Override `json:"override,omitempty"`
 }
 
 // Delivery is the outcome of one try at one channel, on a delivery entry.
@@ -544,6 +552,21 @@ type Command struct {
 	Channels     []string `json:"channels,omitempty"` // publish
 	Subject      string   `json:"subject,omitempty"`  // publish, email subject
 	Host         string   `json:"host,omitempty"`     // collect
+
+	// Paging: Page for ack, resolve, escalate; Who for summon
+	// ("person:dana", "rotation:secondary"); Rotation, Person, From and
+	// Until for override; Hosts, Services, Until and Reason for a silence,
+	// or Silence (its id) with Until to end one early.
+	Page     string   `json:"page,omitempty"`
+	Who      string   `json:"who,omitempty"`
+	Rotation string   `json:"rotation,omitempty"`
+	Person   string   `json:"person,omitempty"`
+	From     *Time    `json:"from,omitempty"`
+	Until    *Time    `json:"until,omitempty"`
+	Hosts    []string `json:"hosts,omitempty"`
+	Services []string `json:"services,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Silence  string   `json:"silence,omitempty"`
 }
 
 // Register is an agent's first frame, instead of subscribe: the hosts it
