@@ -134,6 +134,12 @@ type Serve struct {
 	// Cluster, with a name, makes this hub one of a cluster holding one
 	// journal (a replicated JetStream stream) instead of a file.
 	Cluster Cluster `toml:"cluster"`
+
+	// Paging: who is woken for what (paging.go).
+	Paging      *Paging      `toml:"paging"`
+	People      []Person     `toml:"people"`
+	Rotations   []Rotation   `toml:"rotations"`
+	Escalations []Escalation `toml:"escalations"`
 }
 
 // Cluster is [serve.cluster]: this hub's embedded nats-server and its
@@ -499,6 +505,7 @@ func (c *Config) validate(loc *locator) Errors {
 	s.Evidence.validate(add)
 	c.validatePublish(add)
 	c.validateFleet(add)
+	c.validatePaging(add)
 	book := incident.Defaults()
 	step := 0 // [[runbooks.steps]] elements are counted across runbooks
 	for i, rb := range c.Runbooks {

@@ -26,6 +26,10 @@ const DefaultStatusHistory = 90 * 24 * time.Hour
 type Component struct {
 	ID   string `toml:"id"`
 	Name string `toml:"name"`
+	// Hosts and Services (globs) are what the component runs on: a
+	// maintenance window of it silences their pages.
+	Hosts    []string `toml:"hosts"`
+	Services []string `toml:"services"`
 }
 
 // Channel is where a publish goes besides the status page: email or a
@@ -116,7 +120,7 @@ func (c *Config) validatePublish(add func(key []string, index int, format string
 			if _, err := mail.ParseAddress(ch.From); err != nil {
 				add(key("from"), i, "expected a sender address, got %q", ch.From)
 			}
-			if len(ch.To) == 0 {
+			if len(ch.To) == 0 && (s.Paging == nil || s.Paging.Email != ch.Name) {
 				add(key("to"), i, "an email channel needs at least one recipient")
 			}
 			for _, to := range ch.To {
@@ -134,8 +138,8 @@ func (c *Config) validatePublish(add func(key []string, index int, format string
 			if p, err := url.Parse(ch.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 				add(key("url"), i, "a webhook channel needs an http:// or https:// URL, got %q", ch.URL)
 			}
-			if ch.Format != "slack" && ch.Format != "json" {
-				add(key("format"), i, "expected slack or json, got %q", ch.Format)
+			if ch.Format != "slack" && ch.Format != "json" && ch.Format != "ntfy" {
+				add(key("format"), i, "expected slack, json or ntfy, got %q", ch.Format)
 			}
 			if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.TLS != "" || ch.UsernameEnv != "" {
 				add(key("smtp"), i, "smtp, tls, from, to and username_env are for email channels")
