@@ -295,7 +295,7 @@ func TestPublishingConfig(t *testing.T) {
 		{"password in the file", "[[serve.channels]]\nname = \"a\"\ntype = \"email\"\nsmtp = \"m:25\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\nusername_env = \"U\"\npassword_env = \"hunter2 x\"\n", `c.toml:8: serve.channels.password_env: expected the name of an environment variable`},
 		{"secret in the file", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nsecret_env = \"s3cret=1\"\n", `c.toml:5: serve.channels.secret_env: expected the name of an environment variable`},
 		{"webhook url", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"ftp://h/\"\n", `c.toml:4: serve.channels.url: a webhook channel needs an http:// or https:// URL`},
-		{"format", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nformat = \"xml\"\n", `c.toml:5: serve.channels.format: expected slack or json`},
+		{"format", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nformat = \"xml\"\n", `c.toml:5: serve.channels.format: expected slack, json or ntfy`},
 		{"email key on a webhook", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nsmtp = \"m:25\"\n", `c.toml:5: serve.channels.smtp: smtp, tls, from, to and username_env are for email channels`},
 		{"component id", "[[serve.components]]\nid = \"web mail\"\nname = \"Web\"\n", `c.toml:2: serve.components.id: component 1: id "web mail" holds a space`},
 		{"dup component", "[[serve.components]]\nid = \"web\"\nname = \"Web\"\n[[serve.components]]\nid = \"web\"\nname = \"W\"\n", `c.toml:5: serve.components.id: component id "web" used twice`},
