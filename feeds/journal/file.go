@@ -44,6 +44,8 @@ type Options struct {
 	Now func() time.Time
 	// WrapFile, for tests, wraps every segment file before it is written.
 	WrapFile func(File) File
+	// OnSync, if set, is told how long each fsync of a commit took.
+	OnSync func(time.Duration)
 }
 
 // Journal is the file backend: segments journal-<first seq>.wal in the data
@@ -338,6 +340,8 @@ func (j *Journal) Append(cmdID string, msgs ...protocol.Message) ([]Message, err
 			v.Seq = seq
 		case *protocol.Entry:
 			v.Seq = seq
+		case *protocol.PageMsg:
+			v.Seq = seq
 		default:
 			return nil, fmt.Errorf("journal: %T is not a journal message", m)
 		}
@@ -467,7 +471,11 @@ func (j *Journal) write(batch []pendingRecord, buf []byte) (*segment, int64, int
 	}
 	w, err := j.f.Write(buf[batch[0].off:end])
 	if err == nil {
+		began := time.Now()
 		err = j.f.Sync()
+		if j.opts.OnSync != nil {
+			j.opts.OnSync(time.Since(began))
+		}
 	}
 	if err != nil {
 		if w > 0 {

@@ -166,6 +166,8 @@ func seqOf(m protocol.Message) uint64 {
 		return v.Seq
 	case *protocol.Entry:
 		return v.Seq
+	case *protocol.PageMsg:
+		return v.Seq
 	}
 	return 0
 }

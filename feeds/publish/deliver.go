@@ -23,6 +23,8 @@ type Message struct {
 	// Components are the names of the public components the incident
 	// names.
 	Components []string
+	// Page, when set, makes this a page's notification (pagenote.go).
+	Page *PageNote
 }
 
 // DeliveryKey is what a receiver dedupes on: the same for every try of

@@ -73,6 +73,12 @@ type JSONStep struct {
 
 // Body returns the request body for m in the webhook's format.
 func (w *Webhook) Body(m Message) ([]byte, error) {
+	if m.Page != nil {
+		return w.pageBody(m)
+	}
+	if w.Format == FormatNtfy {
+		return []byte(m.Text), nil
+	}
 	if w.Format == FormatJSON {
 		b := JSONBody{
 			Delivery: m.DeliveryKey(),
@@ -127,6 +133,9 @@ func (w *Webhook) Send(ctx context.Context, m Message) (string, error) {
 		return "", fmt.Errorf("webhook %s: %w", w.Name, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if w.Format == FormatNtfy {
+		ntfyHeaders(req.Header, m)
+	}
 	req.Header.Set("User-Agent", "vigil")
 	req.Header.Set(HeaderDelivery, m.DeliveryKey())
 	if w.Secret != "" {

@@ -352,6 +352,7 @@ func (h *Hub) Mux(path string) *http.ServeMux {
 	mux.Handle("/status", status)
 	mux.Handle("/status/", status)
 	h.handleRoutes(mux)
+	h.pagingRoutes(mux)
 	return mux
 }
 

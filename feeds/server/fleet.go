@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -298,6 +299,7 @@ func (h *Hub) ReportLoad(l protocol.Load) {
 	if back {
 		h.record(protocol.Entry{Actor: l.Host, Kind: protocol.EntrySystem, Host: l.Host,
 			Text: fmt.Sprintf("%s is reporting again after %s", l.Host, protocol.FormatDuration(silent.Round(time.Second)))})
+		h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: l.Host, Clear: true})
 	}
 }
 
@@ -405,6 +407,7 @@ func (h *Hub) watchHosts(ctx context.Context) {
 		for _, s := range gone {
 			h.log.Warn("host stopped reporting", "host", s.host, "silent", s.silent, "reason", s.reason)
 			h.record(protocol.Entry{Actor: s.host, Kind: protocol.EntryAlert, Host: s.host, Text: s.text()})
+			h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: s.host, Text: s.text()})
 		}
 	}
 }

@@ -59,6 +59,10 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+	// Paging, if set, makes the hub page people (paging.go).
+	Paging *PagingOptions
+	// Metrics are served at /metrics; NewHub makes them if nil.
+	Metrics *Metrics
 }
 
 func (o *Options) defaults() {
@@ -137,6 +141,9 @@ type Hub struct {
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
 	retries retryQueue
+
+	pager   *pager // nil without paging (paging.go)
+	metrics *Metrics
 }
 
 // NewHub builds a hub over an open journal, rebuilding its state from it.
@@ -161,6 +168,11 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.initPublishing()
+	h.pager = newPager(opts.Paging)
+	if h.metrics = opts.Metrics; h.metrics == nil {
+		h.metrics = NewMetrics()
+	}
+	h.metrics.hub.Store(h)
 	h.published = j.Seq()
 	for _, m := range j.Heads() {
 		h.heads[m.Msg.(*protocol.IncidentMsg).Incident.ID] = m
@@ -191,6 +203,7 @@ func (h *Hub) noteIncident(m protocol.Message) {
 // messages are noted at once (the next command is checked against them)
 // but shown to publishing only once durable (commit.go).
 func (h *Hub) noteIncidentState(m protocol.Message) {
+	h.observePaging(m)
 	im, ok := m.(*protocol.IncidentMsg)
 	if !ok {
 		return
@@ -260,6 +273,7 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
 			l.Host, prev, lvl, l.Load1, l.CPUs, level.PerCPU(l.Load1, l.CPUs), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
 		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text, Host: l.Host, Level: lvl.String()})
+		h.pageLoad(l, prev.String(), lvl.String())
 	}
 }
 
@@ -297,7 +311,11 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 
 // PublishService records a service's state, broadcasts it, and journals a
 // change of state.
-func (h *Hub) PublishService(s protocol.Service) {
+func (h *Hub) PublishService(s protocol.Service) { h.publishService(s, protocol.WhatDown) }
+
+// publishService is PublishService for a service whose going down pages
+// as what (down, or alert for Alertmanager's).
+func (h *Hub) publishService(s protocol.Service, what string) {
 	key := serviceKey(s.Host, s.Service)
 	s.Detail = trimText(s.Detail, protocol.MaxTextBytes)
 	h.mu.Lock()
@@ -329,6 +347,7 @@ func (h *Hub) PublishService(s protocol.Service) {
 		text += ": " + s.Detail
 	}
 	h.record(transitionEntry(s, from, text))
+	h.pageService(s, from, what)
 }
 
 // record journals an entry that belongs to no command. It is broadcast
@@ -383,6 +402,10 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	}
 	if cmd.Actor == "" {
 		return nack(cmd.ID, protocol.CodeInvalid, "command needs an actor"), nil
+	}
+	if isPagingOp(cmd.Op) {
+		now, received := incident.ActionTime(cmd.At, h.opts.Now())
+		return h.applyPaging(cmd, now, received)
 	}
 	if ref := incident.Validate(cmd); ref != nil {
 		return nack(cmd.ID, ref.Code, ref.Msg), nil

@@ -35,6 +35,9 @@ func (h *Hub) attach(s *subscriber, since uint64, journalID string) (*replay, bo
 	rp := &replay{since: min(since, h.published), cut: h.published}
 	rp.snapshot = appendSorted(nil, h.loads)
 	rp.snapshot = appendSorted(rp.snapshot, h.svcFrames)
+	if f := h.oncallFrame(); f != nil {
+		rp.snapshot = append(rp.snapshot, f)
+	}
 	if since == 0 {
 		rp.heads = h.headsLocked()
 	}
