@@ -403,7 +403,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	j, closeJournal, err := openJournal(ctx, s, log)
+	metrics := server.NewMetrics()
+	j, closeJournal, err := openJournal(ctx, s, log, metrics.ObserveFsync)
 	if err != nil {
 		return err
 	}
@@ -424,7 +425,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	hub := server.NewHub(j, server.Options{
+	pagingOpts, err := server.PagingFromConfig(s, senders)
+	if err != nil {
+		return err
+	}
+	hub := server.NewHub(j, server.Options{Paging: pagingOpts, Metrics: metrics,
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration), Agents: agentGrants(s.Agents, log),
 		Site: s.Site(name), Senders: senders,
@@ -436,7 +441,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 				return usageError{fmt.Errorf("%s: serve.alertmanager.token_env: $%s is empty or unset", cfg.Path, am.TokenEnv)}
 			}
 		}
-		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: token, Sink: hub, Log: log})
+		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: token, Sink: hub.AlertSink(), Log: log})
 	}
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
@@ -480,9 +485,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 // openJournal opens the hub's journal: a file in the data directory, or
 // with [serve.cluster] the cluster's stream through this hub's embedded
 // nats-server (waiting for a majority of the peers, until ctx ends).
-func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal.Backend, func(), error) {
+func openJournal(ctx context.Context, s config.Serve, log *slog.Logger, onSync func(time.Duration)) (journal.Backend, func(), error) {
 	if s.Cluster.Name == "" {
-		j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
+		j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20, OnSync: onSync})
 		if err != nil {
 			return nil, nil, journalOpenError(s.DataDir, err)
 		}
