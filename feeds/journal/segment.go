@@ -274,7 +274,7 @@ func checkLine(l []byte, expect uint64) (record, bool, error) {
 		if err != nil {
 			return r, true, err
 		}
-		if seq != r.Seq+uint64(i) || (typ != "entry" && typ != "incident") {
+		if seq != r.Seq+uint64(i) || (typ != "entry" && typ != "incident" && typ != "page") {
 			return r, true, fmt.Errorf("message %d is %s seq %d inside record seq %d", i, typ, seq, r.Seq)
 		}
 	}
