@@ -35,7 +35,9 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/probe"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/perf"
@@ -109,6 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(ctx, args, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args, stdout, stderr)
+	case "oncall":
+		err = cmdOncall(ctx, args, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
@@ -138,6 +142,7 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil [--config FILE] [--feed URL]... [--actor NAME]   the dashboard (no config, no --feed: the demo)
   vigil serve [--config FILE] [--listen ADDR]            a feed server (default 127.0.0.1:7070, path /feed)
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
+  vigil oncall [--config FILE] [--feed URL]              who is on call now, and the handoffs of the next two weeks
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
@@ -805,4 +810,33 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("vigil oncall", "vigil oncall [--config FILE] [--feed URL] [--token-env VAR]", stderr)
+	cfgPath := fs.String("config", "", "configuration file (its rotations, when no --feed)")
+	feedURL := fs.String("feed", "", "ask this hub (overrides included)")
+	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	now := time.Now()
+	var o protocol.Oncall
+	if *feedURL != "" {
+		token := ""
+		if *tokenEnv != "" {
+			token = os.Getenv(*tokenEnv)
+		}
+		var err error
+		if o, err = client.FetchOncall(ctx, *feedURL, token); err != nil {
+			return err
+		}
+	} else {
+		cfg, _, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		o = paging.New(cfg.Serve.PagingConfig()).OnCall(now)
+	}
+	return paging.WriteOncall(stdout, o, now, time.Local)
 }

@@ -230,6 +230,13 @@ token_env = "TEST_AGENT_TOKEN"
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// vigil oncall, from the hub and from the file.
+	for _, args := range [][]string{{"oncall", "--feed", "ws://" + addr + "/feed"}, {"oncall", "--config", hubConf}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "primary: alice is on call until ") {
+			t.Fatalf("vigil %v: %v\n%s", args, err, out)
+		}
+	}
 	resp, err = http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -393,6 +393,10 @@ func (f *feed) dispatch(m protocol.Message) error {
 		return f.journalMsg(v.Seq, v)
 	case *protocol.Entry:
 		return f.journalMsg(v.Seq, v)
+	case *protocol.PageMsg:
+		return f.journalMsg(v.Seq, v)
+	case *protocol.Oncall:
+		f.store.push(OncallEvent{Feed: name, Oncall: *v})
 	case *protocol.Synced:
 		f.synced(v)
 	case *protocol.Ack:

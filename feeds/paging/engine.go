@@ -309,7 +309,7 @@ func (e *Engine) Event(ev Event, now time.Time) []protocol.Page {
 
 // raise adds ev to the open page of rule, or opens one.
 func (e *Engine) raise(rule, escalation, urgency string, group time.Duration, ev Event, now time.Time) []protocol.Page {
-	pe := protocol.PageEvent{At: protocol.At(ev.At), Host: ev.Host, Service: ev.Service, What: ev.What, Text: trim(ev.Text, protocol.MaxTextBytes/4)}
+	pe := protocol.PageEvent{At: protocol.At(ev.At), Host: ev.Host, Service: ev.Service, What: ev.What, Text: trim(clean(ev.Text), protocol.MaxTextBytes/4)}
 	for _, id := range e.order {
 		p := e.pages[id]
 		if !p.Open() || p.Rule != rule {
@@ -712,6 +712,9 @@ func (e *Engine) NewOverride(rotation, person string, from, until time.Time) (Ov
 // Overrides is every override journaled, oldest first.
 func (e *Engine) Overrides() []Override { return slices.Clone(e.overrides) }
 
+// OncallSpan is how far ahead the oncall frame lists handoffs.
+const OncallSpan = 14 * 24 * time.Hour
+
 // OnCall is the oncall frame at now: each rotation's person, until when,
 // and who next; the silences in force.
 func (e *Engine) OnCall(now time.Time) protocol.Oncall {
@@ -723,7 +726,11 @@ func (e *Engine) OnCall(now time.Time) protocol.Oncall {
 		}
 		who, until := r.OnCall(now, e.overrides)
 		next, _ := r.OnCall(until, e.overrides)
-		o.Rotations = append(o.Rotations, protocol.OncallRotation{Name: name, Now: who, Until: protocol.TimePtr(until), Next: next})
+		or := protocol.OncallRotation{Name: name, Now: who, Until: protocol.TimePtr(until), Next: next}
+		for _, h := range r.Handoffs(now, now.Add(OncallSpan), e.overrides) {
+			or.Handoffs = append(or.Handoffs, protocol.Handoff{At: protocol.At(h.At), From: h.From, To: h.To})
+		}
+		o.Rotations = append(o.Rotations, or)
 	}
 	for _, id := range sortedKeys(e.silences) {
 		if s, ok := e.silences[id]; ok && now.Before(s.Until.Time) {

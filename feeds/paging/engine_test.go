@@ -2,6 +2,7 @@ package paging
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -394,5 +395,22 @@ func TestOncallFrame(t *testing.T) {
 	}
 	if o := e.OnCall(t0.Add(2 * time.Hour)); len(o.Silences) != 0 || o.Rotations[0].Now != "alice" {
 		t.Fatalf("%+v", o)
+	}
+}
+
+func TestWriteOncall(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rotations["primary"] = Rotation{Name: "primary", People: []string{"alice", "bob"}, Start: t0.Add(-time.Hour), Shift: 168 * time.Hour}
+	e := New(cfg)
+	var b strings.Builder
+	if err := WriteOncall(&b, e.OnCall(t0), t0, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	want := "primary: alice is on call until Sun 2026-11-29 01:11 UTC (in 6d23h), then bob\n" +
+		"  Sun 2026-11-29 01:11 UTC  alice → bob\n" +
+		"  Sun 2026-12-06 01:11 UTC  bob → alice\n" +
+		"secondary: carol is on call until Sun 2026-11-29 01:11 UTC (in 6d23h), then carol\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -199,6 +199,16 @@ type OncallRotation struct {
 	Now   string `json:"now"`
 	Until *Time  `json:"until"`
 	Next  string `json:"next"`
+	// Handoffs are the changes of who is on call in the next two weeks,
+	// overrides included.
+	Handoffs []Handoff `json:"handoffs,omitempty"`
+}
+
+// Handoff is one change of who is on call.
+type Handoff struct {
+	At   Time   `json:"at"`
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 func (*PageMsg) messageType() string { return TypePage }
