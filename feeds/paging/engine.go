@@ -307,6 +307,9 @@ func (e *Engine) Event(ev Event, now time.Time) []protocol.Page {
 	return e.raise(rule.Name, rule.Escalation, rule.Urgency, rule.Group, ev, now)
 }
 
+// MaxPageEvents is how many events a page lists; more are counted.
+const MaxPageEvents = 100
+
 // raise adds ev to the open page of rule, or opens one.
 func (e *Engine) raise(rule, escalation, urgency string, group time.Duration, ev Event, now time.Time) []protocol.Page {
 	pe := protocol.PageEvent{At: protocol.At(ev.At), Host: ev.Host, Service: ev.Service, What: ev.What, Text: trim(clean(ev.Text), protocol.MaxTextBytes/4)}
@@ -319,8 +322,15 @@ func (e *Engine) raise(rule, escalation, urgency string, group time.Duration, ev
 			return nil // already paging for it
 		}
 		next := p.Clone()
-		next.Events = append(next.Events, pe)
+		if len(next.Events) >= MaxPageEvents {
+			next.MoreEvents++
+		} else {
+			next.Events = append(next.Events, pe)
+		}
 		next.Title = title(next.Events)
+		if next.MoreEvents > 0 {
+			next.Title = trim(fmt.Sprintf("%s (+%d more events)", next.Title, next.MoreEvents), protocol.MaxTitleBytes)
+		}
 		return []protocol.Page{next}
 	}
 	e.maxPage++

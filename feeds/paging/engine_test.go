@@ -1,6 +1,7 @@
 package paging
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -412,5 +413,19 @@ func TestWriteOncall(t *testing.T) {
 		"secondary: carol is on call until Sun 2026-11-29 01:11 UTC (in 6d23h), then carol\n"
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestAFloodIsOnePageOfBoundedSize(t *testing.T) {
+	e := New(testConfig())
+	for i := range 1000 {
+		apply(e, e.Event(Event{What: "down", Host: fmt.Sprintf("h-%d", i), Service: "s"}, t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	ps := e.Pages()
+	if len(ps) != 1 || len(ps[0].Events) != MaxPageEvents || ps[0].MoreEvents != 1000-MaxPageEvents {
+		t.Fatalf("%d pages, %d events, %d more", len(ps), len(ps[0].Events), ps[0].MoreEvents)
+	}
+	if n := len(protocol.MustEncode(&protocol.PageMsg{Page: ps[0]})); n > 64<<10 {
+		t.Fatalf("page frame of %d bytes", n)
 	}
 }

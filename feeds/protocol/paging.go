@@ -83,6 +83,9 @@ type Page struct {
 	LevelAt *Time `json:"level_at,omitempty"`
 	// Text is what a summon or an overdue step said.
 	Text string `json:"text,omitempty"`
+	// MoreEvents counts the events that joined past the ones listed: a
+	// page keeps its frame small however many services went down.
+	MoreEvents int `json:"more_events,omitempty"`
 }
 
 // Open reports whether the page is not resolved.
