@@ -310,6 +310,12 @@ func (e *Engine) Event(ev Event, now time.Time) []protocol.Page {
 // MaxPageEvents is how many events a page lists; more are counted.
 const MaxPageEvents = 100
 
+const moreMark = " (+"
+
+func sameProblem(x protocol.PageEvent, ev Event) bool {
+	return x.What == ev.What && x.Host == ev.Host && x.Service == ev.Service
+}
+
 // raise adds ev to the open page of rule, or opens one.
 func (e *Engine) raise(rule, escalation, urgency string, group time.Duration, ev Event, now time.Time) []protocol.Page {
 	pe := protocol.PageEvent{At: protocol.At(ev.At), Host: ev.Host, Service: ev.Service, What: ev.What, Text: trim(clean(ev.Text), protocol.MaxTextBytes/4)}
@@ -318,19 +324,18 @@ func (e *Engine) raise(rule, escalation, urgency string, group time.Duration, ev
 		if !p.Open() || p.Rule != rule {
 			continue
 		}
-		if slices.ContainsFunc(p.Events, func(x protocol.PageEvent) bool { return x.ClearedAt == nil && eventKey(x) == ev.Key() }) {
+		if slices.ContainsFunc(p.Events, func(x protocol.PageEvent) bool { return x.ClearedAt == nil && sameProblem(x, ev) }) {
 			return nil // already paging for it
 		}
 		next := p.Clone()
-		if len(next.Events) >= MaxPageEvents {
-			next.MoreEvents++
-		} else {
+		if len(next.Events) < MaxPageEvents {
 			next.Events = append(next.Events, pe)
+			next.Title = title(next.Events)
+			return []protocol.Page{next}
 		}
-		next.Title = title(next.Events)
-		if next.MoreEvents > 0 {
-			next.Title = trim(fmt.Sprintf("%s (+%d more events)", next.Title, next.MoreEvents), protocol.MaxTitleBytes)
-		}
+		base, _, _ := strings.Cut(next.Title, moreMark)
+		next.MoreEvents++
+		next.Title = trim(fmt.Sprintf("%s%s%d more events)", base, moreMark, next.MoreEvents), protocol.MaxTitleBytes)
 		return []protocol.Page{next}
 	}
 	e.maxPage++

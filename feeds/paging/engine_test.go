@@ -429,3 +429,17 @@ func TestAFloodIsOnePageOfBoundedSize(t *testing.T) {
 		t.Fatalf("page frame of %d bytes", n)
 	}
 }
+
+// BenchmarkFloodEvent: one more service down joining a page that already
+// lists its 100 events: the hub's cost per event in a flood.
+func BenchmarkFloodEvent(b *testing.B) {
+	e := New(testConfig())
+	for i := range MaxPageEvents {
+		apply(e, e.Event(Event{What: "down", Host: fmt.Sprintf("h-%d", i), Service: "s"}, t0))
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		apply(e, e.Event(Event{What: "down", Host: fmt.Sprintf("x-%d", i), Service: "s"}, t0))
+	}
+}
