@@ -336,3 +336,37 @@ func windowLabel(in *protocol.Incident, zone *time.Location) string {
 	}
 	return span(start, in.ScheduledEnd.In(zone))
 }
+
+// outageFirst orders runbook kinds for the declare form: an unscheduled
+// outage is what someone declares at 2am, so it is the default.
+func outageFirst(kinds []string) []string {
+	if len(kinds) == 0 {
+		return []string{"outage", "maintenance", "security"}
+	}
+	out := []string{}
+	for _, k := range kinds {
+		if k == "outage" {
+			out = append(out, k)
+		}
+	}
+	for _, k := range kinds {
+		if k != "outage" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (m Model) declare() (Model, tea.Cmd) {
+	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.components(m.opts.DeclareFeed), m.opts.Now)
+	return m.push(d), cmd
+}
+
+func (m Model) edit() (Model, tea.Cmd) {
+	in := m.current()
+	if in == nil {
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
+	}
+	d, cmd := newEditDialog(in, m.components(in.Feed))
+	return m.push(d), cmd
+}
