@@ -55,33 +55,6 @@ func (p *checklistPane) open(v *viewCtx) dialog {
 	return nil
 }
 
-// stepStatus is a step's state as the dashboard counts it: once an
-// incident is resolved only its after-resolution steps have deadlines.
-func stepStatus(in *state.Incident, it *protocol.Item, now time.Time) incident.Status {
-	st := incident.StepStatus(&in.Incident, it, now)
-	if in.Resolved() && it.After != protocol.AfterResolved && (st.State == incident.StepDueIn || st.State == incident.StepOverdue) {
-		return incident.Status{State: incident.StepOpen}
-	}
-	return st
-}
-
-// nextDue is the step whose deadline comes first, by stepStatus.
-func nextDue(in *state.Incident, now time.Time) (*protocol.Item, incident.Status, bool) {
-	var best *protocol.Item
-	var bestSt incident.Status
-	for i := range in.Checklist {
-		it := &in.Checklist[i]
-		s := stepStatus(in, it, now)
-		if s.DueAt.IsZero() || (s.State != incident.StepDueIn && s.State != incident.StepOverdue && !(s.State == incident.StepDone && it.Every != nil)) {
-			continue
-		}
-		if best == nil || s.DueAt.Before(bestSt.DueAt) {
-			best, bestSt = it, s
-		}
-	}
-	return best, bestSt, best != nil
-}
-
 func (p *checklistPane) draw(v *viewCtx, r Rect, focused bool) string {
 	in := v.incident
 	if in == nil {
@@ -121,74 +94,36 @@ func (p *checklistPane) draw(v *viewCtx, r Rect, focused bool) string {
 }
 
 func (p *checklistPane) itemLine(v *viewCtx, in *state.Incident, it *protocol.Item, selected bool, w int, zone *time.Location) string {
-	st := stepStatus(in, it, v.now)
-	box, boxStyle, status := "[ ]", func(s ...string) string { return strings.Join(s, "") }, ""
-	paint := boxStyle
-	switch st.State {
-	case incident.StepWaiting:
-		box, status, paint = "[-]", "after resolution", v.styles.Waiting.Render
-	case incident.StepOpen:
-		status = "to do"
-		if in.Resolved() && it.After != protocol.AfterResolved && !it.Done() {
-			status = "not done"
-		}
-	case incident.StepDueIn:
-		status = "due in " + countdown(st.Left(v.now))
-	case incident.StepOverdue:
-		box = "[!]"
-		status = v.styles.Overdue.Render("OVERDUE +" + countdown(st.Left(v.now)))
-	case incident.StepDone:
-		box, boxStyle = "[✓]", v.styles.Done.Render
-	}
-	if it.Done() && (st.State == incident.StepDone || it.Every != nil) {
-		by := ""
-		if it.DoneBy != nil {
-			by = " " + *it.DoneBy
-		}
-		doneText := "✓ " + it.DoneAt.In(zone).Format("15:04") + by
-		if late := incident.Lateness(&in.Incident, it); late > 0 && it.Every == nil {
-			doneText += " (" + countdown(late) + " late)"
-		}
-		if it.Every != nil {
-			doneText = fmt.Sprintf("#%d last %s", it.Count, doneText)
-			if st.State == incident.StepDone && !st.DueAt.IsZero() {
-				doneText += " · next in " + countdown(st.Left(v.now))
-			}
-		}
-		if st.State == incident.StepOverdue {
-			status = status + " " + doneText
-		} else {
-			status = v.styles.Done.Render(doneText)
-		}
-	}
-	if it.Every != nil && st.State != incident.StepDone && !it.Done() {
-		status += " (every " + protocol.FormatDuration(it.Every.Std()) + ")"
-	}
-	if it.ClaimedBy != nil && *it.ClaimedBy != "" && st.State != incident.StepDone {
-		status = v.styles.Notice.Render(*it.ClaimedBy+" is on it") + " · " + status
-	}
-	if failed, retrying := v.st.UndeliveredChannels(in.ID, it.ID); len(failed)+len(retrying) > 0 {
-		var parts []string
-		if len(failed) > 0 {
-			parts = append(parts, v.styles.Error.Render("✗ not delivered: "+strings.Join(failed, ", ")))
-		}
-		if len(retrying) > 0 {
-			parts = append(parts, v.styles.Pending.Render("retrying: "+strings.Join(retrying, ", ")))
-		}
-		status = strings.Join(parts, " ") + " · " + status
-	}
-	if pend := v.st.PendingCheck(in.ID, it.ID); pend != nil {
-		box, boxStyle = "[…]", v.styles.Pending.Render
-		status = v.styles.Pending.Render("sending…") + " " + status
-	} else if _, refused := v.st.RefusedCheck(in.ID, it.ID); refused {
-		box, boxStyle = "[✗]", v.styles.Error.Render
+	sv := state.PresentStep(in, it, v.now, zone, v.st.StepFacts(in.ID, it.ID))
+	var status strings.Builder
+	for _, s := range sv.Status {
+		status.WriteString(v.paint(s.Tone)(s.Text))
 	}
 	titleW := max(10, min(46, w-40))
-	left := " " + boxStyle(box) + " " + fit(it.Label(), titleW) + " "
+	left := " " + v.paint(sv.BoxTone)(sv.Box) + " " + fit(it.Label(), titleW) + " "
 	if selected {
-		left = v.styles.Selected.Render(fit(" "+box+" "+it.Label(), titleW+5)) + " "
+		left = v.styles.Selected.Render(fit(" "+sv.Box+" "+it.Label(), titleW+5)) + " "
 	}
-	return paint(clip(left+status, w))
+	return v.paint(sv.Line)(clip(left+status.String(), w))
+}
+
+// paint is the style of a tone state gives a piece of text.
+func (v *viewCtx) paint(t state.Tone) func(...string) string {
+	switch t {
+	case state.ToneWaiting:
+		return v.styles.Waiting.Render
+	case state.ToneOverdue:
+		return v.styles.Overdue.Render
+	case state.ToneDone:
+		return v.styles.Done.Render
+	case state.ToneNotice:
+		return v.styles.Notice.Render
+	case state.ToneError:
+		return v.styles.Error.Render
+	case state.TonePending:
+		return v.styles.Pending.Render
+	}
+	return func(s ...string) string { return strings.Join(s, "") }
 }
 
 // tickStep ticks or unticks the selected step; unticking what someone

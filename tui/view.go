@@ -263,8 +263,8 @@ func (m Model) header() string {
 			}
 			segs = append(segs, segment{variants: []string{s.Dim.Render(fmt.Sprintf("(+%d open: %s)", others, m.keys.Incidents.Help().Key)), s.Dim.Render(fmt.Sprintf("+%d", others)), ""}, prio: prioOtherOpen})
 		}
-		if it, st, ok := nextDue(in, m.now); ok {
-			left := countdown(st.Left(m.now))
+		if it, st, ok := state.NextDue(in, m.now); ok {
+			left := state.Countdown(st.Left(m.now))
 			if st.State == incident.StepOverdue {
 				segs = append(segs, segment{variants: []string{s.Overdue.Render("OVERDUE " + it.ID + " +" + left)}, prio: prioTrouble})
 			} else {
