@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"github.com/vigil-oncall/vigil/feeds/incident"
 	"strings"
 	"unicode/utf8"
 
@@ -12,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 

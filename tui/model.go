@@ -7,6 +7,9 @@
 // it through a command that waits on the client's store and drains it, so
 // a flood of load samples becomes a few frames a second and never queues
 // ahead of a keypress; the rules of what is shown live in tui/state.
+//
+// model.go only routes; each pane and dialog has its own file. README.md
+// in this directory says how they are put together and how to add one.
 package tui
 
 import (
@@ -382,25 +385,37 @@ func (m *Model) move(delta int) {
 	m.panes[m.focus].move(&v, delta, m.rowsOf(m.focus))
 }
 
-// keyHandler is what one root binding does.
+// keyHandler is what one binding does.
 type keyHandler struct {
 	binding func(k *KeyMap) key.Binding
 	do      func(m Model) (Model, tea.Cmd)
 }
 
-// rootKeys maps each binding of the panes to what it does; the first
-// match wins. A table, not a switch: adding a key is one line here and
-// one in the keymap.
-var rootKeys = []keyHandler{
+// paneSpec is one pane as the root knows it: the key that focuses it, and what its own bindings do. Adding a pane is a file
+// (pane_<name>.go: the type implementing pane, its keys and handlers), a
+// Pane constant, a place in the layout, and a row here.
+type paneSpec struct {
+	focusKey func(k *KeyMap) key.Binding
+	handlers []keyHandler
+}
+
+// panes is the registry, by Pane.
+var panes = [paneCount]paneSpec{
+	LoadPane:      {func(k *KeyMap) key.Binding { return k.Pane1 }, loadHandlers},
+	ServicesPane:  {func(k *KeyMap) key.Binding { return k.Pane2 }, nil},
+	TimelinePane:  {func(k *KeyMap) key.Binding { return k.Pane3 }, timelineHandlers},
+	ChecklistPane: {func(k *KeyMap) key.Binding { return k.Pane4 }, checklistHandlers},
+}
+
+// globalHandlers are the bindings that work whatever has the focus.
+// A table, not a switch: adding a key is one line here and one in the
+// keymap.
+var globalHandlers = []keyHandler{
 	{func(k *KeyMap) key.Binding { return k.Quit }, Model.quit},
 	{func(k *KeyMap) key.Binding { return k.Help }, func(m Model) (Model, tea.Cmd) { return m.push(newHelpDialog(m.keys.FullHelp())), nil }},
 	{func(k *KeyMap) key.Binding { return k.FeedDetail }, func(m Model) (Model, tea.Cmd) { return m.push(feedsDialog()), nil }},
 	{func(k *KeyMap) key.Binding { return k.NextPane }, func(m Model) (Model, tea.Cmd) { return m.focusOn((m.focus + 1) % paneCount) }},
 	{func(k *KeyMap) key.Binding { return k.PrevPane }, func(m Model) (Model, tea.Cmd) { return m.focusOn((m.focus + paneCount - 1) % paneCount) }},
-	{func(k *KeyMap) key.Binding { return k.Pane1 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(LoadPane) }},
-	{func(k *KeyMap) key.Binding { return k.Pane2 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(ServicesPane) }},
-	{func(k *KeyMap) key.Binding { return k.Pane3 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(TimelinePane) }},
-	{func(k *KeyMap) key.Binding { return k.Pane4 }, func(m Model) (Model, tea.Cmd) { return m.focusOn(ChecklistPane) }},
 	{func(k *KeyMap) key.Binding { return k.Up }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-1) }},
 	{func(k *KeyMap) key.Binding { return k.Down }, func(m Model) (Model, tea.Cmd) { return m.moveBy(1) }},
 	{func(k *KeyMap) key.Binding { return k.PageUp }, func(m Model) (Model, tea.Cmd) { return m.moveBy(-max(1, m.paneRows()-1)) }},
@@ -409,21 +424,30 @@ var rootKeys = []keyHandler{
 	{func(k *KeyMap) key.Binding { return k.Bottom }, func(m Model) (Model, tea.Cmd) { return m.moveBy(1 << 30) }},
 	{func(k *KeyMap) key.Binding { return k.Open }, Model.openRow},
 	{func(k *KeyMap) key.Binding { return k.TimeZone }, Model.toggleZone},
-	{func(k *KeyMap) key.Binding { return k.Tick }, Model.tickStep},
-	{func(k *KeyMap) key.Binding { return k.Claim }, Model.claimStep},
-	{func(k *KeyMap) key.Binding { return k.Collect }, Model.collect},
 	{func(k *KeyMap) key.Binding { return k.Note }, Model.notePrompt},
 	{func(k *KeyMap) key.Binding { return k.Filter }, Model.filterPrompt},
-	{func(k *KeyMap) key.Binding { return k.JumpTo }, Model.jumpPrompt},
 	{func(k *KeyMap) key.Binding { return k.Declare }, Model.declare},
 	{func(k *KeyMap) key.Binding { return k.Edit }, Model.edit},
 	{func(k *KeyMap) key.Binding { return k.Status }, Model.statusPicker},
 	{func(k *KeyMap) key.Binding { return k.Incidents }, Model.incidentPicker},
-	{func(k *KeyMap) key.Binding { return k.Draft }, func(m Model) (Model, tea.Cmd) { return m.withDraft(viewDraft) }},
-	{func(k *KeyMap) key.Binding { return k.Copy }, func(m Model) (Model, tea.Cmd) { return m.withDraft(copyDraft) }},
-	{func(k *KeyMap) key.Binding { return k.Save }, func(m Model) (Model, tea.Cmd) { return m.withDraft(saveDraft) }},
-	{func(k *KeyMap) key.Binding { return k.Publish }, Model.publish},
 }
+
+// rootKeys is every binding the root answers when no dialog is open: the
+// global ones, each pane's focus key, and each pane's own bindings. A
+// pane's bindings answer whichever pane has the focus (ticking from the
+// Load pane focuses the checklist and says so), so no key may be bound
+// twice (TestNoKeyIsBoundTwice).
+var rootKeys = func() []keyHandler {
+	out := append([]keyHandler(nil), globalHandlers...)
+	for i, p := range panes {
+		id := Pane(i)
+		out = append(out, keyHandler{p.focusKey, func(m Model) (Model, tea.Cmd) { return m.focusOn(id) }})
+	}
+	for _, p := range panes {
+		out = append(out, p.handlers...)
+	}
+	return out
+}()
 
 // key handles a key when no dialog is open. Disabled bindings still
 // answer (with a notice saying why), so matching ignores Enabled.

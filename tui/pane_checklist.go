@@ -1,10 +1,12 @@
 package tui
 
 import (
-	tea "charm.land/bubbletea/v2"
 	"fmt"
 	"strings"
 	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -174,4 +176,38 @@ func (m Model) claimStep() (Model, tea.Cmd) {
 		word = "releasing"
 	}
 	return m.notice(word+" "+it.Label(), false), m.send(in.Feed, protocol.Command{Op: protocol.OpClaim, Incident: in.ID, Item: it.ID, Claim: &claim})
+}
+
+// checklistKeys are the Checklist pane's own bindings: they act on the
+// selected step.
+type checklistKeys struct {
+	Tick, Claim, Publish key.Binding
+	Draft, Copy, Save    key.Binding
+}
+
+func defaultChecklistKeys() checklistKeys {
+	b := binding
+	return checklistKeys{
+		Tick:    b([]string{"space", "x"}, "space/x", "tick step"),
+		Claim:   b([]string{"o"}, "o", "claim step"),
+		Draft:   b([]string{"v"}, "v", "view draft"),
+		Copy:    b([]string{"c"}, "c", "copy draft (OSC 52)"),
+		Save:    b([]string{"w"}, "w", "write draft to file"),
+		Publish: b([]string{"p"}, "p", "publish step's update"),
+	}
+}
+
+func (k checklistKeys) ShortHelp() []key.Binding { return enabled(k.Tick, k.Claim) }
+func (k checklistKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Tick, k.Claim}, {k.Draft, k.Publish, k.Copy, k.Save}}
+}
+
+// checklistHandlers say what the Checklist pane's bindings do.
+var checklistHandlers = []keyHandler{
+	{func(k *KeyMap) key.Binding { return k.Tick }, Model.tickStep},
+	{func(k *KeyMap) key.Binding { return k.Claim }, Model.claimStep},
+	{func(k *KeyMap) key.Binding { return k.Draft }, func(m Model) (Model, tea.Cmd) { return m.withDraft(viewDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Copy }, func(m Model) (Model, tea.Cmd) { return m.withDraft(copyDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Save }, func(m Model) (Model, tea.Cmd) { return m.withDraft(saveDraft) }},
+	{func(k *KeyMap) key.Binding { return k.Publish }, Model.publish},
 }

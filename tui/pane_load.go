@@ -1,8 +1,10 @@
 package tui
 
 import (
-	tea "charm.land/bubbletea/v2"
 	"fmt"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/tui/state"
@@ -185,4 +187,21 @@ func (m Model) collect() (Model, tea.Cmd) {
 		return m, nil
 	}
 	return m.notice("asked "+h.Name+" for evidence: it shows in the timeline", false), m.send(h.Feed, protocol.Command{Op: protocol.OpCollect, Host: h.Name})
+}
+
+// loadKeys are the Load pane's own bindings.
+type loadKeys struct {
+	Collect key.Binding
+}
+
+func defaultLoadKeys() loadKeys {
+	return loadKeys{Collect: binding([]string{"e"}, "e", "collect evidence")}
+}
+
+func (k loadKeys) ShortHelp() []key.Binding  { return enabled(k.Collect) }
+func (k loadKeys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Collect}} }
+
+// loadHandlers say what the Load pane's bindings do.
+var loadHandlers = []keyHandler{
+	{func(k *KeyMap) key.Binding { return k.Collect }, Model.collect},
 }

@@ -1,11 +1,13 @@
 package tui
 
 import (
-	tea "charm.land/bubbletea/v2"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/tui/state"
@@ -278,4 +280,23 @@ func (m Model) olderOnWheel(msg tea.MouseMsg) tea.Cmd {
 		return m.askOlder()
 	}
 	return nil
+}
+
+// timelineKeys are the Timeline pane's own bindings.
+type timelineKeys struct {
+	JumpTo key.Binding
+}
+
+func defaultTimelineKeys() timelineKeys {
+	return timelineKeys{JumpTo: binding([]string{"t"}, "t", "timeline: jump to")}
+}
+
+// ShortHelp is empty: the footer has no room for jump, the ? overlay
+// shows it.
+func (k timelineKeys) ShortHelp() []key.Binding  { return nil }
+func (k timelineKeys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.JumpTo}} }
+
+// timelineHandlers say what the Timeline pane's bindings do.
+var timelineHandlers = []keyHandler{
+	{func(k *KeyMap) key.Binding { return k.JumpTo }, Model.jumpPrompt},
 }
