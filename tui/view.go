@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -347,3 +348,6 @@ func (m Model) feedSegments() []segment {
 	}
 	return segs
 }
+
+// noticeLife is how long a footer notice stays before the help returns.
+const noticeLife = 8 * time.Second
