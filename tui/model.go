@@ -270,16 +270,11 @@ func (m *Model) updateKeys() {
 	k := &m.keys
 	hasIncident := in != nil
 	onStep := hasIncident && m.focus == ChecklistPane && len(in.Checklist) > 0
-	k.Tick.SetEnabled(hasIncident)
 	k.Note.SetEnabled(hasIncident)
 	k.Status.SetEnabled(hasIncident)
 	k.Edit.SetEnabled(hasIncident)
-	k.Claim.SetEnabled(onStep)
-	k.Publish.SetEnabled(onStep)
-	k.Draft.SetEnabled(hasIncident)
-	k.Copy.SetEnabled(hasIncident)
-	k.Save.SetEnabled(hasIncident)
-	k.Collect.SetEnabled(m.focus == LoadPane && m.st.HostCount() > 0)
+	k.checklistKeys.enable(hasIncident, onStep)
+	k.loadKeys.enable(m.focus == LoadPane && m.st.HostCount() > 0)
 	k.Open.SetEnabled(true)
 }
 
@@ -420,4 +415,3 @@ func (m Model) toggleZone() (Model, tea.Cmd) {
 	}
 	return m.notice("times in "+zone, false), nil
 }
-

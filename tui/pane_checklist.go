@@ -197,6 +197,17 @@ func defaultChecklistKeys() checklistKeys {
 	}
 }
 
+// enable turns the step's keys on by what they can do: tick and the
+// drafts need an incident, claim and publish a selected step.
+func (k *checklistKeys) enable(hasIncident, onStep bool) {
+	k.Tick.SetEnabled(hasIncident)
+	k.Claim.SetEnabled(onStep)
+	k.Publish.SetEnabled(onStep)
+	k.Draft.SetEnabled(hasIncident)
+	k.Copy.SetEnabled(hasIncident)
+	k.Save.SetEnabled(hasIncident)
+}
+
 func (k checklistKeys) ShortHelp() []key.Binding { return enabled(k.Tick, k.Claim) }
 func (k checklistKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Tick, k.Claim}, {k.Draft, k.Publish, k.Copy, k.Save}}

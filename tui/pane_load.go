@@ -198,6 +198,9 @@ func defaultLoadKeys() loadKeys {
 	return loadKeys{Collect: binding([]string{"e"}, "e", "collect evidence")}
 }
 
+// enable turns collect on when a host is selected in the focused pane.
+func (k *loadKeys) enable(onHost bool) { k.Collect.SetEnabled(onHost) }
+
 func (k loadKeys) ShortHelp() []key.Binding  { return enabled(k.Collect) }
 func (k loadKeys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Collect}} }
 
