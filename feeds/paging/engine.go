@@ -353,6 +353,7 @@ func (e *Engine) raise(rule, escalation, urgency string, group time.Duration, ev
 	if p.Urgency == protocol.UrgencyHigh && len(esc.Levels) > 0 {
 		p.NextAt = protocol.TimePtr(levelAt.Add(esc.Levels[0].Wait))
 	}
+	e.setNext(&p)
 	return []protocol.Page{p}
 }
 
@@ -485,6 +486,25 @@ func (e *Engine) advance(p *protocol.Page, at time.Time) {
 	if p.Urgency == protocol.UrgencyLow {
 		p.NextAt = nil
 	}
+	e.setNext(p)
+}
+
+// setNext names whom the step at next_at notifies: the next level, or
+// the first of the next round.
+func (e *Engine) setNext(p *protocol.Page) {
+	p.Next = nil
+	esc := e.cfg.escalation(p.Escalation)
+	if p.NextAt == nil || p.Status != protocol.PageTriggered || len(esc.Levels) == 0 {
+		return
+	}
+	level := p.Level + 1
+	if level > len(esc.Levels) {
+		if p.Round >= esc.Repeat {
+			return
+		}
+		level = 1
+	}
+	p.Next = e.Resolve(esc.Levels[level-1].Notify, p.NextAt.Time)
 }
 
 // ---- commands
@@ -511,7 +531,7 @@ func (e *Engine) Ack(id, actor string, now time.Time) (protocol.Page, *Refusal) 
 	}
 	next := p.Clone()
 	a := actor
-	next.Status, next.AckedBy, next.AckedAt, next.NextAt = protocol.PageAcknowledged, &a, protocol.TimePtr(now), nil
+	next.Status, next.AckedBy, next.AckedAt, next.NextAt, next.Next = protocol.PageAcknowledged, &a, protocol.TimePtr(now), nil, nil
 	if t := e.cfg.escalation(p.Escalation).AckTimeout; t > 0 {
 		next.NextAt = protocol.TimePtr(now.Add(t))
 	}
@@ -528,7 +548,7 @@ func (e *Engine) ResolveByHand(id string, now time.Time) (protocol.Page, *Refusa
 		return protocol.Page{}, ref
 	}
 	next := p.Clone()
-	next.Status, next.ResolvedAt, next.NextAt = protocol.PageResolved, protocol.TimePtr(now), nil
+	next.Status, next.ResolvedAt, next.NextAt, next.Next = protocol.PageResolved, protocol.TimePtr(now), nil, nil
 	return next, nil
 }
 

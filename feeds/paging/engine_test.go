@@ -443,3 +443,20 @@ func BenchmarkFloodEvent(b *testing.B) {
 		apply(e, e.Event(Event{What: "down", Host: fmt.Sprintf("x-%d", i), Service: "s"}, t0))
 	}
 }
+
+func TestPageNamesWhomItEscalatesToNext(t *testing.T) {
+	e := New(testConfig())
+	apply(e, e.Event(Event{What: "down", Host: "h", Service: "s"}, t0))
+	p, _ := e.Page("PG-1")
+	if !slices.Equal(p.Next, []string{"carol", "dana"}) {
+		t.Fatalf("next %v", p.Next)
+	}
+	apply(e, e.Tick(t0.Add(time.Hour)))
+	if p, _ := e.Page("PG-1"); !slices.Equal(p.Next, []string{"alice"}) || p.Level != 2 {
+		t.Fatalf("at level 2, next %v", p.Next)
+	}
+	a, _ := e.Ack("PG-1", "carol", t0.Add(time.Hour))
+	if a.Next != nil {
+		t.Fatal("an acknowledged page names a next")
+	}
+}

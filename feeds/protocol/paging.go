@@ -83,6 +83,8 @@ type Page struct {
 	LevelAt *Time `json:"level_at,omitempty"`
 	// Text is what a summon or an overdue step said.
 	Text string `json:"text,omitempty"`
+	// Next is whom the next level notifies at next_at ("bob in 3m").
+	Next []string `json:"next,omitempty"`
 	// MoreEvents counts the events that joined past the ones listed: a
 	// page keeps its frame small however many services went down.
 	MoreEvents int `json:"more_events,omitempty"`
@@ -102,6 +104,7 @@ func (p Page) Clone() Page {
 		}
 	}
 	out.Notified = append([]Notified(nil), p.Notified...)
+	out.Next = append([]string(nil), p.Next...)
 	cp := func(t *Time) *Time {
 		if t == nil {
 			return nil
