@@ -84,6 +84,8 @@ func stateEvent(e client.Event) state.Event {
 		return state.QueuedEvent{Feed: v.Feed, Command: v.Command}
 	case client.NoticeEvent:
 		return state.NoticeEvent{Feed: v.Feed, Text: v.Text, Error: v.Error}
+	case client.OncallEvent:
+		return state.OncallEvent{Feed: v.Feed, Oncall: v.Oncall}
 	}
 	return nil
 }

@@ -134,6 +134,7 @@ type State struct {
 	delivery  map[string]map[string]string  // incident/item -> channel -> latest outcome
 	Notice    Notice
 	paging    paging
+	pages     pageBook // pages and who is on call (pages.go)
 
 	// Versions move when what they name changes, so views can cache.
 	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion, PresenceVersion uint64
@@ -296,7 +297,11 @@ func (s *State) applyEvent(e Event, now time.Time) {
 			s.Timeline.Add(entryOf(v.Feed, m))
 			s.TimelineVersion++
 			s.noteDelivery(m)
+		case *protocol.PageMsg:
+			s.applyPage(v.Feed, m)
 		}
+	case OncallEvent:
+		s.applyOncall(v)
 	case PresenceEvent:
 		ws := make([]protocol.Watcher, 0, len(v.Watchers))
 		for _, w := range v.Watchers {
@@ -307,6 +312,7 @@ func (s *State) applyEvent(e Event, now time.Time) {
 	case ResetEvent:
 		s.dropFeed(v.Feed)
 		s.forgetPaging(v.Feed)
+		s.forgetPages(v.Feed)
 		delete(s.presence, v.Feed)
 		s.PresenceVersion++
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
