@@ -28,6 +28,7 @@ type globalKeys struct {
 	Incidents, Filter, TimeZone key.Binding
 	FeedDetail                  key.Binding
 	Help, Quit                  key.Binding
+	Pages                       key.Binding
 }
 
 // binding is a key.Binding on keys, written k in help.
@@ -61,6 +62,7 @@ func DefaultKeyMap() KeyMap {
 			Filter:     b([]string{"/"}, "/", "filter"),
 			TimeZone:   b([]string{"z"}, "z", "local/UTC time"),
 			FeedDetail: b([]string{"f"}, "f", "feed details"),
+			Pages:      b([]string{"P"}, "P", "pages, who is on call"),
 			Help:       b([]string{"?"}, "?", "all keys"),
 			Quit:       b([]string{"q", "ctrl+c"}, "q", "quit"),
 		},
@@ -88,7 +90,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Help, k.Quit},
 		concat([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Filter, k.TimeZone}, k.timelineKeys.FullHelp()[0]),
 		concat(step, []key.Binding{k.Note, k.Declare, k.Edit, k.Status, k.Incidents}, k.loadKeys.FullHelp()[0]),
-		concat(drafts, []key.Binding{k.FeedDetail}),
+		concat(drafts, []key.Binding{k.FeedDetail, k.Pages}),
 	}
 }
 

@@ -354,6 +354,7 @@ var globalHandlers = []keyHandler{
 	{func(k *KeyMap) key.Binding { return k.Edit }, Model.edit},
 	{func(k *KeyMap) key.Binding { return k.Status }, Model.statusPicker},
 	{func(k *KeyMap) key.Binding { return k.Incidents }, Model.incidentPicker},
+	{func(k *KeyMap) key.Binding { return k.Pages }, Model.pagesView},
 }
 
 // rootKeys is every binding the root answers when no dialog is open: the

@@ -273,6 +273,7 @@ func (m Model) header() string {
 			}
 		}
 	}
+	segs = append(segs, m.pagingSegments()...)
 	if ws := m.st.Watchers(); len(ws) > 0 {
 		segs = append(segs, segment{variants: presenceVariants(ws), prio: prioPresence})
 	}

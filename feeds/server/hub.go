@@ -416,6 +416,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		changed bool
 		entries []protocol.Entry
 		ref     *incident.Refusal
+		fromPg  *protocol.PageMsg // a declare from a page: the page, now part of the incident
 	)
 	if cmd.Op == protocol.OpDeclare {
 		h.mu.Lock()
@@ -424,6 +425,11 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		next, entries, ref = h.opts.Book.Declare(id, cmd, now)
 		if ref == nil {
 			ref = h.scopeDeclared(&next, entries, cmd)
+		}
+		if ref == nil && cmd.Page != "" {
+			var es []protocol.Entry
+			es, fromPg, ref = h.declareFromPage(next.ID, cmd, now)
+			entries = append(entries, es...)
 		}
 		changed = ref == nil
 	} else {
@@ -448,6 +454,9 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	}
 	if changed {
 		msgs = append(msgs, &protocol.IncidentMsg{Incident: next})
+	}
+	if fromPg != nil {
+		msgs = append(msgs, fromPg)
 	}
 	if err := checkFrames(msgs); err != nil {
 		return nack(cmd.ID, protocol.CodeInvalid, "refused: "+err.Error()), nil

@@ -698,3 +698,39 @@ func (h *Hub) heartbeat(ctx context.Context) {
 		}
 	}
 }
+
+// declareFromPage makes a page's events the first entries of the incident
+// declared from it, and the page part of the incident.
+func (h *Hub) declareFromPage(incidentID string, cmd protocol.Command, now time.Time) ([]protocol.Entry, *protocol.PageMsg, *incident.Refusal) {
+	if h.pager == nil {
+		return nil, nil, refuse(protocol.CodeInvalid, "this hub has no [serve.paging]")
+	}
+	h.pager.mu.Lock()
+	pg, ok := h.pager.eng.Page(cmd.Page)
+	h.pager.mu.Unlock()
+	switch {
+	case !ok:
+		return nil, nil, refuse(protocol.CodeNotFound, "no page %s", cmd.Page)
+	case pg.Incident != nil:
+		return nil, nil, refuse(protocol.CodeConflict, "%s is already part of %s", pg.ID, *pg.Incident)
+	}
+	var es []protocol.Entry
+	for _, ev := range pg.Events {
+		text := fmt.Sprintf("from %s: %s %s %s", pg.ID, ev.Host, ev.Service, ev.What)
+		if ev.Text != "" {
+			text += ": " + ev.Text
+		}
+		es = append(es, protocol.Entry{Incident: incidentID, At: ev.At, Actor: cmd.Actor, Kind: protocol.EntryAlert, Host: ev.Host, Page: pg.ID,
+			Text: strings.Join(strings.Fields(text), " ")})
+	}
+	if pg.MoreEvents > 0 {
+		es = append(es, protocol.Entry{Incident: incidentID, At: protocol.At(now), Actor: cmd.Actor, Kind: protocol.EntryAlert, Page: pg.ID,
+			Text: fmt.Sprintf("from %s: and %d more events", pg.ID, pg.MoreEvents)})
+	}
+	id := incidentID
+	pg.Incident = &id
+	h.pager.mu.Lock()
+	delete(h.pager.dirty, pg.ID)
+	h.pager.mu.Unlock()
+	return es, &protocol.PageMsg{Page: pg}, nil
+}

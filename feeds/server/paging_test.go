@@ -379,7 +379,25 @@ func TestPagingCommands(t *testing.T) {
 			t.Fatalf("%d %s: %s, want %q", i, c.cmd.Op, res.Frame, c.code)
 		}
 	}
+	// An incident declared from a page starts with the page's events.
+	r.hub.PublishService(protocol.Service{Host: "db-1", Service: "mysql", State: protocol.StateDown, Detail: "refused", At: protocol.At(pagingT0)})
 	r.step(t, pagingT0.Add(time.Second))
+	if res := r.hub.Apply(protocol.Command{ID: "decl", Actor: "alice", Op: "declare", Title: "DB down", Severity: "SEV2", Kind: "outage", Page: "PG-2"}, true, nil); res.Code != "" {
+		t.Fatalf("declare from a page: %s", res.Frame)
+	}
+	if p := r.page(t, "PG-2"); p.Incident == nil || *p.Incident != "INC-1" {
+		t.Fatalf("page after declare %+v", p)
+	}
+	var first *protocol.Entry
+	for _, e := range entriesOfKind(r.hub, protocol.EntryAlert) {
+		if e.Incident == "INC-1" {
+			first = e
+			break
+		}
+	}
+	if first == nil || first.Text != "from PG-2: db-1 mysql down: refused" {
+		t.Fatalf("first entry %+v", first)
+	}
 	frame := r.hub.oncallFrame()
 	var o protocol.Oncall
 	json.Unmarshal(frame, &o)
