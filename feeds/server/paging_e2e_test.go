@@ -2,18 +2,23 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/publish"
 	"github.com/vigil-oncall/vigil/internal/testprog"
@@ -104,4 +109,77 @@ receivers:
 			t.Errorf("/metrics lacks %q:\n%s", want, text)
 		}
 	}
+}
+
+// The heartbeat is fetched while the hub is healthy and stops once its
+// journal cannot be written: the outside switch then pages.
+func TestHeartbeatStopsWhenTheJournalFails(t *testing.T) {
+	var mu sync.Mutex
+	beats := 0
+	hc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		beats++
+		mu.Unlock()
+	}))
+	defer hc.Close()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return beats }
+	disk := &faultyDisk{}
+	srv := startServerWith(t, t.TempDir(), "", Options{Paging: &PagingOptions{Heartbeat: hc.URL, HeartbeatEvery: 10 * time.Millisecond}},
+		journal.Options{WrapFile: disk.wrap})
+	eventually(t, "heartbeats", func() bool { return count() >= 3 })
+	full := errors.New("no space left on device")
+	disk.writeErr.Store(&full)
+	srv.hub.Apply(protocol.Command{ID: "d", Actor: "a", Op: "declare", Title: "x", Severity: "SEV2", Kind: "outage"}, true, nil)
+	eventually(t, "the journal failed", func() bool { return srv.hub.JournalFailed() != nil })
+	settled := count() + 1 // one may have been under way
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if count() > settled {
+			t.Fatalf("heartbeat went on after the journal failed: %d beats", count())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A page to an ntfy webhook carries the acknowledge button; the button's
+// POST acknowledges.
+func TestNtfyPageHasAnAcknowledgeButton(t *testing.T) {
+	var mu sync.Mutex
+	var got []http.Header
+	var bodies []string
+	topic := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got, bodies = append(got, r.Header.Clone()), append(bodies, string(b))
+		mu.Unlock()
+	}))
+	defer topic.Close()
+	r := newPagingRig(t)
+	r.stop()
+	r.opts.Paging.Webhooks["bob-phone"] = &publish.Webhook{Name: "bob-phone", URL: topic.URL, Format: publish.FormatNtfy}
+	cfg := pagingConfig()
+	cfg.Rotations["primary"] = paging.Rotation{Name: "primary", People: []string{"bob"}, Start: pagingT0, Shift: time.Hour * 24}
+	r.opts.Paging.Config = cfg
+	r.start(t)
+	r.hub.PublishService(protocol.Service{Host: "h", Service: "s", State: protocol.StateDown, At: protocol.At(pagingT0)})
+	r.step(t, pagingT0.Add(time.Minute))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("%d posts to the topic", len(got))
+	}
+	actions := got[0].Get("X-Actions")
+	ack := regexp.MustCompile(`^http, Acknowledge, (http://\S+/ack/\S+), method=POST, clear=true$`).FindStringSubmatch(actions)
+	if ack == nil || got[0].Get("X-Priority") != "urgent" || !strings.Contains(got[0].Get("X-Title"), "[PG-1]") || !strings.Contains(bodies[0], "h s down") {
+		t.Fatalf("ntfy post: %v\n%s", got[0], bodies[0])
+	}
+	resp, err := http.Post(ack[1], "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if p := r.page(t, "PG-1"); p.Status != protocol.PageAcknowledged || *p.AckedBy != "bob" {
+		t.Fatalf("after the button: %+v", p)
+	}
+	r.stop()
 }
