@@ -652,6 +652,22 @@ func (e *Engine) Comms(commander, incident, step, text string, now time.Time) []
 	return ps
 }
 
+// OpenComms is the overdue steps (incident/step) open pages are about.
+func (e *Engine) OpenComms() map[string]bool {
+	out := map[string]bool{}
+	for _, p := range e.pages {
+		if !p.Open() {
+			continue
+		}
+		for _, ev := range p.Events {
+			if ev.What == protocol.WhatComms && ev.ClearedAt == nil {
+				out[ev.Host+"/"+ev.Service] = true
+			}
+		}
+	}
+	return out
+}
+
 // HandoffWindow is how long after a handoff its "you are on call" page is
 // still raised (a hub that was down longer does not raise stale ones).
 const HandoffWindow = 15 * time.Minute

@@ -54,7 +54,6 @@ type pager struct {
 	eng      *paging.Engine
 	dirty    map[string]bool // pages changed in memory, to journal
 	inflight map[string]bool // notifications being sent
-	comms    map[string]bool // overdue steps paged (incident/step)
 
 	kick    chan struct{}
 	oncall  atomic.Pointer[[]byte] // the newest oncall frame
@@ -85,7 +84,7 @@ func newPager(o *PagingOptions) *pager {
 		opts.Client = &http.Client{Timeout: 10 * time.Second}
 	}
 	return &pager{opts: opts, eng: paging.New(opts.Config), dirty: map[string]bool{}, inflight: map[string]bool{},
-		comms: map[string]bool{}, kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1)}
 }
 
 func (p *pager) poke() {
@@ -231,18 +230,18 @@ func (h *Hub) pagingStep(ctx context.Context) {
 	for _, ev := range eng.Released(now) {
 		changed(eng.Event(ev, now))
 	}
+	// Both are idempotent (a step already paged, or not paged, changes
+	// nothing), so a restart needs no memory of them.
 	for _, o := range overdue {
-		if !p.comms[o.key] {
-			p.comms[o.key] = true
-			changed(eng.Comms(o.commander, o.incident, o.step, o.text, now))
-		}
+		changed(eng.Comms(o.commander, o.incident, o.step, o.text, now))
 	}
+	paged := eng.OpenComms()
 	for _, k := range done {
-		if p.comms[k] {
-			delete(p.comms, k)
-			inc, step, _ := strings.Cut(k, "/")
-			changed(eng.Event(paging.Event{What: protocol.WhatComms, Host: inc, Service: step, Clear: true}, now))
+		if !paged[k] {
+			continue
 		}
+		inc, step, _ := strings.Cut(k, "/")
+		changed(eng.Event(paging.Event{What: protocol.WhatComms, Host: inc, Service: step, Clear: true}, now))
 	}
 	changed(eng.Tick(now))
 	changed(eng.Handoffs(now))

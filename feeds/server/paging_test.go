@@ -417,3 +417,37 @@ func TestPagingCommands(t *testing.T) {
 	}
 	r.stop()
 }
+
+// A customer-facing step overdue by 10 minutes pages the incident's
+// commander with the step; doing the step resolves that page.
+func TestOverdueCustomerStepPagesTheCommander(t *testing.T) {
+	r := newPagingRig(t)
+	if res := r.hub.Apply(protocol.Command{ID: "d", Actor: "bob", Op: "declare", Title: "Mail down", Severity: "SEV2", Kind: "outage", At: protocol.TimePtr(pagingT0)}, true, nil); res.Code != "" {
+		t.Fatalf("%s", res.Frame)
+	}
+	r.hub.Apply(protocol.Command{ID: "u", Actor: "bob", Op: "update", Incident: "INC-1", Commander: "alice"}, true, nil)
+	// status-page is due 15m after opening: overdue by 9m, nobody paged.
+	r.step(t, pagingT0.Add(24*time.Minute))
+	if n := len(r.hub.Pages()); n != 0 {
+		t.Fatalf("paged before the grace: %d pages", n)
+	}
+	r.step(t, pagingT0.Add(25*time.Minute))
+	ps := r.hub.Pages()
+	if len(ps) != 1 || ps[0].Escalation != "person:alice" || ps[0].Incident == nil || !strings.Contains(ps[0].Title, "status-page overdue") {
+		t.Fatalf("pages %+v", ps)
+	}
+	mails := r.mail.received()
+	if len(mails) != 1 || !strings.Contains(mails[0], "To: <alice@example.com>") || !strings.Contains(mails[0], "the customers are waiting") {
+		t.Fatalf("mails %q", mails)
+	}
+	r.step(t, pagingT0.Add(26*time.Minute))
+	if len(r.hub.Pages()) != 1 || len(r.mail.received()) != 1 {
+		t.Fatal("paged again for the same step")
+	}
+	r.hub.Apply(protocol.Command{ID: "c", Actor: "alice", Op: "check", Incident: "INC-1", Item: "status-page", Done: yes()}, true, nil)
+	r.step(t, pagingT0.Add(27*time.Minute))
+	if p := r.page(t, ps[0].ID); p.Status != protocol.PageResolved {
+		t.Fatalf("the step is done, the page is %s", p.Status)
+	}
+	r.stop()
+}
