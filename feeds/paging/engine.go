@@ -23,7 +23,7 @@ type Engine struct {
 	order     []string // page ids, oldest first
 	maxPage   int
 	sent      map[string]protocol.Notify // by identity: the newest report
-	sentOrder []string
+	unsettled []string                   // identities last reported sending or retrying, in order
 	silences  map[string]protocol.Silence
 	maxSil    int
 	overrides []Override
@@ -61,10 +61,15 @@ func (e *Engine) Observe(m protocol.Message) {
 	case *protocol.Entry:
 		if v.Kind == protocol.EntryPage && v.Notify != nil && v.Page != "" {
 			id := Identity(v.Page, *v.Notify)
-			if _, seen := e.sent[id]; !seen {
-				e.sentOrder = append(e.sentOrder, id)
-			}
+			prev, seen := e.sent[id]
 			e.sent[id] = *v.Notify
+			was, is := seen && unsettled(prev), unsettled(*v.Notify)
+			switch {
+			case is && !was:
+				e.unsettled = append(e.unsettled, id)
+			case was && !is:
+				e.unsettled = slices.DeleteFunc(e.unsettled, func(x string) bool { return x == id })
+			}
 		}
 		if s := v.Silence; s != nil {
 			e.silences[s.ID] = *s
@@ -242,7 +247,7 @@ func (e *Engine) Due(now time.Time) []Notification {
 	// What a stopped hub left half-sent, or a failed try waiting for its
 	// retry, goes out even when the page moved on (a level's page while
 	// the page is still triggered).
-	for _, id := range e.sentOrder {
+	for _, id := range e.unsettled {
 		st := e.sent[id]
 		page, _, _ := strings.Cut(id, "/")
 		n := Notification{Page: page, Notify: st}
@@ -257,6 +262,11 @@ func (e *Engine) Due(now time.Time) []Notification {
 		out = append(out, n)
 	}
 	return out
+}
+
+// unsettled reports whether a notification's outcome is still open.
+func unsettled(n protocol.Notify) bool {
+	return n.Outcome == protocol.NotifySending || n.Outcome == protocol.DeliveryRetrying
 }
 
 // paged is everyone a page's escalation notified, in order.

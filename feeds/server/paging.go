@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -246,8 +247,14 @@ func (h *Hub) pagingStep(ctx context.Context) {
 	changed(eng.Tick(now))
 	changed(eng.Handoffs(now))
 	var msgs []protocol.Message
-	for _, pg := range eng.Pages() {
-		if p.dirty[pg.ID] {
+	ids := make([]string, 0, len(p.dirty))
+	for id := range p.dirty {
+		ids = append(ids, id)
+	}
+	// PG-9 before PG-10.
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), cmp.Compare(a, b)) })
+	for _, id := range ids {
+		if pg, ok := eng.Page(id); ok {
 			msgs = append(msgs, &protocol.PageMsg{Page: pg})
 		}
 	}
