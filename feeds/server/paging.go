@@ -64,7 +64,6 @@ type pager struct {
 
 type pagingStats struct {
 	sent, failed atomic.Int64
-	firstNotice  func(time.Duration) // event to first notification, for benchmarks
 }
 
 func newPager(o *PagingOptions) *pager {
