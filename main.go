@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -29,13 +28,10 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/client"
-	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/export"
-	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
-	"github.com/vigil-oncall/vigil/feeds/probe"
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/perf"
@@ -121,10 +117,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = usageError{fmt.Errorf("unknown command %q\n\n%s", sub, topUsage)}
 	}
 	var ue usageError
+	var ce *config.Error
+	var ces config.Errors
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &ces):
 		fmt.Fprintln(stderr, "vigil:", err)
 		return exitUsage
 	default:
@@ -277,8 +275,12 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 		feeds = append(feeds, client.FeedConfig{Name: fmt.Sprintf("feed%d", i+1), URL: u})
 	}
 	if len(a.feeds) == 0 {
-		for _, f := range cfg.Feeds {
-			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, URLs: f.URLs, TokenEnv: f.TokenEnv, Token: os.Getenv(f.TokenEnv), CAFile: f.CAFile})
+		tokens, err := cfg.FeedTokens(os.Getenv)
+		if err != nil {
+			return err
+		}
+		for i, f := range cfg.Feeds {
+			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, URLs: f.URLs, TokenEnv: f.TokenEnv, Token: tokens[i], CAFile: f.CAFile})
 		}
 	}
 	if len(feeds) == 0 {
@@ -302,8 +304,8 @@ func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {
 	for i, f := range feeds {
 		for _, u := range f.Endpoints() {
-			if !(strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://")) {
-				return usageError{fmt.Errorf("feed %q: expected a ws:// or wss:// URL", u)}
+			if err := config.CheckFeedURL(u); err != nil {
+				return usageError{err}
 			}
 		}
 		if f.Actor == "" {
@@ -357,15 +359,6 @@ func frameRate() int {
 	return tui.DefaultFPS
 }
 
-// loadPace maps serve.load_pace to the hub's option: there 0 means the
-// default, and "each sample at once" is negative.
-func loadPace(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("vigil serve", "vigil serve [--config FILE] [--listen ADDR] [--data-dir DIR]", stderr)
 	cfgPath := fs.String("config", "", "configuration file")
@@ -379,257 +372,49 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := cfg.Serve
 	if *listen != "" {
-		s.Listen = *listen
+		cfg.Serve.Listen = *listen
 	}
 	if *dataDir != "" {
-		s.DataDir = *dataDir
+		cfg.Serve.DataDir = *dataDir
 	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	hostname, _ := os.Hostname()
-	host := s.Host
-	if host == "" {
-		host = hostname
+	if cfg.Serve.Reporting() {
+		hostname, _ := os.Hostname()
+		return agent.Run(ctx, cfg, cfg.Serve.HostName(hostname), log)
 	}
-	if s.Reporting() {
-		return runAgent(ctx, cfg, host, log)
+	var fronts []server.Front
+	if cfg.Serve.SSH != nil {
+		fronts = append(fronts, sshFront(cfg, log))
 	}
-	tokens, err := serveTokens(cfg.Path, s.TokenEnv, os.Getenv)
-	if err != nil {
-		return err
-	}
-	j, closeJournal, err := openJournal(ctx, s, log)
-	if err != nil {
-		return err
-	}
-	defer closeJournal()
-	name := s.Name
-	if name == "" {
-		name = hostname
-	}
-	if s.RequireToken && len(tokens) == 0 {
-		return usageError{fmt.Errorf("%s: serve.require_token is set but no token variable (%s) holds a token", cfg.Path, strings.Join(s.TokenEnv, ", "))}
-	}
-	loadLog, err := os.OpenFile(filepath.Join(s.DataDir, server.LoadLogName), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
-	if err != nil {
-		return err
-	}
-	defer loadLog.Close()
-	senders, err := cfg.Senders(os.Getenv)
-	if err != nil {
-		return usageError{err}
-	}
-	hub := server.NewHub(j, server.Options{
-		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
-		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration), Agents: agentGrants(s.Agents, log),
-		Site: s.Site(name), Senders: senders,
-	})
-	if am := s.Alertmanager; am != nil {
-		token := ""
-		if am.TokenEnv != "" {
-			if token = os.Getenv(am.TokenEnv); token == "" {
-				return usageError{fmt.Errorf("%s: serve.alertmanager.token_env: $%s is empty or unset", cfg.Path, am.TokenEnv)}
-			}
-		}
-		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: token, Sink: hub, Log: log})
-	}
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		return err
-	}
-	scheme := "ws"
-	if s.TLSCert != "" {
-		scheme = "wss"
-	}
-	log.Info("serving", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), s.Path), "journal", j.ID(), "seq", j.Seq(), "checks", len(s.Checks),
-		"status", fmt.Sprintf("http%s://%s/status", strings.TrimPrefix(scheme, "ws"), ln.Addr()), "channels", strings.Join(hub.Channels(), ","), "pending_deliveries", hub.PendingDeliveries())
-	var wg sync.WaitGroup
-	probeCtx, cancelProbes := context.WithCancel(ctx)
-	if s.ProbeLoad {
-		hp := &probe.HostProbe{Host: host, Interval: s.Interval.Duration, Warn: func(msg string) { log.Warn(msg) }}
-		wg.Add(1)
-		go func() { defer wg.Done(); hp.Run(probeCtx, hub) }()
-	}
-	if s.SSH != nil {
-		if err := startSSH(probeCtx, &wg, cfg, hub, name, log); err != nil {
-			cancelProbes()
-			wg.Wait()
-			return err
-		}
-	}
-	startChecks(probeCtx, &wg, s.Checks, host, hub)
-	scrapeClient := &http.Client{}
-	for _, sc := range s.Scrape {
-		sc = sc.WithDefaults()
-		target := ingest.Target{Host: sc.Host, URL: sc.URL, Every: sc.Every.Duration}
-		wg.Add(1)
-		go func() { defer wg.Done(); target.Run(probeCtx, scrapeClient, hub) }()
-	}
-	err = server.Serve(ctx, hub, ln, s.Path, s.TLSCert, s.TLSKey)
-	cancelProbes()
-	wg.Wait()
-	log.Info("stopped", "seq", j.Seq())
-	return err
+	return server.Run(ctx, cfg, log, fronts...)
 }
 
-// openJournal opens the hub's journal: a file in the data directory, or
-// with [serve.cluster] the cluster's stream through this hub's embedded
-// nats-server (waiting for a majority of the peers, until ctx ends).
-func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal.Backend, func(), error) {
-	if s.Cluster.Name == "" {
-		j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
+// sshFront serves the dashboard over SSH beside the feed: tui/ssh builds
+// it here, since feeds never imports the dashboard.
+func sshFront(cfg config.Config, log *slog.Logger) server.Front {
+	return func(hub *server.Hub, name string) (func(context.Context) error, error) {
+		c := cfg.Serve.SSH
+		opts := dashboardOptions(cfg, false)
+		opts.DraftDir = filepath.Join(cfg.Serve.DataDir, "ssh-drafts") // w writes drafts on the hub, not the responder's machine
+		srv, err := tuissh.New(tuissh.Config{
+			Hub: hub, HostKey: c.HostKey, AuthorizedKeys: c.AuthorizedKeys, ReadOnlyKeys: c.ReadOnlyKeys,
+			IdleTimeout: c.IdleTimeout.Duration, MaxTimeout: c.MaxTimeout.Duration,
+			Dashboard: opts, FeedName: name, FPS: frameRate(), Logger: log,
+		})
 		if err != nil {
-			return nil, nil, journalOpenError(s.DataDir, err)
+			return nil, cfg.ErrorAt([]string{"serve", "ssh"}, -1, "%v", err)
 		}
-		if rec.Migrated != "" {
-			log.Info("journal: rewrote the format-1 journal with a checksum per record; the old file is kept", "kept", rec.Migrated)
+		ln, err := net.Listen("tcp", c.Listen)
+		if err != nil {
+			return nil, cfg.ErrorAt([]string{"serve", "ssh", "listen"}, -1, "%v", err)
 		}
-		if rec.TornBytes > 0 {
-			log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
-		}
-		return j, func() { j.Close() }, nil
+		return func(ctx context.Context) error { return srv.Serve(ctx, ln) }, nil
 	}
-	c := s.Cluster
-	node, err := cluster.StartNode(cluster.NodeConfig{Server: c.Listen, Cluster: c.Name, Listen: c.Listen, Peers: c.Peers, DataDir: s.DataDir, Logger: log})
-	if err != nil {
-		return nil, nil, err
-	}
-	nc, err := node.Connect("vigil-hub")
-	if err != nil {
-		node.Shutdown()
-		return nil, nil, err
-	}
-	log.Info("cluster: node started; opening the journal's stream", "cluster", c.Name, "listen", c.Listen, "peers", c.Peers)
-	j, err := cluster.Open(ctx, nc, s.DataDir, cluster.Options{
-		Replicas: node.Size(), CommitTimeout: c.CommitTimeout.Duration, SegmentBytes: s.JournalSegmentMiB << 20,
-		Logger: log, Quorum: node.Quorum,
-	})
-	if err != nil {
-		nc.Close()
-		node.Shutdown()
-		return nil, nil, journalOpenError(s.DataDir, err)
-	}
-	return j, func() { j.Close(); nc.Close(); node.Shutdown() }, nil
-}
-
-// journalOpenError says what to do about a journal that would not open:
-// only a directory that cannot be written is fixed by pointing data_dir
-// elsewhere; a damaged or locked journal is not.
-func journalOpenError(dir string, err error) error {
-	switch {
-	case errors.Is(err, journal.ErrDamaged):
-		return fmt.Errorf("%w\n(the journal in %s is kept as it is: copy the data directory aside before repairing it by hand; vigil serve will not start on a journal it would have to guess at)", err, dir)
-	case errors.Is(err, journal.ErrLocked):
-		return err
-	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EROFS):
-		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
-	}
-	return err
-}
-
-// serveTokens reads the tokens serve.token_env names. A named variable
-// that is unset or empty is an error, not a warning: a unit that lost its
-// environment file would otherwise open the journal to anyone who can
-// reach the port.
-func serveTokens(path string, names []string, getenv func(string) string) ([]string, error) {
-	var tokens []string
-	for _, name := range names {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return nil, usageError{fmt.Errorf("%s: serve.token_env: $%s is unset or empty; set it to the token, or remove it from token_env (an empty token would leave commands open to anyone)", path, name)}
-		}
-		tokens = append(tokens, v)
-	}
-	return tokens, nil
-}
-
-// startSSH serves the dashboard over SSH beside the feed, until ctx ends.
-func startSSH(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, hub *server.Hub, name string, log *slog.Logger) error {
-	c := cfg.Serve.SSH
-	opts := dashboardOptions(cfg, false)
-	opts.DraftDir = filepath.Join(cfg.Serve.DataDir, "ssh-drafts") // w writes drafts on the hub, not the responder's machine
-	srv, err := tuissh.New(tuissh.Config{
-		Hub: hub, HostKey: c.HostKey, AuthorizedKeys: c.AuthorizedKeys, ReadOnlyKeys: c.ReadOnlyKeys,
-		IdleTimeout: c.IdleTimeout.Duration, MaxTimeout: c.MaxTimeout.Duration,
-		Dashboard: opts, FeedName: name, FPS: frameRate(), Logger: log,
-	})
-	if err != nil {
-		return usageError{fmt.Errorf("%s: [serve.ssh]: %w", cfg.Path, err)}
-	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		return fmt.Errorf("[serve.ssh] listen: %w", err)
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ctx, ln); err != nil {
-			log.Error("ssh: stopped serving", "err", err)
-		}
-	}()
-	return nil
-}
-
-func startChecks(ctx context.Context, wg *sync.WaitGroup, checks []config.Check, host string, sink probe.Sink) {
-	for _, ch := range checks {
-		ch = ch.WithDefaults()
-		c := probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
-		wg.Add(1)
-		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", sink) }()
-	}
-}
-
-// agentGrants reads each [[serve.agents]] token from its variable; one
-// that is unset is left out, said in the log.
-func agentGrants(agents []config.AgentGrant, log *slog.Logger) []server.AgentGrant {
-	var grants []server.AgentGrant
-	for _, g := range agents {
-		token := os.Getenv(g.TokenEnv)
-		if token == "" {
-			log.Warn("agent token variable is empty or unset; no agent can report with it", "token_env", g.TokenEnv, "hosts", strings.Join(g.Hosts, ","))
-			continue
-		}
-		grants = append(grants, server.AgentGrant{Token: token, Hosts: g.Hosts})
-	}
-	return grants
-}
-
-// runAgent is vigil serve with [serve.report]: it probes this host, runs
-// its checks and reports them to the hub; it keeps no journal.
-func runAgent(ctx context.Context, cfg config.Config, host string, log *slog.Logger) error {
-	s, r := cfg.Serve, cfg.Serve.Report
-	token := os.Getenv(r.TokenEnv)
-	if token == "" {
-		return usageError{fmt.Errorf("%s: serve.report.token_env: $%s is empty or unset; the hub needs an agent token", cfg.Path, r.TokenEnv)}
-	}
-	capturer := probe.NewCapturer(s.Evidence.Capturer(s.Interval.Duration))
-	defer capturer.Close()
-	a, err := agent.New(agent.Config{
-		Hosts: []string{host}, URLs: r.URLs, Token: token, CAFile: r.CAFile,
-		Thresholds: cfg.Thresholds.Level(), Log: log, Source: capturer,
-	})
-	if err != nil {
-		return usageError{err}
-	}
-	log.Info("reporting", "host", host, "hubs", strings.Join(r.URLs, " "), "checks", len(s.Checks), "evidence_commands", len(s.Evidence.Commands))
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); capturer.Run(ctx) }()
-	if s.ProbeLoad {
-		hp := &probe.HostProbe{Host: host, Interval: s.Interval.Duration, Warn: func(msg string) { log.Warn(msg) }}
-		wg.Add(1)
-		go func() { defer wg.Done(); hp.Run(ctx, a) }()
-	}
-	startChecks(ctx, &wg, s.Checks, host, a)
-	a.Run(ctx)
-	wg.Wait()
-	log.Info("stopped reporting", "host", host)
-	return nil
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -689,19 +474,13 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if err := config.CheckAll(cfg, os.Getenv); err != nil {
+		return err
+	}
 	if found {
 		fmt.Fprintf(stdout, "# %s is valid. Resolved configuration:\n", path)
 	} else {
 		fmt.Fprintf(stdout, "# no configuration file (looked for %s): defaults, and the demo when run\n", path)
-	}
-	for _, f := range cfg.Feeds {
-		if f.TokenEnv != "" {
-			status := "unset"
-			if os.Getenv(f.TokenEnv) != "" {
-				status = "set, ******"
-			}
-			fmt.Fprintf(stdout, "# feed %s token from $%s: %s\n", f.Name, f.TokenEnv, status)
-		}
 	}
 	hostname, _ := os.Hostname()
 	return toml.NewEncoder(stdout).Encode(cfg.Resolved(os.Getenv, hostname))

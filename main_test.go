@@ -171,6 +171,17 @@ func TestCommandLineExitStatus(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("[dashboard]\nbel = true\n"), 0o644)
+	// The example as a hub would use it: its data_dir one this test can
+	// write, its variables set.
+	example, err := os.ReadFile("config.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	usable := filepath.Join(dir, "example.toml")
+	os.WriteFile(usable, bytes.Replace(example, []byte(`data_dir = "/var/lib/vigil"`), []byte(fmt.Sprintf("data_dir = %q", filepath.Join(dir, "data"))), 1), 0o644)
+	for _, v := range []string{"VIGIL_SMTP_USER", "VIGIL_SMTP_PASSWORD", "VIGIL_HOOK_SECRET", "VIGIL_AGENT_TOKEN"} {
+		t.Setenv(v, "s3cret")
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -185,7 +196,7 @@ func TestCommandLineExitStatus(t *testing.T) {
 		{"bad flag", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
 		{"bad config", []string{"check-config", bad}, 2, bad + ":2: dashboard.bel: unknown key"},
 		{"missing config", []string{"check-config", filepath.Join(dir, "none.toml")}, 2, "none.toml"},
-		{"example config", []string{"check-config", "config.toml.example"}, 0, "is valid"},
+		{"example config", []string{"check-config", usable}, 0, "is valid"},
 		{"export needs a source", []string{"export", "--incident", "INC-1"}, 2, "exactly one of"},
 		{"export of a missing journal", []string{"export", "--journal", filepath.Join(dir, "none.jsonl"), "--incident", "INC-1"}, 1, "no such file"},
 	}
@@ -299,17 +310,17 @@ func TestVersionOfTheRealBinary(t *testing.T) {
 
 func TestCheckConfigPrintsTheDefaultsUsed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.toml")
-	os.WriteFile(path, []byte("[[serve.checks]]\nname = \"web\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:80\"\n"), 0o644)
+	os.WriteFile(path, []byte(fmt.Sprintf("[serve]\ndata_dir = %q\n[[serve.checks]]\nname = \"web\"\ntype = \"tcp\"\ntarget = \"127.0.0.1:80\"\n[[serve.checks]]\nname = \"page\"\ntype = \"http\"\ntarget = \"http://127.0.0.1/\"\n", t.TempDir())), 0o644)
 	code, out, errOut := runCLI("check-config", path)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{`every = "10s"`, `timeout = "5s"`, "rise = 2", "fall = 3"} {
+	for _, want := range []string{`every = "10s"`, `timeout = "5s"`, "rise = 2", "fall = 3", "expect = 200"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("no %s in\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, `"0s"`) {
+	if strings.Contains(out, `"0s"`) || strings.Contains(out, "expect = 0") {
 		t.Fatalf("a default shown as 0s:\n%s", out)
 	}
 }
