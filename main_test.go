@@ -178,7 +178,10 @@ func TestCommandLineExitStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	usable := filepath.Join(dir, "example.toml")
-	os.WriteFile(usable, bytes.Replace(example, []byte(`data_dir = "/var/lib/vigil"`), []byte(fmt.Sprintf("data_dir = %q", filepath.Join(dir, "data"))), 1), 0o644)
+	os.WriteFile(filepath.Join(dir, "authorized_keys"), nil, 0o600)
+	example = bytes.ReplaceAll(example, []byte(`"/var/lib/vigil`), []byte(`"`+filepath.Join(dir, "data")))
+	example = bytes.ReplaceAll(example, []byte(`"/etc/vigil`), []byte(`"`+dir))
+	os.WriteFile(usable, example, 0o644)
 	for _, v := range []string{"VIGIL_SMTP_USER", "VIGIL_SMTP_PASSWORD", "VIGIL_HOOK_SECRET", "VIGIL_AGENT_TOKEN"} {
 		t.Setenv(v, "s3cret")
 	}

@@ -228,7 +228,7 @@ type Check struct {
 	Name    string   `toml:"name"`
 	Type    string   `toml:"type"`
 	Target  string   `toml:"target"`
-	Expect  int      `toml:"expect,omitempty"` // http: the status wanted, default 200
+	Expect  int      `toml:"expect,omitzero"` // http: the status wanted, default 200
 	Every   Duration `toml:"every"`
 	Timeout Duration `toml:"timeout"`
 	Rise    int      `toml:"rise"`
