@@ -10,29 +10,24 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
-	"strconv"
+
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"github.com/BurntSushi/toml"
 
 	"github.com/vigil-oncall/vigil/feeds/agent"
-	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
-	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/server"
+	"github.com/vigil-oncall/vigil/internal/cpuprofile"
+	"github.com/vigil-oncall/vigil/internal/version"
 	"github.com/vigil-oncall/vigil/tui"
 	"github.com/vigil-oncall/vigil/tui/perf"
 	tuissh "github.com/vigil-oncall/vigil/tui/ssh"
@@ -55,31 +50,11 @@ func main() {
 	// default action comes back, so a second signal ends vigil at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
-	endProfile := cpuProfile(os.Getenv("VIGIL_CPUPROFILE"), os.Stderr)
+	endProfile := cpuprofile.Start(os.Getenv("VIGIL_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	endProfile()
 	stop()
 	os.Exit(code)
-}
-
-// cpuProfile writes a CPU profile of the whole run to path (VIGIL_CPUPROFILE),
-// so the dashboard can be profiled as a person runs it, in its own process;
-// vigil bench --cpuprofile sets it. It does nothing when path is empty.
-func cpuProfile(path string, stderr io.Writer) func() {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(stderr, "vigil: VIGIL_CPUPROFILE:", err)
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		fmt.Fprintln(stderr, "vigil: VIGIL_CPUPROFILE:", err)
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -109,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
 		info, ok := debug.ReadBuildInfo()
-		fmt.Fprintln(stdout, versionLine(info, ok))
+		fmt.Fprintln(stdout, version.Line(info, ok))
 	case "help":
 		fs, _ := dashboardFlags(stdout)
 		fs.Usage()
@@ -144,80 +119,6 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
 Run any command with --help for its flags.
 `
 
-// versionLine is what vigil version prints: the module version, the VCS
-// revision the binary was built from (and whether the tree had changes),
-// and the Go that built it, all from the build information.
-func versionLine(info *debug.BuildInfo, ok bool) string {
-	if !ok || info == nil {
-		return "vigil (no build information)"
-	}
-	v := info.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	var rev, when string
-	modified := false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			when = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		}
-	}
-	line := "vigil " + v
-	if rev == "" {
-		line += " revision unknown (built without VCS information)"
-	} else {
-		line += " revision " + rev
-		if modified {
-			line += " (modified)"
-		}
-		if when != "" {
-			line += " " + when
-		}
-	}
-	return line + " " + info.GoVersion
-}
-
-// hasFlag reports whether args hold one of names as a flag; after "--"
-// everything is an argument.
-func hasFlag(args []string, names ...string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		for _, n := range names {
-			if a == n {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	return nil
-}
-
 // loadConfig resolves and reads the configuration; errors are usage
 // errors, since they name what to fix.
 func loadConfig(flagPath string) (config.Config, bool, error) {
@@ -227,35 +128,6 @@ func loadConfig(flagPath string) (config.Config, bool, error) {
 		return cfg, found, usageError{err}
 	}
 	return cfg, found, nil
-}
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// dashboardArgs are the dashboard's flags.
-type dashboardArgs struct {
-	config, actor string
-	feeds         multiFlag
-}
-
-// dashboardFlags declares the dashboard's flags; its usage is the overview
-// of every command followed by those flags, since the dashboard is what a
-// bare vigil runs.
-func dashboardFlags(out io.Writer) (*flag.FlagSet, *dashboardArgs) {
-	a := &dashboardArgs{}
-	fs := flag.NewFlagSet("vigil", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&a.config, "config", "", "configuration file")
-	fs.Var(&a.feeds, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
-	fs.StringVar(&a.actor, "actor", "", "who ticks and notes (default: config, then $USER)")
-	fs.Usage = func() {
-		fmt.Fprint(out, topUsage)
-		fmt.Fprintln(out, "\ndashboard flags (vigil [flags]):")
-		fs.PrintDefaults()
-	}
-	return fs, a
 }
 
 func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
@@ -270,93 +142,17 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 	if a.actor != "" {
 		cfg.Dashboard.Actor = a.actor
 	}
-	var feeds []client.FeedConfig
-	for i, u := range a.feeds {
-		feeds = append(feeds, client.FeedConfig{Name: fmt.Sprintf("feed%d", i+1), URL: u})
-	}
-	if len(a.feeds) == 0 {
-		tokens, err := cfg.FeedTokens(os.Getenv)
-		if err != nil {
-			return err
-		}
-		for i, f := range cfg.Feeds {
-			feeds = append(feeds, client.FeedConfig{Name: f.Name, URL: f.URL, URLs: f.URLs, TokenEnv: f.TokenEnv, Token: tokens[i], CAFile: f.CAFile})
-		}
+	feeds, err := tui.Feeds(cfg, a.feeds, os.Getenv)
+	if err != nil {
+		return err
 	}
 	if len(feeds) == 0 {
 		if found {
 			fmt.Fprintf(stderr, "vigil: %s has no [[feeds]]: running the demo\n", cfg.Path)
 		}
-		return runDemo(ctx, "127.0.0.1:0", true, cfg, stderr)
+		return tui.RunDemo(ctx, "127.0.0.1:0", true, cfg, stderr)
 	}
-	return runDashboard(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false, stderr)
-}
-
-func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
-	kinds := cfg.Book().Kinds()
-	return tui.Options{
-		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
-		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds, NoMouse: !cfg.Dashboard.Mouse,
-		Thresholds: cfg.Thresholds.Level(),
-	}
-}
-
-func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {
-	for i, f := range feeds {
-		for _, u := range f.Endpoints() {
-			if err := config.CheckFeedURL(u); err != nil {
-				return usageError{err}
-			}
-		}
-		if f.Actor == "" {
-			feeds[i].Actor = cfg.Actor(os.Getenv) // who watches, for the hub's presence
-		}
-	}
-	dashboardProcs()
-	c, err := client.New(feeds, stateDir, client.DefaultTimings())
-	if err != nil {
-		return err
-	}
-	// The screen says so too, but it is gone once vigil exits.
-	defer func() {
-		for _, s := range c.Salvaged() {
-			fmt.Fprintln(stderr, "vigil:", s)
-		}
-	}()
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); c.Run(ctx) }()
-	defer wg.Wait()
-	defer cancel()
-	m := tui.New(ctx, c, dashboardOptions(cfg, demoMode))
-	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithFPS(frameRate())).Run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return nil
-	}
-	return err
-}
-
-// dashboardProcs runs the dashboard on one P unless GOMAXPROCS says
-// otherwise. Its goroutines wake often (the renderer's frames, one socket
-// read per sample) and work briefly; with a second P idle, each wake also
-// handed work between threads. Measured idle on a quiet 2-core VM with
-// strace and vigil bench: a third of the futex calls, and 180-210 ms of
-// CPU a minute instead of 270; the same under load. A flood of 10,000
-// samples a second needs a tenth of one core.
-func dashboardProcs() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
-}
-
-// frameRate is the renderer's frames per second: VIGIL_FPS, default
-// tui.DefaultFPS (why that number is there).
-func frameRate() int {
-	if v, err := strconv.Atoi(os.Getenv("VIGIL_FPS")); err == nil && v > 0 {
-		return v
-	}
-	return tui.DefaultFPS
+	return tui.Run(ctx, cfg, feeds, cfg.StateDir(os.Getenv), false, stderr)
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -387,34 +183,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		hostname, _ := os.Hostname()
 		return agent.Run(ctx, cfg, cfg.Serve.HostName(hostname), log)
 	}
-	var fronts []server.Front
+	opts := server.RunOptions{Cluster: cluster.OpenJournal}
 	if cfg.Serve.SSH != nil {
-		fronts = append(fronts, sshFront(cfg, log))
+		opts.Fronts = append(opts.Fronts, tuissh.Front(cfg, log))
 	}
-	return server.Run(ctx, cfg, log, fronts...)
-}
-
-// sshFront serves the dashboard over SSH beside the feed: tui/ssh builds
-// it here, since feeds never imports the dashboard.
-func sshFront(cfg config.Config, log *slog.Logger) server.Front {
-	return func(hub *server.Hub, name string) (func(context.Context) error, error) {
-		c := cfg.Serve.SSH
-		opts := dashboardOptions(cfg, false)
-		opts.DraftDir = filepath.Join(cfg.Serve.DataDir, "ssh-drafts") // w writes drafts on the hub, not the responder's machine
-		srv, err := tuissh.New(tuissh.Config{
-			Hub: hub, HostKey: c.HostKey, AuthorizedKeys: c.AuthorizedKeys, ReadOnlyKeys: c.ReadOnlyKeys,
-			IdleTimeout: c.IdleTimeout.Duration, MaxTimeout: c.MaxTimeout.Duration,
-			Dashboard: opts, FeedName: name, FPS: frameRate(), Logger: log,
-		})
-		if err != nil {
-			return nil, cfg.ErrorAt([]string{"serve", "ssh"}, -1, "%v", err)
-		}
-		ln, err := net.Listen("tcp", c.Listen)
-		if err != nil {
-			return nil, cfg.ErrorAt([]string{"serve", "ssh", "listen"}, -1, "%v", err)
-		}
-		return func(ctx context.Context) error { return srv.Serve(ctx, ln) }, nil
-	}
+	return server.Run(ctx, cfg, log, opts)
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -429,39 +202,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *noUI {
-		return runDemo(ctx, *listen, false, cfg, stdout)
+		return tui.RunDemo(ctx, *listen, false, cfg, stdout)
 	}
-	return runDemo(ctx, *listen, true, cfg, stderr)
-}
-
-// runDemo serves the scenario on a real loopback WebSocket and, with ui,
-// runs the dashboard against it: the production path, no shortcut.
-func runDemo(ctx context.Context, listen string, ui bool, cfg config.Config, out io.Writer) error {
-	sc, err := demo.New()
-	if err != nil {
-		return err
-	}
-	defer sc.Close()
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	// Deferred calls run last first: cancel must run before the wait, or
-	// quitting the dashboard (q) waits for a scenario nobody stops.
-	defer wg.Wait()
-	defer cancel()
-	wg.Add(2)
-	go func() { defer wg.Done(); sc.Run(ctx) }()
-	go func() { defer wg.Done(); server.Serve(ctx, sc.Hub, ln, "/feed", "", "") }()
-	url := "ws://" + ln.Addr().String() + "/feed"
-	if !ui {
-		fmt.Fprintf(out, "demo feed at %s\nwatch it with:  vigil --feed %s\n", url, url)
-		<-ctx.Done()
-		return nil
-	}
-	return runDashboard(ctx, cfg, []client.FeedConfig{{Name: "demo", URL: url}}, "", true, out)
+	return tui.RunDemo(ctx, *listen, true, cfg, stderr)
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
@@ -497,46 +240,14 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if (*feedURL == "") == (*journalPath == "") {
-		return usageError{errors.New("export needs exactly one of --feed URL or --journal FILE")}
+	req := export.Request{Feed: *feedURL, Journal: *journalPath, Incident: *incidentID, Format: *format, Out: *outPath}
+	if err := req.Check(); err != nil {
+		return usageError{err}
 	}
-	if *incidentID == "" {
-		return usageError{errors.New("export needs --incident ID")}
+	if *tokenEnv != "" {
+		req.Token = os.Getenv(*tokenEnv)
 	}
-	if *format != "md" && *format != "json" {
-		return usageError{fmt.Errorf("--format %q: expected md or json", *format)}
-	}
-	var src export.Source
-	var err error
-	if *journalPath != "" {
-		src, err = export.FromJournal(*journalPath)
-	} else {
-		token := ""
-		if *tokenEnv != "" {
-			token = os.Getenv(*tokenEnv)
-		}
-		src, err = export.FromFeed(ctx, *feedURL, token, *incidentID)
-	}
-	if err != nil {
-		return err
-	}
-	report, err := export.Build(src, *incidentID)
-	if err != nil {
-		return err
-	}
-	out := stdout
-	if *outPath != "" {
-		f, err := os.Create(*outPath)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
-	}
-	if *format == "json" {
-		return report.JSON(out)
-	}
-	return report.Markdown(out)
+	return export.Run(ctx, req, stdout)
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -568,15 +279,4 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts := perf.Options{Vigil: self, Window: *window, IdleWindow: *idleWindow, Env: env, Runs: *runs, Profile: *profile, Peers: splitList(*peers),
 		Log: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
 	return perf.Report(ctx, opts, splitList(*only), stdout)
-}
-
-// splitList splits a comma-separated flag, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

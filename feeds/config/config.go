@@ -494,11 +494,11 @@ func (s Serve) HostName(hostname string) string {
 	return hostname
 }
 
-// CheckFeedURL is feedURL's rule for a URL given outside the file (the
-// dashboard's --feed).
+// CheckFeedURL is feedURL's rule for a URL given outside the file, on the
+// command line as --feed.
 func CheckFeedURL(u string) error {
 	if !feedURL(u) {
-		return fmt.Errorf("feed %q: expected a ws:// or wss:// URL", u)
+		return &Error{File: "--feed", Msg: fmt.Sprintf("expected a ws:// or wss:// URL, got %q", u)}
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
@@ -34,7 +33,7 @@ type Front func(hub *Hub, name string) (serve func(ctx context.Context) error, e
 // binds the feed and every front, starts the probes, checks and scrapes,
 // and only then logs "serving". Errors the configuration can fix are
 // config errors naming file, line and key.
-func Run(ctx context.Context, cfg config.Config, log *slog.Logger, fronts ...Front) error {
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptions) error {
 	s := cfg.Serve
 	secrets, err := config.Preflight(cfg, os.Getenv)
 	if err != nil {
@@ -50,7 +49,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, fronts ...Fro
 	if err != nil {
 		return err
 	}
-	j, closeJournal, err := openJournal(ctx, s, log)
+	j, closeJournal, err := openJournal(ctx, s, opts.Cluster, log)
 	if err != nil {
 		return err
 	}
@@ -77,7 +76,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, fronts ...Fro
 	partsCtx, stopParts := context.WithCancel(ctx)
 	defer wg.Wait()
 	defer stopParts()
-	for _, front := range fronts {
+	for _, front := range opts.Fronts {
 		serve, err := front(hub, name)
 		if err != nil {
 			return err
@@ -145,10 +144,21 @@ func agentGrants(agents []config.AgentGrant, tokens []string) []AgentGrant {
 	return grants
 }
 
+// JournalOpener opens the journal of a hub that is one of a cluster
+// ([serve.cluster]): feeds/cluster's OpenJournal, passed in since the
+// cluster's tests run it against this package's hub. It returns the
+// journal and what closes it.
+type JournalOpener func(ctx context.Context, s config.Serve, log *slog.Logger) (journal.Backend, func(), error)
+
+// RunOptions are the parts of a hub built outside feeds/server.
+type RunOptions struct {
+	Fronts  []Front       // served beside the feed, e.g. the dashboard over SSH
+	Cluster JournalOpener // opens the journal with [serve.cluster]
+}
+
 // openJournal opens the hub's journal: a file in the data directory, or
-// with [serve.cluster] the cluster's stream through this hub's embedded
-// nats-server (waiting for a majority of the peers, until ctx ends).
-func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal.Backend, func(), error) {
+// with [serve.cluster] the cluster's stream (cluster opens it).
+func openJournal(ctx context.Context, s config.Serve, cluster JournalOpener, log *slog.Logger) (journal.Backend, func(), error) {
 	if s.Cluster.Name == "" {
 		j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
 		if err != nil {
@@ -162,27 +172,14 @@ func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal
 		}
 		return j, func() { j.Close() }, nil
 	}
-	c := s.Cluster
-	node, err := cluster.StartNode(cluster.NodeConfig{Server: c.Listen, Cluster: c.Name, Listen: c.Listen, Peers: c.Peers, DataDir: s.DataDir, Logger: log})
-	if err != nil {
-		return nil, nil, err
+	if cluster == nil {
+		return nil, nil, fmt.Errorf("[serve.cluster] is set but this vigil was built without clusters")
 	}
-	nc, err := node.Connect("vigil-hub")
+	j, closeJournal, err := cluster(ctx, s, log)
 	if err != nil {
-		node.Shutdown()
-		return nil, nil, err
-	}
-	log.Info("cluster: node started; opening the journal's stream", "cluster", c.Name, "listen", c.Listen, "peers", c.Peers)
-	j, err := cluster.Open(ctx, nc, s.DataDir, cluster.Options{
-		Replicas: node.Size(), CommitTimeout: c.CommitTimeout.Duration, SegmentBytes: s.JournalSegmentMiB << 20,
-		Logger: log, Quorum: node.Quorum,
-	})
-	if err != nil {
-		nc.Close()
-		node.Shutdown()
 		return nil, nil, journalOpenError(s.DataDir, err)
 	}
-	return j, func() { j.Close(); nc.Close(); node.Shutdown() }, nil
+	return j, closeJournal, nil
 }
 
 // journalOpenError says what to do about a journal that would not open:
