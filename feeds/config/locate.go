@@ -92,41 +92,13 @@ func (s *inlineScan) scan(l *locator, text string, line int) bool {
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if s.quote != 0 {
-			switch {
-			case c == '\\' && s.quote == '"':
-				i++
-			case c == s.quote:
-				s.quote = 0
-			}
-			if s.expectKey {
-				s.key.WriteByte(c)
-			}
+			i = s.quoted(text, i)
 			continue
 		}
-		switch {
-		case c == '#':
+		if c == '#' {
 			return false
-		case c == '"' || c == '\'':
-			s.quote = c
-		case c == '[':
-			s.brackets++
-		case c == ']':
-			s.brackets--
-		case c == '{':
-			s.braces++
-			if s.braces == 1 {
-				s.open(l, line)
-			}
-		case c == '}':
-			s.braces--
-		case c == ',' && s.braces == 1 && s.brackets <= 1:
-			s.expectKey = true
-			continue
-		case c == '=' && s.expectKey:
-			key := strings.Trim(strings.TrimSpace(s.key.String()), `"'`)
-			l.keys = append(l.keys, locatedKey{table: s.table, index: s.index, key: key, line: line})
-			s.key.Reset()
-			s.expectKey = false
+		}
+		if s.structure(l, c, line) {
 			continue
 		}
 		if s.expectKey && c != '{' {
@@ -135,6 +107,55 @@ func (s *inlineScan) scan(l *locator, text string, line int) bool {
 		if s.brackets == 0 && s.braces == 0 {
 			return true
 		}
+	}
+	return false
+}
+
+// quoted reads text[i] inside a string and returns the index read up to.
+func (s *inlineScan) quoted(text string, i int) int {
+	c := text[i]
+	switch {
+	case c == '\\' && s.quote == '"' && i+1 < len(text):
+		if s.expectKey {
+			s.key.WriteByte(c)
+		}
+		i++
+		c = text[i]
+	case c == s.quote:
+		s.quote = 0
+	}
+	if s.expectKey {
+		s.key.WriteByte(c)
+	}
+	return i
+}
+
+// structure follows c when it opens or closes something, or separates or
+// ends a key; it reports whether c is consumed.
+func (s *inlineScan) structure(l *locator, c byte, line int) bool {
+	switch {
+	case c == '"' || c == '\'':
+		s.quote = c
+	case c == '[':
+		s.brackets++
+	case c == ']':
+		s.brackets--
+	case c == '{':
+		s.braces++
+		if s.braces == 1 {
+			s.open(l, line)
+		}
+	case c == '}':
+		s.braces--
+	case c == ',' && s.braces == 1 && s.brackets <= 1:
+		s.expectKey = true
+		return true
+	case c == '=' && s.expectKey:
+		key := strings.Trim(strings.TrimSpace(s.key.String()), `"'`)
+		l.keys = append(l.keys, locatedKey{table: s.table, index: s.index, key: key, line: line})
+		s.key.Reset()
+		s.expectKey = false
+		return true
 	}
 	return false
 }
