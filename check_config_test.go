@@ -40,6 +40,8 @@ var badConfigs = []struct {
 		":4: feeds.token_env", "$VIGIL_CHECK_UNSET"},
 	{"missing authorized_keys", "[serve]\ndata_dir = \"%[1]s/data\"\n[serve.ssh]\nlisten = \"127.0.0.1:0\"\nauthorized_keys = \"%[1]s/nokeys\"\n",
 		":5: serve.ssh.authorized_keys", "nokeys"},
+	{"authorized_keys not OpenSSH", "[serve]\ndata_dir = \"%[1]s/data\"\n[serve.ssh]\nlisten = \"127.0.0.1:0\"\nauthorized_keys = \"%[1]s/vigil.toml\"\n",
+		":5: serve.ssh.authorized_keys", "not an OpenSSH public key line"},
 	{"missing TLS files", "[serve]\ndata_dir = \"%[1]s/data\"\ntls_cert = \"%[1]s/cert.pem\"\ntls_key = \"%[1]s/key.pem\"\n",
 		":3: serve.tls_cert", "cert.pem"},
 	{"missing feed CA", "[[feeds]]\nname = \"hub\"\nurl = \"wss://127.0.0.1:1/feed\"\nca_file = \"%[1]s/ca.pem\"\n",

@@ -186,6 +186,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	opts := server.RunOptions{Cluster: cluster.OpenJournal}
 	if cfg.Serve.SSH != nil {
 		opts.Fronts = append(opts.Fronts, tuissh.Front(cfg, log))
+		opts.Checks = append(opts.Checks, tuissh.Check)
 	}
 	return server.Run(ctx, cfg, log, opts)
 }
@@ -218,6 +219,9 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	if err := config.CheckAll(cfg, os.Getenv); err != nil {
+		return err
+	}
+	if err := tuissh.Check(cfg); err != nil {
 		return err
 	}
 	if found {

@@ -39,6 +39,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 	if err != nil {
 		return err
 	}
+	for _, check := range opts.Checks {
+		if err := check(cfg); err != nil {
+			return err
+		}
+	}
 	hostname, _ := os.Hostname()
 	name := s.Name
 	if name == "" {
@@ -154,6 +159,9 @@ type JournalOpener func(ctx context.Context, s config.Serve, log *slog.Logger) (
 type RunOptions struct {
 	Fronts  []Front       // served beside the feed, e.g. the dashboard over SSH
 	Cluster JournalOpener // opens the journal with [serve.cluster]
+	// Checks run after config.Preflight, before anything is opened: the
+	// fronts' own preflight (tui/ssh's Check), which check-config runs too.
+	Checks []func(config.Config) error
 }
 
 // openJournal opens the hub's journal: a file in the data directory, or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 
 	"github.com/vigil-oncall/vigil/feeds/config"
@@ -33,4 +34,31 @@ func Front(cfg config.Config, log *slog.Logger) server.Front {
 		}
 		return func(ctx context.Context) error { return srv.Serve(ctx, ln) }, nil
 	}
+}
+
+// Check reads [serve.ssh]'s key files as New will, so that check-config
+// refuses what serve would; its errors are config errors at the file's
+// key, naming the key file's line. It is a server.RunOptions check.
+func Check(cfg config.Config) error {
+	c := cfg.Serve.SSH
+	if c == nil {
+		return nil
+	}
+	keys := map[string]Identity{}
+	for _, f := range []struct {
+		key, path string
+		readOnly  bool
+	}{{"authorized_keys", c.AuthorizedKeys, false}, {"read_only_keys", c.ReadOnlyKeys, true}} {
+		if f.path == "" {
+			continue
+		}
+		data, err := os.ReadFile(f.path)
+		if err == nil {
+			err = ParseKeys(f.path, data, f.readOnly, keys)
+		}
+		if err != nil {
+			return cfg.ErrorAt([]string{"serve", "ssh", f.key}, -1, "%v", err)
+		}
+	}
+	return nil
 }
