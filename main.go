@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-
 	"strings"
 	"syscall"
 	"time"
