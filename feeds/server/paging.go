@@ -174,6 +174,13 @@ func (h *Hub) startPaging(ctx context.Context) func() {
 	if p == nil {
 		return func() {}
 	}
+	if h.clustered() {
+		// Every hub of a cluster holds the same journal: each would send
+		// what the others journaled as being sent. Until one hub holds the
+		// paging by a lease, a cluster does not page rather than page twice.
+		h.log.Error("paging is configured but this hub is one of a cluster: it keeps the pages it is told of and sends nothing (a cluster does not page yet)")
+		return func() {}
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); h.pagingLoop(ctx) }()
