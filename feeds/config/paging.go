@@ -159,6 +159,7 @@ func (c *Config) validatePaging(add func(key []string, index int, format string,
 		return "expected person:NAME or rotation:NAME, got " + quote(t)
 	}
 	escalations := map[string]bool{}
+	levelN := 0 // inline levels are located by their index across escalations
 	for i, e := range s.Escalations {
 		key := func(k string) []string { return []string{"serve", "escalations", k} }
 		switch err := protocol.CheckID("name", e.Name); {
@@ -173,19 +174,21 @@ func (c *Config) validatePaging(add func(key []string, index int, format string,
 		if len(e.Levels) == 0 {
 			add(key("levels"), i, "escalation %q needs levels = [ { notify = [\"rotation:primary\"], wait = \"5m\" } ]", e.Name)
 		}
+		level := func(k string) []string { return []string{"serve", "escalations", "levels", k} }
 		for j, l := range e.Levels {
 			if len(l.Notify) == 0 {
-				add(key("levels"), i, "escalation %q level %d: notify nobody", e.Name, j+1)
+				add(level("notify"), levelN+j, "escalation %q level %d: notify nobody", e.Name, j+1)
 			}
 			for _, t := range l.Notify {
 				if why := target(t); why != "" {
-					add(key("levels"), i, "escalation %q level %d: %s", e.Name, j+1, why)
+					add(level("notify"), levelN+j, "escalation %q level %d: %s", e.Name, j+1, why)
 				}
 			}
 			if l.Wait.Duration <= 0 {
-				add(key("levels"), i, "escalation %q level %d: expected a positive wait like \"5m\", got %s", e.Name, j+1, l.Wait)
+				add(level("wait"), levelN+j, "escalation %q level %d: expected a positive wait like \"5m\", got %s", e.Name, j+1, l.Wait)
 			}
 		}
+		levelN += len(e.Levels)
 		if e.Repeat < 0 {
 			add(key("repeat"), i, "escalation %q: expected 0 or more, got %d", e.Name, e.Repeat)
 		}
