@@ -45,7 +45,7 @@ func LoadPagingSecret(dir string) ([]byte, error) {
 	return b, nil
 }
 
-var b64 = base64.RawURLEncoding
+var b64 = base64.RawURLEncoding.Strict() // one spelling per token
 
 func ackMAC(secret []byte, payload string) []byte {
 	m := hmac.New(sha256.New, secret)
@@ -62,6 +62,12 @@ func ackToken(secret []byte, page, person string) string {
 
 // readAckToken checks a token and returns its page and person.
 func readAckToken(secret []byte, token string) (page, person string, ok bool) {
+	// The decoder skips line breaks; a token is only what ackToken writes.
+	if strings.ContainsFunc(token, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}) {
+		return "", "", false
+	}
 	p, m, found := strings.Cut(token, ".")
 	if !found {
 		return "", "", false

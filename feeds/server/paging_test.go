@@ -451,3 +451,28 @@ func TestOverdueCustomerStepPagesTheCommander(t *testing.T) {
 	}
 	r.stop()
 }
+
+// An acknowledge token reads back only as the page and person it was made
+// for; anything else, however formed, is refused.
+func FuzzAckToken(f *testing.F) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	f.Add(ackToken(secret, "PG-12", "alice"))
+	f.Add("UEctMTIAYWxpY2U.xxxx")
+	f.Add(".")
+	f.Fuzz(func(t *testing.T, token string) {
+		page, person, ok := readAckToken(secret, token)
+		if ok && ackToken(secret, page, person) != token {
+			t.Fatalf("%q read as %s/%s but is not its token", token, page, person)
+		}
+	})
+}
+
+func TestAckTokenRefusesAnotherHubsKey(t *testing.T) {
+	tok := ackToken([]byte("one key, thirty-two bytes long!!"), "PG-1", "bob")
+	if _, _, ok := readAckToken([]byte("another key, thirty-two bytes!!!"), tok); ok {
+		t.Fatal("a token of another key was accepted")
+	}
+	if page, person, ok := readAckToken([]byte("one key, thirty-two bytes long!!"), tok); !ok || page != "PG-1" || person != "bob" {
+		t.Fatal("its own token refused")
+	}
+}
