@@ -424,10 +424,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	custs, err := cfg.OpenCustomers(senders)
+	if err != nil {
+		return usageError{err}
+	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration), Agents: agentGrants(s.Agents, log),
-		Site: s.Site(name), Senders: senders,
+		Site: s.Site(name), Senders: senders, Customers: custs, Plans: s.Plans(),
 	})
 	if am := s.Alertmanager; am != nil {
 		token := ""
@@ -463,6 +467,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	startChecks(probeCtx, &wg, s.Checks, host, hub)
+	if custs != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); server.WatchCustomers(probeCtx, custs, log) }()
+	}
 	scrapeClient := &http.Client{}
 	for _, sc := range s.Scrape {
 		sc = sc.WithDefaults()

@@ -124,6 +124,10 @@ type Serve struct {
 	Status     Status      `toml:"status"`
 	Components []Component `toml:"components"`
 	Channels   []Channel   `toml:"channels"`
+	// Customers and SLA: who the customers are and what their plans
+	// promise.
+	Customers Customers `toml:"customers"`
+	SLA       []SLA     `toml:"sla"`
 
 	// The fleet: Report makes this server an agent of a hub; Agents,
 	// Scrape and Alertmanager are what a hub takes reports from.
@@ -498,6 +502,7 @@ func (c *Config) validate(loc *locator) Errors {
 	}
 	s.Evidence.validate(add)
 	c.validatePublish(add)
+	c.validateCustomers(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
 	step := 0 // [[runbooks.steps]] elements are counted across runbooks

@@ -46,6 +46,11 @@ type Channel struct {
 	URL       string `toml:"url"`
 	Format    string `toml:"format"` // slack | json
 	SecretEnv string `toml:"secret_env"`
+
+	// customers: the email channel whose relay and from it uses, and how
+	// many messages a second it sends.
+	Email     string  `toml:"email"`
+	PerSecond float64 `toml:"per_second"`
 }
 
 // WithDefaults fills in the defaults of a channel: tls starttls, format
@@ -140,8 +145,9 @@ func (c *Config) validatePublish(add func(key []string, index int, format string
 			if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.TLS != "" || ch.UsernameEnv != "" {
 				add(key("smtp"), i, "smtp, tls, from, to and username_env are for email channels")
 			}
+		case ChannelCustomers: // validateCustomers
 		default:
-			add(key("type"), i, "expected email or webhook, got %q", ch.Type)
+			add(key("type"), i, "expected email, webhook or customers, got %q", ch.Type)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-oncall/vigil/feeds/customers"
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/level"
@@ -59,6 +60,10 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+
+	// Customers is the customers file (nil: none); Plans their SLAs.
+	Customers *customers.Source
+	Plans     map[string]customers.Plan
 }
 
 func (o *Options) defaults() {
@@ -99,6 +104,7 @@ func (o *Options) defaults() {
 type Hub struct {
 	opts Options
 	log  *slog.Logger
+	cust customerFacts
 
 	// cmdMu serializes everything that appends to the journal (validation
 	// and seq assignment), so every subscriber sees one order. It is not
@@ -172,6 +178,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		}
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
+		h.observeCustomers(m.Msg)
 		return true
 	})
 	if err != nil {

@@ -1,0 +1,170 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/vigil-oncall/vigil/feeds/customers"
+	"github.com/vigil-oncall/vigil/feeds/publish"
+)
+
+// Customers is [serve.customers]: the control panel's export the hub
+// reads its customers from.
+type Customers struct {
+	File string `toml:"file"` // id,name,email,hosts,components,plan,monthly_fee
+}
+
+// SLA is one [[serve.sla]]: what a plan promises per calendar month (UTC)
+// and the credits owed below it.
+type SLA struct {
+	Plan               string      `toml:"plan"`
+	Target             float64     `toml:"target"`
+	Credits            []SLACredit `toml:"credits"`
+	ExcludeMaintenance bool        `toml:"exclude_maintenance"`
+}
+
+// SLACredit is one tier: availability below Below earns Percent of the
+// monthly fee.
+type SLACredit struct {
+	Below   float64 `toml:"below"`
+	Percent float64 `toml:"percent"`
+}
+
+// ChannelCustomers is the type of a channel that writes to each affected
+// customer of an incident.
+const ChannelCustomers = "customers"
+
+// DefaultCustomersPerSecond is how fast a customers channel sends when
+// per_second is not set: a relay's usual limit for one client.
+const DefaultCustomersPerSecond = 10
+
+// Plans is the configured SLAs by plan name.
+func (s Serve) Plans() map[string]customers.Plan {
+	out := map[string]customers.Plan{}
+	for _, p := range s.SLA {
+		cp := customers.Plan{Name: p.Plan, Target: p.Target, ExcludeMaintenance: p.ExcludeMaintenance}
+		for _, t := range p.Credits {
+			cp.Credits = append(cp.Credits, customers.Tier{Below: t.Below, Percent: t.Percent})
+		}
+		out[p.Plan] = cp
+	}
+	return out
+}
+
+// knownPlan says whether a plan is configured; with no [[serve.sla]] at
+// all, any plan is (the file can be read before the SLAs are written).
+func (s Serve) knownPlan() func(string) bool {
+	if len(s.SLA) == 0 {
+		return nil
+	}
+	plans := s.Plans()
+	return func(p string) bool { _, ok := plans[p]; return ok }
+}
+
+// CustomersFile is the customers file's path, relative paths taken from
+// the config file's directory; "" when none is configured.
+func (c *Config) CustomersFile() string {
+	f := c.Serve.Customers.File
+	if f == "" || filepath.IsAbs(f) || c.Path == "" {
+		return f
+	}
+	return filepath.Join(filepath.Dir(c.Path), f)
+}
+
+// OpenCustomers reads the customers file (nil without one) and adds a
+// sender for each customers channel to senders, writing its per-recipient
+// progress under data_dir.
+func (c *Config) OpenCustomers(senders map[string]publish.Sender) (*customers.Source, error) {
+	var src *customers.Source
+	if f := c.CustomersFile(); f != "" {
+		var err error
+		if src, err = customers.Open(f, c.Serve.knownPlan()); err != nil {
+			return nil, err
+		}
+	}
+	for _, ch := range c.Serve.Channels {
+		if ch.Type != ChannelCustomers {
+			continue
+		}
+		mail, ok := senders[ch.Email].(*publish.Email)
+		if !ok || src == nil {
+			return nil, fmt.Errorf("channel %q needs [serve.customers] file and email channel %q", ch.Name, ch.Email)
+		}
+		rate := ch.PerSecond
+		if rate == 0 {
+			rate = DefaultCustomersPerSecond
+		}
+		senders[ch.Name] = &publish.CustomerMail{Name: ch.Name, Mail: mail, PerSecond: rate,
+			Dir: filepath.Join(c.Serve.DataDir, "deliveries"), Recipient: recipientOf(src)}
+	}
+	return src, nil
+}
+
+func recipientOf(src *customers.Source) func(string) (publish.Recipient, bool) {
+	return func(id string) (publish.Recipient, bool) {
+		c, ok := src.List().Get(id)
+		return publish.Recipient{ID: c.ID, Name: c.Name, Email: c.Email}, ok
+	}
+}
+
+func (c *Config) validateCustomers(add func(key []string, index int, format string, args ...any)) {
+	s := c.Serve
+	plans := map[string]bool{}
+	for i, p := range s.SLA {
+		key := func(k string) []string { return []string{"serve", "sla", k} }
+		switch {
+		case strings.TrimSpace(p.Plan) == "":
+			add(key("plan"), i, "sla %d needs the plan name the customers file uses", i+1)
+		case plans[p.Plan]:
+			add(key("plan"), i, "plan %q has two [[serve.sla]]", p.Plan)
+		}
+		plans[p.Plan] = true
+		if p.Target <= 0 || p.Target > 100 {
+			add(key("target"), i, "plan %q: target is a percent above 0 and at most 100, got %v", p.Plan, p.Target)
+		}
+		for _, t := range p.Credits {
+			if t.Below <= 0 || t.Below > 100 || t.Percent <= 0 || t.Percent > 100 {
+				add(key("credits"), i, "plan %q: each credit is { below = <percent>, percent = <percent of the fee> }, both above 0 and at most 100; got below = %v, percent = %v", p.Plan, t.Below, t.Percent)
+			}
+		}
+	}
+	if f := c.CustomersFile(); f != "" {
+		if _, err := customers.Load(f, s.knownPlan()); err != nil {
+			var ce *customers.Error
+			msg := err.Error()
+			if errors.As(err, &ce) && ce.Line > 0 {
+				msg = fmt.Sprintf("line %d of %s: %s", ce.Line, ce.File, ce.Msg)
+			}
+			add([]string{"serve", "customers", "file"}, -1, "%s", msg)
+		}
+	}
+	emails := map[string]bool{}
+	for _, ch := range s.Channels {
+		if ch.Type == "email" {
+			emails[ch.Name] = true
+		}
+	}
+	for i, ch := range s.Channels {
+		key := func(k string) []string { return []string{"serve", "channels", k} }
+		if ch.Type != ChannelCustomers {
+			if ch.Email != "" || ch.PerSecond != 0 {
+				add(key("email"), i, "email and per_second are for customers channels")
+			}
+			continue
+		}
+		if !emails[ch.Email] {
+			add(key("email"), i, "channel %q: email must name an email channel whose relay and from it uses, got %q", ch.Name, ch.Email)
+		}
+		if s.Customers.File == "" {
+			add(key("type"), i, "channel %q writes to customers but [serve.customers] has no file", ch.Name)
+		}
+		if ch.PerSecond < 0 || ch.PerSecond > 1000 {
+			add(key("per_second"), i, "expected messages per second between 0 (the default, %d) and 1000, got %v", DefaultCustomersPerSecond, ch.PerSecond)
+		}
+		if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.URL != "" || ch.Format != "" {
+			add(key("smtp"), i, "a customers channel takes relay and from from its email channel, and its recipients from the customers file")
+		}
+	}
+}
