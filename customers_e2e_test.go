@@ -368,4 +368,3 @@ func (f *feedConn) delivered(t *testing.T, ref, channel string) *protocol.Entry 
 		return ok && e.Kind == protocol.EntryDelivery && e.Ref == ref && e.Channel == channel && e.Delivery != nil && e.Delivery.Outcome == protocol.DeliveryDelivered
 	}).(*protocol.Entry)
 }
-
