@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -79,7 +78,7 @@ func (h *Hub) customersChannel(name string) bool {
 // freezeRecipients puts on a publish to a customers channel the ids of the
 // customers it writes to, as they stand now: what is sent after a restart
 // is what was decided here, not what the file says then.
-func (h *Hub) freezeRecipients(pub *protocol.Entry, incidentID string, now time.Time) *incident.Refusal {
+func (h *Hub) freezeRecipients(pub *protocol.Entry, incidentID string) *incident.Refusal {
 	if !slices.ContainsFunc(pub.Channels, h.customersChannel) {
 		return nil
 	}
@@ -94,16 +93,7 @@ func (h *Hub) freezeRecipients(pub *protocol.Entry, incidentID string, now time.
 	if err == nil && !protocol.FitsFrame(append(frame, make([]byte, 512)...)) {
 		return refuse(protocol.CodeInvalid, "%d affected customers do not fit in one journal entry; publish to the components' subscribers instead", len(pub.Recipients))
 	}
-	_ = now
 	return nil
-}
-
-// affectedText is what a publish entry adds about its recipients.
-func affectedText(n int) string {
-	if n == 1 {
-		return "1 affected customer"
-	}
-	return fmt.Sprintf("%d affected customers", n)
 }
 
 // customersReread is how often the customers file is looked at for a
