@@ -32,6 +32,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/demo"
+	"github.com/vigil-oncall/vigil/feeds/credits"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
@@ -109,6 +110,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(ctx, args, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args, stdout, stderr)
+	case "credits":
+		if err = credits.Run(ctx, args, stdout, stderr); errors.As(err, new(credits.UsageError)) {
+			err = usageError{err}
+		}
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
@@ -139,6 +144,7 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil serve [--config FILE] [--listen ADDR]            a feed server (default 127.0.0.1:7070, path /feed)
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
+  vigil credits --month 2026-11 (--journal DIR | --feed URL) [--format csv|md|json]
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
   vigil version                                          also: vigil --version
