@@ -16,9 +16,12 @@ import (
 	mail "github.com/wneessen/go-mail"
 )
 
-// Recipient is one customer as a personal message addresses them.
+// Recipient is one person a personal message addresses: a customer, or a
+// subscriber of the status page. Headers are added to their message
+// (List-Unsubscribe).
 type Recipient struct {
 	ID, Name, Email string
+	Headers         map[string]string
 }
 
 // CustomerMail writes to each customer of a publish's frozen recipient
@@ -57,13 +60,31 @@ func Personalize(text string, r Recipient) string {
 // Send writes to every recipient not yet done and says how many of all
 // were accepted; failures are named by customer id, never by address.
 func (c *CustomerMail) Send(ctx context.Context, m Message) (string, error) {
-	total := len(m.Recipients)
-	if total == 0 {
+	if len(m.Recipients) == 0 {
 		return fmt.Sprintf("customers %s: nobody affected, nothing sent", c.Name), nil
 	}
-	prog, err := openProgress(c.Dir, m.DeliveryKey())
+	p := personal{what: "customers " + c.Name, mail: c.Mail, perSecond: c.PerSecond, dir: c.Dir, lookup: func(id string) (Recipient, bool, string) {
+		r, ok := c.Recipient(id)
+		return r, ok, "no longer in the customers file"
+	}}
+	return p.send(ctx, m, m.Recipients)
+}
+
+// personal sends one message to each of a list of recipients, by id,
+// keeping durable per-recipient progress.
+type personal struct {
+	what      string // "customers affected": how the outcome starts
+	mail      *Email
+	perSecond float64
+	dir       string
+	lookup    func(id string) (r Recipient, ok bool, whyNot string)
+}
+
+func (c *personal) send(ctx context.Context, m Message, ids []string) (string, error) {
+	total := len(ids)
+	prog, err := openProgress(c.dir, m.DeliveryKey())
 	if err != nil {
-		return "", fmt.Errorf("customers %s: progress: %w", c.Name, err)
+		return "", fmt.Errorf("%s: progress: %w", c.what, err)
 	}
 	defer prog.close()
 	failed := map[string]string{} // id → why; temporary failures are tried again
@@ -74,17 +95,17 @@ func (c *CustomerMail) Send(ctx context.Context, m Message) (string, error) {
 		}
 	}()
 	var gap time.Duration
-	if c.PerSecond > 0 {
-		gap = time.Duration(float64(time.Second) / c.PerSecond)
+	if c.perSecond > 0 {
+		gap = time.Duration(float64(time.Second) / c.perSecond)
 	}
 	var last time.Time
-	for _, id := range m.Recipients {
+	for _, id := range ids {
 		if prog.done[id] || prog.refused[id] != "" {
 			continue
 		}
-		r, ok := c.Recipient(id)
+		r, ok, whyNot := c.lookup(id)
 		if !ok {
-			failed[id] = "no longer in the customers file"
+			failed[id] = whyNot
 			continue
 		}
 		if wait := gap - time.Since(last); gap > 0 && !last.IsZero() && wait > 0 {
@@ -98,7 +119,7 @@ func (c *CustomerMail) Send(ctx context.Context, m Message) (string, error) {
 		}
 		last = time.Now()
 		if cl == nil {
-			if cl, err = c.Mail.client(); err == nil {
+			if cl, err = c.mail.client(); err == nil {
 				err = cl.DialWithContext(ctx)
 			}
 			if err != nil {
@@ -106,7 +127,7 @@ func (c *CustomerMail) Send(ctx context.Context, m Message) (string, error) {
 				if ctx.Err() != nil {
 					return "", ctx.Err()
 				}
-				return "", fmt.Errorf("customers %s: %d of %d accepted; relay: %s", c.Name, len(prog.done), total, smtpReason(err))
+				return "", fmt.Errorf("%s: %d of %d accepted; relay: %s", c.what, len(prog.done), total, smtpReason(err))
 			}
 		}
 		msg, err := c.message(m, r)
@@ -131,25 +152,25 @@ func (c *CustomerMail) Send(ctx context.Context, m Message) (string, error) {
 			continue
 		}
 		if err := prog.accept(id); err != nil {
-			return "", fmt.Errorf("customers %s: progress: %w", c.Name, err)
+			return "", fmt.Errorf("%s: progress: %w", c.what, err)
 		}
 	}
-	summary := fmt.Sprintf("customers %s: %d of %d accepted", c.Name, len(prog.done), total)
+	summary := fmt.Sprintf("%s: %d of %d accepted", c.what, len(prog.done), total)
 	for id, why := range prog.refused {
 		failed[id] = why
 	}
 	if len(failed) == 0 {
 		return summary, nil
 	}
-	ids := make([]string, 0, len(failed))
+	bad := make([]string, 0, len(failed))
 	for id := range failed {
-		ids = append(ids, id)
+		bad = append(bad, id)
 	}
-	sort.Strings(ids)
+	sort.Strings(bad)
 	var b strings.Builder
-	for i, id := range ids {
+	for i, id := range bad {
 		if i == 10 {
-			fmt.Fprintf(&b, "; and %d more", len(ids)-10)
+			fmt.Fprintf(&b, "; and %d more", len(bad)-10)
 			break
 		}
 		fmt.Fprintf(&b, "; %s: %s", id, failed[id])
@@ -161,18 +182,21 @@ func (c *CustomerMail) Send(ctx context.Context, m Message) (string, error) {
 	return "", errors.New(summary + ", failed" + b.String())
 }
 
-func (c *CustomerMail) message(m Message, r Recipient) (*mail.Msg, error) {
+func (c *personal) message(m Message, r Recipient) (*mail.Msg, error) {
 	msg := mail.NewMsg()
-	if err := msg.From(c.Mail.From); err != nil {
+	if err := msg.From(c.mail.From); err != nil {
 		return nil, err
 	}
 	if err := msg.To(r.Email); err != nil {
 		return nil, err
 	}
 	msg.Subject(Personalize(m.subject(), r))
-	msg.SetMessageIDWithValue(PersonalMessageID(m, r.ID, domainOf(c.Mail.From)))
+	msg.SetMessageIDWithValue(PersonalMessageID(m, r.ID, domainOf(c.mail.From)))
 	msg.SetDateWithValue(m.At)
 	msg.SetGenHeader("X-Vigil-Delivery", m.DeliveryKey()+"/"+r.ID)
+	for k, v := range r.Headers {
+		msg.SetGenHeader(mail.Header(k), v)
+	}
 	pm := m
 	pm.Text = Personalize(m.Text, r)
 	msg.SetBodyString(mail.TypeTextPlain, emailBody(pm))
@@ -238,3 +262,66 @@ func (p *progress) refuse(id, why string) {
 }
 
 func (p *progress) close() { _ = p.f.Close() }
+
+// SubscriberMail writes a publish to each confirmed subscriber of the
+// status page whose components it names (every subscriber when it names
+// none), one message each with their own unsubscribe link, keeping
+// per-recipient progress like CustomerMail.
+type SubscriberMail struct {
+	Name      string
+	Mail      *Email
+	PerSecond float64
+	Dir       string
+	// Confirmed lists the confirmed subscribers of any of components (of
+	// all, when none), their Headers carrying List-Unsubscribe.
+	Confirmed func(components []string) []Recipient
+}
+
+// Send writes to every matching subscriber not yet done.
+func (s *SubscriberMail) Send(ctx context.Context, m Message) (string, error) {
+	subs := s.Confirmed(m.Incident.Components)
+	if len(subs) == 0 {
+		return fmt.Sprintf("subscribers %s: nobody subscribed, nothing sent", s.Name), nil
+	}
+	by := make(map[string]Recipient, len(subs))
+	ids := make([]string, len(subs))
+	for i, r := range subs {
+		by[r.ID], ids[i] = r, r.ID
+	}
+	p := personal{what: "subscribers " + s.Name, mail: s.Mail, perSecond: s.PerSecond, dir: s.Dir, lookup: func(id string) (Recipient, bool, string) {
+		r, ok := by[id]
+		return r, ok, "unsubscribed"
+	}}
+	return p.send(ctx, m, ids)
+}
+
+// SendOne sends one message outside any publish (a subscription's
+// confirmation) to one address through the channel's relay.
+func (e *Email) SendOne(ctx context.Context, to, subject, body, messageID string) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(e.From); err != nil {
+		return err
+	}
+	if err := msg.To(to); err != nil {
+		return err
+	}
+	msg.Subject(subject)
+	msg.SetMessageIDWithValue(messageID + "@" + orInvalid(domainOf(e.From)))
+	msg.SetDate()
+	msg.SetBodyString(mail.TypeTextPlain, body)
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("email %s: %s", e.Name, smtpReason(err))
+	}
+	return nil
+}
+
+func orInvalid(domain string) string {
+	if domain == "" {
+		return "vigil.invalid"
+	}
+	return domain
+}
