@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/mail"
@@ -27,7 +28,7 @@ import (
 func TestAffectedCustomersOnceEachThroughKill9(t *testing.T) {
 	bin := buildVigil(t)
 	dir := t.TempDir()
-	box := &personalBox{byRcpt: map[string][]*mail.Message{}}
+	box := &personalBox{byRcpt: map[string][]*mailMessage{}}
 	relay := servePersonalRelay(t, box)
 
 	const perHost, bystanders = 500, 100
@@ -142,6 +143,9 @@ per_second = 250
 			t.Errorf("%s: To: %q, want that customer alone", addr, to)
 		}
 		body, _ := io.ReadAll(m.Body)
+		if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+			body, _ = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+		}
 		if want := fmt.Sprintf("Dear Customer %04d,", i); !strings.Contains(string(body), want) {
 			t.Errorf("%s: body lacks %q:\n%s", addr, want, body)
 		}
@@ -156,7 +160,7 @@ per_second = 250
 
 type personalBox struct {
 	mu     sync.Mutex
-	byRcpt map[string][]*mail.Message
+	byRcpt map[string][]*mailMessage
 	n      int
 }
 
@@ -368,3 +372,5 @@ func (f *feedConn) delivered(t *testing.T, ref, channel string) *protocol.Entry 
 		return ok && e.Kind == protocol.EntryDelivery && e.Ref == ref && e.Channel == channel && e.Delivery != nil && e.Delivery.Outcome == protocol.DeliveryDelivered
 	}).(*protocol.Entry)
 }
+
+type mailMessage = mail.Message

@@ -434,6 +434,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	subs, err := cfg.OpenSubscribers(senders)
+	if err != nil {
+		return usageError{err}
+	}
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration), Agents: agentGrants(s.Agents, log),
@@ -476,6 +480,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if custs != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); server.WatchCustomers(probeCtx, custs, log) }()
+	}
+	if subs != nil {
+		hub.RouteSubscribers(subs)
+		wg.Add(1)
+		go func() { defer wg.Done(); subs.Run(probeCtx) }()
 	}
 	scrapeClient := &http.Client{}
 	for _, sc := range s.Scrape {

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vigil-oncall/vigil/feeds/customers"
 	"github.com/vigil-oncall/vigil/feeds/publish"
+	"github.com/vigil-oncall/vigil/feeds/subscribers"
 )
 
 // Customers is [serve.customers]: the control panel's export the hub
@@ -111,6 +113,7 @@ func recipientOf(src *customers.Source) func(string) (publish.Recipient, bool) {
 
 func (c *Config) validateCustomers(add func(key []string, index int, format string, args ...any)) {
 	s := c.Serve
+	c.validateSubscriptions(add)
 	plans := map[string]bool{}
 	for i, p := range s.SLA {
 		key := func(k string) []string { return []string{"serve", "sla", k} }
@@ -166,5 +169,72 @@ func (c *Config) validateCustomers(add func(key []string, index int, format stri
 		if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.URL != "" || ch.Format != "" {
 			add(key("smtp"), i, "a customers channel takes relay and from from its email channel, and its recipients from the customers file")
 		}
+	}
+}
+
+// ChannelSubscribers is the channel that writes to the status page's
+// confirmed subscribers, when [serve.status] subscriptions is on.
+const ChannelSubscribers = "subscribers"
+
+// subscriptionsEmail is the email channel subscriber mail goes through.
+func (s Serve) subscriptionsEmail() string {
+	if s.Status.Email != "" {
+		return s.Status.Email
+	}
+	for _, ch := range s.Channels {
+		if ch.Type == "email" {
+			return ch.Name
+		}
+	}
+	return ""
+}
+
+// OpenSubscribers opens the subscriber store in data_dir and adds channel
+// "subscribers" to senders; nil when subscriptions are off.
+func (c *Config) OpenSubscribers(senders map[string]publish.Sender) (*subscribers.Handler, error) {
+	s := c.Serve
+	if !s.Status.Subscriptions {
+		return nil, nil
+	}
+	mail, ok := senders[s.subscriptionsEmail()].(*publish.Email)
+	if !ok {
+		return nil, fmt.Errorf("[serve.status] subscriptions needs an email channel")
+	}
+	store, err := subscribers.Open(s.DataDir, nil)
+	if err != nil {
+		return nil, err
+	}
+	h := &subscribers.Handler{Store: store, BaseURL: s.Status.URL, SiteName: s.Site(s.Name).Name, Components: s.Site("").Components,
+		Mail: mail.SendOne}
+	senders[ChannelSubscribers] = &publish.SubscriberMail{Name: ChannelSubscribers, Mail: mail, PerSecond: DefaultCustomersPerSecond,
+		Dir: filepath.Join(s.DataDir, "deliveries"), Confirmed: func(components []string) []publish.Recipient {
+			subs := store.Confirmed(components)
+			out := make([]publish.Recipient, len(subs))
+			for i, x := range subs {
+				u := h.UnsubscribeURL(x.ID)
+				out[i] = publish.Recipient{ID: x.ID, Email: x.Email, Name: x.Email,
+					Headers: map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}
+			}
+			return out
+		}}
+	return h, nil
+}
+
+func (c *Config) validateSubscriptions(add func(key []string, index int, format string, args ...any)) {
+	s := c.Serve
+	if s.Status.Email != "" && !slices.ContainsFunc(s.Channels, func(ch Channel) bool { return ch.Name == s.Status.Email && ch.Type == "email" }) {
+		add([]string{"serve", "status", "email"}, -1, "expected the name of an email channel, got %q", s.Status.Email)
+	}
+	if !s.Status.Subscriptions {
+		return
+	}
+	if s.subscriptionsEmail() == "" {
+		add([]string{"serve", "status", "subscriptions"}, -1, "subscriptions need an email channel to send confirmations and updates through")
+	}
+	if s.Status.URL == "" {
+		add([]string{"serve", "status", "subscriptions"}, -1, "subscriptions need [serve.status] url: every mail carries links back to the page")
+	}
+	if slices.ContainsFunc(s.Channels, func(ch Channel) bool { return ch.Name == ChannelSubscribers }) {
+		add([]string{"serve", "channels", "name"}, -1, "channel %q is the subscribers' own when subscriptions are on; choose another name", ChannelSubscribers)
 	}
 }

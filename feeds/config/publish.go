@@ -17,6 +17,11 @@ type Status struct {
 	Name    string   `toml:"name"`    // default: [serve] name
 	URL     string   `toml:"url"`     // public base URL: links in emails, Atom ids
 	History Duration `toml:"history"` // how long resolved incidents stay listed
+	// Subscriptions offers email sign-up on the page and makes channel
+	// "subscribers"; Email names the email channel whose relay and from
+	// it uses (default: the first email channel).
+	Subscriptions bool   `toml:"subscriptions"`
+	Email         string `toml:"email"`
 }
 
 // DefaultStatusHistory is 90 days.

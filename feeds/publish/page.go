@@ -97,6 +97,10 @@ type Page struct {
 	Active                 []Notice // unresolved incidents, newest first
 	Maintenance            []Notice // scheduled and in progress, soonest first
 	Past                   []Notice // resolved incidents and completed maintenance within the history, newest first
+
+	// Subscribe offers the email sign-up form; Uptime the 90-day bars.
+	Subscribe bool
+	Uptime    []ComponentUptime
 }
 
 // BuildPage builds the page at now from the board's incidents: the

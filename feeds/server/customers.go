@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/publish"
+	"github.com/vigil-oncall/vigil/feeds/subscribers"
 )
 
 // customerFacts is what the journal says about hosts and incidents, for
@@ -112,4 +113,32 @@ func WatchCustomers(ctx context.Context, src *customers.Source, log *slog.Logger
 		}
 		log.Info("customers file read", "file", src.Path(), "customers", l.Len())
 	})
+}
+
+// audience is what the status page adds for customers: the sign-up form
+// and the uptime bars.
+type audience struct {
+	mu        sync.Mutex
+	subscribe bool
+}
+
+func (h *Hub) initAudience() { h.board.SetExtras(h.extendPage) }
+
+func (h *Hub) extendPage(p *publish.Page, now time.Time) {
+	h.aud.mu.Lock()
+	p.Subscribe = h.aud.subscribe
+	h.aud.mu.Unlock()
+}
+
+// RouteSubscribers serves sign-up, confirmation and unsubscribe beside
+// /status and offers the form on the page; call it before serving, and
+// run sh.Run for the confirmation mail.
+func (h *Hub) RouteSubscribers(sh *subscribers.Handler) {
+	sh.Now, sh.Log = h.opts.Now, h.log
+	for pattern, handler := range sh.Routes() {
+		h.Handle(pattern, handler)
+	}
+	h.aud.mu.Lock()
+	h.aud.subscribe = true
+	h.aud.mu.Unlock()
 }

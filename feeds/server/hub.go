@@ -105,6 +105,7 @@ type Hub struct {
 	opts Options
 	log  *slog.Logger
 	cust customerFacts
+	aud  audience
 
 	// cmdMu serializes everything that appends to the journal (validation
 	// and seq assignment), so every subscriber sees one order. It is not
@@ -167,6 +168,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.initPublishing()
+	h.initAudience()
 	h.published = j.Seq()
 	for _, m := range j.Heads() {
 		h.heads[m.Msg.(*protocol.IncidentMsg).Incident.ID] = m
