@@ -200,7 +200,9 @@ func (s *Store) Confirm(tok string) (bool, error) {
 	defer s.mu.Unlock()
 	s.expireLocked()
 	h := hash(tok)
-	i := slices.IndexFunc(s.subs, func(x Subscriber) bool { return !x.Confirmed && x.ConfirmHash != "" && hmac.Equal([]byte(x.ConfirmHash), []byte(h)) })
+	i := slices.IndexFunc(s.subs, func(x Subscriber) bool {
+		return !x.Confirmed && x.ConfirmHash != "" && hmac.Equal([]byte(x.ConfirmHash), []byte(h))
+	})
 	if i < 0 {
 		return false, nil
 	}

@@ -109,7 +109,7 @@ func TestHandlerAnswersAlikeAndLimits(t *testing.T) {
 	sent := make(chan string, 10)
 	h := &Handler{Store: s, BaseURL: "https://status.example.com", SiteName: "Example", Now: clk.now, PerClient: 2, Window: time.Minute,
 		Components: []protocol.Component{{ID: "mail", Name: "Mail"}},
-		Mail: func(_ context.Context, to, _, body, _ string) error { sent <- to + " " + body; return nil }}
+		Mail:       func(_ context.Context, to, _, body, _ string) error { sent <- to + " " + body; return nil }}
 	mux := http.NewServeMux()
 	for p, hd := range h.Routes() {
 		mux.Handle(p, hd)
