@@ -442,6 +442,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration), Agents: agentGrants(s.Agents, log),
 		Site: s.Site(name), Senders: senders, Customers: custs, Plans: s.Plans(),
+		DataDir: s.DataDir, Uptime: s.UptimeRules(),
 	})
 	if am := s.Alertmanager; am != nil {
 		token := ""

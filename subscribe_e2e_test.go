@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/publish"
 )
 
 // Done when a subscriber can sign up, confirm, receive, and unsubscribe
@@ -62,6 +64,17 @@ to = ["ops@example.com"]
 	page := get(t, base+"/status", http.StatusOK)
 	if !strings.Contains(page, `<form class="subscribe" method="post" action="/status/subscribe">`) || !strings.Contains(page, `name="components" value="mail"`) {
 		t.Fatalf("no sign-up form on /status:\n%s", page)
+	}
+
+	if !strings.Contains(page, "Uptime, last 90 days") {
+		t.Fatalf("no uptime bars on /status")
+	}
+	var up publish.UptimeJSON
+	if err := json.Unmarshal([]byte(get(t, base+"/status/uptime.json", http.StatusOK)), &up); err != nil {
+		t.Fatal(err)
+	}
+	if len(up.Components) != 2 || len(up.Components[0].Days) != 90 || up.Components[0].Days[0].Uptime != nil || up.Components[0].Days[89].Uptime == nil {
+		t.Fatalf("uptime.json: a fresh hub has data only for today: %+v", up.Components)
 	}
 
 	const who = "Dana.Subscriber@Example.com"

@@ -263,7 +263,7 @@ func Default() Config {
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
 			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64, LoadPace: Duration{time.Second},
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
-			Status:   Status{History: Duration{DefaultStatusHistory}},
+			Status:   Status{History: Duration{DefaultStatusHistory}, Uptime: DefaultUptime()},
 			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}},
 		},
 	}

@@ -114,6 +114,7 @@ func recipientOf(src *customers.Source) func(string) (publish.Recipient, bool) {
 func (c *Config) validateCustomers(add func(key []string, index int, format string, args ...any)) {
 	s := c.Serve
 	c.validateSubscriptions(add)
+	s.Status.Uptime.validate(add)
 	plans := map[string]bool{}
 	for i, p := range s.SLA {
 		key := func(k string) []string { return []string{"serve", "sla", k} }
@@ -236,5 +237,35 @@ func (c *Config) validateSubscriptions(add func(key []string, index int, format 
 	}
 	if slices.ContainsFunc(s.Channels, func(ch Channel) bool { return ch.Name == ChannelSubscribers }) {
 		add([]string{"serve", "channels", "name"}, -1, "channel %q is the subscribers' own when subscriptions are on; choose another name", ChannelSubscribers)
+	}
+}
+
+// Uptime is [serve.status.uptime]: how each state of a public component
+// counts in its uptime.
+type Uptime struct {
+	PartialWeight    float64 `toml:"partial_weight"`    // share of partial-outage time counted down
+	DegradedWeight   float64 `toml:"degraded_weight"`   // share of degraded time counted down
+	CountMaintenance bool    `toml:"count_maintenance"` // maintenance counts as up, not left out
+}
+
+// DefaultUptime: a partial outage counts half, degraded performance as
+// up, maintenance is left out.
+func DefaultUptime() Uptime { return Uptime{PartialWeight: 0.5} }
+
+// UptimeRules is the uptime configuration as the status page uses it.
+func (s Serve) UptimeRules() publish.UptimeRules {
+	r := publish.DefaultUptimeRules()
+	r.PartialWeight, r.DegradedWeight, r.CountMaintenance = s.Status.Uptime.PartialWeight, s.Status.Uptime.DegradedWeight, s.Status.Uptime.CountMaintenance
+	return r
+}
+
+func (u Uptime) validate(add func(key []string, index int, format string, args ...any)) {
+	for _, w := range []struct {
+		k string
+		v float64
+	}{{"partial_weight", u.PartialWeight}, {"degraded_weight", u.DegradedWeight}} {
+		if w.v < 0 || w.v > 1 {
+			add([]string{"serve", "status", "uptime", w.k}, -1, "expected a share between 0 and 1, got %v", w.v)
+		}
 	}
 }

@@ -22,6 +22,8 @@ type Status struct {
 	// it uses (default: the first email channel).
 	Subscriptions bool   `toml:"subscriptions"`
 	Email         string `toml:"email"`
+	// Uptime says how component states count in the uptime bars.
+	Uptime Uptime `toml:"uptime"`
 }
 
 // DefaultStatusHistory is 90 days.

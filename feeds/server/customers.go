@@ -122,12 +122,18 @@ type audience struct {
 	subscribe bool
 }
 
-func (h *Hub) initAudience() { h.board.SetExtras(h.extendPage) }
+func (h *Hub) initAudience() {
+	h.initUptime()
+	h.board.SetExtras(h.extendPage)
+}
 
 func (h *Hub) extendPage(p *publish.Page, now time.Time) {
 	h.aud.mu.Lock()
 	p.Subscribe = h.aud.subscribe
 	h.aud.mu.Unlock()
+	if len(h.opts.Site.Components) > 0 {
+		p.Uptime = h.UptimeNow(now).Bars()
+	}
 }
 
 // RouteSubscribers serves sign-up, confirmation and unsubscribe beside

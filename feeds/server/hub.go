@@ -64,6 +64,10 @@ type Options struct {
 	// Customers is the customers file (nil: none); Plans their SLAs.
 	Customers *customers.Source
 	Plans     map[string]customers.Plan
+	// DataDir, if set, keeps the run log uptime is counted within;
+	// Uptime says how component states count.
+	DataDir string
+	Uptime  publish.UptimeRules
 }
 
 func (o *Options) defaults() {
@@ -106,6 +110,10 @@ type Hub struct {
 	log  *slog.Logger
 	cust customerFacts
 	aud  audience
+	// runs is when the hub ran (nil without a data directory: since
+	// started); uptime outside those spans is no data.
+	runs    *runLog
+	started time.Time
 
 	// cmdMu serializes everything that appends to the journal (validation
 	// and seq assignment), so every subscriber sees one order. It is not
