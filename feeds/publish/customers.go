@@ -138,7 +138,10 @@ func (c *personal) send(ctx context.Context, m Message, ids []string) (string, e
 			return "", ctx.Err()
 		}
 		if err != nil {
-			why := strings.ReplaceAll(smtpReason(err), r.Email, id)
+			// The relay's words without go-mail's recipient and Message-ID
+			// tail: the journal names customers by id only.
+			why, _, _ := strings.Cut(smtpReason(err), ", affected recipient")
+			why = strings.ReplaceAll(why, r.Email, id)
 			var se *mail.SendError
 			if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
 				prog.refuse(id, why)
