@@ -739,6 +739,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "md", "md (a post-mortem draft) or json (for tools)")
 	outPath := fs.String("o", "", "write here instead of standard output")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	cfgPath := fs.String("config", "", "configuration file; with [serve.customers] the draft lists the customers affected and their credits")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -767,6 +768,9 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	report, err := export.Build(src, *incidentID)
 	if err != nil {
+		return err
+	}
+	if err := credits.Enrich(report, src, *cfgPath, time.Now()); err != nil {
 		return err
 	}
 	out := stdout

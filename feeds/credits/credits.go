@@ -110,3 +110,23 @@ func Compute(list *customers.List, plans map[string]customers.Plan, msgs []proto
 	}
 	return customers.Credits(list, f, plans, m, now)
 }
+
+// Enrich adds the customers section to an incident's report when the
+// configuration (cfgPath, or where vigil looks by default) names a
+// customers file; without one the report is left as it is.
+func Enrich(r *export.Report, src export.Source, cfgPath string, now time.Time) error {
+	path, explicit := config.Locate(cfgPath, os.Getenv)
+	cfg, found, err := config.Load(path, explicit)
+	if err != nil {
+		return err
+	}
+	if !found || cfg.CustomersFile() == "" {
+		return nil
+	}
+	list, err := customers.Load(cfg.CustomersFile(), nil)
+	if err != nil {
+		return err
+	}
+	r.AddCustomers(src, list, cfg.Serve.Plans(), now)
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/customers"
+	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
@@ -91,6 +92,22 @@ func TestCreditsFromAJournal(t *testing.T) {
 	}
 	if doc.Month != "2026-11" || len(doc.Customers) != 2 || len(doc.Due) != 1 || doc.Due[0] != (customers.JSONDue{Percent: 10, Customers: 1, Amount: 2}) {
 		t.Fatalf("json: %+v", doc)
+	}
+	src, err := export.FromJournal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := export.Build(src, "INC-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Enrich(report, src, conf, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	report.Markdown(&md)
+	if !strings.Contains(md.String(), "## Customers and credits\n\n2 customers affected") || !strings.Contains(md.String(), "| c1 | Ada, Bakery | shared | 90 | 99.792% | 10% | 2.00 | INC-42 |") {
+		t.Fatalf("export lacks the customers section:\n%s", md.String())
 	}
 	if md := run("md"); !strings.Contains(md, `| c1 | Ada, Bakery | shared | 90 | 99.792% | 10% | 2.00 | INC-42 |`) || !strings.Contains(md, "1 customer due 10% (2.00).") {
 		t.Fatalf("md:\n%s", md)
