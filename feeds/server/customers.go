@@ -148,3 +148,17 @@ func (h *Hub) RouteSubscribers(sh *subscribers.Handler) {
 	h.aud.subscribe = true
 	h.aud.mu.Unlock()
 }
+
+// startAudience watches the customers file and serves the subscription
+// pages (their routes before the hub's mux is built), each until ctx ends.
+func startAudience(ctx context.Context, wg *sync.WaitGroup, hub *Hub, custs *customers.Source, subs *subscribers.Handler, log *slog.Logger) {
+	if custs != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); WatchCustomers(ctx, custs, log) }()
+	}
+	if subs != nil {
+		hub.RouteSubscribers(subs)
+		wg.Add(1)
+		go func() { defer wg.Done(); subs.Run(ctx) }()
+	}
+}
