@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/server"
 )
 
 func at(s string) protocol.Time {
@@ -134,4 +136,46 @@ func asUsage(err error, ue *UsageError) bool {
 	u, ok := err.(UsageError)
 	*ue = u
 	return ok
+}
+
+// The same month from a hub's feed: its replay is compacted (November is
+// past its replay window), so the command pages the history back.
+func TestCreditsFromAFeed(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	var msgs []protocol.Message
+	// Many transitions, so paging takes more than one page.
+	for i := range 1500 {
+		at0 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 20 * time.Minute)
+		msgs = append(msgs,
+			&protocol.Entry{Kind: protocol.EntryAlert, Actor: "shared-04", Host: "shared-04", Service: "exim", State: protocol.StateDown, Text: "exim on shared-04 ok → down", At: protocol.At(at0)},
+			&protocol.Entry{Kind: protocol.EntrySystem, Actor: "shared-04", Host: "shared-04", Service: "exim", State: protocol.StateOK, Text: "exim on shared-04 down → ok", At: protocol.At(at0.Add(time.Minute))})
+	}
+	writeJournal(t, data, msgs...)
+	j, _, err := journal.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := server.NewHub(j, server.Options{Name: "hub"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); server.Serve(ctx, hub, ln, "/feed", "", "") }()
+	defer func() { cancel(); <-done; j.Close() }()
+
+	os.WriteFile(filepath.Join(dir, "customers.csv"), []byte("id,name,email,hosts,components,plan,monthly_fee\nc1,Ada,ada@example.com,shared-04,,shared,20\n"), 0o600)
+	conf := filepath.Join(dir, "vigil.toml")
+	os.WriteFile(conf, []byte("[serve.customers]\nfile = \"customers.csv\"\n[[serve.sla]]\nplan = \"shared\"\ntarget = 99.9\ncredits = [ { below = 99.9, percent = 10 }, { below = 99.0, percent = 25 } ]\n"), 0o600)
+	var out, errs bytes.Buffer
+	if err := Run(context.Background(), []string{"--month", "2026-11", "--feed", "ws://" + ln.Addr().String() + "/feed", "--config", conf}, &out, &errs); err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	// 1,500 outages of a minute each: 1,500 minutes, all of them.
+	want := "c1,Ada,shared,1500,96.528,25,5.00,\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Fatalf("csv:\n%s\nwant the row %q", out.String(), want)
+	}
 }
