@@ -118,7 +118,6 @@ per_second = 250
 	}
 
 	box.mu.Lock()
-	defer box.mu.Unlock()
 	twice := 0
 	for i := range 2*perHost + bystanders {
 		addr := fmt.Sprintf("c%04d@example.com", i)
@@ -154,6 +153,24 @@ per_second = 250
 		t.Errorf("%d customers got their message twice; only the one in flight at the kill may", twice)
 	}
 	t.Logf("killed after %d of 1000 messages; %d resent with the same Message-ID", atKill, twice)
+	box.mu.Unlock()
+
+	// vigil credits over the same journal: a row for each customer of the
+	// two hosts (still down), none for the bystanders.
+	month := time.Now().UTC().Format("2006-01")
+	out, err := exec.Command(bin, "credits", "--month", month, "--journal", filepath.Join(dir, "data"), "--config", conf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("vigil credits: %v\n%s", err, out)
+	}
+	rows := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if rows[0] != "customer,name,plan,down_minutes,availability,credit_percent,credit,incidents" || len(rows) != 1+2*perHost {
+		t.Fatalf("credits: %d rows, header %q", len(rows)-1, rows[0])
+	}
+	for _, r := range rows[1:] {
+		if !strings.HasPrefix(r, "c0") || !strings.HasSuffix(r, ","+incID) {
+			t.Fatalf("credits row %q: want a customer of shared-01/02 and the incident", r)
+		}
+	}
 }
 
 // ----- a relay that keeps every message by recipient -----
