@@ -277,7 +277,7 @@ func TestPublishingConfig(t *testing.T) {
 	if s.Status.History.Duration != DefaultStatusHistory || Default().Serve.Status.History != s.Status.History {
 		t.Fatalf("history %v", s.Status.History)
 	}
-	if len(s.Components) != 1 || s.Components[0] != (Component{ID: "mail", Name: "Mail"}) {
+	if len(s.Components) != 1 || s.Components[0].ID != "mail" || s.Components[0].Name != "Mail" {
 		t.Fatalf("components %+v", s.Components)
 	}
 	if len(s.Channels) != 3 || s.Channels[0].TLS != "starttls" || len(s.Channels[0].To) != 1 || s.Channels[1].Format != "slack" || s.Channels[1].SecretEnv != "VIGIL_HOOK_SECRET" {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -115,6 +116,7 @@ func (c *Config) validateCustomers(add func(key []string, index int, format stri
 	s := c.Serve
 	c.validateSubscriptions(add)
 	s.Status.Uptime.validate(add)
+	s.validateAuto(add)
 	plans := map[string]bool{}
 	for i, p := range s.SLA {
 		key := func(k string) []string { return []string{"serve", "sla", k} }
@@ -266,6 +268,20 @@ func (u Uptime) validate(add func(key []string, index int, format string, args .
 	}{{"partial_weight", u.PartialWeight}, {"degraded_weight", u.DegradedWeight}} {
 		if w.v < 0 || w.v > 1 {
 			add([]string{"serve", "status", "uptime", w.k}, -1, "expected a share between 0 and 1, got %v", w.v)
+		}
+	}
+}
+
+func (s Serve) validateAuto(add func(key []string, index int, format string, args ...any)) {
+	for i, c := range s.Components {
+		key := func(k string) []string { return []string{"serve", "components", k} }
+		if c.Auto && len(c.Hosts) == 0 {
+			add(key("auto"), i, "component %q: auto = true needs hosts (globs) to follow", c.ID)
+		}
+		for _, g := range append(slices.Clone(c.Hosts), c.Services...) {
+			if _, err := path.Match(g, ""); err != nil || g == "" {
+				add(key("hosts"), i, "component %q: %q is not a glob", c.ID, g)
+			}
 		}
 	}
 }

@@ -30,8 +30,13 @@ const DefaultStatusHistory = 90 * 24 * time.Hour
 
 // Component is a public component of the status page.
 type Component struct {
-	ID   string `toml:"id"`
-	Name string `toml:"name"`
+	ID       string   `toml:"id"`
+	Name     string   `toml:"name"`
+	Hosts    []string `toml:"hosts"`
+	Services []string `toml:"services"`
+	// Auto sets the component degraded or partially out from its hosts
+	// and services (globs) while no incident a responder declared names it.
+	Auto bool `toml:"auto"`
 }
 
 // Channel is where a publish goes besides the status page: email or a

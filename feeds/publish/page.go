@@ -45,6 +45,9 @@ const MaintenanceKind = "maintenance"
 type ComponentState struct {
 	ID, Name, Status string
 	Updated          time.Time // zero: nothing ever touched it
+	// Auto: the status was set from the component's hosts, no responder
+	// having posted about it.
+	Auto bool
 }
 
 // Label is the status in words, so state never depends on colour.

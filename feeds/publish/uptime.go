@@ -102,11 +102,24 @@ func componentSpans(tracked []Tracked, now time.Time) map[string][]stateSpan {
 	return out
 }
 
+// StateSpan is a component set to a state from its hosts (auto = true):
+// a zero To is still so.
+type StateSpan struct {
+	From, To time.Time
+	State    string
+}
+
 // Uptime works out each public component's last rules.Days days (UTC) up
 // to now: seconds in each state, where the worst state of any incident
 // naming it counts at each moment, and no data where the hub was not
 // running.
 func Uptime(site Site, tracked []Tracked, running []Span, now time.Time, rules UptimeRules) UptimeJSON {
+	return UptimeWithAuto(site, tracked, nil, running, now, rules)
+}
+
+// UptimeWithAuto is Uptime where the components in auto take their state
+// from their hosts (the spans given) at the moments no incident names them.
+func UptimeWithAuto(site Site, tracked []Tracked, auto map[string][]StateSpan, running []Span, now time.Time, rules UptimeRules) UptimeJSON {
 	if rules.Days <= 0 {
 		rules.Days = 90
 	}
@@ -118,13 +131,23 @@ func Uptime(site Site, tracked []Tracked, running []Span, now time.Time, rules U
 	month := now.Format("2006-01")
 	for _, c := range site.Components {
 		cu := ComponentUptimeJSON{ID: c.ID, Name: c.Name, Month: UptimeMonth{Month: month}}
+		autoSpans, isAuto := auto[c.ID]
+		cu.Auto = isAuto
+		var fromHosts []stateSpan
+		for _, a := range autoSpans {
+			sp := stateSpan{from: a.From, to: a.To, state: a.State}
+			if sp.to.IsZero() {
+				sp.to = now
+			}
+			fromHosts = append(fromHosts, sp)
+		}
 		var total, monthTotal UptimeDay
 		for d := first; !d.After(today); d = d.AddDate(0, 0, 1) {
 			end := d.Add(24 * time.Hour)
 			if end.After(now) {
 				end = now
 			}
-			day := measureDay(d, end, spans[c.ID], running)
+			day := measureDay(d, end, spans[c.ID], fromHosts, running)
 			day.Uptime = rules.percent(day)
 			cu.Days = append(cu.Days, day)
 			total = total.add(day)
@@ -169,7 +192,7 @@ func (r UptimeRules) percent(d UptimeDay) *float64 {
 
 // measureDay splits [from, to) into the component's states, inside the
 // running spans; the rest is no data.
-func measureDay(from, to time.Time, states []stateSpan, running []Span) UptimeDay {
+func measureDay(from, to time.Time, states, fromHosts []stateSpan, running []Span) UptimeDay {
 	day := UptimeDay{Date: from.Format("2006-01-02")}
 	if !to.After(from) {
 		return day
@@ -181,7 +204,7 @@ func measureDay(from, to time.Time, states []stateSpan, running []Span) UptimeDa
 			cuts = append(cuts, t)
 		}
 	}
-	for _, s := range states {
+	for _, s := range append(slices.Clip(states), fromHosts...) {
 		add(s.from)
 		add(s.to)
 	}
@@ -200,9 +223,17 @@ func measureDay(from, to time.Time, states []stateSpan, running []Span) UptimeDa
 			continue
 		}
 		day.observed += span
-		worst := Operational
+		worst, named := Operational, false
 		for _, s := range states {
-			if !a.Before(s.from) && a.Before(s.to) && componentRank[s.state] > componentRank[worst] {
+			if !a.Before(s.from) && a.Before(s.to) {
+				named = true
+				if componentRank[s.state] > componentRank[worst] {
+					worst = s.state
+				}
+			}
+		}
+		for _, s := range fromHosts {
+			if !named && !a.Before(s.from) && a.Before(s.to) && componentRank[s.state] > componentRank[worst] {
 				worst = s.state
 			}
 		}

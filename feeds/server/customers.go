@@ -32,6 +32,7 @@ func (h *Hub) observeCustomers(m protocol.Message) {
 	}
 	h.cust.facts.Observe(m)
 	h.cust.mu.Unlock()
+	h.auto.observe(m)
 }
 
 // CustomerList is the customers file as last read; nil without one.
@@ -133,6 +134,18 @@ func (h *Hub) extendPage(p *publish.Page, now time.Time) {
 	h.aud.mu.Unlock()
 	if len(h.opts.Site.Components) > 0 {
 		p.Uptime = h.UptimeNow(now).Bars()
+	}
+	if h.auto != nil {
+		named := map[string]bool{}
+		for _, t := range h.board.Snapshot() {
+			if !t.Incident.Resolved() {
+				for _, c := range t.Incident.Components {
+					named[c] = true
+				}
+			}
+		}
+		_, states := h.auto.snapshot()
+		applyAuto(p, states, named)
 	}
 }
 

@@ -68,6 +68,8 @@ type Options struct {
 	// Uptime says how component states count.
 	DataDir string
 	Uptime  publish.UptimeRules
+	// Auto are the components whose state follows their hosts.
+	Auto []AutoComponent
 }
 
 func (o *Options) defaults() {
@@ -114,6 +116,7 @@ type Hub struct {
 	// started); uptime outside those spans is no data.
 	runs    *runLog
 	started time.Time
+	auto    *autoTrack // nil without auto components
 
 	// cmdMu serializes everything that appends to the journal (validation
 	// and seq assignment), so every subscriber sees one order. It is not

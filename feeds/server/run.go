@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 		Name: name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration),
 		Agents: agentGrants(s.Agents, secrets.AgentTokens), Site: s.Site(name), Senders: senders,
-		Customers: custs, Plans: s.Plans(), DataDir: s.DataDir, Uptime: s.UptimeRules(),
+		Customers: custs, Plans: s.Plans(), DataDir: s.DataDir, Uptime: s.UptimeRules(), Auto: autoComponents(s),
 	})
 	if s.Alertmanager != nil {
 		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: secrets.AlertmanagerToken, Sink: hub, Log: log})

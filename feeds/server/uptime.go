@@ -110,7 +110,8 @@ func (h *Hub) UptimeNow(now time.Time) publish.UptimeJSON {
 	} else {
 		running = []publish.Span{{From: h.started, To: now}}
 	}
-	return publish.Uptime(h.board.Site(), h.board.Snapshot(), running, now, h.opts.Uptime)
+	auto, _ := h.auto.snapshot()
+	return publish.UptimeWithAuto(h.board.Site(), h.board.Snapshot(), auto, running, now, h.opts.Uptime)
 }
 
 // uptimeJSON serves GET /status/uptime.json, worked out once a minute.
@@ -143,6 +144,9 @@ func (h *Hub) initUptime() {
 		h.opts.Uptime = publish.DefaultUptimeRules()
 	}
 	h.started = h.opts.Now().UTC()
+	if len(h.opts.Auto) > 0 {
+		h.auto = newAutoTrack(h.opts.Auto)
+	}
 	if h.opts.DataDir != "" {
 		h.runs = openRunLog(filepath.Join(h.opts.DataDir, RunLogName), h.started)
 	}
