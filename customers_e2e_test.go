@@ -69,7 +69,7 @@ to = ["ops@example.com"]
 name = "affected"
 type = "customers"
 email = "customers-mail"
-per_second = 250
+per_second = 500
 `, filepath.Join(dir, "data"), relay)), 0o600); err != nil {
 		t.Fatal(err)
 	}
