@@ -43,6 +43,10 @@ type hostTrack struct {
 	outages  []Interval
 }
 
+// keepOutages is how long a host's outages are remembered: a year and a
+// month, for last year's credits.
+const keepOutages = 400 * 24 * time.Hour
+
 func (h *hostTrack) out() bool { return h.silent || len(h.down) > 0 }
 
 // Facts is what the journal says about hosts and incidents, built by
@@ -107,6 +111,11 @@ func (f *Facts) entry(e *protocol.Entry) {
 		}
 		h.outages = append(h.outages, Interval{h.outSince, at})
 		h.outSince = time.Time{}
+		// A hub runs for years: keep what a credit or an incident can
+		// still ask about.
+		if old := h.outages[0]; at.Sub(old.To) > keepOutages {
+			h.outages = slices.DeleteFunc(h.outages, func(iv Interval) bool { return at.Sub(iv.To) > keepOutages })
+		}
 	}
 }
 

@@ -186,3 +186,11 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+func TestOldOutagesAreForgotten(t *testing.T) {
+	f := facts(down("h1", "x", "2025-01-01T00:00:00Z"), up("h1", "x", "2025-01-01T01:00:00Z"),
+		down("h1", "x", "2026-11-01T00:00:00Z"), up("h1", "x", "2026-11-01T01:00:00Z"))
+	if got := f.Outages("h1", at("2020-01-01T00:00:00Z"), at("2030-01-01T00:00:00Z"), at("2030-01-01T00:00:00Z")); len(got) != 1 || !got[0].From.Equal(at("2026-11-01T00:00:00Z")) {
+		t.Fatalf("outages kept: %+v", got)
+	}
+}
