@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
+	"github.com/vigil-oncall/vigil/feeds/credits"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/paging"
@@ -84,6 +85,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdCheckConfig(args, stdout, stderr)
 	case "oncall":
 		err = cmdOncall(ctx, args, stdout, stderr)
+	case "credits":
+		if err = credits.Run(ctx, args, stdout, stderr); errors.As(err, new(credits.UsageError)) {
+			err = usageError{err}
+		}
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
@@ -117,6 +122,7 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
   vigil oncall [--config FILE] [--feed URL]              who is on call now, and the handoffs of the next two weeks
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
+  vigil credits --month 2026-11 (--journal DIR | --feed URL) [--format csv|md|json]
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
   vigil version                                          also: vigil --version
@@ -246,6 +252,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "md", "md (a post-mortem draft) or json (for tools)")
 	outPath := fs.String("o", "", "write here instead of standard output")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	cfgPath := fs.String("config", "", "configuration file; with [serve.customers] the draft lists the customers affected and their credits")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -256,6 +263,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *tokenEnv != "" {
 		req.Token = os.Getenv(*tokenEnv)
 	}
+	req.Enrich = func(r *export.Report, src export.Source) error { return credits.Enrich(r, src, *cfgPath, time.Now()) }
 	return export.Run(ctx, req, stdout)
 }
 
