@@ -462,7 +462,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	startChecks(probeCtx, &wg, s.Checks, host, hub)
+	startChecks(probeCtx, &wg, s.Checks, s.Bootstrap(), host, hub)
 	scrapeClient := &http.Client{}
 	for _, sc := range s.Scrape {
 		sc = sc.WithDefaults()
@@ -575,10 +575,9 @@ func startSSH(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, hub *s
 	return nil
 }
 
-func startChecks(ctx context.Context, wg *sync.WaitGroup, checks []config.Check, host string, sink probe.Sink) {
+func startChecks(ctx context.Context, wg *sync.WaitGroup, checks []config.Check, boot *probe.Bootstrap, host string, sink probe.Sink) {
 	for _, ch := range checks {
-		ch = ch.WithDefaults()
-		c := probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
+		c := ch.Probe(boot)
 		wg.Add(1)
 		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", sink) }()
 	}
@@ -625,7 +624,7 @@ func runAgent(ctx context.Context, cfg config.Config, host string, log *slog.Log
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(ctx, a) }()
 	}
-	startChecks(ctx, &wg, s.Checks, host, a)
+	startChecks(ctx, &wg, s.Checks, s.Bootstrap(), host, a)
 	a.Run(ctx)
 	wg.Wait()
 	log.Info("stopped reporting", "host", host)

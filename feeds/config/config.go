@@ -118,6 +118,8 @@ type Serve struct {
 	// meanwhile (the newest per host) this often, on the clock's turn; 0
 	// sends each sample as it comes.
 	LoadPace Duration `toml:"load_pace"`
+	// RDAPBootstrap: where domain checks learn a TLD's RDAP server.
+	RDAPBootstrap string `toml:"rdap_bootstrap"`
 
 	// Telling customers: the status page, its public components, and the
 	// channels a publish goes to.
@@ -229,6 +231,7 @@ type Check struct {
 	Timeout Duration `toml:"timeout"`
 	Rise    int      `toml:"rise"`
 	Fall    int      `toml:"fall"`
+	DeadlineKeys
 }
 
 // Runbook replaces or extends a runbook.
@@ -489,14 +492,16 @@ func (c *Config) validate(loc *locator) Errors {
 			if strings.TrimSpace(ch.Target) == "" {
 				add(key("target"), i, "a %s check needs a target", ch.Type)
 			}
+		case "tls", "domain", "dns": // checkDeadlineKeys says
 		default:
-			add(key("type"), i, "expected tcp, http, process or command, got %q", ch.Type)
+			add(key("type"), i, "expected tcp, http, process, command, tls, domain or dns, got %q", ch.Type)
 		}
 		if ch.Every.Duration < 0 || ch.Timeout.Duration < 0 || ch.Rise < 0 || ch.Fall < 0 {
 			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
 		}
 	}
 	s.Evidence.validate(add)
+	s.validateDeadlineChecks(add)
 	c.validatePublish(add)
 	c.validateFleet(add)
 	book := incident.Defaults()
@@ -581,6 +586,7 @@ func (c *Config) Book() incident.Book {
 
 // Check returns a check with its defaults filled in.
 func (ch Check) WithDefaults() Check {
+	ch = ch.deadlineDefaults()
 	if ch.Every.Duration == 0 {
 		ch.Every.Duration = 10 * time.Second
 	}
