@@ -211,3 +211,32 @@ func badAnswer(rec, a string) string {
 	}
 	return ""
 }
+
+// ExpiryCheck is a check that watches an expiry, as the deadlines view
+// lists it: the check's name, what expires, and its thresholds.
+type ExpiryCheck struct {
+	Service            string
+	Kind               string // "certificate" or "domain"
+	WarnDays, CritDays int
+}
+
+// ExpiryChecks are the checks of this server that watch an expiry: tls,
+// domain, and http of an https URL. A service frame carries no date nor
+// check type, so a dashboard learns them from here.
+func (s Serve) ExpiryChecks() []ExpiryCheck {
+	var out []ExpiryCheck
+	for _, ch := range s.Checks {
+		ch = ch.WithDefaults()
+		kind := ""
+		switch {
+		case ch.Type == "tls", ch.Type == "http" && strings.HasPrefix(strings.ToLower(ch.Target), "https://"):
+			kind = "certificate"
+		case ch.Type == "domain":
+			kind = "domain"
+		default:
+			continue
+		}
+		out = append(out, ExpiryCheck{Service: ch.Name, Kind: kind, WarnDays: ch.WarnDays, CritDays: ch.CritDays})
+	}
+	return out
+}

@@ -113,3 +113,38 @@ Wf86aX6PepsntZv2GYlA5UpabfT2EZICICpJ5h/iI+i341gBmLiAFQOyTDT+/wQc
 6MF9+Yw1Yy0t
 -----END CERTIFICATE-----
 `
+
+func TestExpiryChecks(t *testing.T) {
+	cfg, err := Parse("c.toml", `
+[[serve.checks]]
+name = "cert"
+type = "tls"
+target = "127.0.0.1:8443"
+[[serve.checks]]
+name = "reg"
+type = "domain"
+target = "shop.test"
+[[serve.checks]]
+name = "site"
+type = "http"
+target = "HTTPS://127.0.0.1:8443/"
+warn_days = 10
+crit_days = 2
+[[serve.checks]]
+name = "plain"
+type = "http"
+target = "http://127.0.0.1/"
+[[serve.checks]]
+name = "mx"
+type = "dns"
+target = "shop.test"
+record = "MX"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ExpiryCheck{{"cert", "certificate", 21, 7}, {"reg", "domain", 30, 7}, {"site", "certificate", 10, 2}}
+	if got := cfg.Serve.ExpiryChecks(); !slices.Equal(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
