@@ -40,6 +40,7 @@ import (
 	"github.com/vigil-oncall/vigil/internal/bench"
 	"github.com/vigil-oncall/vigil/tui"
 	tuissh "github.com/vigil-oncall/vigil/tui/ssh"
+	tuistate "github.com/vigil-oncall/vigil/tui/state"
 )
 
 // Exit statuses.
@@ -295,8 +296,18 @@ func dashboardOptions(cfg config.Config, demoMode bool) tui.Options {
 	return tui.Options{
 		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
 		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds, NoMouse: !cfg.Dashboard.Mouse,
-		Thresholds: cfg.Thresholds.Level(),
+		Thresholds: cfg.Thresholds.Level(), Expiries: expiryWatches(cfg),
 	}
+}
+
+// expiryWatches tells the deadlines pane which services watch an expiry:
+// the checks this configuration declares (a service frame does not say).
+func expiryWatches(cfg config.Config) []tuistate.ExpiryWatch {
+	var out []tuistate.ExpiryWatch
+	for _, ec := range cfg.Serve.ExpiryChecks() {
+		out = append(out, tuistate.ExpiryWatch(ec))
+	}
+	return out
 }
 
 func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {

@@ -212,10 +212,31 @@ func stepKind(inc *protocol.Incident, it *protocol.Item) string {
 	return DeadlineStep
 }
 
-// SortDeadlines orders rows soonest first; rows without a date last, the
-// worst first; rows alike keep their order (a checklist's own).
+// Settled reports whether the row asks nothing more: done, announced,
+// renewed, or an expiry that is far.
+func (d Deadline) Settled() bool {
+	switch d.State {
+	case DueDone, DueAnnounced, DueRenewed, DueOK:
+		return true
+	}
+	return false
+}
+
+// SortDeadlines orders what is still to come soonest first, rows without
+// a date after those, and what is settled last (the newest first); the
+// worst first among rows due together; rows alike keep their order (a
+// checklist's own).
 func SortDeadlines(ds []Deadline) {
 	slices.SortStableFunc(ds, func(a, b Deadline) int {
+		if a.Settled() != b.Settled() {
+			if a.Settled() {
+				return 1
+			}
+			return -1
+		}
+		if a.Settled() {
+			return b.Due.Compare(a.Due)
+		}
 		if a.Due.IsZero() != b.Due.IsZero() {
 			if a.Due.IsZero() {
 				return 1

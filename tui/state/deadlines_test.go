@@ -114,13 +114,13 @@ func TestDeadlines(t *testing.T) {
 				tick(in, "announce-week", inFive.Add(-8*day))
 			})},
 			want: []string{
-				"12-04 09:00|announcement|announced|announce-week",
 				"12-11 09:00|announcement|due|announce-day",
 				"12-11 09:00|announcement|due|channels",
 				"12-12 09:00|maintenance|scheduled|",
 				"12-12 09:00|step|due|start-notice",
 				"-|follow-up|after|complete-notice",
 				"-|follow-up|after|follow-up",
+				"12-04 09:00|announcement|announced|announce-week", // settled: last
 			},
 		},
 		{
@@ -131,13 +131,13 @@ func TestDeadlines(t *testing.T) {
 				}
 			})},
 			want: []string{
+				"12-07 08:00|maintenance|overrun|",
+				"-|follow-up|after|complete-notice",
+				"-|follow-up|after|follow-up",
 				"12-07 05:00|announcement|announced|announce-week",
 				"12-07 05:00|announcement|announced|announce-day",
 				"12-07 05:00|announcement|announced|channels",
 				"12-07 05:00|step|done|start-notice",
-				"12-07 08:00|maintenance|overrun|",
-				"-|follow-up|after|complete-notice",
-				"-|follow-up|after|follow-up",
 			},
 		},
 		{
