@@ -42,7 +42,7 @@ func HasStep(inc *protocol.Incident, id string) bool {
 // announced end, and the entry that says why; ok is false when inc is not
 // overrunning or already has the step (inc is not modified).
 func AddOverrunStep(inc protocol.Incident, now time.Time) (protocol.Incident, protocol.Entry, bool) {
-	late, over := Overrunning(&inc, now)
+	_, over := Overrunning(&inc, now)
 	if !over || HasStep(&inc, OverrunStepID) || len(inc.Checklist) >= protocol.MaxChecklist {
 		return inc, protocol.Entry{}, false
 	}
@@ -57,7 +57,7 @@ func AddOverrunStep(inc protocol.Incident, now time.Time) (protocol.Incident, pr
 		Hint: "Say so before they notice: what is still disrupted, and a new estimate.",
 		Due:  &due, Template: OverrunTemplate,
 	})
-	text := fmt.Sprintf("maintenance still in progress %s past its announced end (%s): checklist gains %s",
-		protocol.FormatDuration(late.Round(time.Minute)), inc.ScheduledEnd.String(), OverrunStepID)
+	text := fmt.Sprintf("maintenance still in progress past its announced end (%s): checklist gains %s",
+		inc.ScheduledEnd.String(), OverrunStepID)
 	return next, protocol.Entry{Incident: inc.ID, At: protocol.At(now), Actor: "vigil", Kind: protocol.EntrySystem, Text: text}, true
 }

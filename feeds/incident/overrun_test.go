@@ -60,7 +60,7 @@ func TestAddOverrunStep(t *testing.T) {
 			if st.State != StepOverdue || !st.DueAt.Equal(end) {
 				t.Errorf("step status %+v, want overdue since the announced end %s", st, end)
 			}
-			if e.Kind != protocol.EntrySystem || e.Incident != "INC-7" || !strings.Contains(e.Text, "35m past its announced end (2026-12-08T04:00:00.000Z): checklist gains overrun-notice") {
+			if e.Kind != protocol.EntrySystem || e.Incident != "INC-7" || !strings.Contains(e.Text, "maintenance still in progress past its announced end (2026-12-08T04:00:00.000Z): checklist gains overrun-notice") {
 				t.Errorf("entry %+v", e)
 			}
 			if _, again, ok := AddOverrunStep(next, tc.now.Add(time.Hour)); ok {
