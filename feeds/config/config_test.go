@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -332,7 +333,7 @@ func TestSendersReadSecretsFromTheEnvironment(t *testing.T) {
 	}
 	delete(env, "VIGIL_HOOK_SECRET")
 	_, err = cfg.Senders(func(k string) string { return env[k] })
-	if err == nil || !strings.Contains(err.Error(), `config.toml.example: serve.channels.secret_env: channel "ops-chat": $VIGIL_HOOK_SECRET is unset or empty`) {
+	if err == nil || !regexp.MustCompile(`config\.toml\.example:\d+: serve\.channels\.secret_env: \$VIGIL_HOOK_SECRET is unset or empty`).MatchString(err.Error()) {
 		t.Fatalf("error %v", err)
 	}
 	site := cfg.Serve.Site("hub-1")

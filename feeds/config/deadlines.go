@@ -67,9 +67,9 @@ func (ch Check) deadlineDefaults() Check {
 	return ch
 }
 
-// Probe returns the check as the probe runs it, its defaults filled in;
-// boot is the RDAP registry every domain check of a server shares.
-func (ch Check) Probe(boot *probe.Bootstrap) probe.Check {
+// ProbeWith returns the check as the probe runs it, its defaults filled
+// in; boot is the RDAP registry every domain check of a server shares.
+func (ch Check) ProbeWith(boot *probe.Bootstrap) probe.Check {
 	ch = ch.WithDefaults()
 	return probe.Check{
 		Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect,

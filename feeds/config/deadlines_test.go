@@ -86,7 +86,7 @@ expect_body = "/order (ok|done)/"
 	if boot.URL != "http://127.0.0.1:8080/dns.json" {
 		t.Errorf("bootstrap %q", boot.URL)
 	}
-	cert, reg, mx, web := cfg.Serve.Checks[0].Probe(boot), cfg.Serve.Checks[1].Probe(boot), cfg.Serve.Checks[2].Probe(boot), cfg.Serve.Checks[3].Probe(boot)
+	cert, reg, mx, web := cfg.Serve.Checks[0].ProbeWith(boot), cfg.Serve.Checks[1].ProbeWith(boot), cfg.Serve.Checks[2].ProbeWith(boot), cfg.Serve.Checks[3].ProbeWith(boot)
 	if cert.WarnDays != 21 || cert.CritDays != 7 || cert.ServerName != "shop.test" || cert.CAFile != ca || cert.Every != 10*time.Second || cert.Fall != 3 {
 		t.Errorf("tls: %+v", cert)
 	}
