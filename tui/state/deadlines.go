@@ -227,27 +227,42 @@ func (d Deadline) Settled() bool {
 // worst first among rows due together; rows alike keep their order (a
 // checklist's own).
 func SortDeadlines(ds []Deadline) {
-	slices.SortStableFunc(ds, func(a, b Deadline) int {
-		if a.Settled() != b.Settled() {
-			if a.Settled() {
-				return 1
-			}
-			return -1
-		}
-		if a.Settled() {
-			return b.Due.Compare(a.Due)
-		}
-		if a.Due.IsZero() != b.Due.IsZero() {
-			if a.Due.IsZero() {
-				return 1
-			}
-			return -1
-		}
-		if c := a.Due.Compare(b.Due); c != 0 {
-			return c
-		}
-		return cmp.Compare(dueRank(a.State), dueRank(b.State))
+	// Indices are sorted, not the rows: a row is some two hundred bytes,
+	// and a stable sort of them moves each many times.
+	idx := make([]int, len(ds))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		return cmp.Or(compareDeadlines(&ds[i], &ds[j]), cmp.Compare(i, j))
 	})
+	sorted := make([]Deadline, len(ds))
+	for to, from := range idx {
+		sorted[to] = ds[from]
+	}
+	copy(ds, sorted)
+}
+
+func compareDeadlines(a, b *Deadline) int {
+	if a.Settled() != b.Settled() {
+		if a.Settled() {
+			return 1
+		}
+		return -1
+	}
+	if a.Settled() {
+		return b.Due.Compare(a.Due)
+	}
+	if a.Due.IsZero() != b.Due.IsZero() {
+		if a.Due.IsZero() {
+			return 1
+		}
+		return -1
+	}
+	if c := a.Due.Compare(b.Due); c != 0 {
+		return c
+	}
+	return cmp.Compare(dueRank(a.State), dueRank(b.State))
 }
 
 func dueRank(s string) int {

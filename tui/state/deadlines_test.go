@@ -201,3 +201,34 @@ func TestOverruns(t *testing.T) {
 		t.Fatalf("overruns %+v", got)
 	}
 }
+
+// BenchmarkDeadlines is the list of a large board: 2,000 services of which
+// 400 watch an expiry, and 40 maintenances with their checklists. The pane
+// recomputes it only when services or incidents changed, or the minute.
+func BenchmarkDeadlines(b *testing.B) {
+	s := New(level.Defaults(), 0)
+	var svcs []ServiceState
+	var ws []ExpiryWatch
+	states := []string{protocol.StateOK, protocol.StateWarn, protocol.StateDown, protocol.StateOK}
+	for i := 0; i < 2000; i++ {
+		name := fmt.Sprintf("svc-%d", i%50)
+		if i%50 < 10 {
+			name = fmt.Sprintf("cert-%d", i%50)
+		}
+		svcs = append(svcs, svc(fmt.Sprintf("web-%d", i/50), name, states[i%4], dlNow.Add(-time.Duration(i)*time.Hour)))
+	}
+	for i := 0; i < 10; i++ {
+		ws = append(ws, ExpiryWatch{Service: fmt.Sprintf("cert-%d", i), Kind: DeadlineCertificate, WarnDays: 21, CritDays: 7})
+	}
+	var events []Event
+	for i := 0; i < 40; i++ {
+		events = append(events, maintenance(fmt.Sprintf("INC-%d", i+1), uint64(i+1), dlNow.Add(time.Duration(i-5)*24*time.Hour), nil))
+	}
+	s.Apply(Batch{Services: svcs, Events: events}, dlNow)
+	b.ResetTimer()
+	for b.Loop() {
+		if len(s.Deadlines(dlNow, ws)) == 0 {
+			b.Fatal("nothing due")
+		}
+	}
+}
