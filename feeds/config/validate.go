@@ -25,6 +25,7 @@ func (c *Config) validate(loc *locator) Errors {
 	c.Serve.Evidence.validate(add)
 	c.Serve.validateDeadlineChecks(add)
 	c.validatePublish(add)
+	c.validateCustomers(add)
 	c.validateFleet(add)
 	c.validateRunbooks(add)
 	return errs
