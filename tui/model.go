@@ -807,9 +807,9 @@ func (m Model) publish() (Model, tea.Cmd) {
 	comps := m.components(in.Feed)
 	subject, body := splitSubject(text)
 	if subject == "" {
-		// The incident's title is written for responders; customers get
-		// it without the measurements, as the drafts do.
-		subject = incident.PublicTitle(in.Title, namesOf(in.Components, comps))
+		// The incident's title is written for responders; customers
+		// read the components' public wording, as the drafts do.
+		subject = incident.PublicTitle(in.Kind, namesOf(in.Components, comps))
 	}
 	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels)
 	return m.push(d), cmd

@@ -281,6 +281,8 @@ func TestDraftsSayTheRightThing(t *testing.T) {
 			[]string{"  - Mail"}, []string{"smtp-nothere", " vm"}, -1},
 		{"no measurements in titles", loadTitle, "status-page", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0},
 			[]string{"Disruption to Mail\n"}, []string{"12.9", "CPUs", "vm"}, -1},
+		{"resolution names components, not the title", resolved, "resolved-notice", DraftEnv{Components: publicComponents, Zone: utc, Now: t0.Add(2 * time.Hour)},
+			[]string{"Resolved: Disruption to Mail\n"}, []string{"web-3", "Mail down"}, -1},
 		{"UTC once when the reader is in UTC", identified, "status-page", DraftEnv{Zone: utc, Now: t0}, []string{"Started Sun 22 Nov 02:14 UTC."}, nil, 1},
 		{"UTC once beside a local zone", identified, "status-page", DraftEnv{Zone: time.FixedZone("CET", 3600), Now: t0}, []string{"Started Sun 22 Nov 03:14 CET (02:14 UTC)."}, nil, 1},
 		{"resolution while a check is down", resolved, "resolved-notice", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0.Add(2 * time.Hour)},
@@ -312,20 +314,55 @@ func TestDraftsSayTheRightThing(t *testing.T) {
 }
 
 func TestPublicTitle(t *testing.T) {
-	tests := []struct{ title, want string }{
-		{"Mail delayed", "Mail delayed"},
-		{"load 12.9 on 8 CPUs on web-3", "Disruption to Mail and Web hosting"},
-		{"load 12.9 on 8 CPUs on vm", "Disruption to Mail and Web hosting"},
-		{"Slow websites (load 12.9 on 8 CPUs)", "Slow websites"},
-		{"Mail down on web-3", "Mail down on web-3"}, // the responder's words
-		{"Disk 97% full", "Disk full"},
+	tests := []struct {
+		kind  string
+		comps []string
+		want  string
+	}{
+		{"outage", []string{"Mail", "Web hosting"}, "Disruption to Mail and Web hosting"},
+		{"outage", []string{"Mail", "Web hosting", "DNS"}, "Disruption to Mail, Web hosting and DNS"},
+		{"security", []string{"Mail"}, "Disruption to Mail"},
+		{"outage", nil, "Service disruption"},
+		{"maintenance", []string{"Mail"}, "Scheduled maintenance of Mail"},
+		{"maintenance", nil, "Scheduled maintenance"},
 	}
 	for _, tt := range tests {
-		if got := PublicTitle(tt.title, []string{"Mail", "Web hosting"}); got != tt.want {
-			t.Errorf("PublicTitle(%q) = %q, want %q", tt.title, got, tt.want)
+		if got := PublicTitle(tt.kind, tt.comps); got != tt.want {
+			t.Errorf("PublicTitle(%q, %q) = %q, want %q", tt.kind, tt.comps, got, tt.want)
 		}
 	}
-	if got := PublicTitle("load 3.2", nil); got != "Service disruption" {
-		t.Errorf("no components: %q", got)
+}
+
+// The responders' title names hosts and guesses; no default draft of any
+// runbook carries it, whatever step, status or channel.
+func TestNoDraftCarriesTheInternalTitle(t *testing.T) {
+	const internal = "MySQL down on web-1, sites erroring"
+	for _, kind := range []string{"outage", "security", "maintenance"} {
+		cmd := protocol.Command{Op: "declare", Actor: "alice", Title: internal, Severity: "SEV1", Kind: kind}
+		if kind == "maintenance" {
+			cmd.ScheduledStart = protocol.TimePtr(t0.Add(48 * time.Hour))
+			cmd.Severity = "SEV4"
+		}
+		inc, _, ref := Defaults().Declare("INC-1", cmd, t0)
+		if ref != nil {
+			t.Fatal(ref)
+		}
+		inc.Components = []string{"mail"}
+		inc.Status = protocol.StatusResolved
+		inc.ResolvedAt = protocol.TimePtr(t0.Add(50 * time.Hour))
+		for i := range inc.Checklist {
+			text, ok, err := Draft(&inc, &inc.Checklist[i], DraftEnv{Components: publicComponents, Zone: time.UTC, Now: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				continue
+			}
+			for _, leak := range []string{"MySQL", "web-1", "erroring"} {
+				if strings.Contains(text, leak) {
+					t.Errorf("%s/%s says %q:\n%s", kind, inc.Checklist[i].ID, leak, text)
+				}
+			}
+		}
 	}
 }
