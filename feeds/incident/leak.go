@@ -1,4 +1,4 @@
-package publish
+package incident
 
 import (
 	"sort"
@@ -9,7 +9,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
-// ChannelSubscribers is the channel that mails the status page's
+// ChannelSubscribers is the publish channel that mails the status page's
 // subscribers (PROTOCOL.md, "Customers, subscribers, uptime").
 const ChannelSubscribers = "subscribers"
 

@@ -1,4 +1,4 @@
-package publish
+package incident
 
 import (
 	"reflect"
