@@ -83,10 +83,15 @@ func (r *Report) Markdown(w io.Writer) error {
 			}
 			done, by = strings.Join(times, ", "), strings.Join(uniq(actors), ", ")
 			onTime = "yes"
+			if s.DeclaredAhead != "" {
+				onTime = s.DeclaredAhead
+			}
 			if s.Late != nil {
 				onTime = "late by " + s.LateText
 				late = append(late, fmt.Sprintf("%s (late by %s)", s.Title, s.LateText))
 			}
+		} else if s.DeclaredAhead != "" {
+			onTime = "not done, " + s.DeclaredAhead
 		} else if s.NotYetDue {
 			onTime = "open, not yet due"
 		} else if s.NeverDone {

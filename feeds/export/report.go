@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -35,6 +36,9 @@ type Step struct {
 	LateText      string         `json:"late,omitempty"`
 	NeverDone     bool           `json:"never_done"`
 	NotYetDue     bool           `json:"not_yet_due,omitempty"`
+	// DeclaredAhead is set for a step whose deadline had passed when the
+	// incident was declared ("declared 2 days ahead"): never late.
+	DeclaredAhead string `json:"declared_ahead,omitempty"`
 }
 
 // Done is one time a step was ticked.
@@ -192,15 +196,22 @@ func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done, asOf time
 		} else {
 			due = base.Add(it.Every.Std())
 		}
+		passed := it.Due != nil && incident.PassedAtDeclare(inc, it)
+		if passed {
+			s.DeclaredAhead = incident.DeclaredAhead(inc)
+			if s.DeclaredAhead == "" {
+				s.DeclaredAhead = "declared after its deadline"
+			}
+		}
 		if !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil) {
 			s.Due = &due
-			if len(s.Done) > 0 && s.Done[0].At.After(due) {
+			if len(s.Done) > 0 && s.Done[0].At.After(due) && !passed {
 				late := s.Done[0].At.Sub(due)
 				s.Late, s.LateText = &late, round(late)
 			}
 		}
 	}
-	s.NeverDone = len(s.Done) == 0 && !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil)
+	s.NeverDone = len(s.Done) == 0 && !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil) && s.DeclaredAhead == ""
 	if s.NeverDone && s.Due != nil && s.Due.After(asOf) {
 		s.NeverDone, s.NotYetDue = false, true
 	}

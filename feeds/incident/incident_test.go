@@ -144,6 +144,8 @@ func TestStepStatus(t *testing.T) {
 	resolved, _, _, _ := Apply(open, protocol.Command{Op: "status", Status: "resolved"}, t0.Add(time.Hour))
 	mt, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
 		ScheduledStart: protocol.TimePtr(t0.Add(10 * 24 * time.Hour))}, t0)
+	soon, _, _ := Defaults().Declare("M2", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(48 * time.Hour))}, t0)
 	tests := []struct {
 		name  string
 		inc   protocol.Incident
@@ -162,6 +164,8 @@ func TestStepStatus(t *testing.T) {
 		{"recurring due again", updatesDone, "updates", 51 * time.Minute, StepOverdue, 50 * time.Minute},
 		{"maintenance week ahead", mt, "announce-week", time.Hour, StepDueIn, 3 * 24 * time.Hour},
 		{"maintenance week missed", mt, "announce-week", 4 * 24 * time.Hour, StepOverdue, 3 * 24 * time.Hour},
+		{"declared after the week-ahead mark: not overdue", soon, "announce-week", 0, StepOpen, -1},
+		{"declared 2 days ahead: the day-ahead still due", soon, "announce-day", 0, StepDueIn, 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,6 +197,38 @@ func TestLateness(t *testing.T) {
 	late, _, _, _ := Apply(inc, protocol.Command{Op: "check", Item: "status-page", Done: boolp(true)}, t0.Add(22*time.Minute))
 	if got := Lateness(&late, item(&late, "status-page")); got != 7*time.Minute {
 		t.Fatalf("lateness = %v", got)
+	}
+}
+
+// A maintenance declared 48 hours ahead could not announce itself a
+// week ahead: that step is neither overdue nor, once done, late.
+func TestDeclaredAfterTheDeadline(t *testing.T) {
+	soon, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(48 * time.Hour))}, t0)
+	week := item(&soon, "announce-week")
+	if st := StepStatus(&soon, week, t0); st.State == StepOverdue || !st.PassedAtDeclare {
+		t.Fatalf("week-ahead step: %+v", st)
+	}
+	if !PassedAtDeclare(&soon, week) || PassedAtDeclare(&soon, item(&soon, "announce-day")) {
+		t.Fatal("PassedAtDeclare wrong")
+	}
+	if _, st, ok := NextDue(&soon, t0); !ok || !st.DueAt.Equal(t0.Add(24*time.Hour)) {
+		t.Fatalf("next due %+v", st)
+	}
+	done, _, _, _ := Apply(soon, protocol.Command{Op: "check", Item: "announce-week", Done: boolp(true)}, t0.Add(10*time.Minute))
+	if got := Lateness(&done, item(&done, "announce-week")); got != 0 {
+		t.Fatalf("lateness = %v, want 0", got)
+	}
+	for _, tt := range []struct {
+		ahead time.Duration
+		want  string
+	}{{48 * time.Hour, "declared 2 days ahead"}, {47 * time.Hour, "declared 2 days ahead"}, {30 * time.Hour, "declared 1 day ahead"},
+		{5 * time.Hour, "declared 5 hours ahead"}, {-time.Hour, ""}} {
+		in := soon.Clone()
+		in.ScheduledStart = protocol.TimePtr(t0.Add(tt.ahead))
+		if got := DeclaredAhead(&in); got != tt.want {
+			t.Errorf("DeclaredAhead(%v) = %q, want %q", tt.ahead, got, tt.want)
+		}
 	}
 }
 
