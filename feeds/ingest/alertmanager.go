@@ -158,6 +158,9 @@ func (am *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(am.Token)) != 1 {
+			if am.Log != nil {
+				am.Log.Warn("refused an Alertmanager webhook: HTTP 401, no valid bearer token", "remote", r.RemoteAddr)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 			http.Error(w, "a valid bearer token is required (http_config: authorization: credentials)", http.StatusUnauthorized)
 			return
