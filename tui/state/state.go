@@ -327,6 +327,9 @@ func (s *State) applyEvent(e Event, now time.Time) {
 		p := s.pending[v.ID]
 		delete(s.pending, v.ID)
 		text := fmt.Sprintf("refused (%s): %s", Sanitize(v.Code), Sanitize(v.Error))
+		if v.Code == protocol.CodeForbidden && strings.Contains(v.Error, "token") {
+			text += tokenHint(s.FeedHealth(v.Feed))
+		}
 		if p != nil {
 			text = p.Cmd.Op + " " + text
 			if p.Cmd.Op == protocol.OpCheck {
