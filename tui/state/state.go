@@ -128,6 +128,10 @@ type State struct {
 	refused   map[string]Refused // by incident + "/" + item
 	overdue   map[string]bool    // incident + "/" + item
 	gapStart  map[string]gap
+	// wasLive holds the feeds synced at least once: only they can lose
+	// sight of anything (a feed never connected has no gap, it has not
+	// started).
+	wasLive map[string]bool
 	alerts    []Alert
 	presence  map[string][]protocol.Watcher // by feed
 	published map[string]string             // publish ref -> incident/item it was for
@@ -161,7 +165,7 @@ func New(th Thresholds, timelineCap int) *State {
 		hosts:      map[string]*Host{}, services: map[string]*Service{},
 		incidents: map[string]*Incident{}, Timeline: NewTimeline(timelineCap),
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
-		overdue: map[string]bool{}, gapStart: map[string]gap{}, presence: map[string][]protocol.Watcher{},
+		overdue: map[string]bool{}, gapStart: map[string]gap{}, wasLive: map[string]bool{}, presence: map[string][]protocol.Watcher{},
 		published: map[string]string{}, delivery: map[string]map[string]string{},
 		downFeeds: map[string]bool{},
 		paging:    newPaging(),
@@ -359,10 +363,11 @@ func (s *State) applyStatus(v StatusEvent) {
 	switch v.State {
 	case FeedDisconnected, FeedRefused:
 		s.dropAsks(v.Feed) // a request is not kept across a disconnect
-		if _, open := s.gapStart[v.Feed]; !open {
+		if _, open := s.gapStart[v.Feed]; !open && s.wasLive[v.Feed] {
 			s.gapStart[v.Feed] = gap{from: v.At, reason: Sanitize(v.Reason)}
 		}
 	case FeedSynced:
+		s.wasLive[v.Feed] = true
 		if g, open := s.gapStart[v.Feed]; open {
 			delete(s.gapStart, v.Feed)
 			s.Timeline.Add(Entry{Feed: v.Feed, At: g.from, Actor: v.Feed, Kind: KindGap,
