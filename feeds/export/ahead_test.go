@@ -59,3 +59,51 @@ func TestPostMortemOfAMaintenanceDeclaredTwoDaysAhead(t *testing.T) {
 		t.Errorf("post-mortem calls something late:\n%s", md.String())
 	}
 }
+
+// A note made offline at 02:17:00 reaches the hub after an entry of
+// 02:17:10: the post-mortem lists it first, marked as a late arrival.
+func TestPostMortemListsALateNoteInTimeOrder(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{now: t0}
+	j, _, err := journal.OpenWith(dir, journal.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	h := server.NewHub(j, server.Options{Now: clk.Now})
+	n := 0
+	cmd := func(at time.Duration, c protocol.Command) {
+		clk.set(at)
+		n++
+		c.ID, c.Actor = "o-"+string(rune('a'+n)), "alice"
+		if res := h.Apply(c, true, nil); res.Frame == nil {
+			t.Fatalf("%+v: no answer", c)
+		}
+	}
+	cmd(0, protocol.Command{Op: "declare", Title: "Mail down", Severity: "SEV2", Kind: "outage"})
+	cmd(17*time.Minute+10*time.Second, protocol.Command{Op: "note", Incident: "INC-1", Text: "live note"})
+	cmd(17*time.Minute+40*time.Second, protocol.Command{Op: "note", Incident: "INC-1", Text: "offline note", At: protocol.TimePtr(t0.Add(17 * time.Minute))})
+	src, err := FromJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(src, "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := r.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	text := md.String()
+	offline, live := strings.Index(text, "offline note"), strings.Index(text, "live note |")
+	if offline < 0 || live < 0 || offline > live {
+		t.Fatalf("the offline note is not listed before the later live one:\n%s", text)
+	}
+	if !strings.Contains(text, "offline note *(arrived late: journaled after 2026-11-22 02:17:10") {
+		t.Fatalf("the late arrival is not marked:\n%s", text)
+	}
+	if len(r.LateArrivals) != 1 {
+		t.Fatalf("late arrivals %+v", r.LateArrivals)
+	}
+}

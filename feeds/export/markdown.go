@@ -135,7 +135,11 @@ func (r *Report) Markdown(w io.Writer) error {
 	} else {
 		p("| Time | Who | Kind | What |\n|---|---|---|---|\n")
 		for _, e := range r.Timeline {
-			p("| %s | %s | %s | %s |\n", ts(e.At.Time), mdEscape(e.Actor), e.Kind, mdEscape(e.Text))
+			what := mdEscape(e.Text)
+			if after, late := r.lateAfter(e.Seq); late {
+				what += fmt.Sprintf(" *(arrived late: journaled after %s)*", ts(after))
+			}
+			p("| %s | %s | %s | %s |\n", ts(e.At.Time), mdEscape(e.Actor), e.Kind, what)
 		}
 		p("\n")
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -59,22 +60,26 @@ type Peak struct {
 
 // Report is everything the post-mortem draft says.
 type Report struct {
-	Source         string            `json:"source"`
-	Incident       protocol.Incident `json:"incident"`
-	WindowFrom     time.Time         `json:"window_from"`
-	WindowTo       time.Time         `json:"window_to"`
-	Ongoing        bool              `json:"ongoing"`
-	Duration       string            `json:"duration"`
-	TimeToAck      string            `json:"time_to_acknowledge,omitempty"`
-	TimeToComm     string            `json:"time_to_first_customer_communication,omitempty"`
-	TimeToResolve  string            `json:"time_to_resolution,omitempty"`
-	Steps          []Step            `json:"steps"`
-	Timeline       []protocol.Entry  `json:"timeline"`
-	ServiceChanges []protocol.Entry  `json:"service_changes"`
-	LoadPeaks      []Peak            `json:"load_peaks"`
-	Evidence       []Evidence        `json:"evidence"`
-	NoLoadHistory  bool              `json:"no_load_history"`
-	TornLine       int               `json:"torn_line,omitempty"` // an incomplete last record skipped
+	Source        string            `json:"source"`
+	Incident      protocol.Incident `json:"incident"`
+	WindowFrom    time.Time         `json:"window_from"`
+	WindowTo      time.Time         `json:"window_to"`
+	Ongoing       bool              `json:"ongoing"`
+	Duration      string            `json:"duration"`
+	TimeToAck     string            `json:"time_to_acknowledge,omitempty"`
+	TimeToComm    string            `json:"time_to_first_customer_communication,omitempty"`
+	TimeToResolve string            `json:"time_to_resolution,omitempty"`
+	Steps         []Step            `json:"steps"`
+	Timeline      []protocol.Entry  `json:"timeline"`
+	// LateArrivals are the timeline's entries journaled after one that
+	// happened later (a note made offline, sent on reconnecting): the
+	// timeline is in time order, and these are marked.
+	LateArrivals   []LateArrival    `json:"late_arrivals,omitempty"`
+	ServiceChanges []protocol.Entry `json:"service_changes"`
+	LoadPeaks      []Peak           `json:"load_peaks"`
+	Evidence       []Evidence       `json:"evidence"`
+	NoLoadHistory  bool             `json:"no_load_history"`
+	TornLine       int              `json:"torn_line,omitempty"` // an incomplete last record skipped
 }
 
 // Build assembles the report of incident id from src.
@@ -155,6 +160,7 @@ func Build(src Source, id string) (*Report, error) {
 			}
 		}
 	}
+	r.LateArrivals = lateArrivals(r.Timeline)
 	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At.Time) })
 	for i := range inc.Checklist {
 		r.Steps = append(r.Steps, buildStep(inc, &inc.Checklist[i], ticks[inc.Checklist[i].Title], last))
@@ -311,4 +317,39 @@ func (r *Report) JSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// LateArrival is an entry journaled after one that happened later.
+type LateArrival struct {
+	Seq uint64 `json:"seq"`
+	// After is the time of the latest entry journaled before it.
+	After time.Time `json:"journaled_after"`
+}
+
+// lateArrivals finds, in journal order, the entries whose time lies
+// before that of an entry journaled ahead of them.
+func lateArrivals(entries []protocol.Entry) []LateArrival {
+	bySeq := slices.Clone(entries)
+	sort.SliceStable(bySeq, func(i, j int) bool { return bySeq[i].Seq < bySeq[j].Seq })
+	var out []LateArrival
+	var latest time.Time
+	for _, e := range bySeq {
+		if e.At.Before(latest) {
+			out = append(out, LateArrival{Seq: e.Seq, After: latest})
+		}
+		if e.At.After(latest) {
+			latest = e.At.Time
+		}
+	}
+	return out
+}
+
+// lateAfter is when the entry of seq was journaled after, if it arrived late.
+func (r *Report) lateAfter(seq uint64) (time.Time, bool) {
+	for _, l := range r.LateArrivals {
+		if l.Seq == seq {
+			return l.After, true
+		}
+	}
+	return time.Time{}, false
 }
