@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -326,10 +325,17 @@ type LateArrival struct {
 	After time.Time `json:"journaled_after"`
 }
 
-// lateArrivals finds, in journal order, the entries whose time lies
-// before that of an entry journaled ahead of them.
+// lateArrivals finds, in journal order, the responders' entries whose
+// time lies before that of one journaled ahead of them. Only theirs: a
+// command's time is the responder's (PROTOCOL: a command's at sets the
+// times it sets), while alerts carry the times of the agents' clocks.
 func lateArrivals(entries []protocol.Entry) []LateArrival {
-	bySeq := slices.Clone(entries)
+	var bySeq []protocol.Entry
+	for _, e := range entries {
+		if responderKinds[e.Kind] {
+			bySeq = append(bySeq, e)
+		}
+	}
 	sort.SliceStable(bySeq, func(i, j int) bool { return bySeq[i].Seq < bySeq[j].Seq })
 	var out []LateArrival
 	var latest time.Time
@@ -343,6 +349,9 @@ func lateArrivals(entries []protocol.Entry) []LateArrival {
 	}
 	return out
 }
+
+var responderKinds = map[string]bool{protocol.EntryNote: true, protocol.EntryStatus: true, protocol.EntryCheck: true,
+	protocol.EntryPublish: true, protocol.EntryClaim: true}
 
 // lateAfter is when the entry of seq was journaled after, if it arrived late.
 func (r *Report) lateAfter(seq uint64) (time.Time, bool) {
