@@ -278,6 +278,9 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 	case noticeAct:
 		return m.pop().notice(a.text, a.err), nil
 	case pushAct:
+		if a.replace {
+			m = m.pop()
+		}
 		return m.push(a.d), nil
 	case sendAct:
 		m = m.pop()
@@ -811,7 +814,7 @@ func (m Model) publish() (Model, tea.Cmd) {
 		// read the components' public wording, as the drafts do.
 		subject = incident.PublicTitle(in.Kind, namesOf(in.Components, comps))
 	}
-	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels)
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels, m.st.InternalNames(), comps)
 	return m.push(d), cmd
 }
 
