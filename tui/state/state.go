@@ -131,7 +131,7 @@ type State struct {
 	// wasLive holds the feeds synced at least once: only they can lose
 	// sight of anything (a feed never connected has no gap, it has not
 	// started).
-	wasLive map[string]bool
+	wasLive   map[string]bool
 	alerts    []Alert
 	presence  map[string][]protocol.Watcher // by feed
 	published map[string]string             // publish ref -> incident/item it was for
