@@ -162,7 +162,7 @@ secret_env = "E2E_HOOK_SECRET"
 		t.Fatalf("the relay received %d mails for one publish", n)
 	}
 	mail := mb.received()[0]
-	for _, want := range []string{"Subject: Mail delayed", "Mail delivery delayed\r\nWe are investigating the problem. Affected: Mail.", "We are moving mail to a second relay.", "X-Vigil-Delivery: "} {
+	for _, want := range []string{"Subject: Mail delayed", "Disruption to Mail\r\nWe are investigating the problem. Affected: Mail.", "We are moving mail to a second relay.", "X-Vigil-Delivery: "} {
 		if !strings.Contains(mail, want) {
 			t.Fatalf("the mail lacks %q:\n%s", want, mail)
 		}
@@ -223,14 +223,17 @@ secret_env = "E2E_HOOK_SECRET"
 	// The draft asks for what it cannot know; the responder writes it.
 	x.keys("C-s")
 	x.waitFor("the (fill in) refused", func(s string) bool { return strings.Contains(s, "still asks to fill in") })
-	x.keys("M-<", "Down", "Down", "Down", "Down", "Down", "Down", "End")
+	x.keys("M-<", "Down", "Down", "Down", "Down", "Down", "End")
+	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in: the reason, in your customers' words)."))...)
+	x.text("a new kernel.")
+	x.keys("Down", "End")
 	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in)."))...)
 	x.text("the latest security fixes.")
 	x.keys("M->", "Up", "Up", "End")
 	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in, if any)."))...)
 	x.text("none needed.")
 	x.waitFor("the draft filled in", func(s string) bool {
-		return strings.Contains(s, "The benefit to you: the latest security fixes.") && strings.Contains(s, "lasts: none needed.") && !strings.Contains(s, "(fill in")
+		return strings.Contains(s, "Why: a new kernel.") && strings.Contains(s, "The benefit to you: the latest security fixes.") && strings.Contains(s, "lasts: none needed.") && !strings.Contains(s, "(fill in")
 	})
 	x.keys("Tab", "Right", "Space", "Right", "Space", "C-s")
 	x.waitFor("the confirmation", func(s string) bool {

@@ -264,7 +264,7 @@ func (d *publishDialog) hold(cmd protocol.Command) dialog {
 	}
 	send := sendAct{feed: d.feed, cmd: cmd, notice: "publishing " + d.item + " to " + strings.Join(cmd.Channels, ", "), closeAll: true}
 	return newConfirm("Held: the text names "+names[0], func(v *viewCtx) string {
-		return fmt.Sprintf("The text names %s, which %s never show: a name for responders, not customers.\nPublish it anyway? n goes back to the text.",
+		return fmt.Sprintf("The text names %s: names for responders, and customers read %s.\nPublish it anyway? n goes back to the text.",
 			strings.Join(names, ", "), strings.Join(public, " and "))
 	}, send)
 }
