@@ -77,7 +77,9 @@ token_env = ""
 
 	const title = "MySQL down on web-1, sites erroring"
 	x.keys("D")
-	x.waitFor("the declare form", func(s string) bool { return strings.Contains(s, "Declare an incident") && strings.Contains(s, "[ ] Web hosting") })
+	x.waitFor("the declare form", func(s string) bool {
+		return strings.Contains(s, "Declare an incident") && strings.Contains(s, "[ ] Web hosting")
+	})
 	x.text(title)
 	x.keys("Tab", "Tab", "Tab", "Right", "Space")
 	x.waitFor("Web hosting ticked", func(s string) bool { return strings.Contains(s, "›[x] Web hosting") })
@@ -116,7 +118,9 @@ token_env = ""
 		return strings.Contains(s, "Held: the text names host web-1") && strings.Contains(strings.Join(strings.Fields(s), " "), "customers read page")
 	})
 	x.keys("n")
-	x.waitFor("back at the text", func(s string) bool { return strings.Contains(s, "Publish status-page of INC-1") && !strings.Contains(s, "Held:") })
+	x.waitFor("back at the text", func(s string) bool {
+		return strings.Contains(s, "Publish status-page of INC-1") && !strings.Contains(s, "Held:")
+	})
 	x.keys("C-u")
 	x.text("We are restarting the database.")
 	x.keys("C-s")
@@ -153,7 +157,9 @@ token_env = ""
 	x.keys("s")
 	x.waitFor("the status picker", func(s string) bool { return strings.Contains(s, "Change status of INC-1") })
 	x.keys("j", "j", "j", "Enter")
-	x.waitFor("INC-1 resolved", func(s string) bool { return strings.Contains(s, "Send the resolution notice") && !strings.Contains(s, "Change status") })
+	x.waitFor("INC-1 resolved", func(s string) bool {
+		return strings.Contains(s, "Send the resolution notice") && !strings.Contains(s, "Change status")
+	})
 	x.keys("g", "j", "j", "j", "j", "j", "j", "j", "p") // the eighth step
 	screen = x.waitFor("the resolution notice", func(s string) bool { return strings.Contains(s, "Publish resolved-notice of INC-1") })
 	if !strings.Contains(screen, "│ Resolved: Disruption to Web hosting") || strings.Contains(belowHeader(screen), "MySQL") {
