@@ -106,6 +106,11 @@ type Notice struct {
 	At    time.Time
 	Text  string
 	Error bool
+	// Progress marks a notice that says a command is on its way
+	// ("declaring SEV1 outage: …"): it goes when the hub acknowledges
+	// Command, the first command queued after it.
+	Progress bool
+	Command  string
 }
 
 // Alert is something worth the terminal bell: once per event.
@@ -320,12 +325,18 @@ func (s *State) applyEvent(e Event, now time.Time) {
 		s.Notice = Notice{At: now, Text: Sanitize(v.Text), Error: v.Error}
 	case QueuedEvent:
 		s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
+		if s.Notice.Progress && s.Notice.Command == "" {
+			s.Notice.Command = v.Command.ID
+		}
 		if v.Command.Op == protocol.OpCheck {
 			delete(s.refused, itemKey(v.Command.Incident, v.Command.Item))
 		}
 		s.IncidentsVersion++
 	case AckEvent:
 		delete(s.pending, v.ID)
+		if s.Notice.Progress && s.Notice.Command == v.ID {
+			s.Notice = Notice{} // done: the timeline and the panes show what it did
+		}
 		s.IncidentsVersion++
 	case NackEvent:
 		p := s.pending[v.ID]

@@ -32,3 +32,26 @@ func TestRefusedForATokenNamesTheVariable(t *testing.T) {
 		}
 	}
 }
+
+// "declaring SEV1 outage: …" says a command is on its way; it goes once
+// the hub acknowledges that command, not before, and not on another's.
+func TestProgressNoticeGoesWithItsAck(t *testing.T) {
+	s := New(level.Defaults(), 100)
+	s.Notice = Notice{At: t0, Text: "declaring SEV1 outage: db", Progress: true}
+	declare := protocol.Command{ID: "c-1", Op: protocol.OpDeclare}
+	other := protocol.Command{ID: "c-2", Op: protocol.OpNote}
+	s.Apply(Batch{Events: []Event{QueuedEvent{Feed: "hub", Command: declare}, QueuedEvent{Feed: "hub", Command: other}}}, t0)
+	s.Apply(Batch{Events: []Event{AckEvent{Feed: "hub", ID: "c-2"}}}, t0)
+	if s.Notice.Text == "" {
+		t.Fatal("another command's ack cleared the notice")
+	}
+	s.Apply(Batch{Events: []Event{AckEvent{Feed: "hub", ID: "c-1"}}}, t0)
+	if s.Notice.Text != "" {
+		t.Fatalf("the notice stays after its command was acknowledged: %q", s.Notice.Text)
+	}
+	s.Notice = Notice{At: t0, Text: "n: no incident", Error: true}
+	s.Apply(Batch{Events: []Event{QueuedEvent{Feed: "hub", Command: protocol.Command{ID: "c-3"}}, AckEvent{Feed: "hub", ID: "c-3"}}}, t0)
+	if s.Notice.Text == "" {
+		t.Fatal("an ack cleared a notice that was not progress")
+	}
+}
