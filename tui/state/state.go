@@ -136,7 +136,11 @@ type State struct {
 	// wasLive holds the feeds synced at least once: only they can lose
 	// sight of anything (a feed never connected has no gap, it has not
 	// started).
-	wasLive   map[string]bool
+	wasLive map[string]bool
+	// latestBy is, per feed, the latest time of a responder's entry
+	// journaled so far: one journaled after it with an earlier time
+	// arrived late (a note made offline).
+	latestBy  map[string]time.Time
 	alerts    []Alert
 	presence  map[string][]protocol.Watcher // by feed
 	published map[string]string             // publish ref -> incident/item it was for
@@ -170,7 +174,7 @@ func New(th Thresholds, timelineCap int) *State {
 		hosts:      map[string]*Host{}, services: map[string]*Service{},
 		incidents: map[string]*Incident{}, Timeline: NewTimeline(timelineCap),
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
-		overdue: map[string]bool{}, gapStart: map[string]gap{}, wasLive: map[string]bool{}, presence: map[string][]protocol.Watcher{},
+		overdue: map[string]bool{}, gapStart: map[string]gap{}, wasLive: map[string]bool{}, latestBy: map[string]time.Time{}, presence: map[string][]protocol.Watcher{},
 		published: map[string]string{}, delivery: map[string]map[string]string{},
 		downFeeds: map[string]bool{},
 		paging:    newPaging(),
@@ -302,7 +306,7 @@ func (s *State) applyEvent(e Event, now time.Time) {
 			s.Timeline.SetClosed(in.ID, in.Resolved())
 			s.IncidentsVersion++
 		case *protocol.Entry:
-			s.Timeline.Add(entryOf(v.Feed, m))
+			s.Timeline.Add(s.markLate(entryOf(v.Feed, m)))
 			s.TimelineVersion++
 			s.noteDelivery(m)
 		}

@@ -22,6 +22,9 @@ type Entry struct {
 	Received time.Time
 	Evidence *Evidence // for kind evidence: what ran on Host
 	Outcome  string    // for kind delivery: delivered, retrying or failed
+	// LateAfter is set on a responder's entry journaled after one of a
+	// later time (made offline, sent on reconnecting): that time.
+	LateAfter time.Time
 
 	key int64 // position in the timeline: entries are held in key order
 }
