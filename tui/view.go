@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -274,8 +275,8 @@ func (m Model) header() string {
 			}
 			segs = append(segs, segment{variants: []string{s.Dim.Render(fmt.Sprintf("(+%d open: %s)", others, m.keys.Incidents.Help().Key)), s.Dim.Render(fmt.Sprintf("+%d", others)), ""}, prio: prioOtherOpen})
 		}
-		if it, st, ok := nextDue(in, m.now); ok {
-			left := countdown(st.Left(m.now))
+		if it, st, ok := state.NextDue(in, m.now); ok {
+			left := state.Countdown(st.Left(m.now))
 			if st.State == incident.StepOverdue {
 				// At the narrowest, the step's id goes before the DEMO badge.
 				segs = append(segs, segment{variants: []string{s.Overdue.Render("OVERDUE " + it.ID + " +" + left), s.Overdue.Render("OVERDUE +" + left)}, prio: prioTrouble})
@@ -378,3 +379,6 @@ func titleSegments(in *state.Incident, s *Styles) []segment {
 	}
 	return segs
 }
+
+// noticeLife is how long a footer notice stays before the help returns.
+const noticeLife = 8 * time.Second

@@ -241,6 +241,30 @@ func (d *publishDialog) body(v *viewCtx, w, h int) []string {
 	return append(append(lines, ""), tail...)
 }
 
+// publish opens the publish dialog on the selected step's draft, with the
+// channels the step's feed offers.
+func (m Model) publish() (Model, tea.Cmd) {
+	m.focus = ChecklistPane
+	item, text, err := m.draftFor()
+	if err != nil {
+		return m.notice(err.Error(), true), nil
+	}
+	in := m.current()
+	var channels []string
+	if h := m.st.FeedHealth(in.Feed); h != nil {
+		channels = h.Channels
+	}
+	comps := m.components(in.Feed)
+	subject, body := splitSubject(text)
+	if subject == "" {
+		// The incident's title is written for responders; customers
+		// read the components' public wording, as the drafts do.
+		subject = incident.PublicTitle(in.Kind, namesOf(in.Components, comps))
+	}
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels, m.st.InternalNames(), comps)
+	return m.push(d), cmd
+}
+
 // hold is the one more confirmation a publish to a public channel needs
 // when its text or subject names a host or a service the dashboard
 // knows, saying which; nil when it names none or goes nowhere public.
