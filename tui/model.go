@@ -227,7 +227,7 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 			m.pinned = false
 		}
 		if a.notice != "" {
-			m = m.notice(a.notice, false)
+			m = m.progress(a.notice)
 		}
 		return m, m.send(a.feed, a.cmd)
 	case filterAct:

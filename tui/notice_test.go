@@ -1,0 +1,38 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vigil-oncall/vigil/feeds/client"
+)
+
+func footerOf(m Model) string {
+	lines := strings.Split(ansi.Strip(m.Render()), "\n")
+	return lines[len(lines)-1]
+}
+
+// "declaring SEV2 outage: …" says the command is on its way and goes
+// when the hub acknowledges it, not eight seconds later.
+func TestProgressNoticeClearsWhenAcknowledged(t *testing.T) {
+	m, rec := newModel(t, 100, 30)
+	m = feed(m, fixture())
+	m, _ = press(t, m, "D")
+	m = typeText(t, m, "Disk full on db-1")
+	m, cmd := press(t, m, "enter")
+	run(cmd)
+	if f := footerOf(m); !strings.Contains(f, "declaring SEV2 outage: Disk full on db-1") {
+		t.Fatalf("no progress notice: %q", f)
+	}
+	sent := rec.last(t)
+	m = feed(m, client.Batch{Events: []client.Event{client.QueuedEvent{Feed: "hub", Command: sent}}})
+	if f := footerOf(m); !strings.Contains(f, "declaring") {
+		t.Fatalf("the notice went before the ack: %q", f)
+	}
+	m = feed(m, client.Batch{Events: []client.Event{client.AckEvent{Feed: "hub", ID: sent.ID}}})
+	if f := footerOf(m); strings.Contains(f, "declaring") || !strings.Contains(f, "all keys") {
+		t.Fatalf("the notice stays after the ack: %q", f)
+	}
+}
