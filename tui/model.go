@@ -273,7 +273,9 @@ func (m *Model) updateKeys() {
 	k := &m.keys
 	hasIncident := in != nil
 	onStep := hasIncident && m.focus == ChecklistPane && len(in.Checklist) > 0
-	k.Note.SetEnabled(hasIncident)
+	// n answers even without an incident: a note typed then must land in
+	// a prompt that says so, never run letter by letter as commands.
+	k.Note.SetEnabled(true)
 	k.Status.SetEnabled(hasIncident)
 	k.Edit.SetEnabled(hasIncident)
 	k.checklistKeys.enable(hasIncident, onStep)

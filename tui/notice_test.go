@@ -36,3 +36,22 @@ func TestProgressNoticeClearsWhenAcknowledged(t *testing.T) {
 		t.Fatalf("the notice stays after the ack: %q", f)
 	}
 }
+
+// n with no incident says so, and the note typed after it lands in a
+// prompt: none of its letters runs as a command, nothing is sent.
+func TestNoteWithoutAnIncidentSwallowsTheText(t *testing.T) {
+	m, rec := newModel(t, 100, 30)
+	m, _ = press(t, m, "n")
+	if screen := ansi.Strip(m.Render()); !strings.Contains(screen, "no open incident") {
+		t.Fatalf("n without an incident says nothing:\n%s", screen)
+	}
+	m = typeText(t, m, "restarting mysql: Dq")
+	if m.top() == nil {
+		t.Fatalf("the typed letters ran as commands:\n%s", ansi.Strip(m.Render()))
+	}
+	m, cmd := press(t, m, "enter")
+	run(cmd)
+	if m.top() != nil || rec.Pending() != 0 || !strings.Contains(footerOf(m), "nothing was sent") {
+		t.Fatalf("after enter: dialog %v, %d sent, footer %q", m.top(), rec.Pending(), footerOf(m))
+	}
+}
