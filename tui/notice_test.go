@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
@@ -54,4 +55,33 @@ func TestNoteWithoutAnIncidentSwallowsTheText(t *testing.T) {
 	if m.top() != nil || rec.Pending() != 0 || !strings.Contains(footerOf(m), "nothing was sent") {
 		t.Fatalf("after enter: dialog %v, %d sent, footer %q", m.top(), rec.Pending(), footerOf(m))
 	}
+}
+
+// pgdn and space page the help like →; pgup goes back.
+func TestHelpPagesWithPgdnAndSpace(t *testing.T) {
+	for _, k := range []string{"pgdown", "space"} {
+		m, _ := newModel(t, 80, 24)
+		m, _ = press(t, m, "?")
+		if screen := ansi.Strip(m.Render()); strings.Contains(screen, "tick step") {
+			t.Fatalf("the help is not paged at 80x24:\n%s", screen)
+		}
+		m = pressKey(m, k)
+		if screen := ansi.Strip(m.Render()); !strings.Contains(screen, "tick step") || !strings.Contains(screen, "page 2 of") {
+			t.Fatalf("%s did not page the help:\n%s", k, screen)
+		}
+		m = pressKey(m, "pgup")
+		if screen := ansi.Strip(m.Render()); strings.Contains(screen, "tick step") {
+			t.Fatalf("pgup did not page back:\n%s", screen)
+		}
+	}
+}
+
+func pressKey(m Model, k string) Model {
+	msgs := map[string]tea.KeyPressMsg{
+		"pgdown": {Code: tea.KeyPgDown},
+		"pgup":   {Code: tea.KeyPgUp},
+		"space":  {Code: ' ', Text: " "},
+	}
+	next, _ := m.Update(msgs[k])
+	return next.(Model)
 }
