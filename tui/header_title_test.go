@@ -84,3 +84,36 @@ func TestHeaderMaintenanceStatus(t *testing.T) {
 		}
 	}
 }
+
+// A note made offline is marked where it stands in the timeline, and the
+// pane's title names the incident.
+func TestTimelineMarksALateArrival(t *testing.T) {
+	m, _ := newModel(t, 200, 60)
+	b := fixture()
+	b.Events[0].(client.JournalEvent).Msg.(*protocol.IncidentMsg).Incident.Severity = ""
+	b.Events = append(b.Events, client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 20, Incident: "INC-42", At: protocol.At(t0.Add(90 * time.Second)),
+		Actor: "carol", Kind: protocol.EntryNote, Text: "written on the train"}})
+	m = feed(m, b)
+	m.opts.UTC = true
+	m, _ = press(t, m, "3")
+	screen := ansi.Strip(m.Render())
+	if !screenHas(screen, "written on the train ⟲ late: reached the hub after 02:17:00Z") {
+		t.Fatalf("the late note is not marked:\n%s", screen)
+	}
+	if !screenHas(screen, "Timeline INC-42", "· Mail down on web-3") {
+		t.Fatalf("the timeline's title does not name the incident:\n%s", screen)
+	}
+}
+
+func screenHas(screen string, parts ...string) bool {
+	for _, line := range strings.Split(screen, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
