@@ -85,7 +85,7 @@ func TestHeaderMaintenanceStatus(t *testing.T) {
 	}
 }
 
-// A note made offline is marked where it stands in the timeline, and the
+// A note made offline is shown in time order and marked as late, and the
 // pane's title names the incident.
 func TestTimelineMarksALateArrival(t *testing.T) {
 	m, _ := newModel(t, 200, 60)
@@ -99,6 +99,9 @@ func TestTimelineMarksALateArrival(t *testing.T) {
 	screen := ansi.Strip(m.Render())
 	if !screenHas(screen, "written on the train ⟲ late: reached the hub after 02:17:00Z") {
 		t.Fatalf("the late note is not marked:\n%s", screen)
+	}
+	if late, tick := strings.Index(screen, "written on the train"), strings.Index(screen, "ticked: Acknowledge"); late < 0 || tick < 0 || late > tick {
+		t.Fatalf("the note of 02:15:30 is not shown before the tick of 02:16:00:\n%s", screen)
 	}
 	if !screenHas(screen, "Timeline INC-42", "· Mail down on web-3") {
 		t.Fatalf("the timeline's title does not name the incident:\n%s", screen)

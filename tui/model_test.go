@@ -288,7 +288,7 @@ func TestTimelineFollowsUnlessScrolledBack(t *testing.T) {
 	m = feed(m, fixture())
 	var events []client.Event
 	for i := 0; i < 50; i++ {
-		events = append(events, client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: uint64(100 + i), Incident: "INC-42", At: protocol.At(t0), Kind: "note", Text: fmt.Sprintf("note %d", i)}})
+		events = append(events, client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: uint64(100 + i), Incident: "INC-42", At: protocol.At(t0.Add(10*time.Minute + time.Duration(i)*time.Second)), Kind: "note", Text: fmt.Sprintf("note %d", i)}})
 	}
 	m = feed(m, client.Batch{Events: events})
 	m, _ = press(t, m, "3")
@@ -296,7 +296,7 @@ func TestTimelineFollowsUnlessScrolledBack(t *testing.T) {
 		t.Fatal("not following the newest")
 	}
 	m, _ = press(t, m, "k", "k", "k")
-	m = feed(m, client.Batch{Events: []client.Event{client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 999, Incident: "INC-42", At: protocol.At(t0), Kind: "note", Text: "newest"}}}})
+	m = feed(m, client.Batch{Events: []client.Event{client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 999, Incident: "INC-42", At: protocol.At(t0.Add(11 * time.Minute)), Kind: "note", Text: "newest"}}}})
 	screen := ansi.Strip(m.Render())
 	if strings.Contains(screen, "newest") || !strings.Contains(screen, "1 new") {
 		t.Fatalf("scrolled-back reader should see a count, not a jump:\n%s", screen)

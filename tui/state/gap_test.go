@@ -1,6 +1,7 @@
 package state
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -48,6 +49,47 @@ func TestLateArrivalIsMarked(t *testing.T) {
 		late := !e.LateAfter.IsZero()
 		if want := e.Text == "offline note"; late != want || late && !e.LateAfter.Equal(at.Add(10*time.Second)) {
 			t.Errorf("%q: late after %v", e.Text, e.LateAfter)
+		}
+	}
+}
+
+// The late note is shown in time order, before the tick it was written
+// before; an older page of history still falls into place below both,
+// and the feed's seqs are all held.
+func TestLateArrivalTakesItsPlaceInTime(t *testing.T) {
+	s := New(level.Defaults(), 100)
+	at := t0.Add(17 * time.Minute)
+	entry := func(seq uint64, d time.Duration, kind, text string) *protocol.Entry {
+		return &protocol.Entry{Seq: seq, Incident: "INC-1", At: protocol.At(at.Add(d)), Actor: "alice", Kind: kind, Text: text}
+	}
+	s.Apply(Batch{Events: []Event{
+		JournalEvent{Feed: "hub", Msg: entry(10, -time.Minute, protocol.EntryNote, "before")},
+		JournalEvent{Feed: "hub", Msg: entry(11, 10*time.Second, protocol.EntryCheck, "ticked")},
+		JournalEvent{Feed: "hub", Msg: entry(12, 0, protocol.EntryNote, "offline note")},
+		JournalEvent{Feed: "hub", Msg: entry(13, 20*time.Second, protocol.EntryNote, "live note")},
+	}}, t0)
+	texts := func() []string {
+		var out []string
+		for i := 0; i < s.Timeline.Len("INC-1"); i++ {
+			out = append(out, s.Timeline.At("INC-1", i).Text)
+		}
+		return out
+	}
+	if got, want := texts(), []string{"before", "ticked", "offline note", "live note"}; reflect.DeepEqual(got, want) {
+		t.Fatalf("journal order kept: %q", got)
+	}
+	if got, want := texts(), []string{"before", "offline note", "ticked", "live note"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("timeline %q, want %q", got, want)
+	}
+	if added := s.Timeline.Merge("hub", []Entry{{Seq: 9, Incident: "INC-1", At: at.Add(-2 * time.Minute), Kind: protocol.EntryNote, Text: "older"}}); added != 1 {
+		t.Fatalf("a page of history merged %d", added)
+	}
+	if got, want := texts(), []string{"older", "before", "offline note", "ticked", "live note"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a page: %q, want %q", got, want)
+	}
+	for seq := uint64(9); seq <= 13; seq++ {
+		if !s.Timeline.Holds("hub", seq) {
+			t.Errorf("seq %d not held", seq)
 		}
 	}
 }
