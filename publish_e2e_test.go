@@ -435,9 +435,15 @@ func pickIncident(x *tmux, id string) {
 	x.t.Helper()
 	x.keys("i")
 	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
-	for i := 0; i < 4 && !screenLineWith(x.screen(), "› "+id); i++ {
+	// One key at a time, each waited for: on a loaded machine a second k
+	// sent before the first was drawn overshoots to "the whole timeline".
+	for i := 0; i < 4; i++ {
+		before := x.screen()
+		if screenLineWith(before, "› "+id) {
+			break
+		}
 		x.keys("k")
-		time.Sleep(100 * time.Millisecond)
+		x.waitFor("the picker's cursor to move", func(s string) bool { return s != before })
 	}
 	x.keys("Enter")
 	x.waitFor(id+" shown", func(s string) bool { return strings.HasPrefix(s, id+" ") })
