@@ -437,13 +437,21 @@ func pickIncident(x *tmux, id string) {
 	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
 	// One key at a time, each waited for: on a loaded machine a second k
 	// sent before the first was drawn overshoots to "the whole timeline".
+	cursor := func(s string) string {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, "› ") {
+				return line
+			}
+		}
+		return ""
+	}
 	for i := 0; i < 4; i++ {
-		before := x.screen()
-		if screenLineWith(before, "› "+id) {
+		before := cursor(x.screen())
+		if strings.Contains(before, "› "+id) {
 			break
 		}
 		x.keys("k")
-		x.waitFor("the picker's cursor to move", func(s string) bool { return s != before })
+		x.waitFor("the picker's cursor to move", func(s string) bool { return cursor(s) != before })
 	}
 	x.keys("Enter")
 	x.waitFor(id+" shown", func(s string) bool { return strings.HasPrefix(s, id+" ") })
