@@ -435,8 +435,6 @@ func pickIncident(x *tmux, id string) {
 	x.t.Helper()
 	x.keys("i")
 	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
-	// One key at a time, each waited for: on a loaded machine a second k
-	// sent before the first was drawn overshoots to "the whole timeline".
 	cursor := func(s string) string {
 		for _, line := range strings.Split(s, "\n") {
 			if strings.Contains(line, "› ") {
@@ -445,13 +443,15 @@ func pickIncident(x *tmux, id string) {
 		}
 		return ""
 	}
-	for i := 0; i < 4; i++ {
+	// To the top (the list stops there), then down one drawn step at a
+	// time: keys arrive in order, but a check between two keys may see a
+	// screen not yet drawn.
+	x.keys("k", "k", "k", "k", "k", "k")
+	x.waitFor("the picker's cursor at the top", func(s string) bool { return strings.Contains(cursor(s), "› the whole timeline") })
+	for i := 0; i < 6 && !strings.Contains(cursor(x.screen()), "› "+id); i++ {
 		before := cursor(x.screen())
-		if strings.Contains(before, "› "+id) {
-			break
-		}
-		x.keys("k")
-		x.waitFor("the picker's cursor to move", func(s string) bool { return cursor(s) != before })
+		x.keys("j")
+		x.waitFor("the picker's cursor to move down", func(s string) bool { return cursor(s) != before })
 	}
 	x.keys("Enter")
 	x.waitFor(id+" shown", func(s string) bool { return strings.HasPrefix(s, id+" ") })

@@ -75,7 +75,7 @@ func StepStatus(inc *protocol.Incident, it *protocol.Item, now time.Time) Status
 	default:
 		return Status{State: StepOpen}
 	}
-	if !it.Done() && dueAt.Before(inc.OpenedAt.Time) {
+	if !it.Done() && passedAt(inc, dueAt) {
 		return Status{State: StepOpen, PassedAtDeclare: true}
 	}
 	if now.After(dueAt) {
@@ -98,7 +98,7 @@ func Lateness(inc *protocol.Incident, it *protocol.Item) time.Duration {
 		return 0
 	}
 	due := from.Add(it.Due.Std())
-	if due.Before(inc.OpenedAt.Time) {
+	if passedAt(inc, due) {
 		return 0 // it was past before anyone could do it
 	}
 	late := it.DoneAt.Sub(due)
@@ -147,7 +147,18 @@ func PassedAtDeclare(inc *protocol.Incident, it *protocol.Item) bool {
 		return false
 	}
 	from, ok := base(inc, it)
-	return ok && from.Add(it.Due.Std()).Before(inc.OpenedAt.Time)
+	return ok && passedAt(inc, from.Add(it.Due.Std()))
+}
+
+// declareSlack is how long before the declare a deadline may lie and
+// still be the declarer's to meet: a maintenance declared "+168h" has its
+// week-ahead notice due as it is declared (the form's clock ran a moment
+// before the hub's), not passed.
+const declareSlack = time.Minute
+
+// passedAt says due had passed when inc was declared.
+func passedAt(inc *protocol.Incident, due time.Time) bool {
+	return due.Before(inc.OpenedAt.Add(-declareSlack))
 }
 
 // DeclaredAhead is how long before its scheduled start a maintenance was

@@ -212,6 +212,13 @@ func TestDeclaredAfterTheDeadline(t *testing.T) {
 	if !PassedAtDeclare(&soon, week) || PassedAtDeclare(&soon, item(&soon, "announce-day")) {
 		t.Fatal("PassedAtDeclare wrong")
 	}
+	// "+168h" read by the form a second before the hub opened it: the
+	// week-ahead notice is due as it is declared, not passed.
+	weekAhead, _, _ := Defaults().Declare("M3", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(168*time.Hour - time.Second))}, t0)
+	if st := StepStatus(&weekAhead, item(&weekAhead, "announce-week"), t0.Add(time.Minute)); st.PassedAtDeclare || st.State != StepOverdue || !st.DueAt.Equal(t0.Add(-time.Second)) {
+		t.Fatalf("a week ahead to the second: %+v", st)
+	}
 	if _, st, ok := NextDue(&soon, t0); !ok || !st.DueAt.Equal(t0.Add(24*time.Hour)) {
 		t.Fatalf("next due %+v", st)
 	}
