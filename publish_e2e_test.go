@@ -433,8 +433,12 @@ func screenLineWith(screen string, parts ...string) bool {
 // pickIncident shows incident id with the incident picker.
 func pickIncident(x *tmux, id string) {
 	x.t.Helper()
+	// The picker lists the incidents held when it opens: open it once the
+	// dashboard holds id (the header names it), and see it listed (a
+	// choice is "INC-2  SEV2 …", the header "INC-2 SEV2").
+	x.waitFor("the dashboard holding "+id, func(s string) bool { return strings.Contains(s, id+" ") })
 	x.keys("i")
-	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
+	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+"  ") })
 	cursor := func(s string) string {
 		for _, line := range strings.Split(s, "\n") {
 			if strings.Contains(line, "› ") {
