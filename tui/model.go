@@ -217,6 +217,9 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 	case noticeAct:
 		return m.pop().notice(a.text, a.err), nil
 	case pushAct:
+		if a.replace {
+			m = m.pop()
+		}
 		return m.push(a.d), nil
 	case sendAct:
 		m = m.pop()
@@ -227,7 +230,7 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 			m.pinned = false
 		}
 		if a.notice != "" {
-			m = m.notice(a.notice, false)
+			m = m.progress(a.notice)
 		}
 		return m, m.send(a.feed, a.cmd)
 	case filterAct:
@@ -273,7 +276,9 @@ func (m *Model) updateKeys() {
 	k := &m.keys
 	hasIncident := in != nil
 	onStep := hasIncident && m.focus == ChecklistPane && len(in.Checklist) > 0
-	k.Note.SetEnabled(hasIncident)
+	// n answers even without an incident: a note typed then must land in
+	// a prompt that says so, never run letter by letter as commands.
+	k.Note.SetEnabled(true)
 	k.Status.SetEnabled(hasIncident)
 	k.Edit.SetEnabled(hasIncident)
 	k.checklistKeys.enable(hasIncident, onStep)

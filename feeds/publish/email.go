@@ -57,7 +57,7 @@ func (e *Email) Send(ctx context.Context, m Message) (string, error) {
 	msg.SetGenHeader("X-Vigil-Delivery", m.DeliveryKey())
 	msg.SetBodyString(mail.TypeTextPlain, emailBody(m))
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		return "", fmt.Errorf("email %s to %d recipients: %s", e.Name, len(e.To), smtpReason(err))
+		return "", fmt.Errorf("email %s to %s: %s", e.Name, recipients(len(e.To)), smtpReason(err))
 	}
 	// DATA was answered 250 (anything else is an error above); the text
 	// after it often carries the relay's queue id, worth keeping.
@@ -65,7 +65,7 @@ func (e *Email) Send(ctx context.Context, m Message) (string, error) {
 	if strings.TrimSpace(msg.ServerResponse()) == "" {
 		resp = "250 accepted"
 	}
-	return fmt.Sprintf("email %s to %d recipients: %s", e.Name, len(e.To), resp), nil
+	return fmt.Sprintf("email %s to %s: %s", e.Name, recipients(len(e.To)), resp), nil
 }
 
 func smtpReason(err error) string {
@@ -126,4 +126,12 @@ func (e *Email) client() (*mail.Client, error) {
 		return nil, fmt.Errorf("email %s: %w", e.Name, err)
 	}
 	return c, nil
+}
+
+// recipients is a count of them in words: "1 recipient", "3 recipients".
+func recipients(n int) string {
+	if n == 1 {
+		return "1 recipient"
+	}
+	return fmt.Sprintf("%d recipients", n)
 }
