@@ -164,7 +164,7 @@ func Build(src Source, id string) (*Report, error) {
 // buildStep judges a step as of asOf, the newest journal entry: a step
 // whose deadline is still ahead then is open, not missed.
 func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done, asOf time.Time) Step {
-	s := Step{ID: it.ID, Title: it.Title, Communication: communication[it.ID] || it.Template != "", Done: done, AfterResolved: it.After == protocol.AfterResolved}
+	s := Step{ID: it.ID, Title: it.Title, Communication: IsCommunication(it), Done: done, AfterResolved: it.After == protocol.AfterResolved}
 	if s.Done == nil {
 		s.Done = []Done{}
 	}
@@ -301,3 +301,7 @@ func (r *Report) JSON(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
+
+// IsCommunication says whether step it tells customers or the team
+// something: the steps whose deadlines a review measures.
+func IsCommunication(it *protocol.Item) bool { return communication[it.ID] || it.Template != "" }

@@ -68,6 +68,16 @@ func FromJournal(path string) (Source, error) {
 // the rest of the incident's history and the fleet entries from a little
 // before it was declared, by history requests.
 func FromFeed(ctx context.Context, url, token, incident string) (Source, error) {
+	return readFeed(ctx, url, token, func(f *feedReader, top uint64) error { return f.pageIn(incident, top) })
+}
+
+// FromFeedSince reads a feed's journal back to since: every message a
+// review of the time after it needs, however the replay was compacted.
+func FromFeedSince(ctx context.Context, url, token string, since time.Time) (Source, error) {
+	return readFeed(ctx, url, token, func(f *feedReader, top uint64) error { return f.pageBackTo(since, top) })
+}
+
+func readFeed(ctx context.Context, url, token string, pageIn func(f *feedReader, top uint64) error) (Source, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	header := http.Header{}
@@ -93,7 +103,7 @@ func FromFeed(ctx context.Context, url, token, incident string) (Source, error) 
 		return Source{}, err
 	}
 	if synced.Compacted {
-		if err := f.pageIn(incident, synced.Seq); err != nil {
+		if err := pageIn(f, synced.Seq); err != nil {
 			return Source{}, err
 		}
 	}
@@ -270,3 +280,23 @@ func lowest(page *protocol.History) (uint64, bool) {
 
 // ErrUnknownIncident is returned (wrapped) when the journal has no such incident.
 var ErrUnknownIncident = errors.New("no such incident")
+
+// pageBackTo fetches every message from the newest back to the first
+// entry before since.
+func (f *feedReader) pageBackTo(since time.Time, top uint64) error {
+	for before, pages := top+1, 0; pages < maxPages; pages++ {
+		page, err := f.history(before, "")
+		if err != nil {
+			return err
+		}
+		low, ok := lowest(page)
+		if !ok || !page.More {
+			return nil
+		}
+		before = low
+		if e, isEntry := f.held[low].(*protocol.Entry); isEntry && e.At.Before(since) {
+			return nil
+		}
+	}
+	return nil
+}
