@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/export"
+	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -208,51 +209,26 @@ func judge(tr *incidentTrack, now time.Time) Incident {
 }
 
 // judgeStep measures a step with a deadline; ok is false for a step
-// without one, or one whose deadline has not started (an after-resolution
-// step of an open incident).
+// without one, one whose deadline has not started (an after-resolution
+// step of an open incident), or one never owed.
 func judgeStep(inc *protocol.Incident, it *protocol.Item, firstDone map[string]time.Time, now time.Time) (Step, bool) {
-	var after time.Duration
-	switch {
-	case it.Due != nil:
-		after = it.Due.Std()
-	case it.Every != nil:
-		after = it.Every.Std()
-	default:
+	due, declared, ok := incident.Deadline(inc, it)
+	if !ok {
 		return Step{}, false
 	}
-	base := inc.OpenedAt.Time
-	switch {
-	case it.After == protocol.AfterResolved:
-		if inc.ResolvedAt == nil || inc.ResolvedAt.IsZero() {
-			return Step{}, false
-		}
-		base = inc.ResolvedAt.Time
-	case inc.Kind == "maintenance" && inc.ScheduledStart != nil && !inc.ScheduledStart.IsZero():
-		base = inc.ScheduledStart.Time
-	}
-	due := base.Add(after)
-	s := Step{ID: it.ID}
-	if due.Before(inc.OpenedAt.Time) {
-		// Announced later than the step asks (a maintenance declared five
-		// days ahead): nobody could have done it before the declaration.
-		due, s.Declared = inc.OpenedAt.Time, true
-	}
-	s.DueAt = protocol.TimePtr(due)
-	done, ok := firstDone[it.ID]
+	s := Step{ID: it.ID, DueAt: protocol.TimePtr(due), Declared: declared}
+	done, isDone := firstDone[it.ID]
 	if it.Every == nil && it.Done() {
-		done, ok = it.DoneAt.Time, true // the tick that stands, after any untick
-	}
-	resolved := inc.ResolvedAt != nil && !inc.ResolvedAt.IsZero()
-	if !ok && it.After != protocol.AfterResolved && resolved && !due.Before(inc.ResolvedAt.Time) {
-		// Resolved before the step fell due: it was never owed.
-		return Step{}, false
+		done, isDone = it.DoneAt.Time, true // the tick that stands, after any untick
 	}
 	switch {
-	case ok:
+	case isDone:
 		s.DoneAt = protocol.TimePtr(done)
-		if done.After(due) && !s.Declared {
+		if done.After(due) && !declared {
 			s.Late = seconds(done.Sub(due))
 		}
+	case !incident.Owed(inc, it, due):
+		return Step{}, false
 	case now.After(due):
 		s.Late = seconds(now.Sub(due))
 	}

@@ -25,6 +25,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // command, so every command's at is honoured.
 type hub struct {
 	t    *testing.T
+	hub  *server.Hub
 	dir  string
 	url  string
 	conn *websocket.Conn
@@ -41,6 +42,7 @@ func startHub(t *testing.T) *hub {
 		t.Fatal(err)
 	}
 	hb := server.NewHub(j, server.Options{Now: func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now }})
+	h.hub = hb
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +153,20 @@ func november(t *testing.T) *hub {
 	h.do(ts("2026-11-22T02:12:00Z"), protocol.Command{Op: "declare", Title: "Mail delayed", Severity: "SEV2", Kind: "outage"})
 	h.do(ts("2026-11-22T02:15:00Z"), check("INC-4", "ack"))
 	h.do(ts("2026-11-22T02:16:00Z"), publish("INC-4", "status-page", "Mail is delayed; we are investigating."))
+	// What was running on the host, captured by its agent before anyone
+	// touched it; the hub journals it asynchronously.
+	h.mu.Lock()
+	h.now = ts("2026-11-22T02:20:01Z")
+	h.mu.Unlock()
+	before := h.hub.Seq()
+	h.hub.RecordEvidence(protocol.Evidence{Host: "shared-04", At: protocol.At(ts("2026-11-22T02:20:00Z")),
+		EvidenceData: protocol.EvidenceData{Reason: "load crit: 9.8 on 4 CPUs", Processes: []protocol.Process{{PID: 4123, User: "shop42", Command: "php-cgi", Count: 240, CPUPct: 96.1}}}})
+	for deadline := time.Now().Add(10 * time.Second); h.hub.Seq() == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("the evidence was never journaled")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	h.do(ts("2026-11-22T02:32:00Z"), check("INC-4", "social"))
 	h.do(ts("2026-11-22T02:40:00Z"), check("INC-4", "root-cause"))
 	h.do(ts("2026-11-22T02:47:00Z"), check("INC-4", "updates"))
