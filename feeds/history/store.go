@@ -386,3 +386,28 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// LoadSamples is Samples for the hub's history requests.
+func (s *Store) LoadSamples(ctx context.Context, host string, from, to time.Time, limit int) ([]protocol.LoadSample, bool, error) {
+	return s.Samples(host, from, to, limit)
+}
+
+// LoadsAt is where every host's load stood at at: a rewind's loads. It
+// reads a minute of each host's ring, not its history.
+func (s *Store) LoadsAt(ctx context.Context, at time.Time) ([]protocol.Load, error) {
+	step := FineStep
+	if at.Before(s.now().Add(-FineKeep)) {
+		step = CoarseStep
+	}
+	var out []protocol.Load
+	for _, host := range s.Hosts() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if x, ok := s.At(host, at); ok {
+			out = append(out, protocol.Load{Host: host, At: x.At, Interval: protocol.Duration(step), Load1: x.Load1, CPUs: x.CPUs, MemUsedPct: x.MemUsedPct})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out, nil
+}
