@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/journal"
@@ -164,13 +165,22 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 		return err
 	}
 	services := map[string]protocol.Service{}
+	seen := map[string]bool{}
 	note := func(e *protocol.Entry) {
+		if e.Service == "" && e.Level == "" {
+			legacy, ok := legacyTransition(e)
+			if !ok {
+				return
+			}
+			e = &legacy
+		}
 		if e.Service == "" || !protocol.ValidState(e.State) {
 			return
 		}
 		k := serviceKey(e.Host, e.Service)
 		if _, seen := services[k]; !seen {
-			services[k] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, Detail: e.Text}
+			_, detail, _ := strings.Cut(e.Text, ": ")
+			services[k] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, At: e.At, Detail: detail}
 		}
 	}
 	for i := len(recent) - 1; i >= 0; i-- {
@@ -178,8 +188,10 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 		if m.IsIncident() {
 			continue
 		}
-		if len(ans.Entries) >= rewindEntries && !bytes.Contains(m.Frame, []byte(`"service":"`)) {
-			continue
+		if len(ans.Entries) >= rewindEntries {
+			if k, ok := transitionKey(m.Frame); !ok || seen[k] {
+				continue // not a transition, or one of a service already placed
+			}
 		}
 		msg, err := m.Decode()
 		if err != nil {
@@ -190,6 +202,9 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 			ans.Entries = append(ans.Entries, *e)
 		}
 		note(e)
+		if k, ok := transitionKey(m.Frame); ok {
+			seen[k] = true
+		}
 	}
 	// Services that last changed before the scan: their newest transition
 	// overall, where that is not after the moment.
@@ -222,7 +237,15 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 // rewindIncidents adds each incident's frame as it stood at seq: those
 // open then, and those resolved in the day before.
 func (h *Hub) rewindIncidents(ans *protocol.Rewind, seq uint64, at time.Time) error {
-	for _, head := range h.journal.Heads() {
+	h.mu.Lock()
+	heads := make([]journal.Message, 0, len(h.order))
+	for _, id := range h.order {
+		if m, ok := h.heads[id]; ok {
+			heads = append(heads, m)
+		}
+	}
+	h.mu.Unlock()
+	for _, head := range heads {
 		in := head.Msg.(*protocol.IncidentMsg).Incident
 		if in.OpenedAt.After(at) && head.Seq > seq {
 			continue
@@ -257,4 +280,28 @@ func (h *Hub) rewindIncidents(ans *protocol.Rewind, seq uint64, at time.Time) er
 		ans.Incidents = append(ans.Incidents, *found)
 	}
 	return nil
+}
+
+// transitionKey is what a transition entry's text says changed ("exim on
+// web-3" of "exim on web-3 ok → down: …"), read from the frame without
+// decoding it: a rewind skips the older transitions of what it has placed.
+func transitionKey(frame []byte) (string, bool) {
+	i := bytes.Index(frame, []byte(`"text":"`))
+	if i < 0 {
+		return "", false
+	}
+	text := frame[i+len(`"text":"`):]
+	arrow := bytes.Index(text, []byte(" → "))
+	if arrow < 0 {
+		arrow = bytes.Index(text, []byte(`\u2192`))
+	}
+	if arrow < 0 || bytes.IndexByte(text[:arrow], '"') >= 0 {
+		return "", false
+	}
+	left := text[:arrow]
+	sp := bytes.LastIndexByte(left, ' ')
+	if sp < 0 || !bytes.Contains(left[:sp], []byte(" on ")) {
+		return "", false
+	}
+	return string(left[:sp]), true
 }
