@@ -14,7 +14,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/vigil-oncall/vigil/feeds/history"
 	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/level"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/server"
 )
@@ -24,24 +26,32 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // hub is a real hub on loopback whose clock the test sets before each
 // command, so every command's at is honoured.
 type hub struct {
-	t    *testing.T
-	hub  *server.Hub
-	dir  string
-	url  string
-	conn *websocket.Conn
-	mu   sync.Mutex
-	now  time.Time
-	stop func()
+	t      *testing.T
+	levels map[string]level.Level
+	hub    *server.Hub
+	store  *history.Store
+	dir    string
+	url    string
+	conn   *websocket.Conn
+	mu     sync.Mutex
+	now    time.Time
+	stop   func()
 }
 
 func startHub(t *testing.T) *hub {
 	t.Helper()
 	h := &hub{t: t, dir: t.TempDir()}
-	j, _, err := journal.OpenWith(h.dir, journal.Options{})
+	clock := func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now }
+	j, _, err := journal.OpenWith(h.dir, journal.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hb := server.NewHub(j, server.Options{Now: func() time.Time { h.mu.Lock(); defer h.mu.Unlock(); return h.now }})
+	store, err := history.Open(h.dir, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.store = store
+	hb := server.NewHub(j, server.Options{Now: clock, History: store})
 	h.hub = hb
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,6 +59,8 @@ func startHub(t *testing.T) *hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	stored := make(chan struct{})
+	go func() { store.Run(ctx); close(stored) }()
 	go func() { server.Serve(ctx, hb, ln, "/feed", "", ""); close(done) }()
 	h.url = "ws://" + ln.Addr().String() + "/feed"
 	conn, _, err := (&websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}}).Dial(h.url, nil)
@@ -65,6 +77,7 @@ func startHub(t *testing.T) *hub {
 			conn.Close()
 			cancel()
 			<-done
+			<-stored
 			hb.Close()
 			hb.Wait(5 * time.Second)
 			j.Close()
@@ -109,6 +122,70 @@ func (h *hub) do(at time.Time, cmd protocol.Command) {
 	}
 }
 
+// set moves the hub's clock.
+func (h *hub) set(at time.Time) {
+	h.mu.Lock()
+	h.now = at
+	h.mu.Unlock()
+}
+
+// journaled runs f at at and waits until what it journals asynchronously
+// is on disk.
+func (h *hub) journaled(at time.Time, f func()) {
+	h.t.Helper()
+	h.set(at)
+	before := h.hub.Seq()
+	f()
+	for deadline := time.Now().Add(10 * time.Second); h.hub.Seq() == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			h.t.Fatal("never journaled")
+		}
+	}
+}
+
+// loads reports host's load every 10 s from from to to, load1 from f.
+func (h *hub) loads(host string, from, to time.Time, f func(at time.Time) float64) {
+	h.t.Helper()
+	prev, known := h.levels[host]
+	for at := from; at.Before(to); at = at.Add(10 * time.Second) {
+		mem := 40 + f(at)
+		l := protocol.Load{Host: host, At: protocol.At(at), Interval: protocol.Duration(10 * time.Second), Load1: f(at), CPUs: 4, MemUsedPct: &mem}
+		lvl := level.Defaults().From(prev, l.Load1, l.CPUs)
+		if (known && lvl != prev) || (!known && lvl != level.OK) {
+			h.journaled(at, func() { h.hub.PublishLoad(l) }) // a crossing the hub journals
+		} else {
+			h.set(at)
+			h.hub.PublishLoad(l)
+		}
+		prev, known = lvl, true
+	}
+	if h.levels == nil {
+		h.levels = map[string]level.Level{}
+	}
+	h.levels[host] = prev
+	last := to.Add(-10 * time.Second)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if got, _, _ := h.store.Samples(host, last, last, 0); len(got) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatal("load never stored")
+		}
+	}
+}
+
+// service reports a service's state; a change of state is journaled
+// (a new service that is ok is not).
+func (h *hub) service(at time.Time, host, svc, state, detail string) {
+	s := protocol.Service{Host: host, Service: svc, State: state, Detail: detail, At: protocol.At(at), Since: protocol.At(at)}
+	if _, known := h.hub.Service(host, svc); !known && state == protocol.StateOK {
+		h.set(at)
+		h.hub.PublishService(s)
+		return
+	}
+	h.journaled(at, func() { h.hub.PublishService(s) })
+}
+
 func yes() *bool { b := true; return &b }
 
 func ts(s string) time.Time {
@@ -149,7 +226,15 @@ func november(t *testing.T) *hub {
 	h.do(ts("2026-11-14T10:00:00Z"), check("INC-3", "channels"))
 	h.do(ts("2026-11-15T09:02:00Z"), publish("INC-3", "start-notice", "The database upgrade has started."))
 	h.do(ts("2026-11-15T11:00:00Z"), resolve("INC-3"))
-	// INC-4: the night of the 22nd.
+	// The night of the 22nd: shared-04's load climbs, exim goes down.
+	h.loads("shared-04", ts("2026-11-22T01:50:00Z"), ts("2026-11-22T02:11:00Z"), func(at time.Time) float64 {
+		return 0.4 + 8*at.Sub(ts("2026-11-22T01:50:00Z")).Hours()*3
+	})
+	h.loads("web-1", ts("2026-11-22T01:50:00Z"), ts("2026-11-22T02:11:00Z"), func(time.Time) float64 { return 0.3 })
+	h.service(ts("2026-11-22T01:55:00Z"), "web-1", "http", "ok", "HTTP 200")
+	h.service(ts("2026-11-22T02:11:40Z"), "shared-04", "exim", "down", "connect 127.0.0.1:25: connection refused")
+	h.loads("shared-04", ts("2026-11-22T02:11:00Z"), ts("2026-11-22T02:12:00Z"), func(time.Time) float64 { return 9.8 })
+	// INC-4.
 	h.do(ts("2026-11-22T02:12:00Z"), protocol.Command{Op: "declare", Title: "Mail delayed", Severity: "SEV2", Kind: "outage"})
 	h.do(ts("2026-11-22T02:15:00Z"), check("INC-4", "ack"))
 	h.do(ts("2026-11-22T02:16:00Z"), publish("INC-4", "status-page", "Mail is delayed; we are investigating."))
@@ -172,7 +257,10 @@ func november(t *testing.T) *hub {
 	h.do(ts("2026-11-22T02:47:00Z"), check("INC-4", "updates"))
 	h.do(ts("2026-11-22T02:52:00Z"), publish("INC-4", "email-customers", "Mail to your mailboxes is delayed."))
 	h.do(ts("2026-11-22T03:02:00Z"), check("INC-4", "answer-messages"))
+	h.loads("shared-04", ts("2026-11-22T02:12:10Z"), ts("2026-11-22T03:10:00Z"), func(at time.Time) float64 { return 9.8 - at.Sub(ts("2026-11-22T02:12:00Z")).Hours()*8 })
 	h.do(ts("2026-11-22T03:10:00Z"), protocol.Command{Op: "note", Incident: "INC-4", Text: "rebooted shared-04 after the queue drained"})
+	h.service(ts("2026-11-22T03:35:00Z"), "shared-04", "exim", "ok", "")
+	h.loads("shared-04", ts("2026-11-22T03:10:00Z"), ts("2026-11-22T03:50:00Z"), func(time.Time) float64 { return 0.6 })
 	h.do(ts("2026-11-22T03:42:00Z"), resolve("INC-4"))
 	h.do(ts("2026-11-22T06:12:00Z"), publish("INC-4", "resolved-notice", "Mail is delivered again."))
 	h.do(ts("2026-11-23T03:42:00Z"), check("INC-4", "postmortem"))
