@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/history"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -154,5 +155,51 @@ func waitFor(t *testing.T, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("never happened")
 		}
+	}
+}
+
+// A dashboard's client asks for a host's load history and a rewind; the
+// answers reach it in a batch, by id.
+func TestClientGetsLoadHistoryAndRewind(t *testing.T) {
+	now := time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	url, hub, store, _ := runHub(t, t.TempDir(), clock)
+	for at := now.Add(-10 * time.Minute); !at.After(now); at = at.Add(history.FineStep) {
+		hub.PublishLoad(protocol.Load{Host: "web-3", At: protocol.At(at), Interval: protocol.Duration(history.FineStep), Load1: 2, CPUs: 4})
+	}
+	waitFor(t, func() bool { got, _, _ := store.Samples("web-3", now, now, 0); return len(got) == 1 })
+
+	tm := client.DefaultTimings()
+	tm.BackoffMin, tm.BackoffMax, tm.CloseWait = 5*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
+	c, err := client.New([]client.FeedConfig{{Name: "hub", URL: url}}, "", tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	running := make(chan struct{})
+	go func() { c.Run(ctx); close(running) }()
+	defer func() { cancel(); <-running }()
+	waitFor(t, func() bool { h, _ := c.Store().HealthOf("hub"); return h.State == client.Synced })
+
+	loadID, err := c.LoadHistory("hub", "web-3", now.Add(-5*time.Minute), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewindID, err := c.Rewind("hub", now.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := map[string]client.HistoryAnswer{}
+	waitFor(t, func() bool {
+		for _, a := range c.Store().Drain().History {
+			answers[a.ID] = a
+		}
+		return len(answers) == 2
+	})
+	if a := answers[loadID]; a.Kind != "load" || a.Host != "web-3" || len(a.Samples) != 31 || a.Error != "" {
+		t.Fatalf("load answer %+v", a)
+	}
+	if a := answers[rewindID]; a.Kind != "rewind" || a.Rewind == nil || len(a.Rewind.Loads) != 1 || !a.Rewind.Loads[0].At.Equal(now.Add(-time.Minute)) {
+		t.Fatalf("rewind answer %+v", a)
 	}
 }
