@@ -131,6 +131,8 @@ type Serve struct {
 	Agents       []AgentGrant  `toml:"agents"`
 	Scrape       []Scrape      `toml:"scrape"`
 	Alertmanager *Alertmanager `toml:"alertmanager"`
+	// History: where load history comes from ([serve.history]).
+	History *History `toml:"history"`
 	// Cluster, with a name, makes this hub one of a cluster holding one
 	// journal (a replicated JetStream stream) instead of a file.
 	Cluster Cluster `toml:"cluster"`
@@ -499,6 +501,7 @@ func (c *Config) validate(loc *locator) Errors {
 	s.Evidence.validate(add)
 	c.validatePublish(add)
 	c.validateFleet(add)
+	c.validateHistory(add)
 	book := incident.Defaults()
 	step := 0 // [[runbooks.steps]] elements are counted across runbooks
 	for i, rb := range c.Runbooks {
