@@ -18,6 +18,8 @@ type KeyMap struct {
 	Draft, Copy, Save, FeedDetail key.Binding
 	Publish                       key.Binding
 	Help, Quit                    key.Binding
+	// Rewind: the board as it stood at a moment of the journal.
+	StepBack, StepForward, RewindTo, Live key.Binding
 }
 
 // DefaultKeyMap follows what terminal users already know.
@@ -57,11 +59,19 @@ func DefaultKeyMap() KeyMap {
 		FeedDetail: b([]string{"f"}, "f", "feed details"),
 		Help:       b([]string{"?"}, "?", "all keys"),
 		Quit:       b([]string{"q", "ctrl+c"}, "q", "quit"),
+
+		StepBack:    b([]string{"["}, "[", "rewind: entry back"),
+		StepForward: b([]string{"]"}, "]", "rewind: entry forward"),
+		RewindTo:    b([]string{"@"}, "@", "rewind to a time"),
+		Live:        b([]string{"esc"}, "esc", "back to live"),
 	}
 }
 
 // ShortHelp is the footer line: the keys that do something now.
 func (k KeyMap) ShortHelp() []key.Binding {
+	if k.Live.Enabled() { // rewound: moving through time is what the keys do
+		return enabled(k.Live, k.StepBack, k.StepForward, k.RewindTo, k.Help, k.Open, k.Filter, k.Quit)
+	}
 	return enabled(k.Help, k.Tick, k.Claim, k.Note, k.Open, k.Collect, k.Status, k.Declare, k.Filter, k.Quit)
 }
 
@@ -72,6 +82,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Filter, k.TimeZone, k.JumpTo},
 		{k.Tick, k.Claim, k.Note, k.Declare, k.Edit, k.Status, k.Incidents, k.Collect},
 		{k.Draft, k.Publish, k.Copy, k.Save, k.FeedDetail},
+		{k.StepBack, k.StepForward, k.RewindTo, k.Live},
 	}
 }
 

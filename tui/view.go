@@ -61,7 +61,7 @@ func (m *Model) Render() string {
 		}
 		body = g.out
 	}
-	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.st.PresenceVersion, m.now.Unix(), m.selected, m.width, m.opts.Demo)
+	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.st.PresenceVersion, m.now.Unix(), m.selected, m.width, m.opts.Demo, m.rewindKey())
 	return m.chrome.header.get(headKey, m.header) + "\n" + body + "\n" + m.footerLine(d)
 }
 
@@ -238,6 +238,9 @@ func (m Model) header() string {
 	var segs []segment
 	if m.opts.Demo {
 		segs = append(segs, segment{variants: []string{s.Badge.Render(" DEMO "), ""}, prio: prioDecoration})
+	}
+	if seg, ok := m.rewindHeader(); ok {
+		segs = append(segs, seg)
 	}
 	in := m.current()
 	if in == nil {

@@ -1,0 +1,351 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/bubbles/v2/key"
+
+	"github.com/vigil-oncall/vigil/feeds/client"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/review"
+	"github.com/vigil-oncall/vigil/tui/state"
+)
+
+// reviewFeed is a Feed that can ask its hub for a host's load history and
+// for the board at a moment (client.Client).
+type reviewFeed interface {
+	LoadHistory(feed, host string, from, to time.Time) (string, error)
+	Rewind(feed string, at time.Time) (string, error)
+}
+
+// hubLoadSpan is how far back the host detail shows a host's load.
+const hubLoadSpan = 48 * time.Hour
+
+// reviewState is the dashboard's review side: the hub history requests in
+// flight and, while rewound, the board of the past beside the live one.
+type reviewState struct {
+	loadAsks map[string]string // request id -> host
+	rw       *rewind
+}
+
+// rewind is the board as it stood at a moment. The live board goes on
+// being kept current meanwhile, and esc puts it back.
+type rewind struct {
+	at      time.Time // the moment asked for
+	shown   bool      // an answer is on screen
+	feed    string
+	asked   string // the id of the request awaiting its answer
+	live    *state.State
+	liveSel string
+	pinned  bool
+	entries []time.Time // the shown board's entry times, oldest first
+}
+
+// Messages of the review side.
+type (
+	loadAskedMsg struct {
+		host, id string
+		err      error
+	}
+	rewindAskedMsg struct {
+		at  time.Time
+		id  string
+		err error
+	}
+)
+
+// Rewound reports whether the board shows the past, and which moment.
+func (m Model) Rewound() (time.Time, bool) {
+	if m.rv.rw == nil {
+		return time.Time{}, false
+	}
+	return m.rv.rw.at, true
+}
+
+// askHostLoad asks the host's hub for its last 48 hours of load, for the
+// host detail; the request is sent by a command, never here.
+func (m Model) askHostLoad(h *state.Host) tea.Cmd {
+	rf, ok := m.feed.(reviewFeed)
+	if !ok || h == nil {
+		return nil
+	}
+	to := m.now
+	from := to.Add(-hubLoadSpan)
+	m.st.StartHubLoad(h.Name, from, to)
+	return askLoad(rf, h.Feed, h.Name, from, to)
+}
+
+func askLoad(rf reviewFeed, feed, host string, from, to time.Time) tea.Cmd {
+	return func() tea.Msg {
+		id, err := rf.LoadHistory(feed, host, from, to)
+		return loadAskedMsg{host: host, id: id, err: err}
+	}
+}
+
+// reviewAnswers takes the answers of load history and rewind requests out
+// of a batch (the rest go to the board) and handles them.
+func (m Model) reviewAnswers(b *client.Batch) (Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	rest := b.History[:0:0]
+	for _, a := range b.History {
+		switch {
+		case a.Kind == protocol.HistoryLoad || m.rv.loadAsks[a.ID] != "":
+			host := m.rv.loadAsks[a.ID]
+			delete(m.rv.loadAsks, a.ID)
+			if host == "" {
+				continue
+			}
+			st := m.st
+			if m.rv.rw != nil && m.rv.rw.live != nil {
+				st = m.rv.rw.live // the hub's history is the live board's
+			}
+			if next, more := st.AddHubLoad(host, a.Samples, a.More, a.Error); more {
+				if rf, ok := m.feed.(reviewFeed); ok {
+					if h := st.HubLoad(host); h != nil {
+						cmds = append(cmds, askLoad(rf, a.Feed, host, next, h.To))
+					}
+				}
+			}
+		case a.Kind == protocol.TypeRewind || (m.rv.rw != nil && a.ID == m.rv.rw.asked):
+			if m.rv.rw == nil || a.ID != m.rv.rw.asked {
+				continue // an answer to a rewind since left
+			}
+			if a.Error != "" || a.Rewind == nil {
+				m = m.notice("rewind: "+state.Sanitize(a.Error), true)
+				continue
+			}
+			m = m.showRewind(a.Feed, a.Rewind)
+		default:
+			rest = append(rest, a)
+		}
+	}
+	b.History = rest
+	return m, tea.Batch(cmds...)
+}
+
+// rewindTo asks the hub for the board at at.
+func (m Model) rewindTo(at time.Time) (Model, tea.Cmd) {
+	rf, ok := m.feed.(reviewFeed)
+	if !ok {
+		return m.notice("rewind needs a hub: this feed cannot rewind", true), nil
+	}
+	if live := m.opts.Now(); !at.Before(live) {
+		return m.goLive()
+	}
+	feed := m.opts.DeclareFeed
+	if m.rv.rw == nil {
+		m.rv.rw = &rewind{live: m.st, liveSel: m.selected, pinned: m.pinned}
+	}
+	m.rv.rw.at, m.rv.rw.feed = at, feed
+	return m, func() tea.Msg {
+		id, err := rf.Rewind(feed, at)
+		return rewindAskedMsg{at: at, id: id, err: err}
+	}
+}
+
+func (m Model) rewindAsked(msg rewindAskedMsg) Model {
+	if m.rv.rw == nil || !msg.at.Equal(m.rv.rw.at) {
+		return m
+	}
+	if msg.err != nil {
+		if !m.rv.rw.shown {
+			m = m.leaveRewind()
+		}
+		return m.notice("rewind: "+msg.err.Error(), true)
+	}
+	m.rv.rw.asked = msg.id
+	return m
+}
+
+// showRewind puts the board of the answer on screen: a board built by the
+// same reducer as the live one, from frames as they stood then.
+func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
+	rw := m.rv.rw
+	at := r.At.Time
+	st := state.New(m.opts.Thresholds, m.opts.TimelineCap)
+	b := state.Batch{}
+	if h := rw.live.FeedHealth(feed); h != nil {
+		b.Health = []state.Health{*h}
+	}
+	for _, l := range r.Loads {
+		b.Loads = append(b.Loads, state.HostLoad{Feed: feed, Load: l, Received: at})
+	}
+	for _, s := range r.Services {
+		b.Services = append(b.Services, state.ServiceState{Feed: feed, Service: s, Received: at})
+	}
+	type msg struct {
+		seq uint64
+		m   protocol.Message
+	}
+	var msgs []msg
+	for i := range r.Incidents {
+		msgs = append(msgs, msg{r.Incidents[i].Seq, &r.Incidents[i]})
+	}
+	rw.entries = rw.entries[:0]
+	for i := range r.Entries {
+		msgs = append(msgs, msg{r.Entries[i].Seq, &r.Entries[i]})
+		rw.entries = append(rw.entries, r.Entries[i].At.Time)
+	}
+	sort.Slice(rw.entries, func(i, j int) bool { return rw.entries[i].Before(rw.entries[j]) })
+	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].seq < msgs[j].seq })
+	for _, x := range msgs {
+		b.Events = append(b.Events, state.JournalEvent{Feed: feed, Msg: x.m})
+	}
+	st.Apply(b, at)
+	st.Tick(at)
+	rw.shown = true
+	m.st, m.now = st, at
+	m.pinned = false
+	m.chooseIncident()
+	m.tl.follow = true
+	return m
+}
+
+// goLive returns to the live board.
+func (m Model) goLive() (Model, tea.Cmd) {
+	if m.rv.rw == nil {
+		return m, nil
+	}
+	return m.leaveRewind().notice("live again", false), nil
+}
+
+func (m Model) leaveRewind() Model {
+	rw := m.rv.rw
+	m.st, m.selected, m.pinned = rw.live, rw.liveSel, rw.pinned
+	m.rv.rw = nil
+	m.now = m.opts.Now()
+	m.chooseIncident()
+	return m
+}
+
+// stepBack shows the board just before the newest entry on screen (from
+// live: the newest entry's moment); stepForward the next entry's moment,
+// or live again after the last.
+func (m Model) stepBack() (Model, tea.Cmd) {
+	at := m.now
+	if rw := m.rv.rw; rw != nil {
+		at = rw.at
+		for i := len(rw.entries) - 1; i >= 0; i-- {
+			if rw.entries[i].Before(at) {
+				return m.rewindTo(rw.entries[i])
+			}
+		}
+		return m.rewindTo(at.Add(-time.Minute))
+	}
+	newest := time.Time{}
+	if n := m.st.Timeline.Len(""); n > 0 {
+		newest = m.st.Timeline.At("", n-1).At
+	}
+	if newest.IsZero() || !newest.Before(at) {
+		newest = at.Add(-time.Minute)
+	}
+	return m.rewindTo(newest)
+}
+
+func (m Model) stepForward() (Model, tea.Cmd) {
+	rw := m.rv.rw
+	if rw == nil {
+		return m.notice("already live", false), nil
+	}
+	// The live board holds the entries after the moment.
+	tl := rw.live.Timeline
+	for i, n := 0, tl.Len(""); i < n; i++ {
+		if e := tl.At("", i); e.At.After(rw.at) {
+			return m.rewindTo(e.At)
+		}
+	}
+	return m.goLive()
+}
+
+// rewindPrompt asks for a moment to rewind to.
+func (m Model) rewindPrompt() (Model, tea.Cmd) {
+	d, cmd := newPrompt("rewind to> ", "02:13, 2026-11-22 02:13, an RFC 3339 time, or -3h", "", m.width, false, func(v string) action {
+		return rewindAct{value: v}
+	})
+	return m.push(d), cmd
+}
+
+// rewindAct is a moment typed into the rewind prompt.
+type rewindAct struct{ value string }
+
+// parseMoment reads a typed moment: ParseAt's forms, and a bare time of
+// day (HH:MM, HH:MM:SS) as its latest past occurrence in the shown zone.
+func parseMoment(s string, now time.Time, zone *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, form := range []string{"15:04", "15:04:05"} {
+		if t, err := time.ParseInLocation(form, s, zone); err == nil {
+			day := now.In(zone)
+			at := time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, zone)
+			if at.After(now) {
+				at = at.AddDate(0, 0, -1)
+			}
+			return at, nil
+		}
+	}
+	return review.ParseAt(s, now, zone)
+}
+
+func (m Model) rewindTyped(value string) (Model, tea.Cmd) {
+	zone := time.Local
+	if m.opts.UTC {
+		zone = time.UTC
+	}
+	at, err := parseMoment(value, m.opts.Now(), zone)
+	if err != nil {
+		return m.notice(err.Error(), true), nil
+	}
+	return m.rewindTo(at)
+}
+
+// rewindRefuses says why a key that would send something does nothing
+// while the board shows the past.
+func (m Model) rewindRefuses(msg tea.KeyPressMsg) bool {
+	if m.rv.rw == nil {
+		return false
+	}
+	k := &m.keys
+	for _, b := range []key.Binding{k.Tick, k.Claim, k.Collect, k.Note, k.Declare, k.Edit, k.Status, k.Publish} {
+		b.SetEnabled(true)
+		if key.Matches(msg, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// rewindHeader is the header's first segment while rewound: the moment,
+// how long ago, and that nothing can be sent; never cut.
+func (m Model) rewindHeader() (segment, bool) {
+	rw := m.rv.rw
+	if rw == nil {
+		return segment{}, false
+	}
+	zone, suffix := time.Local, ""
+	if m.opts.UTC {
+		zone, suffix = time.UTC, "Z"
+	}
+	ago := age(m.opts.Now().Sub(rw.at))
+	when := rw.at.In(zone).Format("15:04:05") + suffix
+	if m.opts.Now().In(zone).YearDay() != rw.at.In(zone).YearDay() || m.opts.Now().Sub(rw.at) > 24*time.Hour {
+		when = rw.at.In(zone).Format("Jan 2 15:04:05") + suffix
+	}
+	badge := m.styles.Badge.Render(" REWIND " + when + " · " + ago + " ago ")
+	if !rw.shown {
+		badge = m.styles.Badge.Render(" REWIND " + when + " · asking the hub… ")
+	}
+	return segment{variants: []string{badge + m.styles.Dim.Render(" "+m.keyName(m.keys.Live)+" live"), badge}, prio: prioTrouble}, true
+}
+
+func (a rewindAct) String() string { return fmt.Sprintf("rewind to %s", a.value) }
+
+// rewindKey is what the header shows of the rewind, for its cache.
+func (m Model) rewindKey() string {
+	if m.rv == nil || m.rv.rw == nil {
+		return ""
+	}
+	return fmt.Sprint(m.rv.rw.at.UnixMilli(), m.rv.rw.shown, m.opts.Now().Unix()/60)
+}
