@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
