@@ -349,3 +349,22 @@ func (m Model) rewindKey() string {
 	}
 	return fmt.Sprint(m.rv.rw.at.UnixMilli(), m.rv.rw.shown, m.opts.Now().Unix()/60)
 }
+
+// rewindKeys move the board through time; Live (esc) works while rewound.
+type rewindKeys struct {
+	StepBack, StepForward, RewindTo, Live key.Binding
+}
+
+func defaultRewindKeys() rewindKeys {
+	return rewindKeys{
+		StepBack:    binding([]string{"["}, "[", "rewind: entry back"),
+		StepForward: binding([]string{"]"}, "]", "rewind: entry forward"),
+		RewindTo:    binding([]string{"@"}, "@", "rewind to a time"),
+		Live:        binding([]string{"esc"}, "esc", "back to live"),
+	}
+}
+
+// FullHelp is the rewind keys' column of the ? overlay.
+func (k rewindKeys) FullHelp() []key.Binding {
+	return []key.Binding{k.StepBack, k.StepForward, k.RewindTo, k.Live}
+}
