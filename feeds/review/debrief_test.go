@@ -8,14 +8,15 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/review/reviewtest"
 )
 
 // The debrief draft of the night of the 22nd, from the journal a real hub
 // wrote: both columns filled with what the journal shows.
 func TestDebriefDraftFromTheJournal(t *testing.T) {
-	h := november(t)
-	h.stop()
-	msgs, err := Read(context.Background(), h.dir, "", "", time.Time{})
+	h := reviewtest.November(t)
+	h.Stop()
+	msgs, err := Read(context.Background(), h.Dir, "", "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestDebriefDraftFromTheJournal(t *testing.T) {
 			step = &inc.Checklist[i]
 		}
 	}
-	text, ok, err := incident.Draft(inc, step, incident.DraftEnv{Zone: time.UTC, Now: ts("2026-11-23T09:00:00Z"), Timeline: timeline})
+	text, ok, err := incident.Draft(inc, step, incident.DraftEnv{Zone: time.UTC, Now: reviewtest.TS("2026-11-23T09:00:00Z"), Timeline: timeline})
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/review/reviewtest"
 )
 
 // rewindOver asks a real hub over the wire for the board at at.
@@ -67,7 +68,7 @@ func board(r *protocol.Rewind) map[string]string {
 }
 
 func TestRewindThreeMomentsOfOneNight(t *testing.T) {
-	h := november(t)
+	h := reviewtest.November(t)
 	tests := []struct {
 		at   string
 		want map[string]string
@@ -94,7 +95,7 @@ func TestRewindThreeMomentsOfOneNight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.at, func(t *testing.T) {
-			r := rewindOver(t, h.url, ts(tt.at))
+			r := rewindOver(t, h.URL, reviewtest.TS(tt.at))
 			got := board(r)
 			for k, want := range tt.want {
 				if strings.HasSuffix(k, "(not absent)") {
@@ -110,7 +111,7 @@ func TestRewindThreeMomentsOfOneNight(t *testing.T) {
 			if len(r.Incidents) != 1 {
 				t.Errorf("incidents %d, want INC-4 alone (the others ended days before)", len(r.Incidents))
 			}
-			if r.Seq == 0 || !r.At.Equal(ts(tt.at)) {
+			if r.Seq == 0 || !r.At.Equal(reviewtest.TS(tt.at)) {
 				t.Errorf("seq %d at %s", r.Seq, r.At)
 			}
 		})
