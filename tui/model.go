@@ -179,6 +179,8 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	case rewindAskedMsg:
 		return m.rewindAsked(msg), nil
+	case forwardAskedMsg:
+		return m.forwardAsked(msg), nil
 	case errMsg:
 		return m.notice(msg.err.Error(), true), nil
 	case savedMsg:

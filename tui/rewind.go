@@ -43,6 +43,8 @@ type rewind struct {
 	liveSel string
 	pinned  bool
 	entries []time.Time // the shown board's entry times, oldest first
+	seq     uint64      // the newest journal message of the shown board
+	forward string      // the id of the history request for the entries after seq
 }
 
 // Messages of the review side.
@@ -53,6 +55,11 @@ type (
 	}
 	rewindAskedMsg struct {
 		at  time.Time
+		id  string
+		err error
+	}
+	forwardAskedMsg struct {
+		seq uint64
 		id  string
 		err error
 	}
@@ -110,6 +117,11 @@ func (m Model) reviewAnswers(b *client.Batch) (Model, tea.Cmd) {
 					}
 				}
 			}
+		case m.rv.rw != nil && a.ID == m.rv.rw.forward && a.ID != "":
+			m.rv.rw.forward = ""
+			var c tea.Cmd
+			m, c = m.forwardTo(a)
+			cmds = append(cmds, c)
 		case a.Kind == protocol.TypeRewind || (m.rv.rw != nil && a.ID == m.rv.rw.asked):
 			if m.rv.rw == nil || a.ID != m.rv.rw.asked {
 				continue // an answer to a rewind since left
@@ -197,7 +209,7 @@ func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
 	}
 	st.Apply(b, at)
 	st.Tick(at)
-	rw.shown = true
+	rw.shown, rw.seq = true, r.Seq
 	m.st, m.now = st, at
 	m.pinned = false
 	m.chooseIncident()
@@ -222,40 +234,78 @@ func (m Model) leaveRewind() Model {
 	return m
 }
 
-// stepBack shows the board just before the newest entry on screen (from
-// live: the newest entry's moment); stepForward the next entry's moment,
-// or live again after the last.
+// stepBack shows the board as it stood at the entry before the newest
+// one on screen (from live: at the newest entry).
 func (m Model) stepBack() (Model, tea.Cmd) {
-	at := m.now
 	if rw := m.rv.rw; rw != nil {
-		at = rw.at
-		for i := len(rw.entries) - 1; i >= 0; i-- {
-			if rw.entries[i].Before(at) {
-				return m.rewindTo(rw.entries[i])
+		if n := len(rw.entries); n > 0 {
+			newest := rw.entries[n-1]
+			for i := n - 2; i >= 0; i-- {
+				if rw.entries[i].Before(newest) {
+					return m.rewindTo(rw.entries[i])
+				}
 			}
+			return m.rewindTo(newest.Add(-time.Millisecond))
 		}
-		return m.rewindTo(at.Add(-time.Minute))
+		return m.rewindTo(rw.at.Add(-time.Minute))
 	}
-	newest := time.Time{}
+	at := m.now
 	if n := m.st.Timeline.Len(""); n > 0 {
-		newest = m.st.Timeline.At("", n-1).At
+		if e := m.st.Timeline.At("", n-1).At; e.Before(at) {
+			at = e
+		}
 	}
-	if newest.IsZero() || !newest.Before(at) {
-		newest = at.Add(-time.Minute)
-	}
-	return m.rewindTo(newest)
+	return m.rewindTo(at)
 }
 
+// stepForward shows the board at the next entry after the one on screen:
+// it asks the hub for the entries after the board's seq (a history page)
+// and goes to the first; after the last, live again.
 func (m Model) stepForward() (Model, tea.Cmd) {
 	rw := m.rv.rw
 	if rw == nil {
 		return m.notice("already live", false), nil
 	}
-	// The live board holds the entries after the moment.
-	tl := rw.live.Timeline
-	for i, n := 0, tl.Len(""); i < n; i++ {
-		if e := tl.At("", i); e.At.After(rw.at) {
-			return m.rewindTo(e.At)
+	hf, ok := m.feed.(historyFeed)
+	if !ok || !rw.shown {
+		return m, nil
+	}
+	seq, feed := rw.seq, rw.feed
+	return m, func() tea.Msg {
+		id, err := hf.History(feed, seq+forwardPage+1, forwardPage, "")
+		return forwardAskedMsg{seq: seq, id: id, err: err}
+	}
+}
+
+// forwardPage is how many journal messages after the board a step
+// forward asks for: the next entry is among them but for a run of
+// incident frames.
+const forwardPage = 50
+
+func (m Model) forwardAsked(msg forwardAskedMsg) Model {
+	if m.rv.rw == nil || msg.seq != m.rv.rw.seq {
+		return m
+	}
+	if msg.err != nil {
+		return m.notice("rewind: "+msg.err.Error(), true)
+	}
+	m.rv.rw.forward = msg.id
+	return m
+}
+
+// forwardTo goes to the first entry after the board in a history page.
+func (m Model) forwardTo(a client.HistoryAnswer) (Model, tea.Cmd) {
+	rw := m.rv.rw
+	if a.Error != "" {
+		return m.notice("rewind: "+state.Sanitize(a.Error), true), nil
+	}
+	for _, msg := range a.Messages {
+		if e, ok := msg.(*protocol.Entry); ok && e.Seq > rw.seq {
+			at := e.At.Time
+			if !at.After(rw.at) {
+				at = rw.at.Add(time.Millisecond) // acted on earlier, journaled after the board
+			}
+			return m.rewindTo(at)
 		}
 	}
 	return m.goLive()

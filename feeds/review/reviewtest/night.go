@@ -231,12 +231,31 @@ func November(t testing.TB) *Hub {
 	h.Service(TS("2026-11-22T01:55:00Z"), "web-1", "http", "ok", "HTTP 200")
 	h.Service(TS("2026-11-22T02:11:40Z"), "shared-04", "exim", "down", "connect 127.0.0.1:25: connection refused")
 	h.Loads("shared-04", TS("2026-11-22T02:11:00Z"), TS("2026-11-22T02:12:00Z"), func(time.Time) float64 { return 9.8 })
-	// INC-4.
-	h.Do(TS("2026-11-22T02:12:00Z"), protocol.Command{Op: "declare", Title: "Mail delayed", Severity: "SEV2", Kind: "outage"})
-	h.Do(TS("2026-11-22T02:15:00Z"), check("INC-4", "ack"))
-	h.Do(TS("2026-11-22T02:16:00Z"), publish("INC-4", "status-page", "Mail is delayed; we are investigating."))
+	// INC-4, shared-04 reporting every 10 s throughout, so the journal
+	// holds everything in the order it happened.
+	reported := TS("2026-11-22T02:12:00Z")
+	shared04 := func(at time.Time) float64 {
+		if at.Before(TS("2026-11-22T03:10:00Z")) {
+			return 9.8 - at.Sub(TS("2026-11-22T02:12:00Z")).Hours()*8
+		}
+		return 0.6 // rebooted
+	}
+	until := func(to time.Time) {
+		if to.After(reported) {
+			h.Loads("shared-04", reported, to, shared04)
+			reported = to
+		}
+	}
+	do := func(at time.Time, cmd protocol.Command) {
+		until(at)
+		h.Do(at, cmd)
+	}
+	do(TS("2026-11-22T02:12:00Z"), protocol.Command{Op: "declare", Title: "Mail delayed", Severity: "SEV2", Kind: "outage"})
+	do(TS("2026-11-22T02:15:00Z"), check("INC-4", "ack"))
+	do(TS("2026-11-22T02:16:00Z"), publish("INC-4", "status-page", "Mail is delayed; we are investigating."))
 	// What was running on the host, captured by its agent before anyone
 	// touched it; the hub journals it asynchronously.
+	until(TS("2026-11-22T02:20:00Z"))
 	h.mu.Lock()
 	h.now = TS("2026-11-22T02:20:01Z")
 	h.mu.Unlock()
@@ -249,16 +268,16 @@ func November(t testing.TB) *Hub {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	h.Do(TS("2026-11-22T02:32:00Z"), check("INC-4", "social"))
-	h.Do(TS("2026-11-22T02:40:00Z"), check("INC-4", "root-cause"))
-	h.Do(TS("2026-11-22T02:47:00Z"), check("INC-4", "updates"))
-	h.Do(TS("2026-11-22T02:52:00Z"), publish("INC-4", "email-customers", "Mail to your mailboxes is delayed."))
-	h.Do(TS("2026-11-22T03:02:00Z"), check("INC-4", "answer-messages"))
-	h.Loads("shared-04", TS("2026-11-22T02:12:10Z"), TS("2026-11-22T03:10:00Z"), func(at time.Time) float64 { return 9.8 - at.Sub(TS("2026-11-22T02:12:00Z")).Hours()*8 })
-	h.Do(TS("2026-11-22T03:10:00Z"), protocol.Command{Op: "note", Incident: "INC-4", Text: "rebooted shared-04 after the queue drained"})
+	do(TS("2026-11-22T02:32:00Z"), check("INC-4", "social"))
+	do(TS("2026-11-22T02:40:00Z"), check("INC-4", "root-cause"))
+	do(TS("2026-11-22T02:47:00Z"), check("INC-4", "updates"))
+	do(TS("2026-11-22T02:52:00Z"), publish("INC-4", "email-customers", "Mail to your mailboxes is delayed."))
+	do(TS("2026-11-22T03:02:00Z"), check("INC-4", "answer-messages"))
+	do(TS("2026-11-22T03:10:00Z"), protocol.Command{Op: "note", Incident: "INC-4", Text: "rebooted shared-04 after the queue drained"})
+	until(TS("2026-11-22T03:35:00Z"))
 	h.Service(TS("2026-11-22T03:35:00Z"), "shared-04", "exim", "ok", "")
-	h.Loads("shared-04", TS("2026-11-22T03:10:00Z"), TS("2026-11-22T03:50:00Z"), func(time.Time) float64 { return 0.6 })
-	h.Do(TS("2026-11-22T03:42:00Z"), resolve("INC-4"))
+	do(TS("2026-11-22T03:42:00Z"), resolve("INC-4"))
+	until(TS("2026-11-22T03:50:00Z"))
 	h.Do(TS("2026-11-22T06:12:00Z"), publish("INC-4", "resolved-notice", "Mail is delivered again."))
 	h.Do(TS("2026-11-23T03:42:00Z"), check("INC-4", "postmortem"))
 	return h
