@@ -134,4 +134,17 @@ func TestRewindANightOnARealHub(t *testing.T) {
 	if _, rewound := m.Rewound(); rewound || !m.now.Equal(now) || m.st.Incident("INC-4") == nil {
 		t.Fatalf("esc did not return to live")
 	}
+
+	// A fresh dashboard's host detail: the hub's 48 hours, not what the
+	// dashboard saw since it started (one sample).
+	p.m = m
+	p.press("1", "enter")
+	p.until("the hub's load history", func() bool {
+		h := p.m.st.HubLoad("shared-04")
+		return h != nil && h.Complete
+	})
+	detail := ansi.Strip(p.m.Render())
+	if hub := p.m.st.HubLoad("shared-04"); len(hub.Load1) != 720 || hub.Peak != 9.8 || !strings.Contains(detail, "last 48 h from the hub") {
+		t.Fatalf("%d samples, peak %v:\n%s", len(hub.Load1), hub.Peak, detail)
+	}
 }
