@@ -1,6 +1,7 @@
 package export
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -228,6 +229,13 @@ func (r *Report) keyTimes(inc *protocol.Incident) {
 }
 
 func (r *Report) peaks(src Source, lead time.Duration) {
+	if src.History != nil {
+		// The hub's history holds every sample of the window, whatever
+		// the load log kept.
+		if loads, err := src.History.Loads(context.Background(), r.WindowFrom.Add(-lead), r.WindowTo); err == nil && len(loads) > 0 {
+			src.Loads = loads
+		}
+	}
 	if len(src.Loads) == 0 {
 		r.NoLoadHistory = true
 		return
