@@ -278,23 +278,27 @@ func (s *Store) Samples(host string, from, to time.Time, limit int) (samples []p
 			return nil, false, nil
 		}
 	}
-	fineFrom := now.Add(-FineKeep)
-	coarseFrom := now.Add(-CoarseKeep)
+	// A slot holds the time it belongs to, so whatever the fine ring still
+	// holds of the range is exact: 10 s where it was not yet written over
+	// (the last 48 hours of a host that reports, longer of one that
+	// stopped), the 5-minute peaks before that, nothing beyond 90 days.
+	from = maxTime(from, now.Add(-CoarseKeep))
+	fine, err := readRing(f, headerBytes, fineSlots, FineStep, from, to)
+	if err != nil {
+		return nil, false, err
+	}
+	coarse, err := readRing(f, int64(coarseOffset), coarseSlots, CoarseStep, from, to)
+	if err != nil {
+		return nil, false, err
+	}
 	var out []protocol.LoadSample
-	if from.Before(fineFrom) {
-		cs, err := readRing(f, int64(coarseOffset), coarseSlots, CoarseStep, maxTime(from, coarseFrom), minTime(to, fineFrom.Add(-time.Nanosecond)))
-		if err != nil {
-			return nil, false, err
+	for _, c := range coarse {
+		if len(fine) > 0 && c.At.Add(CoarseStep).After(fine[0].At.Time) {
+			break
 		}
-		out = cs
+		out = append(out, c)
 	}
-	if !to.Before(fineFrom) {
-		fs, err := readRing(f, headerBytes, fineSlots, FineStep, maxTime(from, fineFrom), to)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, fs...)
-	}
+	out = append(out, fine...)
 	if limit > 0 && len(out) > limit {
 		return out[:limit], true, nil
 	}
