@@ -52,8 +52,9 @@ const FileBytes = fileBytes
 const Dir = "history"
 
 // maxOpen bounds the open files: a fleet larger than this reopens files,
-// it does not run out of descriptors.
-const maxOpen = 128
+// it does not run out of descriptors (Go raises the soft limit to the
+// hard one, commonly 4096 or more, at start).
+const maxOpen = 1024
 
 // queueSize bounds the samples waiting to be written; beyond it a sample
 // is dropped (and counted) rather than slowing the hub.
@@ -146,9 +147,10 @@ func (s *Store) file(host string, create bool) (*os.File, error) {
 		return f, err
 	}
 	if len(s.open) >= maxOpen {
-		for h, f := range s.open {
+		for h, f := range s.open { // any one: a fleet this large reopens some
 			f.Close()
 			delete(s.open, h)
+			break
 		}
 	}
 	f, err := os.OpenFile(filepath.Join(s.dir, fileName(host)), os.O_RDWR|os.O_CREATE, 0o640)
