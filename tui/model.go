@@ -56,6 +56,9 @@ type Options struct {
 	FrameGap    time.Duration // the clock's tick (default 1s): countdowns move and load-only changes are drawn on it
 	TimelineCap int
 	Now         func() time.Time
+	// RewindAt, when set, starts the board rewound to that moment, once
+	// the feed is synced (vigil --at).
+	RewindAt time.Time
 }
 
 // Messages.
@@ -131,7 +134,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		tl: newTimelinePane(), cl: &checklistPane{cache: &cached{}},
 		now:   opts.Now(),
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
-		rv: &reviewState{loadAsks: map[string]string{}},
+		rv: &reviewState{loadAsks: map[string]string{}, startAt: opts.RewindAt},
 	}
 	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl}
 	m.updateKeys()
@@ -169,7 +172,8 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.st.Apply(StateBatch(msg.b), m.now)
 		m.chooseIncident()
 		m.st.Tick(m.now) // steps gone overdue since the last message
-		return m, tea.Batch(m.waitFrame(), m.alerts(), review)
+		m, start := m.startRewound()
+		return m, tea.Batch(m.waitFrame(), m.alerts(), review, start)
 	case loadAskedMsg:
 		if msg.err != nil {
 			m.st.AddHubLoad(msg.host, nil, false, msg.err.Error())

@@ -30,6 +30,7 @@ const hubLoadSpan = 48 * time.Hour
 type reviewState struct {
 	loadAsks map[string]string // request id -> host
 	rw       *rewind
+	startAt  time.Time // where to rewind to once the feed is synced (vigil --at)
 }
 
 // rewind is the board as it stood at a moment. The live board goes on
@@ -417,4 +418,18 @@ func defaultRewindKeys() rewindKeys {
 // FullHelp is the rewind keys' column of the ? overlay.
 func (k rewindKeys) FullHelp() []key.Binding {
 	return []key.Binding{k.StepBack, k.StepForward, k.RewindTo, k.Live}
+}
+
+// startRewound rewinds to the moment vigil --at named, once the feed it
+// asks is synced.
+func (m Model) startRewound() (Model, tea.Cmd) {
+	if m.rv.startAt.IsZero() {
+		return m, nil
+	}
+	if h := m.st.FeedHealth(m.opts.DeclareFeed); h == nil || h.State != state.FeedSynced {
+		return m, nil
+	}
+	at := m.rv.startAt
+	m.rv.startAt = time.Time{}
+	return m.rewindTo(at)
 }

@@ -131,3 +131,47 @@ func sanitize(s string) string {
 		return r
 	}, s)
 }
+
+// Request is a vigil report command line.
+type Request struct {
+	Month   string // YYYY-MM
+	Journal string // a data directory, or
+	Feed    string // a hub's feed URL
+	Token   string
+	Format  string  // md or json
+	Target  float64 // the plan's availability target, percent
+}
+
+// Check says what is wrong with the request, before anything is read.
+func (r Request) Check() error {
+	if (r.Feed == "") == (r.Journal == "") {
+		return fmt.Errorf("report needs exactly one of --feed URL or --journal DIR")
+	}
+	if _, err := ParseMonth(r.Month); err != nil {
+		return fmt.Errorf("--month: %w", err)
+	}
+	if r.Format != "md" && r.Format != "json" {
+		return fmt.Errorf("--format %q: expected md or json", r.Format)
+	}
+	if r.Target <= 0 || r.Target >= 100 {
+		return fmt.Errorf("--target %v: expected a percentage below 100, like 99.9", r.Target)
+	}
+	return nil
+}
+
+// Run reads the journal and writes the month's review to w.
+func Run(ctx context.Context, r Request, w io.Writer) error {
+	month, err := ParseMonth(r.Month)
+	if err != nil {
+		return err
+	}
+	msgs, err := Read(ctx, r.Journal, r.Feed, r.Token, month)
+	if err != nil {
+		return err
+	}
+	m := Review(msgs, Options{Month: month, TargetPct: r.Target, Now: time.Now()})
+	if r.Format == "json" {
+		return m.JSON(w)
+	}
+	return m.Markdown(w)
+}
