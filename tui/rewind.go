@@ -184,10 +184,18 @@ func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
 	if h := rw.live.FeedHealth(feed); h != nil {
 		b.Health = []state.Health{*h}
 	}
+	// A feed's frames are kept only with the fields the protocol requires,
+	// as the live path keeps them.
 	for _, l := range r.Loads {
+		if l.Host == "" || l.At.IsZero() {
+			continue
+		}
 		b.Loads = append(b.Loads, state.HostLoad{Feed: feed, Load: l, Received: at})
 	}
 	for _, s := range r.Services {
+		if s.Host == "" || s.Service == "" || s.State == "" {
+			continue
+		}
 		b.Services = append(b.Services, state.ServiceState{Feed: feed, Service: s, Received: at})
 	}
 	type msg struct {
@@ -196,10 +204,16 @@ func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
 	}
 	var msgs []msg
 	for i := range r.Incidents {
+		if in := &r.Incidents[i].Incident; in.ID == "" || in.Title == "" || in.Status == "" || in.OpenedAt.IsZero() {
+			continue
+		}
 		msgs = append(msgs, msg{r.Incidents[i].Seq, &r.Incidents[i]})
 	}
 	rw.entries = rw.entries[:0]
 	for i := range r.Entries {
+		if r.Entries[i].Seq == 0 || r.Entries[i].Text == "" {
+			continue
+		}
 		msgs = append(msgs, msg{r.Entries[i].Seq, &r.Entries[i]})
 		rw.entries = append(rw.entries, r.Entries[i].At.Time)
 	}

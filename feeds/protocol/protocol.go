@@ -608,7 +608,7 @@ type History struct {
 	Host    string       `json:"host,omitempty"`
 	From    *Time        `json:"from,omitempty"`
 	To      *Time        `json:"to,omitempty"`
-	Samples []LoadSample `json:"samples,omitempty"`
+	Samples []LoadSample `json:"samples,omitzero"` // present (maybe []) in every load answer
 }
 
 // Presence lists who is watching, server to client.

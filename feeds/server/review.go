@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -95,6 +96,9 @@ func (h *Hub) loadHistory(ctx context.Context, req *protocol.History) []byte {
 	if err != nil {
 		return protocol.MustEncode(&protocol.Nack{ID: req.ID, Code: protocol.CodeUnavailable, Error: "load history: " + err.Error()})
 	}
+	if samples == nil {
+		samples = []protocol.LoadSample{} // "samples":[] says none were kept
+	}
 	ans := &protocol.History{ID: req.ID, Kind: protocol.HistoryLoad, Host: req.Host, Samples: samples, More: more}
 	frame := protocol.MustEncode(ans)
 	for len(frame) > protocol.MaxFrameSize && len(ans.Samples) > 0 {
@@ -130,7 +134,7 @@ func FitRewind(ans *protocol.Rewind) []byte {
 // entries), not by the journal's length.
 func (h *Hub) Rewind(ctx context.Context, at time.Time) (*protocol.Rewind, error) {
 	ans := &protocol.Rewind{At: protocol.At(at), Loads: []protocol.Load{}, Services: []protocol.Service{},
-		Incidents: []protocol.IncidentMsg{}, Pages: nil, Entries: []protocol.Entry{}}
+		Incidents: []protocol.IncidentMsg{}, Pages: []json.RawMessage{}, Entries: []protocol.Entry{}}
 	seq := h.journal.SeqAt(at.Add(time.Millisecond)) - 1 // the newest appended at or before at
 	seq = min(seq, h.Seq())
 	ans.Seq = seq
