@@ -134,7 +134,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		tl: newTimelinePane(), cl: &checklistPane{cache: &cached{}},
 		now:   opts.Now(),
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
-		rv: &reviewState{loadAsks: map[string]string{}, startAt: opts.RewindAt},
+		rv: &reviewState{loadAsks: map[string]loadAsk{}, startAt: opts.RewindAt},
 	}
 	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl}
 	m.updateKeys()
@@ -176,9 +176,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, tea.Batch(m.waitFrame(), m.alerts(), review, start)
 	case loadAskedMsg:
 		if msg.err != nil {
-			m.st.AddHubLoad(msg.host, nil, false, msg.err.Error())
+			msg.st.AddHubLoad(msg.host, nil, false, msg.err.Error())
 		} else {
-			m.rv.loadAsks[msg.id] = msg.host
+			m.rv.loadAsks[msg.id] = loadAsk{host: msg.host, st: msg.st}
 		}
 		return m, nil
 	case rewindAskedMsg:

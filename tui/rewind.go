@@ -28,7 +28,7 @@ const hubLoadSpan = 48 * time.Hour
 // reviewState is the dashboard's review side: the hub history requests in
 // flight and, while rewound, the board of the past beside the live one.
 type reviewState struct {
-	loadAsks map[string]string // request id -> host
+	loadAsks map[string]loadAsk // by request id
 	rw       *rewind
 	startAt  time.Time // where to rewind to once the feed is synced (vigil --at)
 }
@@ -52,7 +52,13 @@ type rewind struct {
 type (
 	loadAskedMsg struct {
 		host, id string
+		st       *state.State // the board that asked: live, or the past's
 		err      error
+	}
+	// loadAsk is a load history request awaiting its answer.
+	loadAsk struct {
+		host string
+		st   *state.State
 	}
 	rewindAskedMsg struct {
 		at  time.Time
@@ -81,16 +87,16 @@ func (m Model) askHostLoad(h *state.Host) tea.Cmd {
 	if !ok || h == nil {
 		return nil
 	}
-	to := m.now
+	to := m.now // while rewound: the 48 hours before the moment shown
 	from := to.Add(-hubLoadSpan)
 	m.st.StartHubLoad(h.Name, from, to)
-	return askLoad(rf, h.Feed, h.Name, from, to)
+	return askLoad(rf, m.st, h.Feed, h.Name, from, to)
 }
 
-func askLoad(rf reviewFeed, feed, host string, from, to time.Time) tea.Cmd {
+func askLoad(rf reviewFeed, st *state.State, feed, host string, from, to time.Time) tea.Cmd {
 	return func() tea.Msg {
 		id, err := rf.LoadHistory(feed, host, from, to)
-		return loadAskedMsg{host: host, id: id, err: err}
+		return loadAskedMsg{host: host, st: st, id: id, err: err}
 	}
 }
 
@@ -101,20 +107,16 @@ func (m Model) reviewAnswers(b *client.Batch) (Model, tea.Cmd) {
 	rest := b.History[:0:0]
 	for _, a := range b.History {
 		switch {
-		case a.Kind == protocol.HistoryLoad || m.rv.loadAsks[a.ID] != "":
-			host := m.rv.loadAsks[a.ID]
+		case a.Kind == protocol.HistoryLoad || m.rv.loadAsks[a.ID].st != nil:
+			ask := m.rv.loadAsks[a.ID]
 			delete(m.rv.loadAsks, a.ID)
-			if host == "" {
+			if ask.st == nil {
 				continue
 			}
-			st := m.st
-			if m.rv.rw != nil && m.rv.rw.live != nil {
-				st = m.rv.rw.live // the hub's history is the live board's
-			}
-			if next, more := st.AddHubLoad(host, a.Samples, a.More, a.Error); more {
+			if next, more := ask.st.AddHubLoad(ask.host, a.Samples, a.More, a.Error); more {
 				if rf, ok := m.feed.(reviewFeed); ok {
-					if h := st.HubLoad(host); h != nil {
-						cmds = append(cmds, askLoad(rf, a.Feed, host, next, h.To))
+					if h := ask.st.HubLoad(ask.host); h != nil {
+						cmds = append(cmds, askLoad(rf, ask.st, a.Feed, ask.host, next, h.To))
 					}
 				}
 			}
