@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
+	"github.com/vigil-oncall/vigil/feeds/credits"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/review"
@@ -82,6 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdReport(ctx, args, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args, stdout, stderr)
+	case "credits":
+		if err = credits.Run(ctx, args, stdout, stderr); errors.As(err, new(credits.UsageError)) {
+			err = usageError{err}
+		}
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
@@ -115,6 +120,7 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
   vigil report --month YYYY-MM (--feed URL | --journal DIR) [--format md|json]   the month's figures
+  vigil credits --month 2026-11 (--journal DIR | --feed URL) [--format csv|md|json]
   vigil --at TIME [--feed URL | --journal DIR]           the board as it stood then (rewind)
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
@@ -260,6 +266,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "md", "md (a post-mortem draft) or json (for tools)")
 	outPath := fs.String("o", "", "write here instead of standard output")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	cfgPath := fs.String("config", "", "configuration file; with [serve.customers] the draft lists the customers affected and their credits")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -270,6 +277,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *tokenEnv != "" {
 		req.Token = os.Getenv(*tokenEnv)
 	}
+	req.Enrich = func(r *export.Report, src export.Source) error { return credits.Enrich(r, src, *cfgPath, time.Now()) }
 	return export.Run(ctx, req, stdout)
 }
 

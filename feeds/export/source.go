@@ -91,17 +91,6 @@ func FromFeed(ctx context.Context, url, token, incident string) (Source, error) 
 	return src, err
 }
 
-// FromFeedSince reads a feed's journal back to since: every message a
-// review of the time after it needs, however the replay was compacted.
-func FromFeedSince(ctx context.Context, url, token string, since time.Time) (Source, error) {
-	return readFeed(ctx, url, token, func(f *feedReader, synced *protocol.Synced) error {
-		if !synced.Compacted {
-			return nil
-		}
-		return f.pageBackTo(since, synced.Seq)
-	})
-}
-
 func readFeed(ctx context.Context, url, token string, pageIn func(f *feedReader, synced *protocol.Synced) error) (Source, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -310,26 +299,6 @@ func lowest(page *protocol.History) (uint64, bool) {
 
 // ErrUnknownIncident is returned (wrapped) when the journal has no such incident.
 var ErrUnknownIncident = errors.New("no such incident")
-
-// pageBackTo fetches every message from the newest back to the first
-// entry before since.
-func (f *feedReader) pageBackTo(since time.Time, top uint64) error {
-	for before, pages := top+1, 0; pages < maxPages; pages++ {
-		page, err := f.history(before, "")
-		if err != nil {
-			return err
-		}
-		low, ok := lowest(page)
-		if !ok || !page.More {
-			return nil
-		}
-		before = low
-		if e, isEntry := f.held[low].(*protocol.Entry); isEntry && e.At.Before(since) {
-			return nil
-		}
-	}
-	return nil
-}
 
 // loadHistory asks the hub for each host's load over the incident's
 // window (from a little before it was declared); a hub that keeps none
