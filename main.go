@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/credits"
+	"github.com/vigil-oncall/vigil/feeds/customers"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/review"
@@ -290,11 +291,23 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&req.Format, "format", "md", "md (for people) or json (for tools)")
 	fs.Float64Var(&req.Target, "target", 99.9, "the plan's availability target, percent")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	cfgPath := fs.String("config", "", "configuration file whose [serve.customers] and [[serve.sla]] give customers affected and credits")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := req.Check(); err != nil {
 		return usageError{err}
+	}
+	cfg, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if file := cfg.CustomersFile(); file != "" {
+		list, err := customers.Load(file, nil)
+		if err != nil {
+			return err
+		}
+		req.Customers = &review.Customers{List: list, Plans: cfg.Serve.Plans()}
 	}
 	if *tokenEnv != "" {
 		req.Token = os.Getenv(*tokenEnv)

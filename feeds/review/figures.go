@@ -84,9 +84,10 @@ type Availability struct {
 
 // Options say which month and how it is judged.
 type Options struct {
-	Month     time.Time // any instant in the month (UTC)
-	TargetPct float64   // the plan's availability target, e.g. 99.9
-	Now       time.Time // when the review is made: steps not yet done are judged against it
+	Month     time.Time  // any instant in the month (UTC)
+	TargetPct float64    // the plan's availability target, e.g. 99.9
+	Now       time.Time  // when the review is made: steps not yet done are judged against it
+	Customers *Customers // nil: customers affected and credits are not known
 }
 
 // ParseMonth reads "2026-11".
@@ -178,6 +179,7 @@ func Review(msgs []protocol.Message, opts Options) Month {
 	out.MTTA, out.MTTR = mean(acks), mean(resolves)
 	out.FirstNoticeP50, out.FirstNoticeP90 = percentile(notices, 50), percentile(notices, 90)
 	out.Availability = availability(down, to.Sub(from), opts.TargetPct)
+	out.addCustomers(msgs, opts.Customers, from, to, opts.Now)
 	return out
 }
 

@@ -50,7 +50,7 @@ func (m *Month) Markdown(w io.Writer) error {
 	p("| Downtime | %s |\n", dur(&a.DowntimeS))
 	p("| Error budget | %s, %s |\n", dur(&a.BudgetS), budgetLeft(a.BudgetLeft))
 	if m.CustomersPending {
-		p("\nCustomers affected and credits need the hub's customer data; this journal has none, so they show as 0.\n")
+		p("\nCustomers affected and credits need the hub's customer data ([serve.customers] file); without it they show as 0.\n")
 	}
 	for _, in := range m.Incidents {
 		p("\n## %s: %s\n\n", in.ID, sanitize(in.Title))
@@ -140,6 +140,9 @@ type Request struct {
 	Token   string
 	Format  string  // md or json
 	Target  float64 // the plan's availability target, percent
+	// Customers, where the configuration names a customers file, gives
+	// each incident's customers affected and credits.
+	Customers *Customers
 }
 
 // Check says what is wrong with the request, before anything is read.
@@ -169,7 +172,7 @@ func Run(ctx context.Context, r Request, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m := Review(msgs, Options{Month: month, TargetPct: r.Target, Now: time.Now()})
+	m := Review(msgs, Options{Month: month, TargetPct: r.Target, Now: time.Now(), Customers: r.Customers})
 	if r.Format == "json" {
 		return m.JSON(w)
 	}
