@@ -147,4 +147,18 @@ func TestRewindANightOnARealHub(t *testing.T) {
 	if hub := p.m.st.HubLoad("shared-04"); len(hub.Load1) != 720 || hub.Peak != 9.8 || !strings.Contains(detail, "last 48 h from the hub") {
 		t.Fatalf("%d samples, peak %v:\n%s", len(hub.Load1), hub.Peak, detail)
 	}
+
+	// vigil --at: a dashboard that starts rewound once its feed is synced.
+	at := reviewtest.TS("2026-11-22T02:47:30Z")
+	fresh, err := client.New([]client.FeedConfig{{Name: "hub", URL: h.URL}}, "", tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	freshDone := make(chan struct{})
+	go func() { fresh.Run(ctx); close(freshDone) }()
+	defer func() { cancel(); <-freshDone }()
+	started := New(ctx, fresh, Options{Actor: "alice", UTC: true, Now: func() time.Time { return now }, RewindAt: at})
+	p = &program{t: t, m: started}
+	p.run(p.m.Init())
+	p.until("the board at --at", rewoundTo(at))
 }
