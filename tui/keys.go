@@ -16,6 +16,7 @@ type KeyMap struct {
 	loadKeys
 	timelineKeys
 	checklistKeys
+	rewindKeys
 }
 
 // globalKeys work whichever pane has the focus.
@@ -69,11 +70,15 @@ func DefaultKeyMap() KeyMap {
 		loadKeys:      defaultLoadKeys(),
 		timelineKeys:  defaultTimelineKeys(),
 		checklistKeys: defaultChecklistKeys(),
+		rewindKeys:    defaultRewindKeys(),
 	}
 }
 
 // ShortHelp is the footer line: the keys that do something now.
 func (k KeyMap) ShortHelp() []key.Binding {
+	if k.Live.Enabled() { // rewound: moving through time is what the keys do
+		return enabled(k.Live, k.StepBack, k.StepForward, k.RewindTo, k.Help, k.Open, k.Filter, k.Quit)
+	}
 	out := enabled(k.Help)
 	out = append(out, k.checklistKeys.ShortHelp()...)
 	out = append(out, enabled(k.Note, k.Open)...)
@@ -91,6 +96,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		concat([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Filter, k.TimeZone}, k.timelineKeys.FullHelp()[0]),
 		concat(step, []key.Binding{k.Note, k.Declare, k.Edit, k.Status, k.Incidents}, k.loadKeys.FullHelp()[0]),
 		concat(drafts, []key.Binding{k.FeedDetail}),
+		k.rewindKeys.FullHelp(),
 	}
 }
 

@@ -14,6 +14,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,6 +59,9 @@ type Options struct {
 	// Expiries are the checks that watch an expiry, for the deadlines
 	// pane: a service frame names neither the kind of check nor the date.
 	Expiries []state.ExpiryWatch
+	// RewindAt, when set, starts the board rewound to that moment, once
+	// the feed is synced (vigil --at).
+	RewindAt time.Time
 }
 
 // Messages.
@@ -105,6 +109,8 @@ type Model struct {
 	pinned   bool   // the reader chose it
 
 	dialogs []dialog // the overlay stack; the last one takes the keys
+
+	rv *reviewState // hub load history asked for; the board of the past while rewound (rewind.go)
 }
 
 // New builds the dashboard over feed. ctx ends the waits it starts.
@@ -131,6 +137,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		tl: newTimelinePane(), cl: &checklistPane{cache: &cached{}},
 		now:   opts.Now(),
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
+		rv: &reviewState{loadAsks: map[string]loadAsk{}, startAt: opts.RewindAt},
 	}
 	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl, newDeadlinesPane(opts.Expiries)}
 	m.updateKeys()
@@ -155,11 +162,32 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.help.SetWidth(msg.Width)
 		return m, nil
 	case batchMsg:
+		var review tea.Cmd
+		m, review = m.reviewAnswers(&msg.b)
+		if rw := m.rv.rw; rw != nil {
+			// The past stays on screen; the live board is kept current.
+			rw.live.Apply(StateBatch(msg.b), m.opts.Now())
+			rw.live.Tick(m.opts.Now())
+			rw.live.TakeAlerts()
+			return m, tea.Batch(m.waitFrame(), review)
+		}
 		m.now = m.opts.Now()
 		m.st.Apply(StateBatch(msg.b), m.now)
 		m.chooseIncident()
 		m.st.Tick(m.now) // steps gone overdue since the last message
-		return m, tea.Batch(m.waitFrame(), m.alerts())
+		m, start := m.startRewound()
+		return m, tea.Batch(m.waitFrame(), m.alerts(), review, start)
+	case loadAskedMsg:
+		if msg.err != nil {
+			msg.st.AddHubLoad(msg.host, nil, false, msg.err.Error())
+		} else {
+			m.rv.loadAsks[msg.id] = loadAsk{host: msg.host, st: msg.st}
+		}
+		return m, nil
+	case rewindAskedMsg:
+		return m.rewindAsked(msg), nil
+	case forwardAskedMsg:
+		return m.forwardAsked(msg), nil
 	case errMsg:
 		return m.notice(msg.err.Error(), true), nil
 	case savedMsg:
@@ -241,6 +269,8 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 		return m, nil
 	case jumpAct:
 		return m.pop().jumpTo(a.value), nil
+	case rewindAct:
+		return m.pop().rewindTyped(a.value)
 	case pickAct:
 		m = m.pop()
 		m.selected, m.pinned = a.id, true
@@ -284,9 +314,20 @@ func (m *Model) updateKeys() {
 	k.checklistKeys.enable(hasIncident, onStep)
 	k.loadKeys.enable(m.focus == LoadPane && m.st.HostCount() > 0)
 	k.Open.SetEnabled(true)
+	rewound := m.rv != nil && m.rv.rw != nil
+	k.Live.SetEnabled(rewound)
+	k.StepForward.SetEnabled(rewound)
+	if rewound {
+		for _, b := range []*key.Binding{&k.Tick, &k.Claim, &k.Collect, &k.Note, &k.Declare, &k.Edit, &k.Status, &k.Publish} {
+			b.SetEnabled(false)
+		}
+	}
 }
 
 func (m Model) send(feed string, cmd protocol.Command) tea.Cmd {
+	if m.rv.rw != nil {
+		return func() tea.Msg { return errMsg{errors.New("this is the past: nothing is sent while rewound")} }
+	}
 	cmd.Actor = m.opts.Actor
 	f := m.feed
 	return func() tea.Msg {
@@ -363,6 +404,10 @@ var globalHandlers = []keyHandler{
 	{func(k *KeyMap) key.Binding { return k.Edit }, Model.edit},
 	{func(k *KeyMap) key.Binding { return k.Status }, Model.statusPicker},
 	{func(k *KeyMap) key.Binding { return k.Incidents }, Model.incidentPicker},
+	{func(k *KeyMap) key.Binding { return k.StepBack }, Model.stepBack},
+	{func(k *KeyMap) key.Binding { return k.StepForward }, Model.stepForward},
+	{func(k *KeyMap) key.Binding { return k.RewindTo }, Model.rewindPrompt},
+	{func(k *KeyMap) key.Binding { return k.Live }, Model.goLive},
 }
 
 // rootKeys is every binding the root answers when no dialog is open: the
@@ -385,6 +430,9 @@ var rootKeys = func() []keyHandler {
 // key handles a key when no dialog is open. Disabled bindings still
 // answer (with a notice saying why), so matching ignores Enabled.
 func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	if m.rewindRefuses(msg) {
+		return m.notice("this is the past: nothing can be ticked or sent while rewound; "+m.keyName(m.keys.Live)+" returns to live", true), nil
+	}
 	for _, h := range rootKeys {
 		b := h.binding(&m.keys)
 		b.SetEnabled(true)
@@ -411,6 +459,9 @@ func (m Model) moveBy(delta int) (Model, tea.Cmd) {
 func (m Model) openRow() (Model, tea.Cmd) {
 	v := m.viewCtx()
 	if d := m.panes[m.focus].open(&v); d != nil {
+		if m.focus == LoadPane {
+			return m.push(d), m.askHostLoad(m.load.selected(&v))
+		}
 		return m.push(d), nil
 	}
 	return m.notice("nothing selected", false), nil

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -45,6 +46,10 @@ func expiryWatches(cfg config.Config) []state.ExpiryWatch {
 // keeps none, as the demo does). The caller has checked the feeds' URLs
 // (config.CheckFeedURL).
 func Run(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {
+	return runDashboard(ctx, cfg, feeds, stateDir, demoMode, time.Time{}, stderr)
+}
+
+func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, rewindAt time.Time, stderr io.Writer) error {
 	for i, f := range feeds {
 		if f.Actor == "" {
 			feeds[i].Actor = cfg.Actor(os.Getenv) // who watches, for the hub's presence
@@ -67,7 +72,9 @@ func Run(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stat
 	go func() { defer wg.Done(); c.Run(ctx) }()
 	defer wg.Wait()
 	defer cancel()
-	m := New(ctx, c, OptionsFrom(cfg, demoMode))
+	opts := OptionsFrom(cfg, demoMode)
+	opts.RewindAt = rewindAt
+	m := New(ctx, c, opts)
 	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithFPS(FrameRate())).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil

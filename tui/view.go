@@ -64,7 +64,7 @@ func (m *Model) Render() string {
 		}
 		body = g.out
 	}
-	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.st.PresenceVersion, m.now.Unix(), m.selected, m.width, m.opts.Demo)
+	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.st.PresenceVersion, m.now.Unix(), m.selected, m.width, m.opts.Demo, m.rewindKey())
 	return m.chrome.header.get(headKey, m.header) + "\n" + body + "\n" + m.footerLine(d)
 }
 
@@ -248,6 +248,9 @@ func (m Model) header() string {
 	if m.opts.Demo {
 		// Never dropped: a newcomer at 80x24 must tell the demo from a hub.
 		segs = append(segs, segment{variants: []string{s.Badge.Render(" DEMO ")}, prio: prioTrouble})
+	}
+	if seg, ok := m.rewindHeader(); ok {
+		segs = append(segs, seg)
 	}
 	in := m.current()
 	if in == nil {

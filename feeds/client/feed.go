@@ -413,6 +413,8 @@ func (f *feed) dispatch(m protocol.Message) error {
 		f.store.putPresence(name, v.Watchers)
 	case *protocol.History:
 		f.store.pushHistory(f.historyAnswer(v))
+	case *protocol.Rewind:
+		f.store.pushHistory(HistoryAnswer{Feed: name, Journal: f.journal, ID: v.ID, Kind: protocol.TypeRewind, Rewind: v})
 	case *protocol.Hello:
 		f.count(fmt.Errorf("%w: a second hello", protocol.ErrMalformed))
 	default:
@@ -478,7 +480,7 @@ func (f *feed) synced(v *protocol.Synced) {
 
 // historyAnswer decodes the journal messages of a history answer.
 func (f *feed) historyAnswer(v *protocol.History) HistoryAnswer {
-	a := HistoryAnswer{Feed: f.cfg.Name, Journal: f.journal, ID: v.ID, More: v.More}
+	a := HistoryAnswer{Feed: f.cfg.Name, Journal: f.journal, ID: v.ID, More: v.More, Kind: v.Kind, Host: v.Host, Samples: v.Samples}
 	for _, raw := range v.Messages {
 		m, err := protocol.Decode(raw)
 		switch m.(type) {

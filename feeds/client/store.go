@@ -207,6 +207,12 @@ type HistoryAnswer struct {
 	Malformed int // messages of the answer that could not be read
 	// Error is why the hub refused the request (its nack), untrusted text.
 	Error string
+	// Kind "load" is a host's load history (Host, Samples); kind "rewind"
+	// the board as it stood at a moment (Rewind).
+	Kind    string
+	Host    string
+	Samples []protocol.LoadSample
+	Rewind  *protocol.Rewind
 }
 
 func (e JournalEvent) feed() string { return e.Feed }

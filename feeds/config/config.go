@@ -141,6 +141,8 @@ type Serve struct {
 	Agents       []AgentGrant  `toml:"agents"`
 	Scrape       []Scrape      `toml:"scrape"`
 	Alertmanager *Alertmanager `toml:"alertmanager"`
+	// History: where load history comes from ([serve.history]).
+	History *History `toml:"history"`
 	// Cluster, with a name, makes this hub one of a cluster holding one
 	// journal (a replicated JetStream stream) instead of a file.
 	Cluster Cluster `toml:"cluster"`

@@ -27,6 +27,7 @@ func (c *Config) validate(loc *locator) Errors {
 	c.validatePublish(add)
 	c.validateCustomers(add)
 	c.validateFleet(add)
+	c.validateHistory(add)
 	c.validateRunbooks(add)
 	return errs
 }

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -176,7 +177,7 @@ func Build(src Source, id string) (*Report, error) {
 // buildStep judges a step as of asOf, the newest journal entry: a step
 // whose deadline is still ahead then is open, not missed.
 func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done, asOf time.Time) Step {
-	s := Step{ID: it.ID, Title: it.Title, Communication: communication[it.ID] || it.Template != "", Done: done, AfterResolved: it.After == protocol.AfterResolved}
+	s := Step{ID: it.ID, Title: it.Title, Communication: IsCommunication(it), Done: done, AfterResolved: it.After == protocol.AfterResolved}
 	if s.Done == nil {
 		s.Done = []Done{}
 	}
@@ -247,6 +248,13 @@ func (r *Report) keyTimes(inc *protocol.Incident) {
 }
 
 func (r *Report) peaks(src Source, lead time.Duration) {
+	if src.History != nil {
+		// The hub's history holds every sample of the window, whatever
+		// the load log kept.
+		if loads, err := src.History.Loads(context.Background(), r.WindowFrom.Add(-lead), r.WindowTo); err == nil && len(loads) > 0 {
+			src.Loads = loads
+		}
+	}
 	if len(src.Loads) == 0 {
 		r.NoLoadHistory = true
 		return
@@ -365,3 +373,7 @@ func (r *Report) lateAfter(seq uint64) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// IsCommunication says whether step it tells customers or the team
+// something: the steps whose deadlines a review measures.
+func IsCommunication(it *protocol.Item) bool { return communication[it.ID] || it.Template != "" }

@@ -26,6 +26,9 @@ type DraftEnv struct {
 	Support    string         // how to reach support, from configuration
 	Zone       *time.Location // the reader's zone
 	Now        time.Time
+	// Timeline is the journal's entries of the incident (and the fleet's
+	// around it): the facts the debrief draft is made of.
+	Timeline []protocol.Entry
 }
 
 // draftData is what a template sees. Times named once: Started and
@@ -62,6 +65,13 @@ var statusLines = map[string]string{
 // template yields ok=false.
 func Draft(inc *protocol.Incident, it *protocol.Item, env DraftEnv) (text string, ok bool, err error) {
 	if strings.TrimSpace(it.Template) == "" {
+		if it.ID == "debrief" {
+			zone := env.Zone
+			if zone == nil {
+				zone = time.Local
+			}
+			return debrief(inc, env, zone), true, nil
+		}
 		return "", false, nil
 	}
 	tmpl, err := template.New(it.ID).Option("missingkey=error").Parse(it.Template)

@@ -376,8 +376,8 @@ func TestPublicTitle(t *testing.T) {
 	}
 }
 
-// The responders' title names hosts and guesses; no default draft of any
-// runbook carries it, whatever step, status or channel.
+// The responders' title names hosts and guesses; no default draft meant for
+// the public carries it, whatever step, status or channel.
 func TestNoDraftCarriesTheInternalTitle(t *testing.T) {
 	const internal = "MySQL down on web-1, sites erroring"
 	for _, kind := range []string{"outage", "security", "maintenance"} {
@@ -398,7 +398,7 @@ func TestNoDraftCarriesTheInternalTitle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !ok {
+			if !ok || inc.Checklist[i].ID == "debrief" { // the debrief is for the team and names what they called it
 				continue
 			}
 			for _, leak := range []string{"MySQL", "web-1", "erroring"} {
@@ -407,5 +407,72 @@ func TestNoDraftCarriesTheInternalTitle(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The debrief's two columns, one fact each, from an incident and its
+// timeline as the journal holds them.
+func TestDebriefFacts(t *testing.T) {
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	tick := func(in *protocol.Incident, id string, m int) {
+		it := item(in, id)
+		it.DoneAt = protocol.TimePtr(at(m))
+		if it.Every != nil {
+			it.Count++
+		}
+	}
+	note := func(m int, text string) protocol.Entry {
+		return protocol.Entry{Incident: "INC-1", At: protocol.At(at(m)), Kind: protocol.EntryNote, Text: text}
+	}
+	page := func(m int) protocol.Entry {
+		return protocol.Entry{Incident: "INC-1", At: protocol.At(at(m)), Kind: protocol.EntryPublish, Channels: []string{"page"}}
+	}
+	tests := []struct {
+		name        string
+		setup       func(in *protocol.Incident)
+		timeline    []protocol.Entry
+		wrong, well []string
+	}{
+		{"notice in time, root cause before the reboot",
+			func(in *protocol.Incident) { tick(in, "status-page", 4); tick(in, "root-cause", 20) },
+			[]protocol.Entry{page(4), note(30, "rebooted web-3")},
+			nil, []string{"First public notice after 4 minutes", "within the 15 minute deadline", "before anything was rebooted"}},
+		{"notice late, rebooted first",
+			func(in *protocol.Incident) { tick(in, "status-page", 20); tick(in, "root-cause", 40) },
+			[]protocol.Entry{page(20), note(10, "Restarted exim")},
+			[]string{"First public notice after 20 minutes", "5 minutes past the 15 minute deadline", "Rebooted at 02:24, before the root cause was found"}, nil},
+		{"no notice, no root cause",
+			func(in *protocol.Incident) {},
+			nil,
+			[]string{"No notice on the status page", "No root cause recorded", "Acknowledge and take ownership: never ticked"}, nil},
+		{"resolution notice 2 hours late",
+			func(in *protocol.Incident) {
+				in.Status, in.ResolvedAt = protocol.StatusResolved, protocol.TimePtr(at(90))
+				tick(in, "resolved-notice", 90+150)
+			},
+			nil,
+			[]string{"Send the resolution notice: 2 hours late (due 04:14, done 06:14)"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := declare(t, "outage")
+			tt.setup(&in)
+			text, ok, err := Draft(&in, item(&in, "debrief"), DraftEnv{Zone: time.UTC, Now: at(600), Timeline: tt.timeline})
+			if err != nil || !ok {
+				t.Fatalf("ok=%v err=%v", ok, err)
+			}
+			_, rest, _ := strings.Cut(text, "What went wrong\n")
+			wrong, well, _ := strings.Cut(rest, "What went well\n")
+			for _, w := range tt.wrong {
+				if !strings.Contains(wrong, w) {
+					t.Errorf("what went wrong lacks %q:\n%s", w, text)
+				}
+			}
+			for _, w := range tt.well {
+				if !strings.Contains(well, w) {
+					t.Errorf("what went well lacks %q:\n%s", w, text)
+				}
+			}
+		})
 	}
 }

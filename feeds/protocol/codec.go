@@ -154,6 +154,8 @@ func newMessage(t string) Message {
 		return &Evidence{}
 	case TypeHistory:
 		return &History{}
+	case TypeRewind:
+		return &Rewind{}
 	case TypePresence:
 		return &Presence{}
 	}
@@ -269,6 +271,10 @@ func validate(m Message) error {
 		if v.ID == "" {
 			return malformed("history: missing id")
 		}
+	case *Rewind:
+		if v.ID == "" {
+			return malformed("rewind: missing id")
+		}
 	}
 	return nil
 }
@@ -302,6 +308,8 @@ func Encode(m Message) ([]byte, error) {
 		v.Type = TypeEvidence
 	case *History:
 		v.Type = TypeHistory
+	case *Rewind:
+		v.Type = TypeRewind
 	case *Presence:
 		v.Type = TypePresence
 	default:

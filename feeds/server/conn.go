@@ -183,6 +183,9 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 			}
 			continue
 		}
+		if h.answerReview(s, m) {
+			continue
+		}
 		if req, ok := m.(*protocol.History); ok {
 			if !s.offer(h.history(req)) {
 				s.drop("too slow: fell more than the queue behind")

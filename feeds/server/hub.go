@@ -60,6 +60,9 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+	// History keeps every host's load and answers history requests of
+	// kind load and the loads of a rewind; nil keeps none.
+	History LoadHistory
 
 	// Customers is the customers file (nil: none); Plans their SLAs.
 	Customers *customers.Source
@@ -272,6 +275,9 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	}
 	h.logPeakLocked(l)
 	h.mu.Unlock()
+	if h.opts.History != nil {
+		h.opts.History.Add(l)
+	}
 	if (known && prev != lvl) || (!known && lvl != level.OK) {
 		kind := protocol.EntryAlert
 		if lvl < prev {

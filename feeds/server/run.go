@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/config"
+	loadhistory "github.com/vigil-oncall/vigil/feeds/history"
 	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/probe"
@@ -72,7 +73,15 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 		return err
 	}
 	defer loadLog.Close()
-	hub := NewHub(j, Options{
+	prometheus := ""
+	if s.History != nil {
+		prometheus = s.History.Prometheus
+	}
+	loads, err := loadhistory.ForHub(s.DataDir, prometheus)
+	if err != nil {
+		return err
+	}
+	hub := NewHub(j, Options{History: loads,
 		Name: name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration),
 		Agents: agentGrants(s.Agents, secrets.AgentTokens), Site: s.Site(name), Senders: senders,
@@ -103,6 +112,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); loads.Run(partsCtx) }()
 	startParts(partsCtx, &wg, s, host, hub, log)
 	startAudience(partsCtx, &wg, hub, custs, subs, log)
 	scheme := "ws"

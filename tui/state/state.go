@@ -150,6 +150,7 @@ type State struct {
 	delivery  map[string]map[string]string  // incident/item -> channel -> latest outcome
 	Notice    Notice
 	paging    paging
+	hubLoads  []*HubLoad // hosts' history from their hub, newest asked last
 
 	// Versions move when what they name changes, so views can cache.
 	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion, PresenceVersion uint64
