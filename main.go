@@ -492,6 +492,9 @@ func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal
 		if rec.TornBytes > 0 {
 			log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
 		}
+		for _, why := range rec.Rebuilt {
+			log.Warn("journal: an index file was missing or damaged; read its segment instead and wrote it again", "why", why)
+		}
 		return j, func() { j.Close() }, nil
 	}
 	c := s.Cluster

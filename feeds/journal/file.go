@@ -198,12 +198,25 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 	}
 	from := hdrLen
 	seg.size = hdrLen
-	if ix, err := readIndex(seg.path); err == nil && ix.First == seg.first && ix.Size >= hdrLen && ix.Size <= st.Size() {
-		var ids map[string]uint64
-		if active {
-			ids, err = readIDs(seg.path)
+	ix, err := readIndex(seg.path)
+	switch {
+	case err != nil && !active:
+		rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: %v", indexPath(seg.path), err))
+	case err == nil && (ix.First != seg.first || ix.Size < hdrLen || ix.Size > st.Size()):
+		if !active {
+			rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: it does not describe its segment", indexPath(seg.path)))
+		}
+	case err == nil:
+		// Both segments' ids are checked before the index is adopted:
+		// an ids file that lies would let a command be applied twice.
+		ids, err := checkIDs(seg.path, ix)
+		if err != nil {
+			rec.Rebuilt = append(rec.Rebuilt, err.Error())
 		}
 		whole := ix.Size == st.Size() && len(ix.Bloom) > 0
+		if err == nil && !active && !whole {
+			rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: it covers %d of the segment's %d bytes", indexPath(seg.path), ix.Size, st.Size()))
+		}
 		if err == nil && active {
 			// Damage is fatal; an index that disagrees with its segment
 			// is only set aside, and the segment read instead.
@@ -214,8 +227,10 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 		}
 		if err == nil && (active || whole) {
 			j.adoptIndex(seg, ix)
-			for id, seq := range ids {
-				j.applied[id] = seq
+			if active {
+				for id, seq := range ids {
+					j.applied[id] = seq
+				}
 			}
 			from = ix.Size
 		}
@@ -533,6 +548,7 @@ func (j *Journal) seal(seg *segment, ids map[string]uint64) error {
 		b.add(id)
 	}
 	ix.Bloom = b.bits
+	ix.IDs = len(ids)
 	if err := writeIDs(seg.path, ids); err != nil {
 		return err
 	}
@@ -541,6 +557,7 @@ func (j *Journal) seal(seg *segment, ids map[string]uint64) error {
 	}
 	j.mu.Lock()
 	seg.bloom = b
+	seg.idCount = len(ids)
 	j.mu.Unlock()
 	return nil
 }
@@ -587,14 +604,38 @@ func (j *Journal) sealedIDs(s *segment) (map[string]uint64, error) {
 	if c != nil && c.seg == s {
 		return c.ids, nil
 	}
-	ids, err := readIDs(s.path)
+	j.mu.Lock()
+	ix := segIndex{First: s.first, Last: s.last, IDs: s.idCount}
+	j.mu.Unlock()
+	ids, err := checkIDs(s.path, ix)
 	if err != nil {
-		return nil, err
+		// Lost or damaged since start: the segment itself says which
+		// commands it applied.
+		if ids, err = j.rescanIDs(s); err != nil {
+			return nil, err
+		}
 	}
 	j.mu.Lock()
 	j.idsCache = &idsCache{seg: s, ids: ids}
 	j.mu.Unlock()
 	return ids, nil
+}
+
+// rescanIDs reads a sealed segment for the command ids it applied and
+// writes its ids file again.
+func (j *Journal) rescanIDs(s *segment) (map[string]uint64, error) {
+	_, hdrLen, err := readHeader(s.path)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := scanSegment(s.path, hdrLen, s.first, 1, func(record, int64) {})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeIDs(s.path, sc.ids); err != nil {
+		return nil, err
+	}
+	return sc.ids, nil
 }
 
 // StartSeqs returns, increasing, the durable seqs the hub's start-up state
@@ -723,6 +764,7 @@ func (j *Journal) Close() error {
 			j.mu.Lock()
 			ix := j.indexOf(seg)
 			j.mu.Unlock()
+			ix.IDs = len(ids)
 			err = writeIndex(seg.path, ix)
 		}
 	}

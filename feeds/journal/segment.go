@@ -32,6 +32,7 @@ type segment struct {
 	points      []point
 	sinceLast   int // records since the last point
 	bloom       *bloom
+	idCount     int // command ids applied in it, once sealed
 }
 
 // segIndex is a segment's index file: what loading it spares reading the
@@ -48,6 +49,10 @@ type segIndex struct {
 	Publishes []uint64            `json:"publishes,omitempty"`
 	Latest    map[string]uint64   `json:"latest,omitempty"` // newest transitions lying in it
 	Bloom     []uint64            `json:"bloom,omitempty"`
+	// IDs is how many command ids the segment's ids file holds: a file
+	// that holds another number (or is missing, or fails its checksum) is
+	// rebuilt from the segment, never trusted to say an id is new.
+	IDs int `json:"ids"`
 }
 
 // indexHead is an incident's newest frame, with what indexing needs of it
@@ -105,6 +110,7 @@ func (j *Journal) adoptIndex(seg *segment, ix segIndex) {
 	if len(ix.Bloom) > 0 {
 		seg.bloom = &bloom{bits: ix.Bloom}
 	}
+	seg.idCount = ix.IDs
 }
 
 func writeIndex(seg string, ix segIndex) error {
@@ -143,6 +149,25 @@ func writeIDs(seg string, ids map[string]uint64) error {
 		return fmt.Errorf("journal: writing the command ids of %s: %w", seg, err)
 	}
 	return nil
+}
+
+// checkIDs reads a sealed segment's ids file and checks it against its
+// index: its checksum, as many ids as the index counts, each applied at a
+// seq inside the segment.
+func checkIDs(seg string, ix segIndex) (map[string]uint64, error) {
+	ids, err := readIDs(seg)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != ix.IDs {
+		return nil, fmt.Errorf("%s holds %d command ids, its index counts %d", idsPath(seg), len(ids), ix.IDs)
+	}
+	for id, seq := range ids {
+		if seq < ix.First || seq > ix.Last {
+			return nil, fmt.Errorf("%s says %q was applied at seq %d, outside seqs %d-%d", idsPath(seg), id, seq, ix.First, ix.Last)
+		}
+	}
+	return ids, nil
 }
 
 func readIDs(seg string) (map[string]uint64, error) {

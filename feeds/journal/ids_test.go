@@ -1,0 +1,103 @@
+package journal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A sealed segment's ids file is what says a resent command was already
+// applied: one lost, damaged or lying is rebuilt from its segment, at
+// start and while running, and never lets the command apply again.
+func TestDamagedIDsFileNeverLetsACommandApplyTwice(t *testing.T) {
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, ids string)
+	}{
+		{"deleted", func(t *testing.T, ids string) { must(t, os.Remove(ids)) }},
+		{"garbage", func(t *testing.T, ids string) { must(t, os.WriteFile(ids, []byte("\x00garbage\xffbytes"), 0o640)) }},
+		{"emptied with a good checksum", func(t *testing.T, ids string) {
+			must(t, writeIDs(strings.TrimSuffix(ids, ".ids")+".wal", map[string]uint64{}))
+		}},
+		{"one id dropped with a good checksum", func(t *testing.T, ids string) {
+			seg := strings.TrimSuffix(ids, ".ids") + ".wal"
+			all, err := readIDs(seg)
+			must(t, err)
+			delete(all, "c-5")
+			must(t, writeIDs(seg, all))
+		}},
+		{"another segment's", func(t *testing.T, ids string) {
+			others, _ := filepath.Glob(filepath.Join(filepath.Dir(ids), "*.ids"))
+			data, err := os.ReadFile(others[1])
+			must(t, err)
+			must(t, os.WriteFile(ids, data, 0o640))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			opts := Options{SegmentBytes: 4 << 10}
+			j, _, err := OpenWith(dir, opts)
+			must(t, err)
+			d := follow(j)
+			for i := 1; i <= 200; i++ {
+				appendWait(t, j, d, fmt.Sprintf("c-%d", i), note("", fmt.Sprintf("n %d", i)))
+			}
+			first, _ := j.Applied("c-5")
+			j.Close()
+			ids := strings.TrimSuffix(segPath(dir, 1), ".wal") + ".ids"
+			tc.damage(t, ids)
+
+			j, rec, err := OpenWith(dir, opts)
+			must(t, err)
+			defer j.Close()
+			if !strings.Contains(strings.Join(rec.Rebuilt, "\n"), filepath.Base(ids)) {
+				t.Fatalf("recovery names no rebuilt ids file: %q", rec.Rebuilt)
+			}
+			if seq, ok := j.Applied("c-5"); !ok || seq != first {
+				t.Fatalf("resent c-5 after restart: applied=%v at %d, first applied at %d", ok, seq, first)
+			}
+			if _, err := readIDs(segPath(dir, 1)); err != nil {
+				t.Fatalf("ids file not rewritten: %v", err)
+			}
+			// Lost again while running: the segment still answers.
+			must(t, os.Remove(ids))
+			j.idsCache = nil
+			if seq, ok := j.Applied("c-6"); !ok || seq != first+1 {
+				t.Fatalf("resent c-6 with the ids file gone while running: applied=%v at %d", ok, seq)
+			}
+			if _, ok := j.Applied("c-never"); ok {
+				t.Fatal("an id never applied was found")
+			}
+		})
+	}
+}
+
+// A clean journal's start reads every ids file and rebuilds none.
+func TestWholeIDsFilesAreNotRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 4 << 10}
+	j, _, err := OpenWith(dir, opts)
+	must(t, err)
+	d := follow(j)
+	for i := 1; i <= 100; i++ {
+		appendWait(t, j, d, fmt.Sprintf("c-%d", i), note("", "n"))
+	}
+	j.Close()
+	j, rec, err := OpenWith(dir, opts)
+	must(t, err)
+	defer j.Close()
+	if len(rec.Rebuilt) != 0 {
+		t.Fatalf("rebuilt on a clean start: %q", rec.Rebuilt)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
