@@ -217,12 +217,17 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 		if err == nil && !active && !whole {
 			rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: it covers %d of the segment's %d bytes", indexPath(seg.path), ix.Size, st.Size()))
 		}
-		if err == nil && active {
-			// Damage is fatal; an index that disagrees with its segment
-			// is only set aside, and the segment read instead.
+		if err == nil && (active || whole) {
+			// Damage is fatal, in a sealed segment too: a hub that
+			// started over it would fail every full replay. An index
+			// that disagrees with its segment is only set aside, and
+			// the segment read instead.
 			err = verifyChecksums(seg.path, hdrLen, ix.Size, ix)
 			if errors.Is(err, ErrDamaged) {
 				return err
+			}
+			if err != nil && !active {
+				rec.Rebuilt = append(rec.Rebuilt, err.Error())
 			}
 		}
 		if err == nil && (active || whole) {

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,5 +100,44 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A byte flipped in the middle of a sealed segment, whose index would
+// spare reading it, refuses the start naming the file, line and seq: a
+// hub started over it would fail every full replay while saying ok.
+func TestDamagedSealedSegmentRefusesToStart(t *testing.T) {
+	for _, lost := range []bool{false, true} {
+		t.Run(fmt.Sprintf("index lost %v", lost), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			opts := Options{SegmentBytes: 4 << 10}
+			j, _, err := OpenWith(dir, opts)
+			must(t, err)
+			d := follow(j)
+			for i := 1; i <= 100; i++ {
+				appendWait(t, j, d, fmt.Sprintf("c-%d", i), note("", fmt.Sprintf("note number %d", i)))
+			}
+			j.Close()
+			seg := segPath(dir, 1)
+			if lost {
+				must(t, os.Remove(indexPath(seg)))
+			}
+			data, err := os.ReadFile(seg)
+			must(t, err)
+			lines := strings.SplitAfter(string(data), "\n")
+			// line 8 holds seq 7; flip one byte of its text
+			lines[7] = strings.Replace(lines[7], "note number 7", "note numbex 7", 1)
+			must(t, os.WriteFile(seg, []byte(strings.Join(lines, "")), 0o640))
+			_, _, err = OpenWith(dir, opts)
+			if !errors.Is(err, ErrDamaged) {
+				t.Fatalf("opened over a damaged sealed segment: %v", err)
+			}
+			for _, want := range []string{filepath.Base(seg), "line 8", "seq 7", "checksum mismatch"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Fatalf("%q does not say %q", err, want)
+				}
+			}
+		})
 	}
 }

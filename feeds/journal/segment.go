@@ -271,7 +271,7 @@ func scanSegment(path string, off int64, expect uint64, line int, add func(r rec
 		r, whole, perr := checkLine(l, expect)
 		if perr != nil {
 			if whole || validAfter(br) {
-				return res, fmt.Errorf("%w: %s line %d: %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, perr)
+				return res, fmt.Errorf("%w: %s line %d (seq %d): %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, expect, perr)
 			}
 			res.tornAt, res.tornLine = off, line
 			break
@@ -382,7 +382,7 @@ func (b *bloom) has(id string) bool {
 }
 
 // verifyChecksums checks the checksum of every line of a segment between
-// from and to: the part of the active segment its index covers, so damage
+// from and to: the part its index covers (all of a sealed one), so damage
 // there is found at start without parsing what the index already says.
 // It checks the index too: as many records as it says, the last ending at
 // its last seq.
@@ -411,11 +411,15 @@ func verifyChecksums(path string, from, to int64, ix segIndex) error {
 			return fmt.Errorf("journal %s: %w", path, err)
 		}
 		if len(l) == 0 || l[len(l)-1] != '\n' {
-			return fmt.Errorf("%w: %s line %d: incomplete line inside what was durable", ErrDamaged, path, line)
+			return fmt.Errorf("%w: %s line %d: incomplete line inside what its index says was durable", ErrDamaged, path, line)
 		}
 		body, err := openLine(l[:len(l)-1])
 		if err != nil {
-			return fmt.Errorf("%w: %s line %d: %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, err)
+			seq := ix.First
+			if r, perr := parseRecord(last); last != nil && perr == nil {
+				seq = r.last() + 1
+			}
+			return fmt.Errorf("%w: %s line %d (seq %d): %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, seq, err)
 		}
 		last = append(last[:0], body...)
 	}

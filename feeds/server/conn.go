@@ -337,6 +337,10 @@ func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 		body["status"] = "failed"
 		body["error"] = "journal stopped, refusing commands until restarted: " + err.Error()
 		w.WriteHeader(http.StatusServiceUnavailable)
+	} else if err := h.JournalDamaged(); err != nil {
+		body["status"] = "damaged"
+		body["error"] = damagedReason(err)
+		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(body)
 }

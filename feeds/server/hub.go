@@ -133,6 +133,7 @@ type Hub struct {
 	heads     map[string]journal.Message
 	waiting   map[uint64][]waiter
 	failed    error
+	damaged   error // the journal found damaged while serving (damage.go)
 
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
@@ -176,6 +177,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 	})
 	if err != nil {
 		h.log.Error("journal: reading the start-up state", "err", err)
+		h.noteReadError(err)
 	}
 	h.declarationOrder()
 	j.OnDurable(h.durable)
@@ -376,6 +378,9 @@ func (h *Hub) Apply(cmd protocol.Command, authorized bool, deliver func(Result))
 func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Message) {
 	if !authorized {
 		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token"), nil
+	}
+	if err := h.JournalDamaged(); err != nil {
+		return nack(cmd.ID, protocol.CodeUnavailable, damagedReason(err)), nil
 	}
 	if seq, done := h.journal.Applied(cmd.ID); done {
 		// Acked (by Submit) only once that seq is durable.
