@@ -59,6 +59,8 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+	// HTTP bounds slow and unfinished requests (httplimits.go).
+	HTTP HTTPLimits
 }
 
 func (o *Options) defaults() {

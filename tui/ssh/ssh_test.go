@@ -78,6 +78,13 @@ func writeClientKey(t *testing.T, dir, name string) (path string, authorized str
 
 func startFixture(t *testing.T, idle, maxLife time.Duration) *fixture {
 	t.Helper()
+	return startFixtureWith(t, idle, maxLife, nil)
+}
+
+// startFixtureWith is startFixture with tweak applied to the server's
+// configuration.
+func startFixtureWith(t *testing.T, idle, maxLife time.Duration, tweak func(*Config)) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{t: t, dir: dir, keys: map[string]string{}}
 	var authorized, readOnly string
@@ -108,11 +115,15 @@ func startFixture(t *testing.T, idle, maxLife time.Duration) *fixture {
 	if res.Code != "" {
 		t.Fatalf("declare: %s", res.Frame)
 	}
-	f.srv, err = New(Config{
+	cfg := Config{
 		Hub: f.hub, HostKey: filepath.Join(dir, "data", "ssh_host_ed25519_key"),
 		AuthorizedKeys: filepath.Join(dir, "authorized_keys"), ReadOnlyKeys: filepath.Join(dir, "read_only_keys"),
 		IdleTimeout: idle, MaxTimeout: maxLife, Dashboard: tui.Options{}, FeedName: "hub-test", FPS: 30, Logger: log,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	f.srv, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
