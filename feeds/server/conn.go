@@ -144,7 +144,7 @@ func readSubscribe(conn *websocket.Conn) (protocol.Message, error) {
 			return nil, err
 		}
 		if mt != websocket.TextMessage {
-			return nil, errors.New("binary frames are not part of vigil.v1")
+			return nil, errBinary
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
@@ -167,7 +167,8 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		deadline()
 		if mt != websocket.TextMessage {
-			continue
+			h.dropBinary(s)
+			continue // to the peer's answer to the close frame
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
