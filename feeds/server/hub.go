@@ -182,6 +182,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		h.noteReadError(err)
 	}
 	h.declarationOrder()
+	h.restoreServices()
 	j.OnDurable(h.durable)
 	return h
 }
