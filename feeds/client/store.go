@@ -296,8 +296,11 @@ type hostEntry struct {
 	dirty bool
 }
 
-func (s *Store) putLoad(feed string, l *protocol.Load) {
-	now := s.now()
+func (s *Store) putLoad(feed string, l *protocol.Load) { s.putLoadAged(feed, l, 0) }
+
+// putLoadAged is putLoad for a sample already age old when it arrived.
+func (s *Store) putLoadAged(feed string, l *protocol.Load, age time.Duration) {
+	now := s.now().Add(-age)
 	s.mu.Lock()
 	h := s.hosts[l.Host]
 	if h == nil {

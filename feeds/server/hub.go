@@ -59,6 +59,11 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+	// Hosts the configuration says report here, and the load log's
+	// newest line of each host (ReadLastPeaks): with the journal's, the
+	// hosts shown stale after a restart until they report (known.go).
+	Hosts     []KnownHost
+	LastLoads map[string]LoadPeak
 	// HTTP bounds slow and unfinished requests (httplimits.go).
 	HTTP HTTPLimits
 }
@@ -135,7 +140,8 @@ type Hub struct {
 	heads     map[string]journal.Message
 	waiting   map[uint64][]waiter
 	failed    error
-	damaged   error // the journal found damaged while serving (damage.go)
+	damaged   error                // the journal found damaged while serving (damage.go)
+	heardOf   map[string]time.Time // start-up: newest entry about each host (known.go)
 
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
@@ -175,6 +181,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		}
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
+		h.noteHost(m.Msg)
 		return true
 	})
 	if err != nil {
@@ -183,6 +190,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 	}
 	h.declarationOrder()
 	h.restoreServices()
+	h.placeKnownHosts()
 	j.OnDurable(h.durable)
 	return h
 }
@@ -274,6 +282,7 @@ type LoadPeak struct {
 	At    protocol.Time `json:"at"`
 	Load1 float64       `json:"load1"`
 	CPUs  int           `json:"cpus"`
+	Last  protocol.Time `json:"last,omitzero"` // the minute's newest sample
 }
 
 // LoadLogName is the load log's file inside the data directory.
@@ -297,6 +306,9 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 	}
 	if l.Load1 >= p.Load1 {
 		p.Load1, p.CPUs = l.Load1, l.CPUs
+	}
+	if l.At.After(p.Last.Time) {
+		p.Last = l.At
 	}
 }
 
@@ -494,6 +506,7 @@ func (h *Hub) Seq() uint64 {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
+	h.flushPeaksLocked()
 	subs := h.subs
 	h.subs = map[*subscriber]struct{}{}
 	h.mu.Unlock()
