@@ -197,6 +197,9 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 			}
 			continue
 		}
+		if p := s.principal; p != nil {
+			h.log.Info("command", "id", cmd.ID, "op", cmd.Op, "incident", cmd.Incident, "actor", cmd.Actor, "via", p.Via, "key", p.Key)
+		}
 		h.Submit(*cmd, s.authorized, func(res Result) {
 			if !s.offer(res.Frame) {
 				h.dropSlowLocked(s, tooSlow) // deliver runs under h.mu

@@ -156,7 +156,7 @@ func (s *Server) allow(ctx charmssh.Context, key charmssh.PublicKey) bool {
 		s.log.Debug("ssh: unknown key", "remote", ctx.RemoteAddr(), "user", ctx.User(), "fingerprint", gossh.FingerprintSHA256(key))
 		return false
 	}
-	s.log.Debug("ssh: key accepted", "remote", ctx.RemoteAddr(), "responder", id.Name, "read_only", id.ReadOnly)
+	s.log.Debug("ssh: key accepted", "remote", ctx.RemoteAddr(), "responder", id.Name, "key", id.Fingerprint, "read_only", id.ReadOnly)
 	return true
 }
 

@@ -53,6 +53,7 @@ type fixture struct {
 	dir  string
 	keys map[string]string // name -> private key file
 	stop func()
+	jn   *journal.Journal
 }
 
 func writeClientKey(t *testing.T, dir, name string) (path string, authorized string) {
@@ -110,6 +111,7 @@ func startFixtureWith(t *testing.T, idle, maxLife time.Duration, tweak func(*Con
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.jn = j
 	f.hub = server.NewHub(j, server.Options{Name: "hub-test", Logger: log})
 	res := f.hub.Apply(protocol.Command{ID: "c-setup", Op: protocol.OpDeclare, Actor: "setup", Title: "Mail down on web-3", Severity: "SEV2", Kind: "outage"}, true, nil)
 	if res.Code != "" {
@@ -354,6 +356,8 @@ func TestReadOnlyKeyCannotTick(t *testing.T) {
 	seq := f.hub.Seq()
 	x := f.openTmux("bob", f.sshArgs("bob"))
 	x.waitFor("the dashboard", contains("INC-1", "4 Checklist"))
+	eventually(t, "bob's sign-in journaled", func() bool { return f.hub.Seq() == seq+1 })
+	seq = f.hub.Seq()
 	x.keys("4")
 	x.waitFor("the checklist", contains("Acknowledge and take ownership"))
 	x.keys("Space")
