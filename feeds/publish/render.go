@@ -269,7 +269,7 @@ func (p Page) HTML() ([]byte, error) {
 	if err := pageTmpl.Execute(&b, p); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return stripControls(b.Bytes()), nil
 }
 
 // cached is one rendering of one endpoint, valid while the board's
