@@ -130,8 +130,8 @@ func emailBody(m Message) string {
 	var b strings.Builder
 	b.WriteString(strings.TrimRight(m.Text, "\n"))
 	b.WriteString("\n")
-	if u := strings.TrimRight(m.Site.URL, "/"); u != "" {
-		b.WriteString("\n-- \nLive status: " + u + "/status\n")
+	if u := PageURL(m.Site.URL); u != "" {
+		b.WriteString("\n-- \nLive status: " + u + "\n")
 	}
 	return b.String()
 }

@@ -84,7 +84,7 @@ func tpp(t *time.Time) *protocol.Time {
 // scheduled or running maintenance, as Statuspage lists them.
 func (p Page) Summary() Summary {
 	s := Summary{
-		Page:                  SummaryPage{Name: p.Name, URL: p.URL, UpdatedAt: tp(p.Updated)},
+		Page:                  SummaryPage{Name: p.Name, URL: p.page(), UpdatedAt: tp(p.Updated)},
 		Status:                SummaryStatus{Indicator: p.Indicator, Description: p.Description},
 		Components:            []SummaryComponent{},
 		Incidents:             []SummaryIncident{},
@@ -164,25 +164,33 @@ type atomCat struct {
 
 func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// base is the site's public URL without a trailing slash.
-func (p Page) base() string { return strings.TrimRight(p.URL, "/") }
+// page is the page's public address (PageURL), "" when none is set.
+func (p Page) page() string { return PageURL(p.URL) }
+
+// link is the address of what lies at rel under the page ("" the page).
+func (p Page) link(rel string) string {
+	if p.page() == "" {
+		return "/status" + rel // relative, as the hub serves it
+	}
+	return p.page() + rel
+}
 
 func (p Page) feedID() string {
-	if p.base() == "" {
+	if p.page() == "" {
 		return "urn:vigil:status"
 	}
-	return p.base() + "/status"
+	return p.page()
 }
 
 // UpdateID is the stable Atom id of one published update: under the
 // site's URL, named by the publish command's id.
 func (p Page) UpdateID(incidentID, ref string) string {
-	if p.base() == "" {
+	if p.page() == "" {
 		// Atom ids must be absolute IRIs; without a configured URL, a URN
 		// keeps them valid and stable.
 		return "urn:vigil:status:" + url.PathEscape(incidentID) + ":" + url.PathEscape(ref)
 	}
-	return p.base() + "/status/" + url.PathEscape(incidentID) + "/" + url.PathEscape(ref)
+	return p.page() + "/" + url.PathEscape(incidentID) + "/" + url.PathEscape(ref)
 }
 
 // Atom encodes one entry per published update and maintenance
@@ -191,8 +199,8 @@ func (p Page) Atom() ([]byte, error) {
 	f := atomFeed{
 		ID: p.feedID(), Title: p.Name + " status", Updated: atomTime(p.Updated),
 		Link: []atomLink{
-			{Rel: "alternate", Href: p.base() + "/status", Type: "text/html"},
-			{Rel: "self", Href: p.base() + "/status/feed.atom", Type: "application/atom+xml"},
+			{Rel: "alternate", Href: p.link(""), Type: "text/html"},
+			{Rel: "self", Href: p.link("/feed.atom"), Type: "application/atom+xml"},
 		},
 		Author: atomAuthor{Name: p.Name},
 	}
@@ -210,7 +218,7 @@ func (p Page) Atom() ([]byte, error) {
 			e := atomEntry{
 				ID: p.UpdateID(n.ID, u.Ref), Title: title,
 				Updated: atomTime(u.At), Published: atomTime(u.At),
-				Link:    atomLink{Rel: "alternate", Href: p.base() + "/status#" + url.PathEscape(n.ID), Type: "text/html"},
+				Link:    atomLink{Rel: "alternate", Href: p.link("#" + url.PathEscape(n.ID)), Type: "text/html"},
 				Content: atomText{Type: "text", Body: u.Body},
 			}
 			for _, c := range n.ComponentNames {
