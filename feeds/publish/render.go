@@ -37,27 +37,37 @@ type SummaryStatus struct {
 	Description string `json:"description"`
 }
 
+// SummaryComponent is a component object as Statuspage writes one, in
+// the page's list and in each incident's and maintenance's components
+// (PROTOCOL.md, "Status page compatibility"). vigil's components are
+// never groups, always shown, and have no description; created_at is
+// not kept, so it reads as the last update.
 type SummaryComponent struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Status    string         `json:"status"`
-	UpdatedAt *protocol.Time `json:"updated_at"`
+	ID                 string         `json:"id"`
+	Name               string         `json:"name"`
+	Status             string         `json:"status"`
+	CreatedAt          *protocol.Time `json:"created_at"`
+	UpdatedAt          *protocol.Time `json:"updated_at"`
+	Position           int            `json:"position"`
+	Description        *string        `json:"description"`
+	OnlyShowIfDegraded bool           `json:"only_show_if_degraded"`
+	Group              bool           `json:"group"`
 }
 
 // SummaryIncident is an incident or, with the scheduled fields, a
 // scheduled maintenance.
 type SummaryIncident struct {
-	ID              string          `json:"id"`
-	Name            string          `json:"name"`
-	Status          string          `json:"status"`
-	Impact          string          `json:"impact,omitempty"`
-	CreatedAt       *protocol.Time  `json:"created_at"`
-	UpdatedAt       *protocol.Time  `json:"updated_at"`
-	ResolvedAt      *protocol.Time  `json:"resolved_at"`
-	ScheduledFor    *protocol.Time  `json:"scheduled_for,omitempty"`
-	ScheduledUntil  *protocol.Time  `json:"scheduled_until,omitempty"`
-	Components      []string        `json:"components"`
-	IncidentUpdates []SummaryUpdate `json:"incident_updates"`
+	ID              string             `json:"id"`
+	Name            string             `json:"name"`
+	Status          string             `json:"status"`
+	Impact          string             `json:"impact,omitempty"`
+	CreatedAt       *protocol.Time     `json:"created_at"`
+	UpdatedAt       *protocol.Time     `json:"updated_at"`
+	ResolvedAt      *protocol.Time     `json:"resolved_at"`
+	ScheduledFor    *protocol.Time     `json:"scheduled_for,omitempty"`
+	ScheduledUntil  *protocol.Time     `json:"scheduled_until,omitempty"`
+	Components      []SummaryComponent `json:"components"`
+	IncidentUpdates []SummaryUpdate    `json:"incident_updates"`
 }
 
 type SummaryUpdate struct {
@@ -90,27 +100,42 @@ func (p Page) Summary() Summary {
 		Incidents:             []SummaryIncident{},
 		ScheduledMaintenances: []SummaryIncident{},
 	}
-	for _, c := range p.Components {
+	byID := map[string]SummaryComponent{}
+	for i, c := range p.Components {
 		u := c.Updated
 		if u.IsZero() {
 			u = p.Updated
 		}
-		s.Components = append(s.Components, SummaryComponent{ID: c.ID, Name: c.Name, Status: c.Status, UpdatedAt: tp(u)})
+		sc := SummaryComponent{ID: c.ID, Name: c.Name, Status: c.Status, CreatedAt: tp(u), UpdatedAt: tp(u), Position: i + 1}
+		byID[c.ID] = sc
+		s.Components = append(s.Components, sc)
 	}
 	for _, n := range p.Active {
-		s.Incidents = append(s.Incidents, summaryNotice(n))
+		s.Incidents = append(s.Incidents, summaryNotice(n, byID))
 	}
 	for _, n := range p.Maintenance {
-		s.ScheduledMaintenances = append(s.ScheduledMaintenances, summaryNotice(n))
+		s.ScheduledMaintenances = append(s.ScheduledMaintenances, summaryNotice(n, byID))
 	}
 	return s
 }
 
-func summaryNotice(n Notice) SummaryIncident {
+func summaryNotice(n Notice, components map[string]SummaryComponent) SummaryIncident {
 	si := SummaryIncident{ID: n.ID, Name: n.Name, Status: n.Status, Impact: n.Impact,
 		CreatedAt: tp(n.Created), UpdatedAt: tp(n.Updated), ResolvedAt: tpp(n.Resolved),
 		ScheduledFor: tpp(n.ScheduledFor), ScheduledUntil: tpp(n.ScheduledUntil),
-		Components: append([]string{}, n.Components...), IncidentUpdates: []SummaryUpdate{}}
+		Components: []SummaryComponent{}, IncidentUpdates: []SummaryUpdate{}}
+	for i, id := range n.Components {
+		c, ok := components[id]
+		if !ok {
+			// A component no longer configured: its id and the name the
+			// incident was published with.
+			c = SummaryComponent{ID: id, Name: id, Status: Operational, UpdatedAt: tp(n.Updated), CreatedAt: tp(n.Updated)}
+			if i < len(n.ComponentNames) {
+				c.Name = n.ComponentNames[i]
+			}
+		}
+		si.Components = append(si.Components, c)
+	}
 	for _, u := range n.Updates {
 		si.IncidentUpdates = append(si.IncidentUpdates, SummaryUpdate{Status: u.Status, Body: u.Body, CreatedAt: tp(u.At)})
 	}
