@@ -296,9 +296,7 @@ type hostEntry struct {
 	dirty bool
 }
 
-func (s *Store) putLoad(feed string, l *protocol.Load) { s.putLoadAged(feed, l, 0) }
-
-// putLoadAged is putLoad for a sample already age old when it arrived.
+// putLoadAged keeps a host's sample, already age old when it arrived.
 func (s *Store) putLoadAged(feed string, l *protocol.Load, age time.Duration) {
 	now := s.now().Add(-age)
 	s.mu.Lock()

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"log/slog"
 	"math"
 	"strings"
@@ -122,7 +121,7 @@ func TestBinaryFrameClosesWith1003(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn := open(t)
-			if err := conn.WriteMessage(websocket.BinaryMessage, []byte(fmt.Sprint(`{"type":"subscribe","since":0}`))); err != nil {
+			if err := conn.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"subscribe","since":0}`)); err != nil {
 				t.Fatal(err)
 			}
 			expectClose(t, conn, websocket.CloseUnsupportedData, "binary frames")
