@@ -37,8 +37,8 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/probe"
 	"github.com/vigil-oncall/vigil/feeds/server"
+	"github.com/vigil-oncall/vigil/internal/bench"
 	"github.com/vigil-oncall/vigil/tui"
-	"github.com/vigil-oncall/vigil/tui/perf"
 	tuissh "github.com/vigil-oncall/vigil/tui/ssh"
 )
 
@@ -764,8 +764,8 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("vigil bench", "vigil bench [--only "+strings.Join(perf.Figures, ",")+"] [--runs N] [--window D] [--idle-window D] [--cpuprofile DIR]", stderr)
-	only := fs.String("only", strings.Join(perf.Figures, ","), "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
+	fs := newFlags("vigil bench", "vigil bench [--only "+strings.Join(bench.Figures, ",")+"] [--runs N] [--window D] [--idle-window D] [--cpuprofile DIR]", stderr)
+	only := fs.String("only", strings.Join(bench.Figures, ","), "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
 	runs := fs.Int("runs", 3, "how many times each figure is measured (reported as median, min and max)")
 	window := fs.Duration("window", 20*time.Second, "steady-state window for CPU and terminal bytes")
 	idleWindow := fs.Duration("idle-window", time.Minute, "window for the idle cost")
@@ -773,7 +773,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var extraEnv multiFlag
 	fs.Var(&extraEnv, "env", "KEY=VALUE in the measured vigil's environment, for experiments (GOMAXPROCS=1); repeat for several")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of every measured vigil run into this directory")
-	peers := fs.String("peers", strings.Join(perf.PeerNames(), ","), "the monitors measured beside vigil where installed (empty: none)")
+	peers := fs.String("peers", strings.Join(bench.PeerNames(), ","), "the monitors measured beside vigil where installed (empty: none)")
 	binary := fs.String("vigil", "", "measure this vigil binary instead of this one (to compare before and after a change)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -789,9 +789,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *fps != "" {
 		env = append(env, "VIGIL_FPS="+*fps)
 	}
-	opts := perf.Options{Vigil: self, Window: *window, IdleWindow: *idleWindow, Env: env, Runs: *runs, Profile: *profile, Peers: splitList(*peers),
+	opts := bench.Options{Vigil: self, Window: *window, IdleWindow: *idleWindow, Env: env, Runs: *runs, Profile: *profile, Peers: splitList(*peers),
 		Log: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
-	return perf.Report(ctx, opts, splitList(*only), stdout)
+	return bench.Report(ctx, opts, splitList(*only), stdout)
 }
 
 // splitList splits a comma-separated flag, dropping empty items.

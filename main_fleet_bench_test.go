@@ -20,7 +20,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
-	"github.com/vigil-oncall/vigil/tui/perf"
+	"github.com/vigil-oncall/vigil/internal/bench"
 )
 
 // BenchmarkFleet: N agents (in this process) each report their host's load
@@ -267,10 +267,10 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	}
 
 	// 3 real dashboards.
-	var dashes []*perf.Term
+	var dashes []*bench.Term
 	for i := 0; i < 3; i++ {
 		home := b.TempDir()
-		t, err := perf.Start(ctx, 80, 24, home, nil, bin, "--feed", url, "--actor", fmt.Sprintf("dash%d", i+1))
+		t, err := bench.Start(ctx, 80, 24, home, nil, bin, "--feed", url, "--actor", fmt.Sprintf("dash%d", i+1))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,11 +12,6 @@ const wheelLines = 3
 type wheeler interface{ wheel(delta int) }
 
 func (s *scrollView) wheelBy(delta int) { s.wheel(delta) }
-func (d *textDialog) wheel(delta int)   { d.scroll.wheelBy(delta) }
-func (d *helpDialog) wheel(delta int)   { d.scroll.wheelBy(delta) }
-func (d *pickerDialog) wheel(delta int) {
-	d.cursor = max(0, min(len(d.choices)-1, d.cursor+delta))
-}
 
 // mouse handles the wheel (scrolls what is under the pointer) and a left
 // click (focuses the pane under it and selects the row), as htop and k9s do.

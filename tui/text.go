@@ -75,23 +75,6 @@ func sparkline(values []float64, w int, top float64) string {
 	return b.String()
 }
 
-// countdown writes a duration as mm:ss, or 1h05m past an hour.
-func countdown(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	d = d.Truncate(time.Second)
-	if d >= time.Hour {
-		h := d / time.Hour
-		m := (d % time.Hour) / time.Minute
-		if h >= 48 {
-			return fmt.Sprintf("%dd%02dh", h/24, h%24)
-		}
-		return fmt.Sprintf("%dh%02dm", h, m)
-	}
-	return fmt.Sprintf("%02d:%02d", d/time.Minute, (d%time.Minute)/time.Second)
-}
-
 // age writes a duration briefly: 45s, 12m, 3h, 2d.
 func age(d time.Duration) string {
 	switch {

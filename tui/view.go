@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -263,8 +264,8 @@ func (m Model) header() string {
 			}
 			segs = append(segs, segment{variants: []string{s.Dim.Render(fmt.Sprintf("(+%d open: %s)", others, m.keys.Incidents.Help().Key)), s.Dim.Render(fmt.Sprintf("+%d", others)), ""}, prio: prioOtherOpen})
 		}
-		if it, st, ok := nextDue(in, m.now); ok {
-			left := countdown(st.Left(m.now))
+		if it, st, ok := state.NextDue(in, m.now); ok {
+			left := state.Countdown(st.Left(m.now))
 			if st.State == incident.StepOverdue {
 				segs = append(segs, segment{variants: []string{s.Overdue.Render("OVERDUE " + it.ID + " +" + left)}, prio: prioTrouble})
 			} else {
@@ -347,3 +348,6 @@ func (m Model) feedSegments() []segment {
 	}
 	return segs
 }
+
+// noticeLife is how long a footer notice stays before the help returns.
+const noticeLife = 8 * time.Second

@@ -50,6 +50,9 @@ func isBidiControl(r rune) bool {
 	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
+// c1Of is the C1 control an ESC and the byte after it stand for.
+var c1Of = map[byte]rune{'[': 0x9b, ']': 0x9d, 'P': 0x90, '^': 0x9e, '_': 0x9f, 'X': 0x98}
+
 // skipEscape returns the index after the escape sequence starting at i.
 func skipEscape(s string, i int, r rune, size int) int {
 	j := i + size
@@ -58,40 +61,40 @@ func skipEscape(s string, i int, r rune, size int) int {
 		if j >= len(s) {
 			return j
 		}
-		switch s[j] {
-		case '[':
-			kind = 0x9b
-		case ']':
-			kind = 0x9d
-		case 'P':
-			kind = 0x90
-		case '^':
-			kind = 0x9e
-		case '_':
-			kind = 0x9f
-		case 'X':
-			kind = 0x98
-		default:
+		c1, ok := c1Of[s[j]]
+		if !ok {
 			// A two-byte escape (ESC c, ESC 7, ...): drop both.
 			_, sz := utf8.DecodeRuneInString(s[j:])
 			return j + sz
 		}
+		kind = c1
 		j++
 	}
-	if kind == 0x9b { // CSI: parameters and intermediates, then a final byte
-		for j < len(s) {
-			c := s[j]
-			j++
-			if c >= 0x40 && c <= 0x7e {
-				return j
-			}
-			if c < 0x20 || c > 0x3f && c < 0x40 {
-				return j
-			}
-		}
-		return j
+	if kind == 0x9b {
+		return skipCSI(s, j)
 	}
-	// OSC, DCS, PM, APC, SOS: up to BEL or ST (ESC \ or 0x9c).
+	return skipControlString(s, j)
+}
+
+// skipCSI returns the index after a CSI's parameters, intermediates and
+// final byte, from j just after its introducer.
+func skipCSI(s string, j int) int {
+	for j < len(s) {
+		c := s[j]
+		j++
+		if c >= 0x40 && c <= 0x7e {
+			return j
+		}
+		if c < 0x20 || c > 0x3f && c < 0x40 {
+			return j
+		}
+	}
+	return j
+}
+
+// skipControlString returns the index after an OSC, DCS, PM, APC or SOS:
+// up to BEL or ST (ESC \ or 0x9c).
+func skipControlString(s string, j int) int {
 	for j < len(s) {
 		c := s[j]
 		if c == 0x07 {

@@ -137,53 +137,9 @@ func newEditDialog(in *state.Incident, components []protocol.Component) (*formDi
 	}
 	fields[editComponents].shown = func() bool { return len(ids) > 0 }
 	fields[editEnds].shown = func() bool { return !start.IsZero() }
-	id, feed := in.ID, in.Feed
-	oldTitle, oldSev, oldCmdr := in.Title, in.Severity, in.Commander
-	oldComps := slices.Clone(in.Components)
-	d, cmd := newForm("Edit "+id+" / hand off", fields, func(d *formDialog) (action, error) {
-		c := protocol.Command{Op: protocol.OpUpdate, Incident: id}
-		var what []string
-		if t := d.value(editTitle); t != oldTitle {
-			if t == "" {
-				return nil, fmt.Errorf("title: a few words saying what is wrong")
-			}
-			c.Title = t
-			what = append(what, "title")
-		}
-		if s := d.value(editSeverity); s != oldSev {
-			c.Severity = s
-			what = append(what, "severity "+s)
-		}
-		if who := d.value(editCommander); who != oldCmdr {
-			if who == "" || strings.ContainsAny(who, " \t") {
-				return nil, fmt.Errorf("commander: a name without spaces")
-			}
-			c.Commander = who
-			what = append(what, "handed off to "+who)
-		}
-		if comps := d.fields[editComponents].tickedIDs(); len(ids) > 0 && !sameSet(comps, oldComps) {
-			if len(comps) == 0 {
-				// An empty list is omitted on the wire: the hub would read "unchanged".
-				return nil, fmt.Errorf("affects: keep at least one component ticked; an update cannot clear them all")
-			}
-			c.Components = comps
-			what = append(what, "components "+strings.Join(namesOf(comps, components), ", "))
-		}
-		if !start.IsZero() {
-			if v := d.value(editEnds); v != endValue {
-				end, err := parseEnd(v, start)
-				if err != nil {
-					return nil, err
-				}
-				c.ScheduledEnd = protocol.TimePtr(end)
-				what = append(what, "ends "+end.UTC().Format(formTime)+" UTC")
-			}
-		}
-		if len(what) == 0 {
-			return closeAct{}, nil
-		}
-		return sendAct{feed: feed, cmd: c, notice: id + ": " + strings.Join(what, ", ")}, nil
-	})
+	before := editBefore{id: in.ID, feed: in.Feed, title: in.Title, severity: in.Severity, commander: in.Commander,
+		components: slices.Clone(in.Components), offered: components, ids: ids, start: start, endValue: endValue}
+	d, cmd := newForm("Edit "+in.ID+" / hand off", fields, before.submit)
 	d.preview = func(d *formDialog) string {
 		if start.IsZero() {
 			return ""
@@ -196,6 +152,83 @@ func newEditDialog(in *state.Incident, components []protocol.Component) (*formDi
 	}
 	d.hint = d.preview(d)
 	return d, cmd
+}
+
+// editBefore is an incident as the edit form opened on it: a submit
+// sends only what differs from it.
+type editBefore struct {
+	id, feed                   string
+	title, severity, commander string
+	endValue                   string
+	components                 []string
+	offered                    []protocol.Component
+	ids                        []string // the components offered, by id
+	start                      time.Time
+}
+
+func (b editBefore) submit(d *formDialog) (action, error) {
+	c := protocol.Command{Op: protocol.OpUpdate, Incident: b.id}
+	what, err := b.whoAndWhat(d, &c)
+	if err != nil {
+		return nil, err
+	}
+	scope, err := b.scope(d, &c)
+	if err != nil {
+		return nil, err
+	}
+	what = append(what, scope...)
+	if len(what) == 0 {
+		return closeAct{}, nil
+	}
+	return sendAct{feed: b.feed, cmd: c, notice: b.id + ": " + strings.Join(what, ", ")}, nil
+}
+
+// whoAndWhat sets the title, severity and commander that changed.
+func (b editBefore) whoAndWhat(d *formDialog, c *protocol.Command) ([]string, error) {
+	var what []string
+	if t := d.value(editTitle); t != b.title {
+		if t == "" {
+			return nil, fmt.Errorf("title: a few words saying what is wrong")
+		}
+		c.Title = t
+		what = append(what, "title")
+	}
+	if s := d.value(editSeverity); s != b.severity {
+		c.Severity = s
+		what = append(what, "severity "+s)
+	}
+	if who := d.value(editCommander); who != b.commander {
+		if who == "" || strings.ContainsAny(who, " \t") {
+			return nil, fmt.Errorf("commander: a name without spaces")
+		}
+		c.Commander = who
+		what = append(what, "handed off to "+who)
+	}
+	return what, nil
+}
+
+// scope sets the components and the maintenance's end that changed.
+func (b editBefore) scope(d *formDialog, c *protocol.Command) ([]string, error) {
+	var what []string
+	if comps := d.fields[editComponents].tickedIDs(); len(b.ids) > 0 && !sameSet(comps, b.components) {
+		if len(comps) == 0 {
+			// An empty list is omitted on the wire: the hub would read "unchanged".
+			return nil, fmt.Errorf("affects: keep at least one component ticked; an update cannot clear them all")
+		}
+		c.Components = comps
+		what = append(what, "components "+strings.Join(namesOf(comps, b.offered), ", "))
+	}
+	if !b.start.IsZero() {
+		if v := d.value(editEnds); v != b.endValue {
+			end, err := parseEnd(v, b.start)
+			if err != nil {
+				return nil, err
+			}
+			c.ScheduledEnd = protocol.TimePtr(end)
+			what = append(what, "ends "+end.UTC().Format(formTime)+" UTC")
+		}
+	}
+	return what, nil
 }
 
 func sameSet(a, b []string) bool {
@@ -335,4 +368,38 @@ func windowLabel(in *protocol.Incident, zone *time.Location) string {
 		return "from " + start.Format("Mon 2 Jan 15:04 MST")
 	}
 	return span(start, in.ScheduledEnd.In(zone))
+}
+
+// outageFirst orders runbook kinds for the declare form: an unscheduled
+// outage is what someone declares at 2am, so it is the default.
+func outageFirst(kinds []string) []string {
+	if len(kinds) == 0 {
+		return []string{"outage", "maintenance", "security"}
+	}
+	out := []string{}
+	for _, k := range kinds {
+		if k == "outage" {
+			out = append(out, k)
+		}
+	}
+	for _, k := range kinds {
+		if k != "outage" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (m Model) declare() (Model, tea.Cmd) {
+	d, cmd := newDeclareDialog(m.opts.Kinds, m.opts.DeclareFeed, m.components(m.opts.DeclareFeed), m.opts.Now)
+	return m.push(d), cmd
+}
+
+func (m Model) edit() (Model, tea.Cmd) {
+	in := m.current()
+	if in == nil {
+		return m.notice("no incident: "+m.keyName(m.keys.Declare)+" declares one", true), nil
+	}
+	d, cmd := newEditDialog(in, m.components(in.Feed))
+	return m.push(d), cmd
 }

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -228,4 +229,28 @@ func (d *publishDialog) body(v *viewCtx, w, h int) []string {
 	lines := []string{label(publishText, "text") + s.Dim.Render(fmt.Sprintf("%d of %d bytes", len(d.text.Value()), protocol.MaxTextBytes))}
 	lines = append(lines, strings.Split(d.text.View(), "\n")...)
 	return append(append(lines, ""), tail...)
+}
+
+// publish opens the publish dialog on the selected step's draft, with the
+// channels the step's feed offers.
+func (m Model) publish() (Model, tea.Cmd) {
+	m.focus = ChecklistPane
+	item, text, err := m.draftFor()
+	if err != nil {
+		return m.notice(err.Error(), true), nil
+	}
+	in := m.current()
+	var channels []string
+	if h := m.st.FeedHealth(in.Feed); h != nil {
+		channels = h.Channels
+	}
+	comps := m.components(in.Feed)
+	subject, body := splitSubject(text)
+	if subject == "" {
+		// The incident's title is written for responders; customers get
+		// it without the measurements, as the drafts do.
+		subject = incident.PublicTitle(in.Title, namesOf(in.Components, comps))
+	}
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels)
+	return m.push(d), cmd
 }

@@ -1,8 +1,8 @@
-// Package perf measures the real vigil binary the way a person experiences
+// Package bench measures the real vigil binary the way a person experiences
 // it: in a pseudo-terminal, against a real feed server on loopback, with
 // htop beside it on the same terminal size. Each figure has a function
 // here, run by `vigil bench` and by `go test -bench` in this package.
-package perf
+package bench
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package perf
+package bench
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// These run the real binary in a pty: go test -bench=. ./tui/perf
+// These run the real binary in a pty: go test -bench=. ./internal/bench
 // (vigil bench prints the same figures with longer windows).
 
 func vigil(b *testing.B) Options {
