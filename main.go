@@ -415,6 +415,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if s.RequireToken && len(tokens) == 0 {
 		return usageError{fmt.Errorf("%s: serve.require_token is set but no token variable (%s) holds a token", cfg.Path, strings.Join(s.TokenEnv, ", "))}
 	}
+	lastLoads, err := server.ReadLastPeaks(filepath.Join(s.DataDir, server.LoadLogName))
+	if err != nil {
+		log.Warn("load log unreadable: hosts silent since the restart are shown without their last figures", "err", err)
+	}
 	loadLog, err := os.OpenFile(filepath.Join(s.DataDir, server.LoadLogName), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
@@ -427,7 +431,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	hub := server.NewHub(j, server.Options{
 		Name: name, Book: cfg.Book(), Tokens: tokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration), Agents: agentGrants(s.Agents, log),
-		Site: s.Site(name), Senders: senders,
+		Site: s.Site(name), Senders: senders, Hosts: knownHosts(s, host), LastLoads: lastLoads,
 	})
 	if am := s.Alertmanager; am != nil {
 		token := ""
@@ -801,6 +805,20 @@ func splitList(s string) []string {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}
+	}
+	return out
+}
+
+// knownHosts are the hosts the configuration says report to this hub: its
+// own (probe_load) and each scrape target, with their intervals.
+func knownHosts(s config.Serve, self string) []server.KnownHost {
+	var out []server.KnownHost
+	if s.ProbeLoad {
+		out = append(out, server.KnownHost{Host: self, Every: s.Interval.Duration})
+	}
+	for _, sc := range s.Scrape {
+		sc = sc.WithDefaults()
+		out = append(out, server.KnownHost{Host: sc.Host, Every: sc.Every.Duration})
 	}
 	return out
 }
