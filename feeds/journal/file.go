@@ -587,6 +587,14 @@ func (j *Journal) Applied(cmdID string) (uint64, bool) {
 	for _, s := range maybe {
 		ids, err := j.sealedIDs(s)
 		if err != nil {
+			// Neither the ids file nor the segment can say whether it
+			// was applied: refuse every command from now on rather than
+			// apply one twice.
+			j.mu.Lock()
+			if j.failed == nil {
+				j.failed = fmt.Errorf("%w: %w: the command ids of %s cannot be read: %v", ErrFailed, ErrDamaged, s.path, err)
+			}
+			j.mu.Unlock()
 			continue
 		}
 		if seq, ok := ids[cmdID]; ok {

@@ -141,3 +141,35 @@ func TestDamagedSealedSegmentRefusesToStart(t *testing.T) {
 		})
 	}
 }
+
+// A segment whose ids file is lost while serving and whose records no
+// longer read back cannot say whether a command was applied: the journal
+// refuses every append from then on, as damaged, rather than apply it
+// twice.
+func TestUnreadableIDsStopAppends(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 4 << 10}
+	j, _, err := OpenWith(dir, opts)
+	must(t, err)
+	d := follow(j)
+	for i := 1; i <= 100; i++ {
+		appendWait(t, j, d, fmt.Sprintf("c-%d", i), note("", fmt.Sprintf("note number %d", i)))
+	}
+	j.Close()
+	j, _, err = OpenWith(dir, opts)
+	must(t, err)
+	defer j.Close()
+	seg := segPath(dir, 1)
+	must(t, os.Remove(idsPath(seg)))
+	data, err := os.ReadFile(seg)
+	must(t, err)
+	must(t, os.WriteFile(seg, []byte(strings.Replace(string(data), "note number 3", "note numbex 3", 1)), 0o640))
+	j.idsCache = nil
+	if _, ok := j.Applied("c-5"); ok {
+		t.Fatal("an id read from a damaged segment")
+	}
+	_, err = j.Append("c-5", note("", "again"))
+	if !errors.Is(err, ErrDamaged) || !errors.Is(err, ErrFailed) {
+		t.Fatalf("append after the ids could not be read: %v", err)
+	}
+}

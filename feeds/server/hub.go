@@ -452,6 +452,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	written, err := h.journal.Append(cmd.ID, msgs...)
 	if err != nil {
 		h.log.Error("journal write failed; command not applied", "id", cmd.ID, "err", err)
+		h.noteReadError(err)
 		return nack(cmd.ID, protocol.CodeUnavailable, "the journal could not be written; nothing was applied: "+err.Error()), nil
 	}
 	seq := written[len(written)-1].Seq
