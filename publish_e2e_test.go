@@ -163,7 +163,7 @@ secret_env = "E2E_HOOK_SECRET"
 		t.Fatalf("the relay received %d mails for one publish to two customers", n)
 	}
 	mail := mb.received()[0]
-	for _, want := range []string{"Subject: Mail delayed", "Mail delivery delayed\r\nWe are investigating the problem. Affected: Mail.", "We are moving mail to a second relay.", "X-Vigil-Delivery: "} {
+	for _, want := range []string{"Subject: Mail delayed", "Disruption to Mail\r\nWe are investigating the problem. Affected: Mail.", "We are moving mail to a second relay.", "X-Vigil-Delivery: "} {
 		if !strings.Contains(mail, want) {
 			t.Fatalf("the mail lacks %q:\n%s", want, mail)
 		}
@@ -227,14 +227,17 @@ secret_env = "E2E_HOOK_SECRET"
 	// The draft asks for what it cannot know; the responder writes it.
 	x.keys("C-s")
 	x.waitFor("the (fill in) refused", func(s string) bool { return strings.Contains(s, "still asks to fill in") })
-	x.keys("M-<", "Down", "Down", "Down", "Down", "Down", "Down", "End")
+	x.keys("M-<", "Down", "Down", "Down", "Down", "Down", "End")
+	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in: the reason, in your customers' words)."))...)
+	x.text("a new kernel.")
+	x.keys("Down", "End")
 	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in)."))...)
 	x.text("the latest security fixes.")
 	x.keys("M->", "Up", "Up", "End")
 	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in, if any)."))...)
 	x.text("none needed.")
 	x.waitFor("the draft filled in", func(s string) bool {
-		return strings.Contains(s, "The benefit to you: the latest security fixes.") && strings.Contains(s, "lasts: none needed.") && !strings.Contains(s, "(fill in")
+		return strings.Contains(s, "Why: a new kernel.") && strings.Contains(s, "The benefit to you: the latest security fixes.") && strings.Contains(s, "lasts: none needed.") && !strings.Contains(s, "(fill in")
 	})
 	x.keys("Tab", "Right", "Space", "Right", "Space", "C-s")
 	x.waitFor("the confirmation", func(s string) bool {
@@ -434,11 +437,29 @@ func screenLineWith(screen string, parts ...string) bool {
 // pickIncident shows incident id with the incident picker.
 func pickIncident(x *tmux, id string) {
 	x.t.Helper()
+	// The picker lists the incidents held when it opens: open it once the
+	// dashboard holds id (the header names it), and see it listed (a
+	// choice is "INC-2  SEV2 …", the header "INC-2 SEV2").
+	x.waitFor("the dashboard holding "+id, func(s string) bool { return strings.Contains(s, id+" ") })
 	x.keys("i")
-	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
-	for i := 0; i < 4 && !screenLineWith(x.screen(), "› "+id); i++ {
-		x.keys("k")
-		time.Sleep(100 * time.Millisecond)
+	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+"  ") })
+	cursor := func(s string) string {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, "› ") {
+				return line
+			}
+		}
+		return ""
+	}
+	// To the top (the list stops there), then down one drawn step at a
+	// time: keys arrive in order, but a check between two keys may see a
+	// screen not yet drawn.
+	x.keys("k", "k", "k", "k", "k", "k")
+	x.waitFor("the picker's cursor at the top", func(s string) bool { return strings.Contains(cursor(s), "› the whole timeline") })
+	for i := 0; i < 6 && !strings.Contains(cursor(x.screen()), "› "+id); i++ {
+		before := cursor(x.screen())
+		x.keys("j")
+		x.waitFor("the picker's cursor to move down", func(s string) bool { return cursor(s) != before })
 	}
 	x.keys("Enter")
 	x.waitFor(id+" shown", func(s string) bool { return strings.HasPrefix(s, id+" ") })

@@ -55,6 +55,9 @@ type Options struct {
 	FrameGap    time.Duration // the clock's tick (default 1s): countdowns move and load-only changes are drawn on it
 	TimelineCap int
 	Now         func() time.Time
+	// Expiries are the checks that watch an expiry, for the deadlines
+	// pane: a service frame names neither the kind of check nor the date.
+	Expiries []state.ExpiryWatch
 }
 
 // Messages.
@@ -129,7 +132,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		now:   opts.Now(),
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
 	}
-	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl}
+	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl, newDeadlinesPane(opts.Expiries)}
 	m.updateKeys()
 	return m
 }
@@ -214,6 +217,9 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 	case noticeAct:
 		return m.pop().notice(a.text, a.err), nil
 	case pushAct:
+		if a.replace {
+			m = m.pop()
+		}
 		return m.push(a.d), nil
 	case sendAct:
 		m = m.pop()
@@ -224,7 +230,7 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 			m.pinned = false
 		}
 		if a.notice != "" {
-			m = m.notice(a.notice, false)
+			m = m.progress(a.notice)
 		}
 		return m, m.send(a.feed, a.cmd)
 	case filterAct:
@@ -270,7 +276,9 @@ func (m *Model) updateKeys() {
 	k := &m.keys
 	hasIncident := in != nil
 	onStep := hasIncident && m.focus == ChecklistPane && len(in.Checklist) > 0
-	k.Note.SetEnabled(hasIncident)
+	// n answers even without an incident: a note typed then must land in
+	// a prompt that says so, never run letter by letter as commands.
+	k.Note.SetEnabled(true)
 	k.Status.SetEnabled(hasIncident)
 	k.Edit.SetEnabled(hasIncident)
 	k.checklistKeys.enable(hasIncident, onStep)
@@ -329,6 +337,7 @@ var panes = [paneCount]paneSpec{
 	ServicesPane:  {func(k *KeyMap) key.Binding { return k.Pane2 }, nil},
 	TimelinePane:  {func(k *KeyMap) key.Binding { return k.Pane3 }, timelineHandlers},
 	ChecklistPane: {func(k *KeyMap) key.Binding { return k.Pane4 }, checklistHandlers},
+	DeadlinesPane: {func(k *KeyMap) key.Binding { return k.Pane5 }, nil},
 }
 
 // globalHandlers are the bindings that work whatever has the focus.

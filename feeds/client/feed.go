@@ -197,7 +197,10 @@ func (f *feed) connect(ctx context.Context, url string, setQueue func(chan []byt
 	if f.cfg.Token != "" {
 		header.Set("Authorization", "Bearer "+f.cfg.Token)
 	}
-	f.store.updateHealth(f.cfg.Name, func(h *Health) { h.URL = redact(url, f.cfg.Token) })
+	f.store.updateHealth(f.cfg.Name, func(h *Health) {
+		h.URL = redact(url, f.cfg.Token)
+		h.TokenEnv, h.TokenSent = f.cfg.TokenEnv, f.cfg.Token != ""
+	})
 	conn, resp, err := f.dialer.DialContext(ctx, url, header)
 	if err != nil {
 		if resp != nil {

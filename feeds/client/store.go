@@ -128,6 +128,11 @@ type Health struct {
 	Oldest    uint64
 	// Gaps counts journal seqs skipped where the protocol allows none.
 	Gaps uint64
+	// TokenEnv is the variable the feed's token is read from, and
+	// TokenSent whether it held one: what a refused command's message
+	// tells the person to set. The token itself is never here.
+	TokenEnv  string
+	TokenSent bool
 }
 
 // Event is an ordered feed event the dashboard must see exactly once:

@@ -63,7 +63,8 @@ const maxDetailBytes = 4 << 10
 // Service is the alert as a service state on a host: host from the host
 // label, else instance without its port; service from alertname; state
 // from severity (critical or page: down; anything else: warn), ok once
-// resolved; detail from the summary or description annotation.
+// resolved; detail from the summary or description annotation while
+// firing, and once resolved "resolved" (or a resolved_summary annotation).
 func (a Alert) Service(now time.Time) (protocol.Service, error) {
 	host := a.Labels["host"]
 	if host == "" {
@@ -97,6 +98,14 @@ func (a Alert) Service(now time.Time) (protocol.Service, error) {
 	detail := a.Annotations["summary"]
 	if detail == "" {
 		detail = a.Annotations["description"]
+	}
+	if a.Status == "resolved" {
+		// The summary says what was wrong ("mysqld not answering"); beside
+		// "ok" it reads as if it still were.
+		detail = "resolved"
+		if r := a.Annotations["resolved_summary"]; r != "" {
+			detail = r
+		}
 	}
 	return protocol.Service{Host: host, Service: name, State: state, Detail: clip(detail, maxDetailBytes),
 		Since: protocol.At(since), At: protocol.At(now)}, nil
@@ -149,6 +158,9 @@ func (am *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(am.Token)) != 1 {
+			if am.Log != nil {
+				am.Log.Warn("refused an Alertmanager webhook: HTTP 401, no valid bearer token", "remote", r.RemoteAddr)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 			http.Error(w, "a valid bearer token is required (http_config: authorization: credentials)", http.StatusUnauthorized)
 			return

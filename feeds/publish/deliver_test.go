@@ -464,3 +464,11 @@ func FuzzEngineReplay(f *testing.F) {
 		}
 	})
 }
+
+func TestRecipientsInWords(t *testing.T) {
+	for n, want := range map[int]string{0: "0 recipients", 1: "1 recipient", 2: "2 recipients"} {
+		if got := recipients(n); got != want {
+			t.Errorf("recipients(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -79,13 +79,6 @@ func (e *Email) Send(ctx context.Context, m Message) (string, error) {
 	return fmt.Sprintf("email %s to %s: %s", e.Name, recipients(len(e.To)), resp), nil
 }
 
-func recipients(n int) string {
-	if n == 1 {
-		return "1 recipient"
-	}
-	return fmt.Sprintf("%d recipients", n)
-}
-
 func smtpReason(err error) string {
 	var se *mail.SendError
 	if errors.As(err, &se) && se.ErrorCode() > 0 {
@@ -144,4 +137,12 @@ func (e *Email) client() (*mail.Client, error) {
 		return nil, fmt.Errorf("email %s: %w", e.Name, err)
 	}
 	return c, nil
+}
+
+// recipients is a count of them in words: "1 recipient", "3 recipients".
+func recipients(n int) string {
+	if n == 1 {
+		return "1 recipient"
+	}
+	return fmt.Sprintf("%d recipients", n)
 }

@@ -75,7 +75,9 @@ func (w *Webhook) Body(m Message) ([]byte, error) {
 	if w.Format == FormatJSON {
 		b := JSONBody{
 			Delivery: m.DeliveryKey(),
-			Incident: JSONIncident{ID: m.Incident.ID, Title: m.Incident.Title, Kind: m.Incident.Kind,
+			// The title a receiver may show anywhere: the page's name for
+			// the incident, never the responders' (it names hosts).
+			Incident: JSONIncident{ID: m.Incident.ID, Title: publicName(m.Incident, []Update{{Subject: m.Subject}}, m.Components), Kind: m.Incident.Kind,
 				Severity: m.Incident.Severity, Status: m.Incident.Status, Components: append([]string{}, m.Incident.Components...)},
 			Update: JSONUpdate{Ref: m.Ref, Actor: m.Actor, At: tp(m.At), Subject: m.Subject, Text: m.Text},
 		}

@@ -414,7 +414,7 @@ func TestColourAndClipboardAsInALocalTerminal(t *testing.T) {
 		x.waitFor("the copy notice", contains("copied to your clipboard"))
 		eventually(t, "the draft in tmux's paste buffer", func() bool {
 			out, err := exec.Command("tmux", "-S", x.socket, "show-buffer").CombinedOutput()
-			return err == nil && strings.Contains(string(out), "Mail down on web-3")
+			return err == nil && strings.Contains(string(out), "Service disruption")
 		})
 	}
 }
