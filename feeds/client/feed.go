@@ -94,6 +94,10 @@ type feed struct {
 	// missing, and asking again would only loop.
 	gapFrom    uint64
 	gapRetried bool
+	// snapshotAt is the hub's clock in its hello, until synced: a load
+	// in the snapshot older than that by 3 of its intervals is from a
+	// host that has not reported since (snapshot.go).
+	snapshotAt time.Time
 
 	// The reader's own: a frame buffer reused for every frame, and when
 	// the read deadline was last pushed (see alive).
@@ -278,6 +282,7 @@ func (f *feed) connect(ctx context.Context, url string, setQueue func(chan []byt
 		via = protocol.ViaTTY
 	}
 	f.fromZero, f.gapped = f.lastSeq == 0, false
+	f.snapshotAt = hello.Time.Time
 	sub := protocol.MustEncode(&protocol.Subscribe{Since: f.lastSeq, Journal: f.journal, Actor: f.cfg.Actor, Via: via})
 	conn.SetWriteDeadline(time.Now().Add(f.timings.WriteWait))
 	if err := conn.WriteMessage(websocket.TextMessage, sub); err != nil {
@@ -389,7 +394,7 @@ func (f *feed) dispatch(m protocol.Message) error {
 	name := f.cfg.Name
 	switch v := m.(type) {
 	case *protocol.Load:
-		f.store.putLoad(name, v)
+		f.store.putLoadAged(name, v, f.snapshotAge(v))
 	case *protocol.Service:
 		f.store.putService(name, v)
 	case *protocol.IncidentMsg:
@@ -475,6 +480,7 @@ func (f *feed) synced(v *protocol.Synced) {
 		})
 		f.fromZero, f.gapped = false, false
 	}
+	f.snapshotAt = time.Time{}
 	f.store.setState(f.cfg.Name, Synced, "", time.Time{})
 }
 

@@ -307,8 +307,9 @@ type hostEntry struct {
 	dirty bool
 }
 
-func (s *Store) putLoad(feed string, l *protocol.Load) {
-	now := s.now()
+// putLoadAged keeps a host's sample, already age old when it arrived.
+func (s *Store) putLoadAged(feed string, l *protocol.Load, age time.Duration) {
+	now := s.now().Add(-age)
 	s.mu.Lock()
 	h := s.hosts[l.Host]
 	if h == nil {

@@ -168,7 +168,15 @@ func (am *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
 	if err != nil {
-		http.Error(w, fmt.Sprintf("payload larger than %d bytes", maxWebhookBytes), http.StatusRequestEntityTooLarge)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("payload larger than %d bytes", maxWebhookBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		// The server's read deadline passed (or the client went away).
+		am.log().Warn("alertmanager webhook: the body did not arrive", "err", err, "remote", r.RemoteAddr)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "the request body did not arrive in time", http.StatusRequestTimeout)
 		return
 	}
 	hook, err := DecodeWebhook(data)

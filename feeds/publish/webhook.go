@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -82,9 +81,7 @@ func (w *Webhook) Body(m Message) ([]byte, error) {
 				Severity: m.Incident.Severity, Status: m.Incident.Status, Components: append([]string{}, m.Incident.Components...)},
 			Update: JSONUpdate{Ref: m.Ref, Actor: m.Actor, At: tp(m.At), Subject: m.Subject, Text: m.Text},
 		}
-		if u := strings.TrimRight(m.Site.URL, "/"); u != "" {
-			b.Page = u + "/status"
-		}
+		b.Page = PageURL(m.Site.URL)
 		if m.Item != "" {
 			s := &JSONStep{ID: m.Item}
 			for _, it := range m.Incident.Checklist {
@@ -97,8 +94,8 @@ func (w *Webhook) Body(m Message) ([]byte, error) {
 		return json.Marshal(b)
 	}
 	text := m.Text
-	if u := strings.TrimRight(m.Site.URL, "/"); u != "" {
-		text += "\n" + u + "/status"
+	if u := PageURL(m.Site.URL); u != "" {
+		text += "\n" + u
 	}
 	return json.Marshal(struct {
 		Text string `json:"text"`

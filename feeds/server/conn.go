@@ -147,7 +147,7 @@ func readSubscribe(conn *websocket.Conn) (protocol.Message, error) {
 			return nil, err
 		}
 		if mt != websocket.TextMessage {
-			return nil, errors.New("binary frames are not part of vigil.v1")
+			return nil, errBinary
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
@@ -170,7 +170,8 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		deadline()
 		if mt != websocket.TextMessage {
-			continue
+			h.dropBinary(s)
+			continue // to the peer's answer to the close frame
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
@@ -201,6 +202,9 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 				s.drop("too slow: fell more than the queue behind")
 			}
 			continue
+		}
+		if p := s.principal; p != nil {
+			h.log.Info("command", "id", cmd.ID, "op", cmd.Op, "incident", cmd.Incident, "actor", cmd.Actor, "via", p.Via, "key", p.Key)
 		}
 		if !s.authorized && !s.warnedUnauthorized {
 			// Once a connection: a client that retries must not flood the log.
@@ -347,6 +351,10 @@ func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 		// Said even without a token: a supervisor must see it to restart.
 		body["status"] = "failed"
 		body["error"] = "journal stopped, refusing commands until restarted: " + err.Error()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	} else if err := h.JournalDamaged(); err != nil {
+		body["status"] = "damaged"
+		body["error"] = damagedReason(err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(body)

@@ -63,6 +63,13 @@ type Options struct {
 	// History keeps every host's load and answers history requests of
 	// kind load and the loads of a rewind; nil keeps none.
 	History LoadHistory
+	// Hosts the configuration says report here, and the load log's
+	// newest line of each host (ReadLastPeaks): with the journal's, the
+	// hosts shown stale after a restart until they report (known.go).
+	Hosts     []KnownHost
+	LastLoads map[string]LoadPeak
+	// HTTP bounds slow and unfinished requests (httplimits.go).
+	HTTP HTTPLimits
 
 	// Customers is the customers file (nil: none); Plans their SLAs.
 	Customers *customers.Source
@@ -154,6 +161,8 @@ type Hub struct {
 	heads     map[string]journal.Message
 	waiting   map[uint64][]waiter
 	failed    error
+	damaged   error                // the journal found damaged while serving (damage.go)
+	heardOf   map[string]time.Time // start-up: newest entry about each host (known.go)
 
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
@@ -194,13 +203,17 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		}
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
+		h.noteHost(m.Msg)
 		h.observeCustomers(m.Msg)
 		return true
 	})
 	if err != nil {
 		h.log.Error("journal: reading the start-up state", "err", err)
+		h.noteReadError(err)
 	}
 	h.declarationOrder()
+	h.restoreServices()
+	h.placeKnownHosts()
 	j.OnDurable(h.durable)
 	return h
 }
@@ -295,6 +308,7 @@ type LoadPeak struct {
 	At    protocol.Time `json:"at"`
 	Load1 float64       `json:"load1"`
 	CPUs  int           `json:"cpus"`
+	Last  protocol.Time `json:"last,omitzero"` // the minute's newest sample
 }
 
 // LoadLogName is the load log's file inside the data directory.
@@ -318,6 +332,9 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 	}
 	if l.Load1 >= p.Load1 {
 		p.Load1, p.CPUs = l.Load1, l.CPUs
+	}
+	if l.At.After(p.Last.Time) {
+		p.Last = l.At
 	}
 }
 
@@ -403,6 +420,9 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	if !authorized {
 		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token"), nil
 	}
+	if err := h.JournalDamaged(); err != nil {
+		return nack(cmd.ID, protocol.CodeUnavailable, damagedReason(err)), nil
+	}
 	if seq, done := h.journal.Applied(cmd.ID); done {
 		// Acked (by Submit) only once that seq is durable.
 		return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: seq})}, nil
@@ -458,6 +478,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	written, err := h.journal.Append(cmd.ID, msgs...)
 	if err != nil {
 		h.log.Error("journal write failed; command not applied", "id", cmd.ID, "err", err)
+		h.noteReadError(err)
 		return nack(cmd.ID, protocol.CodeUnavailable, "the journal could not be written; nothing was applied: "+err.Error()), nil
 	}
 	seq := written[len(written)-1].Seq
@@ -512,6 +533,7 @@ func (h *Hub) Seq() uint64 {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
+	h.flushPeaksLocked()
 	subs := h.subs
 	h.subs = map[*subscriber]struct{}{}
 	h.mu.Unlock()
