@@ -24,10 +24,12 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/credits"
+	"github.com/vigil-oncall/vigil/feeds/customers"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/review"
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/internal/bench"
 	"github.com/vigil-oncall/vigil/internal/cpuprofile"
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(ctx, args, stdout, stderr)
 	case "export":
 		err = cmdExport(ctx, args, stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, args, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args, stdout, stderr)
 	case "oncall":
@@ -122,7 +126,9 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
   vigil oncall [--config FILE] [--feed URL]              who is on call now, and the handoffs of the next two weeks
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
+  vigil report --month YYYY-MM (--feed URL | --journal DIR) [--format md|json]   the month's figures
   vigil credits --month 2026-11 (--journal DIR | --feed URL) [--format csv|md|json]
+  vigil --at TIME [--feed URL | --journal DIR]           the board as it stood then (rewind)
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
   vigil version                                          also: vigil --version
@@ -153,9 +159,24 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 	if a.actor != "" {
 		cfg.Dashboard.Actor = a.actor
 	}
+	if a.journal != "" && (a.at == "" || len(a.feeds) > 0) {
+		return usageError{errors.New("--journal DIR shows a data directory rewound: it needs --at and no --feed")}
+	}
+	var at time.Time
+	if a.at != "" {
+		if at, err = review.ParseAt(a.at, time.Now(), time.Local); err != nil {
+			return usageError{err}
+		}
+		if a.journal != "" {
+			return tui.RunJournal(ctx, cfg, a.journal, at, stderr)
+		}
+	}
 	feeds, err := tui.Feeds(cfg, a.feeds, os.Getenv)
 	if err != nil {
 		return err
+	}
+	if !at.IsZero() && len(feeds) > 0 {
+		return tui.RunAt(ctx, cfg, feeds, cfg.StateDir(os.Getenv), at, stderr)
 	}
 	if len(feeds) == 0 {
 		if found {
@@ -265,6 +286,39 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	req.Enrich = func(r *export.Report, src export.Source) error { return credits.Enrich(r, src, *cfgPath, time.Now()) }
 	return export.Run(ctx, req, stdout)
+}
+
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("vigil report", "vigil report --month YYYY-MM (--feed URL | --journal DIR) [--format md|json] [--target 99.9]", stderr)
+	req := review.Request{}
+	fs.StringVar(&req.Month, "month", "", "the month, e.g. 2026-11 (UTC)")
+	fs.StringVar(&req.Feed, "feed", "", "read the journal from this feed")
+	fs.StringVar(&req.Journal, "journal", "", "read the journal in this data directory")
+	fs.StringVar(&req.Format, "format", "md", "md (for people) or json (for tools)")
+	fs.Float64Var(&req.Target, "target", 99.9, "the plan's availability target, percent")
+	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	cfgPath := fs.String("config", "", "configuration file whose [serve.customers] and [[serve.sla]] give customers affected and credits")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := req.Check(); err != nil {
+		return usageError{err}
+	}
+	cfg, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if file := cfg.CustomersFile(); file != "" {
+		list, err := customers.Load(file, nil)
+		if err != nil {
+			return err
+		}
+		req.Customers = &review.Customers{List: list, Plans: cfg.Serve.Plans()}
+	}
+	if *tokenEnv != "" {
+		req.Token = os.Getenv(*tokenEnv)
+	}
+	return review.Run(ctx, req, stdout)
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {

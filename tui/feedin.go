@@ -48,7 +48,8 @@ func StateBatch(b client.Batch) state.Batch {
 		for i, h := range b.Health {
 			out.Health[i] = state.Health{Feed: h.Feed, URL: h.URL, State: stateConn(h.State), Reason: h.Reason, RetryAt: h.RetryAt,
 				Since: h.Since, Server: h.Server, Journal: h.Journal, Seq: h.Seq, Malformed: h.Malformed, Unknown: h.Unknown, Dupes: h.Dupes,
-				Channels: h.Channels, Components: h.Components, Compacted: h.Compacted, Oldest: h.Oldest}
+				Channels: h.Channels, Components: h.Components, Compacted: h.Compacted, Oldest: h.Oldest,
+				TokenEnv: h.TokenEnv, TokenSent: h.TokenSent}
 		}
 	}
 	return out

@@ -122,6 +122,9 @@ type Recovery struct {
 	TornLine  int    // the line it started on, in its segment
 	TornCopy  string // where the cut bytes were kept
 	Migrated  string // a format-1 journal that was rewritten, kept under this name
+	// Rebuilt names the index and ids files that were missing or damaged
+	// and were written again from their segments, each with why.
+	Rebuilt []string
 }
 
 // ErrDamaged is wrapped by errors about a journal damaged before its end:

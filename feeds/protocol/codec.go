@@ -154,6 +154,8 @@ func newMessage(t string) Message {
 		return &Evidence{}
 	case TypeHistory:
 		return &History{}
+	case TypeRewind:
+		return &Rewind{}
 	case TypePresence:
 		return &Presence{}
 	case TypePage:
@@ -282,6 +284,10 @@ func validate(m Message) error {
 		case p.OpenedAt.IsZero():
 			return malformed("page: missing page.opened_at")
 		}
+	case *Rewind:
+		if v.ID == "" {
+			return malformed("rewind: missing id")
+		}
 	}
 	return nil
 }
@@ -315,6 +321,8 @@ func Encode(m Message) ([]byte, error) {
 		v.Type = TypeEvidence
 	case *History:
 		v.Type = TypeHistory
+	case *Rewind:
+		v.Type = TypeRewind
 	case *Presence:
 		v.Type = TypePresence
 	case *PageMsg:

@@ -628,6 +628,13 @@ type History struct {
 	Incident string            `json:"incident,omitempty"`
 	Messages []json.RawMessage `json:"messages,omitempty"`
 	More     bool              `json:"more"`
+	// Kind "load" asks for Host's load samples from From to To; the
+	// answer carries them in Samples, oldest first.
+	Kind    string       `json:"kind,omitempty"`
+	Host    string       `json:"host,omitempty"`
+	From    *Time        `json:"from,omitempty"`
+	To      *Time        `json:"to,omitempty"`
+	Samples []LoadSample `json:"samples,omitzero"` // present (maybe []) in every load answer
 }
 
 // Presence lists who is watching, server to client.

@@ -64,6 +64,16 @@ type Options struct {
 	Paging *PagingOptions
 	// Metrics are served at /metrics; NewHub makes them if nil.
 	Metrics *Metrics
+	// History keeps every host's load and answers history requests of
+	// kind load and the loads of a rewind; nil keeps none.
+	History LoadHistory
+	// Hosts the configuration says report here, and the load log's
+	// newest line of each host (ReadLastPeaks): with the journal's, the
+	// hosts shown stale after a restart until they report (known.go).
+	Hosts     []KnownHost
+	LastLoads map[string]LoadPeak
+	// HTTP bounds slow and unfinished requests (httplimits.go).
+	HTTP HTTPLimits
 
 	// Customers is the customers file (nil: none); Plans their SLAs.
 	Customers *customers.Source
@@ -155,6 +165,8 @@ type Hub struct {
 	heads     map[string]journal.Message
 	waiting   map[uint64][]waiter
 	failed    error
+	damaged   error                // the journal found damaged while serving (damage.go)
+	heardOf   map[string]time.Time // start-up: newest entry about each host (known.go)
 
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
@@ -203,13 +215,17 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		}
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
+		h.noteHost(m.Msg)
 		h.observeCustomers(m.Msg)
 		return true
 	})
 	if err != nil {
 		h.log.Error("journal: reading the start-up state", "err", err)
+		h.noteReadError(err)
 	}
 	h.declarationOrder()
+	h.restoreServices()
+	h.placeKnownHosts()
 	j.OnDurable(h.durable)
 	return h
 }
@@ -285,6 +301,9 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	}
 	h.logPeakLocked(l)
 	h.mu.Unlock()
+	if h.opts.History != nil {
+		h.opts.History.Add(l)
+	}
 	if (known && prev != lvl) || (!known && lvl != level.OK) {
 		kind := protocol.EntryAlert
 		if lvl < prev {
@@ -303,6 +322,7 @@ type LoadPeak struct {
 	At    protocol.Time `json:"at"`
 	Load1 float64       `json:"load1"`
 	CPUs  int           `json:"cpus"`
+	Last  protocol.Time `json:"last,omitzero"` // the minute's newest sample
 }
 
 // LoadLogName is the load log's file inside the data directory.
@@ -326,6 +346,9 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 	}
 	if l.Load1 >= p.Load1 {
 		p.Load1, p.CPUs = l.Load1, l.CPUs
+	}
+	if l.At.After(p.Last.Time) {
+		p.Last = l.At
 	}
 }
 
@@ -416,6 +439,9 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	if !authorized {
 		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token"), nil
 	}
+	if err := h.JournalDamaged(); err != nil {
+		return nack(cmd.ID, protocol.CodeUnavailable, damagedReason(err)), nil
+	}
 	if seq, done := h.journal.Applied(cmd.ID); done {
 		// Acked (by Submit) only once that seq is durable.
 		return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: seq})}, nil
@@ -484,6 +510,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	written, err := h.journal.Append(cmd.ID, msgs...)
 	if err != nil {
 		h.log.Error("journal write failed; command not applied", "id", cmd.ID, "err", err)
+		h.noteReadError(err)
 		return nack(cmd.ID, protocol.CodeUnavailable, "the journal could not be written; nothing was applied: "+err.Error()), nil
 	}
 	seq := written[len(written)-1].Seq
@@ -538,6 +565,7 @@ func (h *Hub) Seq() uint64 {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
+	h.flushPeaksLocked()
 	subs := h.subs
 	h.subs = map[*subscriber]struct{}{}
 	h.mu.Unlock()

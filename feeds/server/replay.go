@@ -154,8 +154,13 @@ func (h *Hub) sendReplay(s *subscriber, rp *replay, write func([]byte) error, fl
 	}
 	if err != nil {
 		h.log.Error("journal: reading a replay failed", "remote", s.remote, "err", err)
+		h.noteReadError(err)
+		reason := "the journal could not be read"
+		if d := h.JournalDamaged(); d != nil {
+			reason = damagedClose(d)
+		}
 		flush()
-		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, "the journal could not be read"), writeBy(h.opts.WriteWait))
+		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, reason), writeBy(h.opts.WriteWait))
 		return err
 	}
 	if err := write(protocol.MustEncode(synced)); err != nil {
@@ -205,6 +210,7 @@ func (h *Hub) history(req *protocol.History) []byte {
 	}
 	if err != nil {
 		h.log.Error("journal: reading history failed", "err", err)
+		h.noteReadError(err)
 		return protocol.MustEncode(&protocol.Nack{ID: req.ID, Code: protocol.CodeUnavailable, Error: "the journal could not be read: " + err.Error()})
 	}
 	// Keep the newest that fit: the answer is the frames plus its envelope.
