@@ -11,21 +11,46 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-oncall/vigil/internal/testprog"
 )
 
-// buildVigil builds the real binary once per test that needs it.
-func buildVigil(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vigil")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+// The real binary, built once for the package by the first test that
+// needs it and removed by TestMain.
+var vigilBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+	out  []byte
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if vigilBin.dir != "" {
+		os.RemoveAll(vigilBin.dir)
 	}
-	return bin
+	os.Exit(code)
+}
+
+// buildVigil returns the real binary, building it on first use.
+func buildVigil(tb testing.TB) string {
+	tb.Helper()
+	vigilBin.once.Do(func() {
+		vigilBin.dir, vigilBin.err = os.MkdirTemp("", "vigil-bin-")
+		if vigilBin.err != nil {
+			return
+		}
+		vigilBin.path = filepath.Join(vigilBin.dir, "vigil")
+		vigilBin.out, vigilBin.err = exec.Command("go", "build", "-o", vigilBin.path, ".").CombinedOutput()
+	})
+	if vigilBin.err != nil {
+		tb.Fatalf("go build: %v\n%s", vigilBin.err, vigilBin.out)
+	}
+	return vigilBin.path
 }
 
 func freeAddr(t *testing.T) string {

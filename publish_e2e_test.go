@@ -431,13 +431,35 @@ func screenLineWith(screen string, parts ...string) bool {
 func pickIncident(x *tmux, id string) {
 	x.t.Helper()
 	x.keys("i")
-	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
-	for i := 0; i < 4 && !screenLineWith(x.screen(), "› "+id); i++ {
-		x.keys("k")
-		time.Sleep(100 * time.Millisecond)
+	screen := x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
+	// One key at a time, each waited for: a key sent before the last one
+	// was drawn would move the cursor past id.
+	for i := 0; i < 4 && !screenLineWith(screen, "› "+id); i++ {
+		cursor, target := pickerRow(screen, "› INC-", "› the whole timeline"), pickerRow(screen, id+"  ")
+		if cursor < 0 || target < 0 {
+			x.t.Fatalf("the picker shows no cursor or no %s:\n%s", id, screen)
+		}
+		key := "k"
+		if target > cursor {
+			key = "j"
+		}
+		x.keys(key)
+		screen = x.waitFor("the picker's cursor moved", func(s string) bool { return pickerRow(s, "› INC-", "› the whole timeline") != cursor })
 	}
 	x.keys("Enter")
 	x.waitFor(id+" shown", func(s string) bool { return strings.HasPrefix(s, id+" ") })
+}
+
+// pickerRow is the first line of the screen holding any of parts, or -1.
+func pickerRow(screen string, parts ...string) int {
+	for i, line := range strings.Split(screen, "\n") {
+		for _, p := range parts {
+			if strings.Contains(line, p) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // ----- the relay -----
