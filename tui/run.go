@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stat
 	defer wg.Wait()
 	defer cancel()
 	m := New(ctx, c, OptionsFrom(cfg, demoMode))
-	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithFPS(FrameRate())).Run()
+	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithFPS(FrameRate()), tea.WithRenderOnChange()).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
