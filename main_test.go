@@ -111,6 +111,7 @@ func (x *tmux) waitFor(what string, ok func(screen string) bool) string {
 // real demo feed server over loopback, as a responder would: it ticks a
 // step and sees it acknowledged, adds a note and sees it in the timeline.
 func TestTerminalEndToEnd(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	addr := freeAddr(t)
@@ -240,6 +241,7 @@ func TestCommandLineExitStatus(t *testing.T) {
 // TestNoColorInTerminal: under NO_COLOR the real binary draws states with
 // symbols, words, bold and reverse, and no colour at all.
 func TestNoColorInTerminal(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	home := t.TempDir()
@@ -279,6 +281,7 @@ func TestHelpIsTheOverviewAndTheDashboardFlags(t *testing.T) {
 // TestVersionOfTheRealBinary: --version and version print the revision the
 // binary was built from, read from its build information.
 func TestVersionOfTheRealBinary(t *testing.T) {
+	t.Parallel()
 	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
 		t.Skipf("not in a git checkout (%v): the binary has no revision to show", err)
@@ -323,6 +326,7 @@ func TestCheckConfigPrintsTheDefaultsUsed(t *testing.T) {
 // TestProtocolDocIsTheSharedOne: the repository ships the protocol the
 // README links, identical to the contract it was written from.
 func TestProtocolDocIsTheSharedOne(t *testing.T) {
+	t.Parallel()
 	shared, err := os.ReadFile(filepath.Join("..", "shared", "PROTOCOL.md"))
 	if err != nil {
 		t.Skipf("../shared/PROTOCOL.md is not here (%v): nothing to compare docs/PROTOCOL.md with", err)

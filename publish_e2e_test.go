@@ -43,6 +43,7 @@ import (
 // STARTTLS and AUTH) and to a signed webhook, each exactly once, with the
 // publish and delivery entries journaled and the step ticked.
 func TestPublishFromTheDashboardEndToEnd(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	dir := t.TempDir()
