@@ -162,6 +162,9 @@ func (h *Hub) durable(msgs []journal.Message, err error) {
 				h.heads[im.Incident.ID] = m
 			}
 			h.broadcastLocked(m.Frame)
+			if !remote {
+				h.observeCustomers(m.Msg)
+			}
 		}
 		h.published = last
 	}
