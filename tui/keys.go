@@ -22,6 +22,7 @@ type KeyMap struct {
 type globalKeys struct {
 	NextPane, PrevPane          key.Binding
 	Pane1, Pane2, Pane3, Pane4  key.Binding
+	Pane5                       key.Binding
 	Up, Down, PageUp, PageDown  key.Binding
 	Top, Bottom, Open           key.Binding
 	Note, Declare, Status, Edit key.Binding
@@ -46,6 +47,7 @@ func DefaultKeyMap() KeyMap {
 			Pane2:      b([]string{"2"}, "2", "services"),
 			Pane3:      b([]string{"3"}, "3", "timeline"),
 			Pane4:      b([]string{"4"}, "4", "checklist"),
+			Pane5:      b([]string{"5"}, "5", "deadlines"),
 			Up:         b([]string{"k", "up"}, "↑/k", "up"),
 			Down:       b([]string{"j", "down"}, "↓/j", "down"),
 			PageUp:     b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
@@ -85,7 +87,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	step, drafts := k.checklistKeys.FullHelp()[0], k.checklistKeys.FullHelp()[1]
 	return [][]key.Binding{
-		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Help, k.Quit},
+		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Pane5, k.Help, k.Quit},
 		concat([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Filter, k.TimeZone}, k.timelineKeys.FullHelp()[0]),
 		concat(step, []key.Binding{k.Note, k.Declare, k.Edit, k.Status, k.Incidents}, k.loadKeys.FullHelp()[0]),
 		concat(drafts, []key.Binding{k.FeedDetail}),

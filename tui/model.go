@@ -55,6 +55,9 @@ type Options struct {
 	FrameGap    time.Duration // the clock's tick (default 1s): countdowns move and load-only changes are drawn on it
 	TimelineCap int
 	Now         func() time.Time
+	// Expiries are the checks that watch an expiry, for the deadlines
+	// pane: a service frame names neither the kind of check nor the date.
+	Expiries []state.ExpiryWatch
 }
 
 // Messages.
@@ -129,7 +132,7 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		now:   opts.Now(),
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
 	}
-	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl}
+	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl, newDeadlinesPane(opts.Expiries)}
 	m.updateKeys()
 	return m
 }
@@ -329,6 +332,7 @@ var panes = [paneCount]paneSpec{
 	ServicesPane:  {func(k *KeyMap) key.Binding { return k.Pane2 }, nil},
 	TimelinePane:  {func(k *KeyMap) key.Binding { return k.Pane3 }, timelineHandlers},
 	ChecklistPane: {func(k *KeyMap) key.Binding { return k.Pane4 }, checklistHandlers},
+	DeadlinesPane: {func(k *KeyMap) key.Binding { return k.Pane5 }, nil},
 }
 
 // globalHandlers are the bindings that work whatever has the focus.

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/server"
+	"github.com/vigil-oncall/vigil/tui/state"
 )
 
 // OptionsFrom are the dashboard's options as cfg sets them.
@@ -25,8 +26,18 @@ func OptionsFrom(cfg config.Config, demoMode bool) Options {
 	return Options{
 		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
 		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds, NoMouse: !cfg.Dashboard.Mouse,
-		Thresholds: cfg.Thresholds.Level(),
+		Thresholds: cfg.Thresholds.Level(), Expiries: expiryWatches(cfg),
 	}
+}
+
+// expiryWatches tells the deadlines pane which services watch an expiry:
+// the checks this configuration declares (a service frame does not say).
+func expiryWatches(cfg config.Config) []state.ExpiryWatch {
+	var out []state.ExpiryWatch
+	for _, ec := range cfg.Serve.ExpiryChecks() {
+		out = append(out, state.ExpiryWatch(ec))
+	}
+	return out
 }
 
 // Run is the dashboard on this terminal, watching feeds until ctx ends or

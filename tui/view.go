@@ -47,10 +47,12 @@ func (m *Model) Render() string {
 		r := l.Panes[m.focus]
 		tabKey := fmt.Sprint(m.st.ServicesVersion, m.st.IncidentsVersion, m.selected, m.focus, m.width)
 		body = m.chrome.tabs.get(tabKey, m.tabBar) + "\n" + m.panes[m.focus].view(&vc, r, true)
+	} else if m.focus == DeadlinesPane {
+		body = m.panes[DeadlinesPane].view(&vc, l.Panes[DeadlinesPane], true)
 	} else {
 		g := m.grid
 		changed := false
-		for p := Pane(0); p < paneCount; p++ {
+		for p := Pane(0); p < gridPanes; p++ {
 			v := m.panes[p].view(&vc, l.Panes[p], p == m.focus)
 			changed = changed || v != g.views[p]
 			g.views[p] = v
@@ -273,6 +275,7 @@ func (m Model) header() string {
 			}
 		}
 	}
+	segs = append(segs, m.overrunSegments()...)
 	if ws := m.st.Watchers(); len(ws) > 0 {
 		segs = append(segs, segment{variants: presenceVariants(ws), prio: prioPresence})
 	}

@@ -23,6 +23,7 @@ func (c *Config) validate(loc *locator) Errors {
 	c.Serve.validateSSH(add)
 	c.Serve.validateChecks(add)
 	c.Serve.Evidence.validate(add)
+	c.Serve.validateDeadlineChecks(add)
 	c.validatePublish(add)
 	c.validateCustomers(add)
 	c.validateFleet(add)
@@ -178,8 +179,9 @@ func (ch Check) validateTarget(add func(key string, format string, args ...any))
 		if strings.TrimSpace(ch.Target) == "" {
 			add("target", "a %s check needs a target", ch.Type)
 		}
+	case "tls", "domain", "dns": // validateDeadlineChecks says
 	default:
-		add("type", "expected tcp, http, process or command, got %q", ch.Type)
+		add("type", "expected tcp, http, process, command, tls, domain or dns, got %q", ch.Type)
 	}
 }
 

@@ -406,6 +406,7 @@ func (h *Hub) watchHosts(ctx context.Context) {
 			h.log.Warn("host stopped reporting", "host", s.host, "silent", s.silent, "reason", s.reason)
 			h.record(protocol.Entry{Actor: s.host, Kind: protocol.EntryAlert, Host: s.host, Text: s.text()})
 		}
+		h.sweepOverruns()
 	}
 }
 

@@ -126,8 +126,9 @@ func startParts(ctx context.Context, wg *sync.WaitGroup, s config.Serve, host st
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(ctx, hub) }()
 	}
+	boot := s.Bootstrap()
 	for _, ch := range s.Checks {
-		c := ch.Probe()
+		c := ch.ProbeWith(boot)
 		wg.Add(1)
 		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", hub) }()
 	}

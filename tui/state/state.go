@@ -60,6 +60,9 @@ type Service struct {
 	State, Detail    string
 	Since, Received  time.Time
 	Changes          []time.Time
+	// Previous is the state before the newest change ("" before any):
+	// an expiry that went from warn to ok was renewed.
+	Previous string
 }
 
 // FlapWindow and FlapChanges: this many state changes within the window
@@ -243,6 +246,9 @@ func (s *State) applyService(st *ServiceState, now time.Time) {
 	if sv == nil {
 		sv = &Service{Host: host, Name: name}
 		s.services[key] = sv
+	}
+	if sv.State != "" && sv.State != st.Service.State {
+		sv.Previous = sv.State
 	}
 	sv.Feed, sv.State, sv.Detail = st.Feed, st.Service.State, Sanitize(st.Service.Detail)
 	sv.Since, sv.Received, sv.Changes = st.Service.Since.Time, st.Received, append(sv.Changes[:0], st.Changes...)
