@@ -104,6 +104,7 @@ func TestCheckConfigRefusesWhatServeRefuses(t *testing.T) {
 // TestServeNamesTheListenKeyWhenBindFails: an address check-config cannot
 // know is taken (another process holds it) stops serve with the key named.
 func TestServeNamesTheListenKeyWhenBindFails(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	held := freeAddr(t)
 	ln, err := net.Listen("tcp", held)

@@ -19,6 +19,7 @@ import (
 // is a crossing; the evidence entry the dashboard's client receives must
 // name the burner and carry the configured command's output.
 func TestCritCrossingJournalsTheCulprit(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("no /proc: evidence is captured from /proc")
 	}

@@ -36,7 +36,7 @@ import (
 // VIGIL_BENCH_AGENTS the agent counts (default 100,1000,5000; 0 is the
 // baseline of the same machine without a fleet).
 func BenchmarkFleet(b *testing.B) {
-	bin := buildBinary(b)
+	bin := buildVigil(b)
 	counts := []int{100, 1000, 5000}
 	if v := os.Getenv("VIGIL_BENCH_AGENTS"); v != "" {
 		counts = nil
@@ -118,15 +118,6 @@ func TestFleetAgentsHelper(t *testing.T) {
 	}
 	fmt.Println("connected")
 	<-ctx.Done()
-}
-
-func buildBinary(tb testing.TB) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func benchWindow() time.Duration {

@@ -54,6 +54,7 @@ hosts = ["agent-*"]
 // vigil serve as a hub and vigil serve as an agent, the real binary
 // twice: the agent's host and its check reach a dashboard through the hub.
 func TestServeHubAndAgent(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)

@@ -24,6 +24,7 @@ import (
 // dashboard and declares an incident under the key's name; SIGTERM ends
 // the session and the hub together.
 func TestServeOverSSH(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	testprog.Need(t, "ssh", "openssh-client")
 	bin := buildVigil(t)
@@ -102,6 +103,7 @@ func TestServeOverSSH(t *testing.T) {
 // A [serve.ssh] whose authorized_keys is missing stops serve at start with
 // the file named (exit status 2), rather than serving a door nobody can open.
 func TestServeSSHWithoutKeysFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf("[serve]\nlisten = \"127.0.0.1:0\"\ndata_dir = %q\nprobe_load = false\n[serve.ssh]\nlisten = \"127.0.0.1:0\"\nauthorized_keys = %q\n",
 		filepath.Join(dir, "data"), filepath.Join(dir, "nope"))

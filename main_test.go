@@ -11,21 +11,46 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-oncall/vigil/internal/testprog"
 )
 
-// buildVigil builds the real binary once per test that needs it.
-func buildVigil(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vigil")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+// The real binary, built once for the package by the first test that
+// needs it and removed by TestMain.
+var vigilBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+	out  []byte
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if vigilBin.dir != "" {
+		os.RemoveAll(vigilBin.dir)
 	}
-	return bin
+	os.Exit(code)
+}
+
+// buildVigil returns the real binary, building it on first use.
+func buildVigil(tb testing.TB) string {
+	tb.Helper()
+	vigilBin.once.Do(func() {
+		vigilBin.dir, vigilBin.err = os.MkdirTemp("", "vigil-bin-")
+		if vigilBin.err != nil {
+			return
+		}
+		vigilBin.path = filepath.Join(vigilBin.dir, "vigil")
+		vigilBin.out, vigilBin.err = exec.Command("go", "build", "-o", vigilBin.path, ".").CombinedOutput()
+	})
+	if vigilBin.err != nil {
+		tb.Fatalf("go build: %v\n%s", vigilBin.err, vigilBin.out)
+	}
+	return vigilBin.path
 }
 
 func freeAddr(t *testing.T) string {
@@ -86,6 +111,7 @@ func (x *tmux) waitFor(what string, ok func(screen string) bool) string {
 // real demo feed server over loopback, as a responder would: it ticks a
 // step and sees it acknowledged, adds a note and sees it in the timeline.
 func TestTerminalEndToEnd(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	addr := freeAddr(t)
@@ -220,6 +246,7 @@ func TestCommandLineExitStatus(t *testing.T) {
 // TestNoColorInTerminal: under NO_COLOR the real binary draws states with
 // symbols, words, bold and reverse, and no colour at all.
 func TestNoColorInTerminal(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	home := t.TempDir()
@@ -259,6 +286,7 @@ func TestHelpIsTheOverviewAndTheDashboardFlags(t *testing.T) {
 // TestVersionOfTheRealBinary: --version and version print the revision the
 // binary was built from, read from its build information.
 func TestVersionOfTheRealBinary(t *testing.T) {
+	t.Parallel()
 	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
 		t.Skipf("not in a git checkout (%v): the binary has no revision to show", err)
@@ -303,6 +331,7 @@ func TestCheckConfigPrintsTheDefaultsUsed(t *testing.T) {
 // TestProtocolDocIsTheSharedOne: the repository ships the protocol the
 // README links, identical to the contract it was written from.
 func TestProtocolDocIsTheSharedOne(t *testing.T) {
+	t.Parallel()
 	shared, err := os.ReadFile(filepath.Join("..", "shared", "PROTOCOL.md"))
 	if err != nil {
 		t.Skipf("../shared/PROTOCOL.md is not here (%v): nothing to compare docs/PROTOCOL.md with", err)

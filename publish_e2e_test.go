@@ -43,6 +43,7 @@ import (
 // STARTTLS and AUTH) and to a signed webhook, each exactly once, with the
 // publish and delivery entries journaled and the step ticked.
 func TestPublishFromTheDashboardEndToEnd(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	dir := t.TempDir()
@@ -442,27 +443,35 @@ func pickIncident(x *tmux, id string) {
 	// choice is "INC-2  SEV2 …", the header "INC-2 SEV2").
 	x.waitFor("the dashboard holding "+id, func(s string) bool { return strings.Contains(s, id+" ") })
 	x.keys("i")
-	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+"  ") })
-	cursor := func(s string) string {
-		for _, line := range strings.Split(s, "\n") {
-			if strings.Contains(line, "› ") {
-				return line
-			}
+	screen := x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
+	// One key at a time, each waited for: a key sent before the last one
+	// was drawn would move the cursor past id.
+	for i := 0; i < 4 && !screenLineWith(screen, "› "+id); i++ {
+		cursor, target := pickerRow(screen, "› INC-", "› the whole timeline"), pickerRow(screen, id+"  ")
+		if cursor < 0 || target < 0 {
+			x.t.Fatalf("the picker shows no cursor or no %s:\n%s", id, screen)
 		}
-		return ""
-	}
-	// To the top (the list stops there), then down one drawn step at a
-	// time: keys arrive in order, but a check between two keys may see a
-	// screen not yet drawn.
-	x.keys("k", "k", "k", "k", "k", "k")
-	x.waitFor("the picker's cursor at the top", func(s string) bool { return strings.Contains(cursor(s), "› the whole timeline") })
-	for i := 0; i < 6 && !strings.Contains(cursor(x.screen()), "› "+id); i++ {
-		before := cursor(x.screen())
-		x.keys("j")
-		x.waitFor("the picker's cursor to move down", func(s string) bool { return cursor(s) != before })
+		key := "k"
+		if target > cursor {
+			key = "j"
+		}
+		x.keys(key)
+		screen = x.waitFor("the picker's cursor moved", func(s string) bool { return pickerRow(s, "› INC-", "› the whole timeline") != cursor })
 	}
 	x.keys("Enter")
 	x.waitFor(id+" shown", func(s string) bool { return strings.HasPrefix(s, id+" ") })
+}
+
+// pickerRow is the first line of the screen holding any of parts, or -1.
+func pickerRow(screen string, parts ...string) int {
+	for i, line := range strings.Split(screen, "\n") {
+		for _, p := range parts {
+			if strings.Contains(line, p) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // ----- the relay -----

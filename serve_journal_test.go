@@ -26,6 +26,7 @@ func serveCmd(ctx context.Context, bin, dir, addr string) (*exec.Cmd, *bytes.Buf
 // TestSecondServerOnOneDataDirectoryExitsAtOnce: two real processes; the
 // second names the first's pid and exits non-zero, the first goes on.
 func TestSecondServerOnOneDataDirectoryExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -67,6 +68,7 @@ func TestSecondServerOnOneDataDirectoryExitsAtOnce(t *testing.T) {
 // end stops the server with the place of the damage, and no advice to
 // point data_dir elsewhere (which would start an empty journal).
 func TestDamagedJournalRefusalSaysWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

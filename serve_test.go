@@ -57,6 +57,7 @@ func TestServeRefusesEmptyTokenVariable(t *testing.T) {
 // protocol allows, of characters JSON escapes sixfold, exports over the
 // feed; the note that would not fit is refused, never journaled.
 func TestExportFeedWithLargestNote(t *testing.T) {
+	t.Parallel()
 	j, _, err := journal.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -302,6 +302,7 @@ func decodeCommand(frame []byte) (*protocol.Command, bool) {
 // in a dialog, with a command pending, with a full outbox and a hub that
 // stopped reading: each run exits within 2 s and restores the terminal.
 func TestSIGTERMAtManyMomentsExitsAndRestoresTheTerminal(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the shutdown runs start the real binary 28 times")
 	}
@@ -399,6 +400,7 @@ func fillOutbox(t *testing.T, home, url string, n, size int) {
 // TestQEndsTheDemo is issue 10 item 2: q on the built-in demo, where
 // nothing is unsent, exits 0 within 2 s and restores the terminal.
 func TestQEndsTheDemo(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	for run := 1; run <= 3; run++ {
 		t.Run(fmt.Sprint(run), func(t *testing.T) {
@@ -417,6 +419,7 @@ func TestQEndsTheDemo(t *testing.T) {
 // TestQWithACommandPendingConfirmsThenExits: with an unanswered tick, q
 // asks first (vigil is still running); y exits 0 within 2 s.
 func TestQWithACommandPendingConfirmsThenExits(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	hub := stallingHub(t, false)
 	v := startPty(t, bin, t.TempDir(), "--feed", hub, "--actor", "pty-tester")
@@ -440,6 +443,7 @@ func TestQWithACommandPendingConfirmsThenExits(t *testing.T) {
 // says what was recovered, the whole commands are sent, and the damaged
 // file is kept aside.
 func TestDamagedOutboxStartsAndSaysSo(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	hub, received := recordingHub(t, false)
 	home := t.TempDir()

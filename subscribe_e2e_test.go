@@ -24,6 +24,7 @@ import (
 // in one click and leave no trace: through the real hub, a real SMTP
 // server, the RFC 8058 headers read from the received mail.
 func TestSubscriberSignsUpReceivesAndLeavesNoTrace(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	box := &personalBox{byRcpt: map[string][]*mailMessage{}}

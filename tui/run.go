@@ -75,7 +75,7 @@ func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedCon
 	opts := OptionsFrom(cfg, demoMode)
 	opts.RewindAt = rewindAt
 	m := New(ctx, c, opts)
-	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithFPS(FrameRate())).Run()
+	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithFPS(FrameRate()), tea.WithRenderOnChange()).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}

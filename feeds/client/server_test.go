@@ -336,7 +336,10 @@ func (c *collector) healthOf(feed string) Health {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// A wait for what must happen, not a time limit: it returns as soon as
+	// cond holds, and gives up only long after a loaded, race-instrumented
+	// run could still be getting there.
+	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return

@@ -176,6 +176,7 @@ func (s *Server) program(sess charmssh.Session) *tea.Program {
 		tea.WithColorProfile(Profile(env)),
 		tea.WithoutSignalHandler(), // the hub's signals are the hub's, not a session's
 		tea.WithFPS(s.cfg.FPS),
+		tea.WithRenderOnChange(), // an idle session never wakes (VIGIL.md)
 	)
 	p := tea.NewProgram(m, popts...)
 	// Idle, the longest life, shutdown or a dropped connection end the

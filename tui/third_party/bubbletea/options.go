@@ -152,6 +152,16 @@ func WithFPS(fps int) ProgramOption {
 	}
 }
 
+// WithRenderOnChange draws a frame only when the view or the queued output
+// may have changed, instead of on every tick of the frame rate: an idle
+// program then never wakes, and a keypress is drawn at once unless a frame
+// was drawn less than a frame interval ago. [WithFPS] stays the ceiling.
+func WithRenderOnChange() ProgramOption {
+	return func(p *Program) {
+		p.renderOnChange = true
+	}
+}
+
 // WithColorProfile sets the color profile that the program will use. This is
 // useful when you want to force a specific color profile. By default, Bubble
 // Tea will try to detect the terminal's color profile from environment

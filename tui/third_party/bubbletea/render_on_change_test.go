@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// countingRenderer is the cursed renderer's stand-in for vigil's patch:
+// countingRenderer is the cursed renderer's stand-in for WithRenderOnChange:
 // it counts the renderer goroutine's flushes and remembers what it drew.
 type countingRenderer struct {
 	nilRenderer
@@ -54,11 +54,12 @@ func (m stillModel) Update(msg Msg) (Model, Cmd) {
 
 func (m stillModel) View() View { return NewView(m.content) }
 
-func startCounting(t *testing.T, fps int) (*Program, *countingRenderer) {
+func startCounting(t *testing.T, fps int, opts ...ProgramOption) (*Program, *countingRenderer) {
 	t.Helper()
 	r := &countingRenderer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := NewProgram(stillModel{content: "first"}, WithContext(ctx), WithInput(nil), WithOutput(&bytes.Buffer{}), WithFPS(fps), WithoutSignals())
+	opts = append([]ProgramOption{WithContext(ctx), WithInput(nil), WithOutput(&bytes.Buffer{}), WithFPS(fps), WithoutSignals()}, opts...)
+	p := NewProgram(stillModel{content: "first"}, opts...)
 	p.renderer = r
 	done := make(chan struct{})
 	go func() {
@@ -84,10 +85,20 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// An idle program's renderer sleeps: at 60 fps upstream's fixed ticker
-// flushed 19 times in 300 ms with nothing to draw.
-func TestRendererSleepsWhileNothingChanges(t *testing.T) {
+// Without the option the renderer ticks at the frame rate, drawn or not,
+// as upstream's always did.
+func TestRendererTicksByDefault(t *testing.T) {
 	_, r := startCounting(t, 60)
+	before := r.flushes.Load()
+	time.Sleep(300 * time.Millisecond)
+	if n := r.flushes.Load() - before; n < 3 {
+		t.Fatalf("the default renderer flushed %d times in 300 ms at 60 fps; want a tick a frame", n)
+	}
+}
+
+// With the option an idle program's renderer sleeps.
+func TestRendererSleepsWhileNothingChanges(t *testing.T) {
+	_, r := startCounting(t, 60, WithRenderOnChange())
 	time.Sleep(100 * time.Millisecond) // the start's own messages (size, color profile) settle
 	before := r.flushes.Load()
 	time.Sleep(300 * time.Millisecond)
@@ -99,7 +110,7 @@ func TestRendererSleepsWhileNothingChanges(t *testing.T) {
 // A changed view is drawn without waiting for a tick, and the last view
 // of a burst is always drawn.
 func TestRendererDrawsAChangeAndTheLastOfABurst(t *testing.T) {
-	p, r := startCounting(t, 10)
+	p, r := startCounting(t, 10, WithRenderOnChange())
 	p.Send(setViewMsg("second"))
 	waitFor(t, func() bool { return r.lastDrawn() == "second" })
 	before := r.flushes.Load()

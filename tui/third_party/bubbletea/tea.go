@@ -498,6 +498,10 @@ type Program struct {
 	// be capped at 120.
 	fps int
 
+	// renderOnChange draws a frame only when a view or output is queued,
+	// instead of on every tick. See [WithRenderOnChange].
+	renderOnChange bool
+
 	// initialModel is the initial model for the program and is the only
 	// required field when creating a new program.
 	initialModel Model
@@ -553,9 +557,11 @@ type Program struct {
 	// modes keeps track of terminal modes that have been enabled or disabled.
 	ignoreSignals uint32
 
-	// renderWake nudges the renderer goroutine: a view was queued or output
-	// was buffered. The renderer sleeps until then instead of polling at the
-	// frame rate (vigil's patch; see VIGIL.md).
+	// ticker is the ticker that will be used to write to the renderer.
+	ticker *time.Ticker
+
+	// renderWake nudges a renderer that draws on change: a view was
+	// queued or output was buffered. See [WithRenderOnChange].
 	renderWake chan struct{}
 
 	// once is used to stop the renderer.
@@ -924,8 +930,9 @@ func (p *Program) render(model Model) {
 	}
 }
 
-// wakeRenderer tells the renderer goroutine there may be something to
-// draw or write. It never blocks: one pending wake covers any number.
+// wakeRenderer tells a renderer that draws on change there may be
+// something to draw or write. It never blocks: one pending wake covers
+// any number.
 func (p *Program) wakeRenderer() {
 	select {
 	case p.renderWake <- struct{}{}:
@@ -1416,7 +1423,7 @@ func (p *Program) RestoreTerminal() error {
 	}
 
 	p.startRenderer()
-	p.wakeRenderer() // repaint the screen the released terminal lost (vigil's patch)
+	p.wakeRenderer() // repaint the screen the released terminal lost
 
 	// If the output is a terminal, it may have been resized while another
 	// process was at the foreground, in which case we may not have received
@@ -1453,21 +1460,49 @@ func (p *Program) Printf(template string, args ...any) {
 }
 
 // startRenderer starts the renderer.
-//
-// The renderer goroutine sleeps until a view is queued or output is
-// buffered, draws at once if the last frame is at least a frame interval
-// old, and otherwise waits out the interval, so the frame rate stays a
-// ceiling and a burst of views inside one interval is one frame. An idle
-// program therefore never wakes, where a fixed ticker woke it fps times a
-// second (vigil's patch; see VIGIL.md).
 func (p *Program) startRenderer() {
 	framerate := time.Second / time.Duration(p.fps)
+	if p.renderOnChange {
+		p.startRendererOnChange(framerate)
+		return
+	}
+	if p.ticker == nil {
+		p.ticker = time.NewTicker(framerate)
+	} else {
+		// If the ticker already exists, it has been stopped and we need to
+		// reset it.
+		p.ticker.Reset(framerate)
+	}
 
 	// Since the renderer can be restarted after a stop, we need to reset
 	// the done channel and its corresponding sync.Once.
 	p.once = sync.Once{}
 
 	// Start the renderer.
+	p.renderer.start()
+	go func() {
+		for {
+			select {
+			case <-p.rendererDone:
+				p.ticker.Stop()
+				return
+
+			case <-p.ticker.C:
+				_ = p.flush()
+				_ = p.renderer.flush(false)
+			}
+		}
+	}()
+}
+
+// startRendererOnChange starts a renderer that sleeps until a view is
+// queued or output is buffered, draws at once if the last frame is at
+// least a frame interval old, and otherwise waits out the interval: the
+// frame rate stays a ceiling and a burst of views inside one interval is
+// one frame, and an idle program never wakes. Each start has its own
+// timer, so a goroutine still exiting cannot stop the next one's.
+func (p *Program) startRendererOnChange(framerate time.Duration) {
+	p.once = sync.Once{}
 	p.renderer.start()
 	go func() {
 		var last time.Time
