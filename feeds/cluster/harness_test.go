@@ -114,7 +114,7 @@ func (c *testCluster) start(i int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	opts := c.opts
-	opts.Quorum = node.Quorum
+	opts.Quorum, opts.Reaches = node.Quorum, node.Reaches
 	j, err := Open(ctx, nc, c.dirs[i], opts)
 	if err != nil {
 		nc.Close()

@@ -132,6 +132,25 @@ func (n *Node) Connect(name string) (*nats.Conn, error) {
 		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 }
 
+// Reaches reports whether the named server is this node or one it has
+// a route to now. A peer killed outright is gone as soon as its route
+// closes; one cut off, after MaxPingsOut missed pings.
+func (n *Node) Reaches(server string) bool {
+	if server == n.srv.Name() {
+		return true
+	}
+	rz, err := n.srv.Routez(nil)
+	if err != nil {
+		return true
+	}
+	for _, r := range rz.Routes {
+		if r.RemoteName == server {
+			return true
+		}
+	}
+	return false
+}
+
 // Routes is the number of routes to peers the node has now.
 func (n *Node) Routes() int { return n.srv.NumRoutes() }
 

@@ -20,10 +20,14 @@ import (
 // been had it come second.
 
 const (
-	// maxConflicts bounds how often one command is validated again.
-	maxConflicts = 16
-	// catchUpWait bounds the wait for the cluster before a retry.
-	catchUpWait = 10 * time.Second
+	// maxConflicts bounds how often one command is validated again: hubs
+	// appending all the time (responders on each) can each lose many
+	// races in a row on a loaded machine, and a refusal is an error a
+	// responder sees.
+	maxConflicts = 256
+	// catchUpWait bounds the wait for the cluster before a retry: long
+	// enough for a new stream leader's election (4-9 s in nats-server).
+	catchUpWait = 30 * time.Second
 )
 
 // applyRemoteLocked applies a record another hub appended: its incident
