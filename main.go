@@ -495,7 +495,11 @@ func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal
 		return j, func() { j.Close() }, nil
 	}
 	c := s.Cluster
-	node, err := cluster.StartNode(cluster.NodeConfig{Server: c.Listen, Cluster: c.Name, Listen: c.Listen, Peers: c.Peers, DataDir: s.DataDir, Logger: log})
+	routeTLS, err := c.RouteTLS()
+	if err != nil {
+		return nil, nil, err
+	}
+	node, err := cluster.StartNode(cluster.NodeConfig{Server: c.Listen, Cluster: c.Name, Listen: c.Listen, Peers: c.Peers, DataDir: s.DataDir, Logger: log, TLS: routeTLS})
 	if err != nil {
 		return nil, nil, err
 	}

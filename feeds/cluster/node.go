@@ -8,6 +8,7 @@ package cluster
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type NodeConfig struct {
 	// DataDir holds the JetStream store (in DataDir/jetstream).
 	DataDir string
 	Logger  *slog.Logger
+	// TLS, if set, makes every route mutual TLS: it must present a
+	// certificate peers verify and verify theirs (config's RouteTLS).
+	TLS *tls.Config
 }
 
 // Node is a running embedded nats-server.
@@ -83,6 +87,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 			// default 2 minutes: until then this node counts it towards
 			// a majority (Quorum).
 			PingInterval: time.Second, MaxPingsOut: 3,
+			TLSConfig: cfg.TLS, TLSTimeout: 2,
 		},
 		Routes: routes,
 		NoSigs: true,
@@ -151,8 +156,9 @@ func (n *Node) Reaches(server string) bool {
 	return false
 }
 
-// Routes is the number of routes to peers the node has now.
-func (n *Node) Routes() int { return n.srv.NumRoutes() }
+// Routes is the number of peers the node has routes to now (each peer
+// is several pooled connections).
+func (n *Node) Routes() int { return n.srv.NumRemotes() }
 
 // ClusterAddr is the address routes reach this node at.
 func (n *Node) ClusterAddr() string { return n.srv.ClusterAddr().String() }

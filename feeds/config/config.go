@@ -145,6 +145,11 @@ type Cluster struct {
 	// CommitTimeout: how long a command waits for a majority before it
 	// is refused (nack unavailable).
 	CommitTimeout Duration `toml:"commit_timeout"`
+	// TLSCert, TLSKey and TLSCA make the routes between hubs mutual TLS
+	// under one CA (RouteTLS).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	TLSCA   string `toml:"tls_ca"`
 }
 
 // Report sends this host's load and checks to a hub instead of serving
@@ -499,6 +504,7 @@ func (c *Config) validate(loc *locator) Errors {
 	s.Evidence.validate(add)
 	c.validatePublish(add)
 	c.validateFleet(add)
+	c.validateClusterTLS(add)
 	book := incident.Defaults()
 	step := 0 // [[runbooks.steps]] elements are counted across runbooks
 	for i, rb := range c.Runbooks {
