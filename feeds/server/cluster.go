@@ -117,7 +117,7 @@ func (h *Hub) runRetries() {
 
 // retryOnConflict appends an entry no command caused again when another
 // hub's record got in first. Only a shared journal conflicts.
-func (h *Hub) retryOnConflict(e *protocol.Entry, tries int) {
+func (h *Hub) retryOnConflict(e *protocol.Entry, id string, tries int) {
 	if _, shared := h.journal.(journal.CatchUpper); !shared {
 		return
 	}
@@ -128,19 +128,22 @@ func (h *Hub) retryOnConflict(e *protocol.Entry, tries int) {
 		case err == nil:
 		case errors.Is(err, journal.ErrConflict) && tries < maxConflicts:
 			again := *e
-			h.retry(tries, func(error) { h.recordAgain(again, tries+1) })
+			h.retry(tries, func(error) { h.recordAgain(again, id, tries+1) })
 		default:
 			h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 		}
 	})
 }
 
-func (h *Hub) recordAgain(e protocol.Entry, tries int) {
+func (h *Hub) recordAgain(e protocol.Entry, id string, tries int) {
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
-	if _, err := h.journal.Append("", &e); err != nil {
+	if _, done := h.journal.Applied(id); done {
+		return // the record that got in first was this one, from another hub
+	}
+	if _, err := h.journal.Append(id, &e); err != nil {
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 		return
 	}
-	h.retryOnConflict(&e, tries)
+	h.retryOnConflict(&e, id, tries)
 }

@@ -297,7 +297,14 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 
 // PublishService records a service's state, broadcasts it, and journals a
 // change of state.
-func (h *Hub) PublishService(s protocol.Service) {
+func (h *Hub) PublishService(s protocol.Service) { h.publishService(s, "") }
+
+// PublishServiceOnce is PublishService for a change with an identity
+// (an Alertmanager notification): journaled at most once per id across
+// the hubs of a cluster, each of which may be told it.
+func (h *Hub) PublishServiceOnce(s protocol.Service, id string) { h.publishService(s, id) }
+
+func (h *Hub) publishService(s protocol.Service, id string) {
 	key := serviceKey(s.Host, s.Service)
 	s.Detail = trimText(s.Detail, protocol.MaxTextBytes)
 	h.mu.Lock()
@@ -328,23 +335,32 @@ func (h *Hub) PublishService(s protocol.Service) {
 	if s.Detail != "" {
 		text += ": " + s.Detail
 	}
-	h.record(transitionEntry(s, from, text))
+	h.recordOnce(transitionEntry(s, from, text), id)
 }
 
 // record journals an entry that belongs to no command. It is broadcast
 // once durable (commit.go); record does not wait for the disk.
-func (h *Hub) record(e protocol.Entry) {
+func (h *Hub) record(e protocol.Entry) { h.recordOnce(e, "") }
+
+// recordOnce is record for an entry with an identity, if id is set: one
+// the journal holds already (another hub of the cluster journaled it) is
+// not journaled again. Appends of a cluster are chained, so of two hubs
+// journaling one id, the second validates against the first's record.
+func (h *Hub) recordOnce(e protocol.Entry, id string) {
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
+	if _, done := h.journal.Applied(id); done {
+		return
+	}
 	if e.At.IsZero() {
 		e.At = protocol.At(h.opts.Now())
 	}
 	fitEntry(&e)
-	if _, err := h.journal.Append("", &e); err != nil && !errors.Is(err, journal.ErrFailed) {
+	if _, err := h.journal.Append(id, &e); err != nil && !errors.Is(err, journal.ErrFailed) {
 		// (A stopped journal was said once, loudly, by durable().)
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 	} else if err == nil {
-		h.retryOnConflict(&e, 0) // a cluster's journal may refuse it: another hub appended first
+		h.retryOnConflict(&e, id, 0) // a cluster's journal may refuse it: another hub appended first
 	}
 }
 
