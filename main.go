@@ -511,7 +511,7 @@ func openJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal
 	log.Info("cluster: node started; opening the journal's stream", "cluster", c.Name, "listen", c.Listen, "peers", c.Peers)
 	j, err := cluster.Open(ctx, nc, s.DataDir, cluster.Options{
 		Replicas: node.Size(), CommitTimeout: c.CommitTimeout.Duration, SegmentBytes: s.JournalSegmentMiB << 20,
-		Logger: log, Quorum: node.Quorum, Reaches: node.Reaches,
+		Logger: log, Quorum: node.Quorum, Reaches: node.Reaches, Routed: node.Routed,
 	})
 	if err != nil {
 		nc.Close()

@@ -119,7 +119,7 @@ func (c *testCluster) start(i int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	opts := c.opts
-	opts.Quorum, opts.Reaches = node.Quorum, node.Reaches
+	opts.Quorum, opts.Reaches, opts.Routed = node.Quorum, node.Reaches, node.Routed
 	j, err := Open(ctx, nc, c.dirs[i], opts)
 	if err != nil {
 		nc.Close()

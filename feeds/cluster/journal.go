@@ -80,6 +80,9 @@ type Options struct {
 	// named server (Node.Reaches): a stream reader on a server it no
 	// longer reaches is replaced at once.
 	Reaches func(server string) bool
+	// Routed, if set, names the peers this hub's node has routes to now
+	// (Node.Routed): WatchPeers and ClusterStatus read it.
+	Routed func() []string
 }
 
 // Journal is the JetStream backend: the replicated stream is the journal;

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,6 +155,21 @@ func (n *Node) Reaches(server string) bool {
 		}
 	}
 	return false
+}
+
+// Routed names the peers this node has routes to now.
+func (n *Node) Routed() []string {
+	rz, err := n.srv.Routez(nil)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, r := range rz.Routes {
+		if !slices.Contains(names, r.RemoteName) {
+			names = append(names, r.RemoteName)
+		}
+	}
+	return names
 }
 
 // Routes is the number of peers the node has routes to now (each peer

@@ -137,6 +137,9 @@ type Hub struct {
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
 	retries retryQueue
+	// peers is what the journal last said of each peer hub (hubloss.go);
+	// guarded by mu.
+	peers map[string]peerState
 }
 
 // NewHub builds a hub over an open journal, rebuilding its state from it.
@@ -172,6 +175,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		}
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
+		h.notePeerLocked(m.Seq, m.Msg)
 		return true
 	})
 	if err != nil {
@@ -179,6 +183,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 	}
 	h.declarationOrder()
 	j.OnDurable(h.durable)
+	h.watchPeers()
 	return h
 }
 
