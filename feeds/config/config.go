@@ -6,7 +6,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -58,6 +57,11 @@ type Config struct {
 
 	// Path is the file this came from; empty for defaults.
 	Path string `toml:"-"`
+	// loc finds a key's line in Path, for errors found after Parse.
+	loc *locator
+	// serves says the file has a [serve] table: check-config then checks
+	// what vigil serve would.
+	serves bool
 }
 
 // Dashboard configures the vigil dashboard.
@@ -229,7 +233,7 @@ type Check struct {
 	Name    string   `toml:"name"`
 	Type    string   `toml:"type"`
 	Target  string   `toml:"target"`
-	Expect  int      `toml:"expect"`
+	Expect  int      `toml:"expect,omitzero"` // http: the status wanted, default 200
 	Every   Duration `toml:"every"`
 	Timeout Duration `toml:"timeout"`
 	Rise    int      `toml:"rise"`
@@ -363,6 +367,8 @@ func Parse(path, src string) (Config, error) {
 	}
 	cfg.sshDefaults(md)
 	loc := newLocator(src)
+	cfg.loc = loc
+	cfg.serves = md.IsDefined("serve")
 	var errs Errors
 	for _, k := range md.Undecoded() {
 		errs = append(errs, &Error{File: path, Line: loc.line(k), Key: k.String(), Msg: "unknown key (see config.toml.example for every key)"})
@@ -372,158 +378,6 @@ func Parse(path, src string) (Config, error) {
 		return cfg, errs
 	}
 	return cfg, nil
-}
-
-func (c *Config) validate(loc *locator) Errors {
-	var errs Errors
-	add := func(key []string, index int, format string, args ...any) {
-		errs = append(errs, &Error{File: c.Path, Line: loc.lineAt(key, index), Key: strings.Join(key, "."), Msg: fmt.Sprintf(format, args...)})
-	}
-	if tz := c.Dashboard.TimeZone; tz != "local" && tz != "utc" {
-		add([]string{"dashboard", "time_zone"}, -1, "expected \"local\" or \"utc\", got %q", tz)
-	}
-	th := c.Thresholds
-	if th.LoadWarnPerCPU <= 0 {
-		add([]string{"thresholds", "load_warn_per_cpu"}, -1, "expected a positive number, got %v", th.LoadWarnPerCPU)
-	}
-	if th.LoadCritPerCPU <= th.LoadWarnPerCPU {
-		add([]string{"thresholds", "load_crit_per_cpu"}, -1, "expected more than load_warn_per_cpu (%v), got %v", th.LoadWarnPerCPU, th.LoadCritPerCPU)
-	}
-	names := map[string]bool{}
-	for i, f := range c.Feeds {
-		if f.Name == "" {
-			add([]string{"feeds", "name"}, i, "feed %d needs a name", i+1)
-		} else if names[f.Name] {
-			add([]string{"feeds", "name"}, i, "feed name %q used twice", f.Name)
-		}
-		names[f.Name] = true
-		switch {
-		case f.URL == "" && len(f.URLs) == 0:
-			add([]string{"feeds", "url"}, i, "feed %d needs url (one hub) or urls (a cluster's hubs)", i+1)
-		case f.URL != "" && !feedURL(f.URL):
-			add([]string{"feeds", "url"}, i, "expected a ws:// or wss:// URL, got %q", f.URL)
-		}
-		for _, u := range f.URLs {
-			if !feedURL(u) {
-				add([]string{"feeds", "urls"}, i, "expected ws:// or wss:// URLs, got %q", u)
-			}
-		}
-		if f.TokenEnv != "" && strings.ContainsAny(f.TokenEnv, "= $") {
-			add([]string{"feeds", "token_env"}, i, "expected the name of an environment variable (the token itself never goes in this file), got %q", f.TokenEnv)
-		}
-	}
-	s := c.Serve
-	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
-		add([]string{"serve", "listen"}, -1, "expected host:port, got %q", s.Listen)
-	}
-	if !strings.HasPrefix(s.Path, "/") {
-		add([]string{"serve", "path"}, -1, "expected a path starting with /, got %q", s.Path)
-	}
-	if s.Interval.Duration < 100*time.Millisecond {
-		add([]string{"serve", "interval"}, -1, "expected at least 100ms, got %s", s.Interval)
-	}
-	if s.ReplayWindow.Duration < time.Minute {
-		add([]string{"serve", "replay_window"}, -1, "expected at least 1m, got %s", s.ReplayWindow)
-	}
-	if p := s.LoadPace.Duration; p != 0 && (p < 10*time.Millisecond || p > time.Minute) {
-		add([]string{"serve", "load_pace"}, -1, "expected 0 (each sample at once) or 10ms to 1m, got %s", s.LoadPace)
-	}
-	if s.JournalSegmentMiB < 1 || s.JournalSegmentMiB > 4096 {
-		add([]string{"serve", "journal_segment_mib"}, -1, "expected 1 to 4096 (MiB), got %d", s.JournalSegmentMiB)
-	}
-	if cl := s.Cluster; cl.Name != "" || cl.Listen != "" || len(cl.Peers) > 0 {
-		key := func(k string) []string { return []string{"serve", "cluster", k} }
-		if cl.Name == "" {
-			add(key("name"), -1, "a cluster needs a name, the same on every hub")
-		}
-		if _, _, err := net.SplitHostPort(cl.Listen); err != nil {
-			add(key("listen"), -1, "expected this hub's route address as host:port, got %q", cl.Listen)
-		}
-		if len(cl.Peers) < 2 {
-			add(key("peers"), -1, "expected the route addresses of the other hubs, at least 2 (a cluster of 3 survives one hub's loss; of 2, none), got %d", len(cl.Peers))
-		}
-		for _, p := range cl.Peers {
-			if _, _, err := net.SplitHostPort(p); err != nil || p == cl.Listen {
-				add(key("peers"), -1, "expected another hub's host:port, got %q", p)
-			}
-		}
-		if cl.CommitTimeout.Duration < 100*time.Millisecond {
-			add(key("commit_timeout"), -1, "expected at least 100ms, got %s", cl.CommitTimeout)
-		}
-	}
-	if (s.TLSCert == "") != (s.TLSKey == "") {
-		add([]string{"serve", "tls_cert"}, -1, "tls_cert and tls_key go together")
-	}
-	if s.RequireToken && len(s.TokenEnv) == 0 {
-		add([]string{"serve", "require_token"}, -1, "require_token needs token_env")
-	}
-	if ssh := s.SSH; ssh != nil {
-		key := func(k string) []string { return []string{"serve", "ssh", k} }
-		if _, _, err := net.SplitHostPort(ssh.Listen); err != nil {
-			add(key("listen"), -1, "expected host:port, got %q", ssh.Listen)
-		}
-		if ssh.AuthorizedKeys == "" {
-			add(key("authorized_keys"), -1, "[serve.ssh] needs an authorized_keys file (OpenSSH format; each key's comment is the responder's name)")
-		}
-		if ssh.IdleTimeout.Duration < 0 {
-			add(key("idle_timeout"), -1, "cannot be negative (0 never ends an idle session), got %s", ssh.IdleTimeout)
-		}
-		if ssh.MaxTimeout.Duration < 0 {
-			add(key("max_timeout"), -1, "cannot be negative (0 is no limit), got %s", ssh.MaxTimeout)
-		}
-	}
-	checkNames := map[string]bool{}
-	for i, ch := range s.Checks {
-		key := func(k string) []string { return []string{"serve", "checks", k} }
-		if ch.Name == "" {
-			add(key("name"), i, "check %d needs a name", i+1)
-		} else if checkNames[ch.Name] {
-			add(key("name"), i, "check name %q used twice", ch.Name)
-		}
-		checkNames[ch.Name] = true
-		switch ch.Type {
-		case "tcp":
-			if _, _, err := net.SplitHostPort(ch.Target); err != nil {
-				add(key("target"), i, "a tcp check needs host:port, got %q", ch.Target)
-			}
-		case "http":
-			if u, err := url.Parse(ch.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-				add(key("target"), i, "an http check needs an http:// or https:// URL, got %q", ch.Target)
-			}
-		case "process", "command":
-			if strings.TrimSpace(ch.Target) == "" {
-				add(key("target"), i, "a %s check needs a target", ch.Type)
-			}
-		default:
-			add(key("type"), i, "expected tcp, http, process or command, got %q", ch.Type)
-		}
-		if ch.Every.Duration < 0 || ch.Timeout.Duration < 0 || ch.Rise < 0 || ch.Fall < 0 {
-			add(key("every"), i, "every, timeout, rise and fall cannot be negative")
-		}
-	}
-	s.Evidence.validate(add)
-	c.validatePublish(add)
-	c.validateFleet(add)
-	c.validateClusterTLS(add)
-	book := incident.Defaults()
-	step := 0 // [[runbooks.steps]] elements are counted across runbooks
-	for i, rb := range c.Runbooks {
-		if bad := rb.stepLimits(func(key string, j int, err error) {
-			add([]string{"runbooks", "steps", key}, step+j, "runbook %q: %v", rb.Kind, err)
-		}); bad {
-			step += len(rb.Steps)
-			continue
-		}
-		step += len(rb.Steps)
-		if rb.Kind == "" {
-			add([]string{"runbooks", "kind"}, i, "runbook %d needs a kind", i+1)
-			continue
-		}
-		if err := book.Merge(rb.Kind, rb.steps(), rb.Replace); err != nil {
-			add([]string{"runbooks", "steps"}, i, "%v", err)
-		}
-	}
-	return errs
 }
 
 // feedURL reports whether s is a URL a dashboard can subscribe to.
@@ -587,6 +441,9 @@ func (c *Config) Book() incident.Book {
 
 // Check returns a check with its defaults filled in.
 func (ch Check) WithDefaults() Check {
+	if ch.Type == "http" && ch.Expect == 0 {
+		ch.Expect = 200
+	}
 	if ch.Every.Duration == 0 {
 		ch.Every.Duration = 10 * time.Second
 	}
@@ -625,4 +482,28 @@ func (c *Config) StateDir(getenv func(string) string) string {
 		return filepath.Join(h, ".local", "state", "vigil")
 	}
 	return filepath.Join(os.TempDir(), "vigil-state")
+}
+
+// Probe returns the check, its defaults filled in, as feeds/probe runs it.
+func (ch Check) Probe() probe.Check {
+	ch = ch.WithDefaults()
+	return probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
+}
+
+// HostName is the host this server reports for: [serve] host, else
+// hostname.
+func (s Serve) HostName(hostname string) string {
+	if s.Host != "" {
+		return s.Host
+	}
+	return hostname
+}
+
+// CheckFeedURL is feedURL's rule for a URL given outside the file, on the
+// command line as --feed.
+func CheckFeedURL(u string) error {
+	if !feedURL(u) {
+		return &Error{File: "--feed", Msg: fmt.Sprintf("expected a ws:// or wss:// URL, got %q", u)}
+	}
+	return nil
 }

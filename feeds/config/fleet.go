@@ -23,7 +23,7 @@ func (c *Config) validateFleet(add func(key []string, index int, format string, 
 	}
 	if r := s.Report; r != nil {
 		for _, u := range r.URLs {
-			if p, err := url.Parse(u); err != nil || (p.Scheme != "ws" && p.Scheme != "wss") || p.Host == "" {
+			if !feedURL(u) {
 				add([]string{"serve", "report", "urls"}, -1, "expected ws:// or wss:// URLs of the hub, got %q", u)
 			}
 		}
@@ -34,17 +34,14 @@ func (c *Config) validateFleet(add func(key []string, index int, format string, 
 			add([]string{"serve", "host"}, -1, "%v", err)
 		}
 	}
-	for i, g := range s.Agents {
-		envName([]string{"serve", "agents", "token_env"}, i, g.TokenEnv, true)
-		if len(g.Hosts) == 0 {
-			add([]string{"serve", "agents", "hosts"}, i, "expected the hosts (globs like \"web-*\") this token may report for")
-		}
-		for _, h := range g.Hosts {
-			if _, err := path.Match(h, ""); err != nil || h == "" {
-				add([]string{"serve", "agents", "hosts"}, i, "expected a glob like \"web-*\", got %q", h)
-			}
-		}
+	s.validateAgents(add, envName)
+	s.validateScrape(add)
+	if am := s.Alertmanager; am != nil {
+		envName([]string{"serve", "alertmanager", "token_env"}, -1, am.TokenEnv, false)
 	}
+}
+
+func (s Serve) validateScrape(add addFunc) {
 	hosts := map[string]bool{}
 	for i, sc := range s.Scrape {
 		if err := protocol.CheckID("host", sc.Host); err != nil {
@@ -60,7 +57,18 @@ func (c *Config) validateFleet(add func(key []string, index int, format string, 
 			add([]string{"serve", "scrape", "every"}, i, "expected at least 1s, got %s", sc.Every)
 		}
 	}
-	if am := s.Alertmanager; am != nil {
-		envName([]string{"serve", "alertmanager", "token_env"}, -1, am.TokenEnv, false)
+}
+
+func (s Serve) validateAgents(add addFunc, envName func(key []string, index int, v string, required bool)) {
+	for i, g := range s.Agents {
+		envName([]string{"serve", "agents", "token_env"}, i, g.TokenEnv, true)
+		if len(g.Hosts) == 0 {
+			add([]string{"serve", "agents", "hosts"}, i, "expected the hosts (globs like \"web-*\") this token may report for")
+		}
+		for _, h := range g.Hosts {
+			if _, err := path.Match(h, ""); err != nil || h == "" {
+				add([]string{"serve", "agents", "hosts"}, i, "expected a glob like \"web-*\", got %q", h)
+			}
+		}
 	}
 }

@@ -24,7 +24,14 @@ func newLocator(src string) *locator {
 	l := &locator{}
 	table, index := "", -1
 	counts := map[string]int{}
+	var inline *inlineScan
 	for i, raw := range strings.Split(src, "\n") {
+		if inline != nil {
+			if inline.scan(l, raw, i+1) {
+				inline = nil
+			}
+			continue
+		}
 		line := strings.TrimSpace(raw)
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
@@ -41,15 +48,128 @@ func newLocator(src string) *locator {
 			index = -1
 			l.keys = append(l.keys, locatedKey{table: table, index: index, line: i + 1})
 		default:
-			k, _, ok := strings.Cut(line, "=")
+			k, v, ok := strings.Cut(line, "=")
 			if !ok {
 				continue
 			}
 			k = strings.Trim(strings.TrimSpace(k), `"'`)
 			l.keys = append(l.keys, locatedKey{table: table, index: index, key: k, line: i + 1})
+			if v = strings.TrimSpace(v); strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
+				inline = &inlineScan{table: joinKey(table, k), counts: counts, index: -1, expectKey: false}
+				if inline.scan(l, v, i+1) {
+					inline = nil
+				}
+			}
 		}
 	}
 	return l
+}
+
+func joinKey(table, key string) string {
+	if table == "" {
+		return key
+	}
+	return table + "." + key
+}
+
+// inlineScan follows an array or inline table value across lines, so that
+// the keys of inline tables (credits = [{below = 99.9, …}, …]) are located
+// like those of [[array]] tables: each {…} of an array is one element,
+// counted with the [[…]] elements of the same path.
+type inlineScan struct {
+	table            string
+	counts           map[string]int
+	brackets, braces int
+	index            int
+	expectKey        bool
+	quote            byte
+	key              strings.Builder
+}
+
+// scan reads one line (or the rest of the key's line) of the value and
+// reports whether the value ended on it.
+func (s *inlineScan) scan(l *locator, text string, line int) bool {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if s.quote != 0 {
+			i = s.quoted(text, i)
+			continue
+		}
+		if c == '#' {
+			return false
+		}
+		if s.structure(l, c, line) {
+			continue
+		}
+		if s.expectKey && c != '{' {
+			s.key.WriteByte(c)
+		}
+		if s.brackets == 0 && s.braces == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// quoted reads text[i] inside a string and returns the index read up to.
+func (s *inlineScan) quoted(text string, i int) int {
+	c := text[i]
+	switch {
+	case c == '\\' && s.quote == '"' && i+1 < len(text):
+		if s.expectKey {
+			s.key.WriteByte(c)
+		}
+		i++
+		c = text[i]
+	case c == s.quote:
+		s.quote = 0
+	}
+	if s.expectKey {
+		s.key.WriteByte(c)
+	}
+	return i
+}
+
+// structure follows c when it opens or closes something, or separates or
+// ends a key; it reports whether c is consumed.
+func (s *inlineScan) structure(l *locator, c byte, line int) bool {
+	switch {
+	case c == '"' || c == '\'':
+		s.quote = c
+	case c == '[':
+		s.brackets++
+	case c == ']':
+		s.brackets--
+	case c == '{':
+		s.braces++
+		if s.braces == 1 {
+			s.open(l, line)
+		}
+	case c == '}':
+		s.braces--
+	case c == ',' && s.braces == 1 && s.brackets <= 1:
+		s.expectKey = true
+		return true
+	case c == '=' && s.expectKey:
+		key := strings.Trim(strings.TrimSpace(s.key.String()), `"'`)
+		l.keys = append(l.keys, locatedKey{table: s.table, index: s.index, key: key, line: line})
+		s.key.Reset()
+		s.expectKey = false
+		return true
+	}
+	return false
+}
+
+// open starts an inline table: an element of the array, or the value itself.
+func (s *inlineScan) open(l *locator, line int) {
+	s.index = -1
+	if s.brackets > 0 {
+		s.index = s.counts[s.table]
+		s.counts[s.table]++
+	}
+	l.keys = append(l.keys, locatedKey{table: s.table, index: s.index, line: line})
+	s.expectKey = true
+	s.key.Reset()
 }
 
 // lineAt returns the line of key (table path then key) in the index-th

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
@@ -100,49 +99,59 @@ func (c *Config) validatePublish(add func(key []string, index int, format string
 			add(key("name"), i, "channel name %q used twice", ch.Name)
 		}
 		names[ch.Name] = true
-		for _, env := range []struct{ k, v string }{{"username_env", ch.UsernameEnv}, {"password_env", ch.PasswordEnv}, {"secret_env", ch.SecretEnv}} {
-			if !envName(env.v) {
-				add(key(env.k), i, "expected the name of an environment variable (secrets never go in this file), got %q", env.v)
-			}
+		ch.validate(func(k string, format string, args ...any) { add(key(k), i, format, args...) })
+	}
+}
+
+// validate checks one channel's keys but its name; add records each error
+// at its key.
+func (ch Channel) validate(add func(key string, format string, args ...any)) {
+	for _, env := range []struct{ k, v string }{{"username_env", ch.UsernameEnv}, {"password_env", ch.PasswordEnv}, {"secret_env", ch.SecretEnv}} {
+		if !envName(env.v) {
+			add(env.k, "expected the name of an environment variable (secrets never go in this file), got %q", env.v)
 		}
-		switch ch.Type {
-		case "email":
-			if _, _, err := net.SplitHostPort(ch.SMTP); err != nil {
-				add(key("smtp"), i, "an email channel needs smtp = \"host:port\", got %q", ch.SMTP)
-			}
-			if ch.TLS != "starttls" && ch.TLS != "tls" && ch.TLS != "none" {
-				add(key("tls"), i, "expected starttls, tls or none, got %q", ch.TLS)
-			}
-			if _, err := mail.ParseAddress(ch.From); err != nil {
-				add(key("from"), i, "expected a sender address, got %q", ch.From)
-			}
-			if len(ch.To) == 0 {
-				add(key("to"), i, "an email channel needs at least one recipient")
-			}
-			for _, to := range ch.To {
-				if _, err := mail.ParseAddress(to); err != nil {
-					add(key("to"), i, "expected a recipient address, got %q", to)
-				}
-			}
-			if (ch.UsernameEnv == "") != (ch.PasswordEnv == "") {
-				add(key("password_env"), i, "username_env and password_env go together")
-			}
-			if ch.URL != "" || ch.SecretEnv != "" || ch.Format != "" {
-				add(key("url"), i, "url, format and secret_env are for webhook channels")
-			}
-		case "webhook":
-			if p, err := url.Parse(ch.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-				add(key("url"), i, "a webhook channel needs an http:// or https:// URL, got %q", ch.URL)
-			}
-			if ch.Format != "slack" && ch.Format != "json" {
-				add(key("format"), i, "expected slack or json, got %q", ch.Format)
-			}
-			if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.TLS != "" || ch.UsernameEnv != "" {
-				add(key("smtp"), i, "smtp, tls, from, to and username_env are for email channels")
-			}
-		default:
-			add(key("type"), i, "expected email or webhook, got %q", ch.Type)
+	}
+	switch ch.Type {
+	case "email":
+		ch.validateEmail(add)
+	case "webhook":
+		if p, err := url.Parse(ch.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			add("url", "a webhook channel needs an http:// or https:// URL, got %q", ch.URL)
 		}
+		if ch.Format != "slack" && ch.Format != "json" {
+			add("format", "expected slack or json, got %q", ch.Format)
+		}
+		if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.TLS != "" || ch.UsernameEnv != "" {
+			add("smtp", "smtp, tls, from, to and username_env are for email channels")
+		}
+	default:
+		add("type", "expected email or webhook, got %q", ch.Type)
+	}
+}
+
+func (ch Channel) validateEmail(add func(key string, format string, args ...any)) {
+	if _, _, err := net.SplitHostPort(ch.SMTP); err != nil {
+		add("smtp", "an email channel needs smtp = \"host:port\", got %q", ch.SMTP)
+	}
+	if ch.TLS != "starttls" && ch.TLS != "tls" && ch.TLS != "none" {
+		add("tls", "expected starttls, tls or none, got %q", ch.TLS)
+	}
+	if _, err := mail.ParseAddress(ch.From); err != nil {
+		add("from", "expected a sender address, got %q", ch.From)
+	}
+	if len(ch.To) == 0 {
+		add("to", "an email channel needs at least one recipient")
+	}
+	for _, to := range ch.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			add("to", "expected a recipient address, got %q", to)
+		}
+	}
+	if (ch.UsernameEnv == "") != (ch.PasswordEnv == "") {
+		add("password_env", "username_env and password_env go together")
+	}
+	if ch.URL != "" || ch.SecretEnv != "" || ch.Format != "" {
+		add("url", "url, format and secret_env are for webhook channels")
 	}
 }
 
@@ -160,19 +169,14 @@ func (s Serve) Site(fallback string) publish.Site {
 }
 
 // Senders builds each configured channel's sender, reading its secrets
-// from the environment. A named variable that is unset is an error: a
-// channel would otherwise send unauthenticated or unsigned.
+// from the environment by the one rule, Secret.
 func (c *Config) Senders(getenv func(string) string) (map[string]publish.Sender, error) {
 	out := map[string]publish.Sender{}
 	var errs Errors
 	secret := func(i int, key, env string) string {
-		if env == "" {
-			return ""
-		}
-		v := getenv(env)
-		if v == "" {
-			errs = append(errs, &Error{File: c.Path, Key: "serve.channels." + key,
-				Msg: fmt.Sprintf("channel %q: $%s is unset or empty", c.Serve.Channels[i].Name, env)})
+		v, err := c.Secret(getenv, []string{"serve", "channels", key}, i, env)
+		if err != nil {
+			errs = append(errs, err.(*Error))
 		}
 		return v
 	}
