@@ -91,6 +91,7 @@ type Options struct {
 // replay and history cost what they cost on a single hub.
 type Journal struct {
 	js      jetstream.JetStream
+	nc      *nats.Conn // core NATS: the live fleet (live.go)
 	stream  jetstream.Stream
 	replica *journal.Journal
 	id      string
@@ -181,7 +182,7 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{js: js, opts: opts, log: opts.Logger, starting: true}
+	j := &Journal{js: js, nc: nc, opts: opts, log: opts.Logger, starting: true}
 	j.cond = sync.NewCond(&j.mu)
 	if j.stream, j.id, err = ensureStream(ctx, js, opts, j.log); err != nil {
 		return nil, err
@@ -556,11 +557,16 @@ func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, er
 			ack, err = j.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(msgID), jetstream.WithRetryAttempts(0))
 			cancel()
 		}
+		if err == nil && ack.Duplicate && msgID == r.cmd {
+			// The command id is in the stream already: this command
+			// through another hub, or an earlier try of this one whose
+			// answer was lost. The copy will tell which; this append is
+			// refused, and the command validated again finds it applied.
+			return nil, fmt.Errorf("%w: command %s is already at stream seq %d", journal.ErrConflict, r.cmd, ack.Sequence)
+		}
 		if err == nil {
-			// A duplicate is this record from an earlier try whose answer
-			// was lost, or this command through another hub: the copy
-			// tells which by the record's Vigil-Rec (take), and refuses
-			// what follows it here if it was another hub's.
+			// A duplicate of a rec- id is this hub's own earlier try
+			// (the id is made per batch): stored once, where it says.
 			return ack, nil
 		}
 		var apiErr jetstream.JetStreamError

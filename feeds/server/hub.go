@@ -140,6 +140,9 @@ type Hub struct {
 	// peers is what the journal last said of each peer hub (hubloss.go);
 	// guarded by mu.
 	peers map[string]peerState
+	// liveOut publishes this hub's live frames to the other hubs of a
+	// cluster (live.go); nil alone.
+	liveOut func(frame []byte)
 }
 
 // NewHub builds a hub over an open journal, rebuilding its state from it.
@@ -184,6 +187,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 	h.declarationOrder()
 	j.OnDurable(h.durable)
 	h.watchPeers()
+	h.shareLive()
 	return h
 }
 
@@ -257,6 +261,7 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	}
 	h.logPeakLocked(l)
 	h.mu.Unlock()
+	h.shareLiveFrame(frame)
 	if (known && prev != lvl) || (!known && lvl != level.OK) {
 		kind := protocol.EntryAlert
 		if lvl < prev {
@@ -326,6 +331,7 @@ func (h *Hub) publishService(s protocol.Service, id string) {
 	h.svcFrames[key] = frame
 	h.broadcastLocked(frame)
 	h.mu.Unlock()
+	h.shareLiveFrame(frame)
 	if prev == nil && s.State == protocol.StateOK {
 		return
 	}

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// liveSharer is a cluster journal that shares hosts' live load and
+// service state between hubs (not through the journal).
+type liveSharer interface {
+	Live(in func(frame []byte)) (out func(frame []byte))
+}
+
+// shareLive connects the hub to the other hubs' live fleet, if the
+// journal is a cluster's: what reports here is published to them, what
+// reports there is shown here.
+func (h *Hub) shareLive() {
+	if ls, ok := h.journal.(liveSharer); ok {
+		h.liveOut = ls.Live(h.applyLive)
+	}
+}
+
+// shareLiveFrame publishes a frame of a host that reports to this hub.
+func (h *Hub) shareLiveFrame(frame []byte) {
+	if h.liveOut != nil {
+		h.liveOut(frame)
+	}
+}
+
+// applyLive shows another hub's host to this hub's dashboards: its load
+// with the level that hub gave it, its services as they are. Nothing is
+// journaled here: the hub the host reports to journals its transitions.
+func (h *Hub) applyLive(frame []byte) {
+	m, err := protocol.Decode(frame)
+	if err != nil {
+		h.log.Debug("cluster: another hub's live frame does not decode", "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch v := m.(type) {
+	case *protocol.Load:
+		h.loads[v.Host] = frame
+		if h.opts.LoadPace < 0 {
+			h.broadcastLocked(frame)
+		} else {
+			for s := range h.subs {
+				s.loads.put(v.Host, frame)
+			}
+		}
+	case *protocol.Service:
+		key := serviceKey(v.Host, v.Service)
+		h.services[key] = v
+		h.svcFrames[key] = frame
+		h.broadcastLocked(frame)
+	}
+}
