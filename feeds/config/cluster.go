@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // validateClusterTLS checks [serve.cluster] tls_cert, tls_key and tls_ca:
 // all three or none, and readable as serve would read them.
 func (c *Config) validateClusterTLS(add func(key []string, index int, format string, args ...any)) {
 	cl := c.Serve.Cluster
+	if cl.Lease.Duration < time.Second || cl.Lease.Duration > 10*time.Minute {
+		add([]string{"serve", "cluster", "lease"}, -1, "expected 1s to 10m, got %s", cl.Lease)
+	}
 	if cl.TLSCert == "" && cl.TLSKey == "" && cl.TLSCA == "" {
 		return
 	}

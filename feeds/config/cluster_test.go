@@ -20,6 +20,7 @@ func TestClusterTLSConfig(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"cert without ca", head + "tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n", "c.toml:1: serve.cluster.tls_ca: tls_cert, tls_key and tls_ca go together"},
 		{"ca alone", head + "tls_ca = \"/ca.pem\"\n", "c.toml:1: serve.cluster.tls_cert: tls_cert, tls_key and tls_ca go together"},
+		{"lease", head + "lease = \"100ms\"\n", "c.toml:5: serve.cluster.lease: expected 1s to 10m, got 100ms"},
 		{"unreadable pair", head + "tls_cert = \"" + missing + "\"\ntls_key = \"" + missing + "\"\ntls_ca = \"" + notPEM + "\"\n", "c.toml:5: serve.cluster.tls_cert: loading " + missing},
 	}
 	for _, tt := range tests {

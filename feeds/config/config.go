@@ -154,6 +154,9 @@ type Cluster struct {
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 	TLSCA   string `toml:"tls_ca"`
+	// Lease: how long a hub owns work it does for all (a scrape target)
+	// without renewing; its loss moves the work within it.
+	Lease Duration `toml:"lease"`
 }
 
 // Report sends this host's load and checks to a hub instead of serving
@@ -269,7 +272,7 @@ func Default() Config {
 			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64, LoadPace: Duration{time.Second},
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 			Status:   Status{History: Duration{DefaultStatusHistory}},
-			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}},
+			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}, Lease: Duration{10 * time.Second}},
 		},
 	}
 }

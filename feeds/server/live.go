@@ -1,6 +1,9 @@
 package server
 
 import (
+	"context"
+	"time"
+
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -53,4 +56,20 @@ func (h *Hub) applyLive(frame []byte) {
 		h.svcFrames[key] = frame
 		h.broadcastLocked(frame)
 	}
+}
+
+// leaser is a cluster journal that runs work on one live hub at a time.
+type leaser interface {
+	Hold(ctx context.Context, name string, lease time.Duration, work func(ctx context.Context))
+}
+
+// holdOrRun runs work on this hub alone, or, in a cluster, while this hub
+// owns the lease name: one hub of the cluster does it, another within
+// lease of that one's loss.
+func (h *Hub) holdOrRun(ctx context.Context, name string, lease time.Duration, work func(ctx context.Context)) {
+	if l, ok := h.journal.(leaser); ok && lease > 0 {
+		l.Hold(ctx, name, lease, work)
+		return
+	}
+	work(ctx)
 }

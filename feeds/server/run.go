@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/hex"
 	"context"
 	"errors"
 	"fmt"
@@ -125,8 +126,9 @@ func startParts(ctx context.Context, wg *sync.WaitGroup, s config.Serve, host st
 	for _, sc := range s.Scrape {
 		sc = sc.WithDefaults()
 		target := ingest.Target{Host: sc.Host, URL: sc.URL, Every: sc.Every.Duration}
+		scrape := func(ctx context.Context) { target.Run(ctx, scrapeClient, hub) }
 		wg.Add(1)
-		go func() { defer wg.Done(); target.Run(ctx, scrapeClient, hub) }()
+		go func() { defer wg.Done(); hub.holdOrRun(ctx, "scrape."+hex.EncodeToString([]byte(sc.Host)), s.Cluster.Lease.Duration, scrape) }()
 	}
 }
 
