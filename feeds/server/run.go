@@ -1,8 +1,8 @@
 package server
 
 import (
-	"encoding/hex"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,7 +128,10 @@ func startParts(ctx context.Context, wg *sync.WaitGroup, s config.Serve, host st
 		target := ingest.Target{Host: sc.Host, URL: sc.URL, Every: sc.Every.Duration}
 		scrape := func(ctx context.Context) { target.Run(ctx, scrapeClient, hub) }
 		wg.Add(1)
-		go func() { defer wg.Done(); hub.holdOrRun(ctx, "scrape."+hex.EncodeToString([]byte(sc.Host)), s.Cluster.Lease.Duration, scrape) }()
+		go func() {
+			defer wg.Done()
+			hub.holdOrRun(ctx, "scrape."+hex.EncodeToString([]byte(sc.Host)), s.Cluster.Lease.Duration, scrape)
+		}()
 	}
 }
 
