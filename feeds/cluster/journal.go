@@ -122,6 +122,8 @@ type Journal struct {
 	// readerHost is the server the consumer reading the stream for this
 	// hub lives on (an R1 consumer: placed on any of the stream's peers).
 	readerHost string
+	// leases are the names this hub owns now (lease.go).
+	leases map[string]bool
 }
 
 type recState int

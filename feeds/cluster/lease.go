@@ -52,7 +52,9 @@ func (j *Journal) Hold(ctx context.Context, name string, lease time.Duration, wo
 			continue
 		}
 		j.log.Info("cluster: this hub owns the lease", "lease", name)
+		j.holding(name, true)
 		j.own(ctx, kv, name, self, rev, lease, work)
+		j.holding(name, false)
 	}
 }
 
@@ -95,5 +97,19 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(jitter(d)):
+	}
+}
+
+// holding records the leases this hub owns, for ClusterStatus.
+func (j *Journal) holding(name string, held bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.leases == nil {
+		j.leases = map[string]bool{}
+	}
+	if held {
+		j.leases[name] = true
+	} else {
+		delete(j.leases, name)
 	}
 }

@@ -104,6 +104,8 @@ type Status struct {
 	// all: the stream's appends (its leader); a hub's own deliveries
 	// stay with the hub that journaled them.
 	Owners map[string]string `json:"owners"`
+	// Leases are the leases this hub owns (its scrape targets).
+	Leases []string `json:"leases,omitempty"`
 	// Replicas is the stream's current peers and how far behind each is.
 	Replicas []Replica `json:"replicas,omitempty"`
 }
@@ -132,5 +134,11 @@ func (j *Journal) ClusterStatus() any {
 		}
 	}
 	st.Owners["journal"] = st.StreamLeader
+	j.mu.Lock()
+	for name := range j.leases {
+		st.Leases = append(st.Leases, name)
+	}
+	j.mu.Unlock()
+	sort.Strings(st.Leases)
 	return st
 }
