@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/agent"
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
+	"github.com/vigil-oncall/vigil/feeds/credits"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/server"
@@ -79,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(ctx, args, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args, stdout, stderr)
+	case "credits":
+		if err = credits.Run(ctx, args, stdout, stderr); errors.As(err, new(credits.UsageError)) {
+			err = usageError{err}
+		}
 	case "bench":
 		err = cmdBench(ctx, args, stdout, stderr)
 	case "version":
@@ -111,6 +116,7 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil serve [--config FILE] [--listen ADDR]            a feed server (default 127.0.0.1:7070, path /feed)
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
+  vigil credits --month 2026-11 (--journal DIR | --feed URL) [--format csv|md|json]
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
   vigil version                                          also: vigil --version
@@ -240,6 +246,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "md", "md (a post-mortem draft) or json (for tools)")
 	outPath := fs.String("o", "", "write here instead of standard output")
 	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	cfgPath := fs.String("config", "", "configuration file; with [serve.customers] the draft lists the customers affected and their credits")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -250,6 +257,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *tokenEnv != "" {
 		req.Token = os.Getenv(*tokenEnv)
 	}
+	req.Enrich = func(r *export.Report, src export.Source) error { return credits.Enrich(r, src, *cfgPath, time.Now()) }
 	return export.Run(ctx, req, stdout)
 }
 

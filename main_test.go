@@ -181,6 +181,11 @@ func TestCommandLineExitStatus(t *testing.T) {
 	example = bytes.ReplaceAll(example, []byte(`"/var/lib/vigil`), []byte(`"`+filepath.Join(dir, "data")))
 	example = bytes.ReplaceAll(example, []byte(`"/etc/vigil`), []byte(`"`+dir))
 	os.WriteFile(usable, example, 0o644)
+	// The example's customers file, relative to the example.
+	os.MkdirAll(filepath.Join(dir, "docs"), 0o755)
+	if csv, err := os.ReadFile("docs/customers.example.csv"); err == nil {
+		os.WriteFile(filepath.Join(dir, "docs", "customers.example.csv"), csv, 0o644)
+	}
 	for _, v := range []string{"VIGIL_SMTP_USER", "VIGIL_SMTP_PASSWORD", "VIGIL_HOOK_SECRET", "VIGIL_AGENT_TOKEN"} {
 		t.Setenv(v, "s3cret")
 	}

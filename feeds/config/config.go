@@ -128,6 +128,10 @@ type Serve struct {
 	Status     Status      `toml:"status"`
 	Components []Component `toml:"components"`
 	Channels   []Channel   `toml:"channels"`
+	// Customers and SLA: who the customers are and what their plans
+	// promise.
+	Customers Customers `toml:"customers"`
+	SLA       []SLA     `toml:"sla"`
 
 	// The fleet: Report makes this server an agent of a hub; Agents,
 	// Scrape and Alertmanager are what a hub takes reports from.
@@ -271,7 +275,7 @@ func Default() Config {
 			Interval: Duration{5 * time.Second}, ProbeLoad: true,
 			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64, LoadPace: Duration{time.Second},
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
-			Status:   Status{History: Duration{DefaultStatusHistory}},
+			Status:   Status{History: Duration{DefaultStatusHistory}, Uptime: DefaultUptime()},
 			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}, Lease: Duration{10 * time.Second}},
 		},
 	}

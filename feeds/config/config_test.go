@@ -277,10 +277,10 @@ func TestPublishingConfig(t *testing.T) {
 	if s.Status.History.Duration != DefaultStatusHistory || Default().Serve.Status.History != s.Status.History {
 		t.Fatalf("history %v", s.Status.History)
 	}
-	if len(s.Components) != 1 || s.Components[0] != (Component{ID: "mail", Name: "Mail"}) {
+	if len(s.Components) != 1 || s.Components[0].ID != "mail" || s.Components[0].Name != "Mail" {
 		t.Fatalf("components %+v", s.Components)
 	}
-	if len(s.Channels) != 2 || s.Channels[0].TLS != "starttls" || len(s.Channels[0].To) != 1 || s.Channels[1].Format != "slack" || s.Channels[1].SecretEnv != "VIGIL_HOOK_SECRET" {
+	if len(s.Channels) != 3 || s.Channels[0].TLS != "starttls" || len(s.Channels[0].To) != 1 || s.Channels[1].Format != "slack" || s.Channels[1].SecretEnv != "VIGIL_HOOK_SECRET" {
 		t.Fatalf("channels %+v", s.Channels)
 	}
 	tests := []struct {
@@ -288,7 +288,7 @@ func TestPublishingConfig(t *testing.T) {
 	}{
 		{"page is taken", "[[serve.channels]]\nname = \"page\"\ntype = \"webhook\"\nurl = \"https://h/\"\n", `c.toml:2: serve.channels.name: "page" is the status page's own channel`},
 		{"dup channel", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\n[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\n", `c.toml:6: serve.channels.name: channel name "a" used twice`},
-		{"channel type", "[[serve.channels]]\nname = \"a\"\ntype = \"pigeon\"\n", `c.toml:3: serve.channels.type: expected email or webhook, got "pigeon"`},
+		{"channel type", "[[serve.channels]]\nname = \"a\"\ntype = \"pigeon\"\n", `c.toml:3: serve.channels.type: expected email, webhook or customers, got "pigeon"`},
 		{"smtp", "[[serve.channels]]\nname = \"a\"\ntype = \"email\"\nsmtp = \"mail\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\n", `c.toml:4: serve.channels.smtp: an email channel needs smtp = "host:port"`},
 		{"tls", "[[serve.channels]]\nname = \"a\"\ntype = \"email\"\nsmtp = \"m:25\"\ntls = \"maybe\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\n", `c.toml:5: serve.channels.tls: expected starttls, tls or none`},
 		{"no recipients", "[[serve.channels]]\nname = \"a\"\ntype = \"email\"\nsmtp = \"m:25\"\nfrom = \"a@b.c\"\n", `c.toml:1: serve.channels.to: an email channel needs at least one recipient`},

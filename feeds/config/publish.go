@@ -16,6 +16,13 @@ type Status struct {
 	Name    string   `toml:"name"`    // default: [serve] name
 	URL     string   `toml:"url"`     // public base URL: links in emails, Atom ids
 	History Duration `toml:"history"` // how long resolved incidents stay listed
+	// Subscriptions offers email sign-up on the page and makes channel
+	// "subscribers"; Email names the email channel whose relay and from
+	// it uses (default: the first email channel).
+	Subscriptions bool   `toml:"subscriptions"`
+	Email         string `toml:"email"`
+	// Uptime says how component states count in the uptime bars.
+	Uptime Uptime `toml:"uptime"`
 }
 
 // DefaultStatusHistory is 90 days.
@@ -23,8 +30,13 @@ const DefaultStatusHistory = 90 * 24 * time.Hour
 
 // Component is a public component of the status page.
 type Component struct {
-	ID   string `toml:"id"`
-	Name string `toml:"name"`
+	ID       string   `toml:"id"`
+	Name     string   `toml:"name"`
+	Hosts    []string `toml:"hosts"`
+	Services []string `toml:"services"`
+	// Auto sets the component degraded or partially out from its hosts
+	// and services (globs) while no incident a responder declared names it.
+	Auto bool `toml:"auto"`
 }
 
 // Channel is where a publish goes besides the status page: email or a
@@ -45,6 +57,11 @@ type Channel struct {
 	URL       string `toml:"url"`
 	Format    string `toml:"format"` // slack | json
 	SecretEnv string `toml:"secret_env"`
+
+	// customers: the email channel whose relay and from it uses, and how
+	// many messages a second it sends.
+	Email     string  `toml:"email"`
+	PerSecond float64 `toml:"per_second"`
 }
 
 // WithDefaults fills in the defaults of a channel: tls starttls, format
@@ -124,8 +141,9 @@ func (ch Channel) validate(add func(key string, format string, args ...any)) {
 		if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.TLS != "" || ch.UsernameEnv != "" {
 			add("smtp", "smtp, tls, from, to and username_env are for email channels")
 		}
+	case ChannelCustomers: // validateCustomers
 	default:
-		add("type", "expected email or webhook, got %q", ch.Type)
+		add("type", "expected email, webhook or customers, got %q", ch.Type)
 	}
 }
 

@@ -24,6 +24,7 @@ func (c *Config) validate(loc *locator) Errors {
 	c.Serve.validateChecks(add)
 	c.Serve.Evidence.validate(add)
 	c.validatePublish(add)
+	c.validateCustomers(add)
 	c.validateFleet(add)
 	c.validateClusterTLS(add)
 	c.validateRunbooks(add)

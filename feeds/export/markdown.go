@@ -104,6 +104,7 @@ func (r *Report) Markdown(w io.Writer) error {
 	if len(never) > 0 {
 		p("Not done: %s.\n\n", strings.Join(never, "; "))
 	}
+	r.creditsMarkdown(b)
 
 	p("## Checklist as it ended\n\n")
 	for _, s := range r.Steps {

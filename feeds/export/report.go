@@ -71,6 +71,9 @@ type Report struct {
 	Evidence       []Evidence        `json:"evidence"`
 	NoLoadHistory  bool              `json:"no_load_history"`
 	TornLine       int               `json:"torn_line,omitempty"` // an incomplete last record skipped
+	// Customers is who the incident affected and the credits they are
+	// due for its month, when the customers file is at hand.
+	Customers *CustomersPart `json:"customers,omitempty"`
 }
 
 // Build assembles the report of incident id from src.

@@ -16,6 +16,9 @@ type Request struct {
 	Incident    string
 	Format      string // md or json
 	Out         string // a file; "" writes to the caller's stdout
+	// Enrich, if set, adds to the report what the journal alone does not
+	// give (the customers affected and their credits).
+	Enrich func(*Report, Source) error
 }
 
 // Check says what is missing or wrong in r, before anything is read.
@@ -46,6 +49,11 @@ func Run(ctx context.Context, r Request, stdout io.Writer) error {
 	report, err := Build(src, r.Incident)
 	if err != nil {
 		return err
+	}
+	if r.Enrich != nil {
+		if err := r.Enrich(report, src); err != nil {
+			return err
+		}
 	}
 	out := stdout
 	if r.Out != "" {

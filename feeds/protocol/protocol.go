@@ -466,6 +466,9 @@ type Entry struct {
 	// Deliverer is, on a publish journaled by a hub of a cluster, the hub
 	// that delivers its channels: every hub holds the entry, one sends.
 	Deliverer string `json:"deliverer,omitempty"`
+	// Recipients are, on a publish to a customers channel, the ids of the
+	// customers it writes to, frozen when it was journaled.
+	Recipients []string `json:"recipients,omitempty"`
 }
 
 // Delivery is the outcome of one try at one channel, on a delivery entry.

@@ -64,6 +64,7 @@ type Board struct {
 	updated   time.Time // the newest change the page shows
 	version   uint64    // counts changes, for renderings to know they are stale
 	pruned    time.Time // when the board last forgot old incidents
+	extras    PageExtras
 }
 
 // NewBoard returns an empty board for site.

@@ -23,6 +23,9 @@ type Message struct {
 	// Components are the names of the public components the incident
 	// names.
 	Components []string
+	// Recipients are the customer ids a customers channel writes to, as
+	// frozen in the publish entry.
+	Recipients []string
 }
 
 // DeliveryKey is what a receiver dedupes on: the same for every try of

@@ -40,34 +40,9 @@ type Email struct {
 // Send delivers m to every recipient in one SMTP transaction and returns
 // what the server said.
 func (e *Email) Send(ctx context.Context, m Message) (string, error) {
-	host, portS, err := net.SplitHostPort(e.Addr)
+	c, err := e.client()
 	if err != nil {
-		return "", fmt.Errorf("email %s: smtp %q: %w", e.Name, e.Addr, err)
-	}
-	port, _ := strconv.Atoi(portS)
-	timeout := e.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(timeout)}
-	tc := e.TLSConfig
-	if tc == nil {
-		tc = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	}
-	switch e.TLS {
-	case TLSImplicit:
-		opts = append(opts, mail.WithSSL(), mail.WithTLSConfig(tc))
-	case TLSNone:
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
-	default:
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithTLSConfig(tc))
-	}
-	if e.Username != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthPlain), mail.WithUsername(e.Username), mail.WithPassword(e.Password))
-	}
-	c, err := mail.NewClient(host, opts...)
-	if err != nil {
-		return "", fmt.Errorf("email %s: %w", e.Name, err)
+		return "", err
 	}
 	msg := mail.NewMsg()
 	if err := msg.From(e.From); err != nil {
@@ -116,4 +91,39 @@ func emailBody(m Message) string {
 		b.WriteString("\n-- \nLive status: " + u + "/status\n")
 	}
 	return b.String()
+}
+
+// client is a mail client for the channel's relay, TLS policy and
+// credentials.
+func (e *Email) client() (*mail.Client, error) {
+	host, portS, err := net.SplitHostPort(e.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("email %s: smtp %q: %w", e.Name, e.Addr, err)
+	}
+	port, _ := strconv.Atoi(portS)
+	timeout := e.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(timeout)}
+	tc := e.TLSConfig
+	if tc == nil {
+		tc = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
+	switch e.TLS {
+	case TLSImplicit:
+		opts = append(opts, mail.WithSSL(), mail.WithTLSConfig(tc))
+	case TLSNone:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithTLSConfig(tc))
+	}
+	if e.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthPlain), mail.WithUsername(e.Username), mail.WithPassword(e.Password))
+	}
+	c, err := mail.NewClient(host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("email %s: %w", e.Name, err)
+	}
+	return c, nil
 }

@@ -62,6 +62,7 @@ type job struct {
 	ref, channel, incident string
 	actor, text, subject   string
 	item                   string
+	recipients             []string
 	at                     time.Time
 	attempt                int       // tries journaled so far
 	next                   time.Time // zero: now
@@ -148,7 +149,7 @@ func (e *Engine) Observe(m protocol.Message) {
 				continue // delivered by being journaled
 			}
 			j := &job{ref: en.Ref, channel: ch, incident: en.Incident, actor: en.Actor, text: en.Text,
-				subject: en.Subject, item: en.Item, at: en.At.Time}
+				subject: en.Subject, item: en.Item, at: en.At.Time, recipients: en.Recipients}
 			q := e.queues[ch]
 			if q == nil {
 				e.orphans = append(e.orphans, j)
@@ -285,7 +286,7 @@ func (e *Engine) head(q *queue) (*job, time.Duration) {
 func (e *Engine) message(j *job) Message {
 	site := e.board.Site()
 	m := Message{Ref: j.ref, Channel: j.channel, Actor: j.actor, At: j.at, Subject: j.subject,
-		Text: j.text, Item: j.item, Site: site}
+		Text: j.text, Item: j.item, Site: site, Recipients: j.recipients}
 	if in, ok := e.board.Incident(j.incident); ok {
 		m.Incident = in
 		names := map[string]string{}

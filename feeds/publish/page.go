@@ -45,6 +45,9 @@ const MaintenanceKind = "maintenance"
 type ComponentState struct {
 	ID, Name, Status string
 	Updated          time.Time // zero: nothing ever touched it
+	// Auto: the status was set from the component's hosts, no responder
+	// having posted about it.
+	Auto bool
 }
 
 // Label is the status in words, so state never depends on colour.
@@ -97,6 +100,10 @@ type Page struct {
 	Active                 []Notice // unresolved incidents, newest first
 	Maintenance            []Notice // scheduled and in progress, soonest first
 	Past                   []Notice // resolved incidents and completed maintenance within the history, newest first
+
+	// Subscribe offers the email sign-up form; Uptime the 90-day bars.
+	Subscribe bool
+	Uptime    []ComponentUptime
 }
 
 // BuildPage builds the page at now from the board's incidents: the

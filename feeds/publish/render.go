@@ -295,7 +295,7 @@ func Handler(board *Board, now func() time.Time) http.Handler {
 			minute := t.Truncate(time.Minute)
 			c.mu.Lock()
 			if v := board.Version(); c.body == nil || c.version != v || !c.minute.Equal(minute) {
-				body, err := render(BuildPage(board.Site(), board.Snapshot(), t))
+				body, err := render(board.extend(BuildPage(board.Site(), board.Snapshot(), t), t))
 				if err != nil {
 					c.mu.Unlock()
 					http.Error(w, "the status page could not be rendered", http.StatusInternalServerError)

@@ -46,6 +46,7 @@ func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 		h.noteIncidentState(msg)
 		h.board.Observe(msg)
 		h.noteTransition(msg)
+		h.observeCustomers(msg)
 	}
 }
 

@@ -163,6 +163,9 @@ func (h *Hub) durable(msgs []journal.Message, err error) {
 			}
 			h.notePeerLocked(m.Seq, m.Msg)
 			h.broadcastLocked(m.Frame)
+			if !remote {
+				h.observeCustomers(m.Msg)
+			}
 		}
 		h.published = last
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-oncall/vigil/feeds/customers"
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/level"
@@ -59,6 +60,16 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+
+	// Customers is the customers file (nil: none); Plans their SLAs.
+	Customers *customers.Source
+	Plans     map[string]customers.Plan
+	// DataDir, if set, keeps the run log uptime is counted within;
+	// Uptime says how component states count.
+	DataDir string
+	Uptime  publish.UptimeRules
+	// Auto are the components whose state follows their hosts.
+	Auto []AutoComponent
 }
 
 func (o *Options) defaults() {
@@ -99,6 +110,13 @@ func (o *Options) defaults() {
 type Hub struct {
 	opts Options
 	log  *slog.Logger
+	cust customerFacts
+	aud  audience
+	// runs is when the hub ran (nil without a data directory: since
+	// started); uptime outside those spans is no data.
+	runs    *runLog
+	started time.Time
+	auto    *autoTrack // nil without auto components
 
 	// cmdMu serializes everything that appends to the journal (validation
 	// and seq assignment), so every subscriber sees one order. It is not
@@ -167,6 +185,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.initPublishing()
+	h.initAudience()
 	h.published = j.Seq()
 	for _, m := range j.Heads() {
 		h.heads[m.Msg.(*protocol.IncidentMsg).Incident.ID] = m
@@ -179,6 +198,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
 		h.notePeerLocked(m.Seq, m.Msg)
+		h.observeCustomers(m.Msg)
 		return true
 	})
 	if err != nil {

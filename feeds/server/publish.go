@@ -115,6 +115,9 @@ func (h *Hub) applyPublish(cur protocol.Incident, cmd protocol.Command, now time
 	if h.clustered() {
 		pub.Deliverer = h.opts.Name
 	}
+	if ref := h.freezeRecipients(&pub, cur.ID); ref != nil {
+		return cur, false, nil, ref
+	}
 	if cmd.Item == "" {
 		return cur, false, []protocol.Entry{pub}, nil
 	}

@@ -55,6 +55,14 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 	if err != nil {
 		return err
 	}
+	custs, err := cfg.OpenCustomers(senders)
+	if err != nil {
+		return err
+	}
+	subs, err := cfg.OpenSubscribers(senders)
+	if err != nil {
+		return err
+	}
 	j, closeJournal, err := openJournal(ctx, s, opts.Cluster, log)
 	if err != nil {
 		return err
@@ -69,6 +77,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 		Name: name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration),
 		Agents: agentGrants(s.Agents, secrets.AgentTokens), Site: s.Site(name), Senders: senders,
+		Customers: custs, Plans: s.Plans(), DataDir: s.DataDir, Uptime: s.UptimeRules(), Auto: autoComponents(s),
 	})
 	if s.Alertmanager != nil {
 		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: secrets.AlertmanagerToken, Sink: hub, Log: log})
@@ -96,6 +105,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 		}()
 	}
 	startParts(partsCtx, &wg, s, host, hub, log)
+	startAudience(partsCtx, &wg, hub, custs, subs, log)
 	scheme := "ws"
 	if s.TLSCert != "" {
 		scheme = "wss"

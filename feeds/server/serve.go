@@ -22,6 +22,7 @@ func Serve(ctx context.Context, h *Hub, ln net.Listener, path, certFile, keyFile
 	delivered := h.startDelivery(deliverCtx)
 	defer func() { stopDelivery(); <-delivered }() // before the caller closes the journal
 	defer h.startWatch(ctx)()
+	defer h.startRunLog(ctx)()
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/config"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/publish"
+)
+
+// AutoComponent is a public component whose state follows its hosts and
+// services (globs; no services: every one) while no incident names it.
+type AutoComponent struct {
+	ID       string
+	Hosts    []string
+	Services []string
+}
+
+func (a AutoComponent) covers(host, service string) bool {
+	if !slices.ContainsFunc(a.Hosts, func(g string) bool { ok, _ := path.Match(g, host); return ok }) {
+		return false
+	}
+	return service == "" || len(a.Services) == 0 || slices.ContainsFunc(a.Services, func(g string) bool { ok, _ := path.Match(g, service); return ok })
+}
+
+// autoTrack is each auto component's state from the journal's transition
+// and silence entries, and the spans it spent out of operational.
+type autoTrack struct {
+	mu    sync.Mutex
+	rules []AutoComponent
+	bad   map[string]map[string]string // component → host\x00service (or host\x00 for silence) → its status
+	cur   map[string]string
+	since map[string]time.Time
+	spans map[string][]publish.StateSpan
+}
+
+func newAutoTrack(rules []AutoComponent) *autoTrack {
+	return &autoTrack{rules: rules, bad: map[string]map[string]string{}, cur: map[string]string{},
+		since: map[string]time.Time{}, spans: map[string][]publish.StateSpan{}}
+}
+
+// observe takes one journal message: a service going down makes the
+// components covering it partially out, a warning degraded, a host going
+// silent partially out; recovery clears what it set.
+func (t *autoTrack) observe(m protocol.Message) {
+	e, ok := m.(*protocol.Entry)
+	if !ok || t == nil || len(t.rules) == 0 || e.Host == "" || e.Level != "" || e.Incident != "" {
+		return
+	}
+	key, status := "", ""
+	switch {
+	case e.Service != "" && protocol.ValidState(e.State):
+		key = e.Host + "\x00" + e.Service
+		switch e.State {
+		case protocol.StateDown:
+			status = publish.PartialOutage
+		case protocol.StateWarn:
+			status = publish.DegradedPerformance
+		}
+	case e.Service == "" && e.Kind == protocol.EntryAlert && strings.Contains(e.Text, " reporting"):
+		key, status = e.Host+"\x00", publish.PartialOutage
+	case e.Service == "" && e.Kind == protocol.EntrySystem && strings.Contains(e.Text, "reporting again"):
+		key = e.Host + "\x00"
+	default:
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range t.rules {
+		if !r.covers(e.Host, e.Service) {
+			continue
+		}
+		bad := t.bad[r.ID]
+		if bad == nil {
+			bad = map[string]string{}
+			t.bad[r.ID] = bad
+		}
+		if status == "" {
+			delete(bad, key)
+		} else {
+			bad[key] = status
+		}
+		next := publish.Operational
+		for _, s := range bad {
+			if s == publish.PartialOutage || next == publish.Operational {
+				next = s
+			}
+		}
+		prev := t.cur[r.ID]
+		if prev == "" {
+			prev = publish.Operational
+		}
+		if next == prev {
+			continue
+		}
+		at := e.At.Time
+		if prev != publish.Operational {
+			t.spans[r.ID] = append(t.spans[r.ID], publish.StateSpan{From: t.since[r.ID], To: at, State: prev})
+		}
+		t.cur[r.ID], t.since[r.ID] = next, at
+	}
+}
+
+// snapshot is each auto component's spans (the current one open) and its
+// state now.
+func (t *autoTrack) snapshot() (map[string][]publish.StateSpan, map[string]string) {
+	spans, now := map[string][]publish.StateSpan{}, map[string]string{}
+	if t == nil {
+		return spans, now
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range t.rules {
+		out := slices.Clone(t.spans[r.ID])
+		cur := t.cur[r.ID]
+		if cur != "" && cur != publish.Operational {
+			out = append(out, publish.StateSpan{From: t.since[r.ID], State: cur})
+		}
+		spans[r.ID] = out
+		now[r.ID] = cur
+	}
+	return spans, now
+}
+
+// applyAuto sets, on the page, each auto component no open incident
+// names to the state its hosts give it, saying so.
+func applyAuto(p *publish.Page, now map[string]string, named map[string]bool) {
+	for i := range p.Components {
+		c := &p.Components[i]
+		st, ok := now[c.ID]
+		if !ok || named[c.ID] || st == "" || st == publish.Operational || c.Status != publish.Operational {
+			continue
+		}
+		c.Status, c.Auto = st, true
+	}
+}
+
+// autoComponents is the configured components with auto = true.
+func autoComponents(s config.Serve) []AutoComponent {
+	var out []AutoComponent
+	for _, c := range s.Components {
+		if c.Auto {
+			out = append(out, AutoComponent{ID: c.ID, Hosts: c.Hosts, Services: c.Services})
+		}
+	}
+	return out
+}
