@@ -72,7 +72,6 @@ func (c *countPosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestAlertmanagerToEveryHubJournalsOnce(t *testing.T) {
 	clusterTest(t)
 	alertmanager := testprog.Need(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	t.Parallel()
 	counters := make([]*countPosts, 3)
 	c := newTestCluster(t, 3, Options{}, func(i int, h *server.Hub) {
 		counters[i] = &countPosts{next: &ingest.Alertmanager{Sink: h}}

@@ -51,7 +51,6 @@ func (s *scrapes) last() (time.Time, int, int) {
 func TestScrapeOwnerLossMovesTheScrape(t *testing.T) {
 	clusterTest(t)
 	nodeExporter := testprog.Need(t, "prometheus-node-exporter", "prometheus-node-exporter")
-	t.Parallel()
 	neAddr := freeAddrs(t, 1)[0]
 	startProgram(t, "http://"+neAddr+"/metrics", nodeExporter,
 		"--web.listen-address="+neAddr, "--collector.disable-defaults", "--collector.loadavg", "--collector.cpu", "--collector.meminfo")

@@ -14,7 +14,6 @@ import (
 // hubs journal none of it.
 func TestLiveFleetReachesEveryHub(t *testing.T) {
 	clusterTest(t)
-	t.Parallel()
 	c := newTestCluster(t, 3, Options{})
 	dash := rawConn(t, c.urls()[2], protocol.Subscribe{})
 	c.hubs[0].hub.ReportLoad(protocol.Load{Host: "web-9", At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: 9, CPUs: 2})

@@ -63,7 +63,6 @@ func hubEntries(t *testing.T, ref []string) []string {
 // its return once; /healthz says how the cluster stands.
 func TestHubLossJournaledOnce(t *testing.T) {
 	clusterTest(t)
-	t.Parallel()
 	c := newTestCluster(t, 3, Options{})
 	victim := 0
 	if c.streamLeader() == 0 {

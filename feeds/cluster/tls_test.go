@@ -118,7 +118,6 @@ func (l *logLines) has(s string) bool {
 // in the TLS handshake.
 func TestRoutesAreMutualTLS(t *testing.T) {
 	clusterTest(t)
-	t.Parallel()
 	dir := t.TempDir()
 	ca := newTestCA(t, "vigil cluster CA")
 	routes := freeAddrs(t, 4)
