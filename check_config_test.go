@@ -42,6 +42,8 @@ var badConfigs = []struct {
 		":5: serve.ssh.authorized_keys", "nokeys"},
 	{"authorized_keys not OpenSSH", "[serve]\ndata_dir = \"%[1]s/data\"\n[serve.ssh]\nlisten = \"127.0.0.1:0\"\nauthorized_keys = \"%[1]s/vigil.toml\"\n",
 		":5: serve.ssh.authorized_keys", "not an OpenSSH public key line"},
+	{"two keys named carol", "[serve]\ndata_dir = \"%[1]s/data\"\n[serve.ssh]\nlisten = \"127.0.0.1:0\"\nauthorized_keys = \"%[1]s/keys\"\nread_only_keys = \"%[1]s/keys2\"\n",
+		":6: serve.ssh.read_only_keys", "\"carol\" is already the name of another key"},
 	{"missing TLS files", "[serve]\ndata_dir = \"%[1]s/data\"\ntls_cert = \"%[1]s/cert.pem\"\ntls_key = \"%[1]s/key.pem\"\n",
 		":3: serve.tls_cert", "cert.pem"},
 	{"missing feed CA", "[[feeds]]\nname = \"hub\"\nurl = \"wss://127.0.0.1:1/feed\"\nca_file = \"%[1]s/ca.pem\"\n",
@@ -59,6 +61,8 @@ var badConfigs = []struct {
 func writeBadConfig(t *testing.T, dir, src string) string {
 	t.Helper()
 	os.WriteFile(filepath.Join(dir, "keys"), []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1lT3QFWT2Dd2mUQmW1dvOXnD0bdDZpBiPPGMAKzUKw carol\n"), 0o600)
+	// another key claiming carol's name
+	os.WriteFile(filepath.Join(dir, "keys2"), []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKT0f/QZLf176yPabouo7t2WF388nt5sR2dMmrNMsoKi carol\n"), 0o600)
 	path := filepath.Join(dir, "vigil.toml")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(src, "%[1]s", dir)), 0o600); err != nil {
 		t.Fatal(err)

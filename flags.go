@@ -53,6 +53,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type dashboardArgs struct {
 	config, actor string
 	feeds         multiFlag
+	at, journal   string // rewind: vigil --at TIME [--journal DIR]
 }
 
 // dashboardFlags declares the dashboard's flags; its usage is the overview
@@ -65,6 +66,8 @@ func dashboardFlags(out io.Writer) (*flag.FlagSet, *dashboardArgs) {
 	fs.StringVar(&a.config, "config", "", "configuration file")
 	fs.Var(&a.feeds, "feed", "feed URL (ws:// or wss://); repeat for several; replaces the configured feeds")
 	fs.StringVar(&a.actor, "actor", "", "who ticks and notes (default: config, then $USER)")
+	fs.StringVar(&a.at, "at", "", `start rewound to this moment: "2026-11-22 02:13" (local time), RFC 3339, or -3h`)
+	fs.StringVar(&a.journal, "journal", "", "with --at: the board of this data directory (no hub running on it)")
 	fs.Usage = func() {
 		fmt.Fprint(out, topUsage)
 		fmt.Fprintln(out, "\ndashboard flags (vigil [flags]):")

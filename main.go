@@ -20,11 +20,16 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/vigil-oncall/vigil/feeds/agent"
+	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/cluster"
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/credits"
+	"github.com/vigil-oncall/vigil/feeds/customers"
 	"github.com/vigil-oncall/vigil/feeds/export"
 	"github.com/vigil-oncall/vigil/feeds/journal"
+	"github.com/vigil-oncall/vigil/feeds/paging"
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/review"
 	"github.com/vigil-oncall/vigil/feeds/server"
 	"github.com/vigil-oncall/vigil/internal/bench"
 	"github.com/vigil-oncall/vigil/internal/cpuprofile"
@@ -78,8 +83,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(ctx, args, stdout, stderr)
 	case "export":
 		err = cmdExport(ctx, args, stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, args, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args, stdout, stderr)
+	case "oncall":
+		err = cmdOncall(ctx, args, stdout, stderr)
 	case "credits":
 		if err = credits.Run(ctx, args, stdout, stderr); errors.As(err, new(credits.UsageError)) {
 			err = usageError{err}
@@ -115,8 +124,11 @@ const topUsage = `vigil: a terminal dashboard for on-call engineers
   vigil [--config FILE] [--feed URL]... [--actor NAME]   the dashboard (no config, no --feed: the demo)
   vigil serve [--config FILE] [--listen ADDR]            a feed server (default 127.0.0.1:7070, path /feed)
   vigil demo  [--listen ADDR] [--no-ui]                  the demo scenario feed (+ dashboard unless --no-ui)
+  vigil oncall [--config FILE] [--feed URL]              who is on call now, and the handoffs of the next two weeks
   vigil export (--feed URL | --journal FILE) --incident ID [--format md|json] [-o FILE]
+  vigil report --month YYYY-MM (--feed URL | --journal DIR) [--format md|json]   the month's figures
   vigil credits --month 2026-11 (--journal DIR | --feed URL) [--format csv|md|json]
+  vigil --at TIME [--feed URL | --journal DIR]           the board as it stood then (rewind)
   vigil check-config [FILE]                              validate, print what would be used
   vigil bench [--only LIST] [--window D]                 measure this binary in a pty (see README)
   vigil version                                          also: vigil --version
@@ -147,9 +159,24 @@ func cmdDashboard(ctx context.Context, args []string, stderr io.Writer) error {
 	if a.actor != "" {
 		cfg.Dashboard.Actor = a.actor
 	}
+	if a.journal != "" && (a.at == "" || len(a.feeds) > 0) {
+		return usageError{errors.New("--journal DIR shows a data directory rewound: it needs --at and no --feed")}
+	}
+	var at time.Time
+	if a.at != "" {
+		if at, err = review.ParseAt(a.at, time.Now(), time.Local); err != nil {
+			return usageError{err}
+		}
+		if a.journal != "" {
+			return tui.RunJournal(ctx, cfg, a.journal, at, stderr)
+		}
+	}
 	feeds, err := tui.Feeds(cfg, a.feeds, os.Getenv)
 	if err != nil {
 		return err
+	}
+	if !at.IsZero() && len(feeds) > 0 {
+		return tui.RunAt(ctx, cfg, feeds, cfg.StateDir(os.Getenv), at, stderr)
 	}
 	if len(feeds) == 0 {
 		if found {
@@ -261,6 +288,39 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return export.Run(ctx, req, stdout)
 }
 
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("vigil report", "vigil report --month YYYY-MM (--feed URL | --journal DIR) [--format md|json] [--target 99.9]", stderr)
+	req := review.Request{}
+	fs.StringVar(&req.Month, "month", "", "the month, e.g. 2026-11 (UTC)")
+	fs.StringVar(&req.Feed, "feed", "", "read the journal from this feed")
+	fs.StringVar(&req.Journal, "journal", "", "read the journal in this data directory")
+	fs.StringVar(&req.Format, "format", "md", "md (for people) or json (for tools)")
+	fs.Float64Var(&req.Target, "target", 99.9, "the plan's availability target, percent")
+	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	cfgPath := fs.String("config", "", "configuration file whose [serve.customers] and [[serve.sla]] give customers affected and credits")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := req.Check(); err != nil {
+		return usageError{err}
+	}
+	cfg, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if file := cfg.CustomersFile(); file != "" {
+		list, err := customers.Load(file, nil)
+		if err != nil {
+			return err
+		}
+		req.Customers = &review.Customers{List: list, Plans: cfg.Serve.Plans()}
+	}
+	if *tokenEnv != "" {
+		req.Token = os.Getenv(*tokenEnv)
+	}
+	return review.Run(ctx, req, stdout)
+}
+
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("vigil bench", "vigil bench [--only "+strings.Join(bench.Figures, ",")+"] [--runs N] [--window D] [--idle-window D] [--cpuprofile DIR]", stderr)
 	only := fs.String("only", strings.Join(bench.Figures, ","), "which figures to measure (also: ssh, the dashboard over SSH against htop over SSH)")
@@ -290,4 +350,33 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts := bench.Options{Vigil: self, Window: *window, IdleWindow: *idleWindow, Env: env, Runs: *runs, Profile: *profile, Peers: splitList(*peers),
 		Log: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
 	return bench.Report(ctx, opts, splitList(*only), stdout)
+}
+
+func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("vigil oncall", "vigil oncall [--config FILE] [--feed URL] [--token-env VAR]", stderr)
+	cfgPath := fs.String("config", "", "configuration file (its rotations, when no --feed)")
+	feedURL := fs.String("feed", "", "ask this hub (overrides included)")
+	tokenEnv := fs.String("token-env", "", "environment variable holding the feed's token")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	now := time.Now()
+	var o protocol.Oncall
+	if *feedURL != "" {
+		token := ""
+		if *tokenEnv != "" {
+			token = os.Getenv(*tokenEnv)
+		}
+		var err error
+		if o, err = client.FetchOncall(ctx, *feedURL, token); err != nil {
+			return err
+		}
+	} else {
+		cfg, _, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		o = paging.New(cfg.Serve.PagingConfig()).OnCall(now)
+	}
+	return paging.WriteOncall(stdout, o, now, time.Local)
 }

@@ -158,17 +158,21 @@ secret_env = "E2E_HOOK_SECRET"
 	})
 
 	outage := waitDelivered(t, journal, "INC-1", "status-page", 2)
-	if n := len(mb.received()); n != 1 {
-		t.Fatalf("the relay received %d mails for one publish", n)
+	// Each customer their own mail: nobody sees another's address.
+	if n := len(mb.received()); n != 2 {
+		t.Fatalf("the relay received %d mails for one publish to two customers", n)
 	}
 	mail := mb.received()[0]
-	for _, want := range []string{"Subject: Mail delayed", "Mail delivery delayed\r\nWe are investigating the problem. Affected: Mail.", "We are moving mail to a second relay.", "X-Vigil-Delivery: "} {
+	for _, want := range []string{"Subject: Mail delayed", "Disruption to Mail\r\nWe are investigating the problem. Affected: Mail.", "We are moving mail to a second relay.", "X-Vigil-Delivery: "} {
 		if !strings.Contains(mail, want) {
 			t.Fatalf("the mail lacks %q:\n%s", want, mail)
 		}
 	}
-	if rcpts := mb.rcpts(); !slices.Equal(rcpts, []string{"ann@example.net", "bo@example.org"}) {
-		t.Fatalf("recipients %q", rcpts)
+	if rcpts := mb.rcpts(); len(rcpts) != 2 || !slices.Equal(rcpts[0], []string{"ann@example.net"}) || !slices.Equal(rcpts[1], []string{"bo@example.org"}) {
+		t.Fatalf("envelope recipients of each mail %q", rcpts)
+	}
+	if strings.Contains(mb.received()[0], "bo@example.org") || strings.Contains(mb.received()[1], "ann@example.net") {
+		t.Fatalf("a customer's mail shows another's address:\n%s", mb.received())
 	}
 	posts := hook.received()
 	if len(posts) != 1 || posts[0].Incident.ID != "INC-1" || !slices.Equal(posts[0].Incident.Components, []string{"mail"}) ||
@@ -184,7 +188,7 @@ secret_env = "E2E_HOOK_SECRET"
 
 	var summary publish.Summary
 	fetchJSON(t, base+"/status/summary.json", &summary)
-	if len(summary.Incidents) != 1 || summary.Incidents[0].Name != "Mail delayed" || !slices.Equal(summary.Incidents[0].Components, []string{"mail"}) ||
+	if len(summary.Incidents) != 1 || summary.Incidents[0].Name != "Mail delayed" || !slices.Equal(componentIDs(summary.Incidents[0].Components), []string{"mail"}) ||
 		len(summary.Incidents[0].IncidentUpdates) != 1 || !strings.Contains(summary.Incidents[0].IncidentUpdates[0].Body, "We are moving mail to a second relay.") {
 		t.Fatalf("summary.json incidents: %+v", summary.Incidents)
 	}
@@ -223,14 +227,17 @@ secret_env = "E2E_HOOK_SECRET"
 	// The draft asks for what it cannot know; the responder writes it.
 	x.keys("C-s")
 	x.waitFor("the (fill in) refused", func(s string) bool { return strings.Contains(s, "still asks to fill in") })
-	x.keys("M-<", "Down", "Down", "Down", "Down", "Down", "Down", "End")
+	x.keys("M-<", "Down", "Down", "Down", "Down", "Down", "End")
+	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in: the reason, in your customers' words)."))...)
+	x.text("a new kernel.")
+	x.keys("Down", "End")
 	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in)."))...)
 	x.text("the latest security fixes.")
 	x.keys("M->", "Up", "Up", "End")
 	x.keys(slices.Repeat([]string{"BSpace"}, len("(fill in, if any)."))...)
 	x.text("none needed.")
 	x.waitFor("the draft filled in", func(s string) bool {
-		return strings.Contains(s, "The benefit to you: the latest security fixes.") && strings.Contains(s, "lasts: none needed.") && !strings.Contains(s, "(fill in")
+		return strings.Contains(s, "Why: a new kernel.") && strings.Contains(s, "The benefit to you: the latest security fixes.") && strings.Contains(s, "lasts: none needed.") && !strings.Contains(s, "(fill in")
 	})
 	x.keys("Tab", "Right", "Space", "Right", "Space", "C-s")
 	x.waitFor("the confirmation", func(s string) bool {
@@ -243,12 +250,12 @@ secret_env = "E2E_HOOK_SECRET"
 
 	maint := waitDelivered(t, journal, "INC-2", "announce-week", 2)
 	mails := mb.received()
-	if len(mails) != 2 {
-		t.Fatalf("the relay received %d mails for two publishes", len(mails))
+	if len(mails) != 4 {
+		t.Fatalf("the relay received %d mails for two publishes to two customers", len(mails))
 	}
 	for _, want := range []string{"Subject: Scheduled maintenance on ", "What will be disrupted: Web hosting.", "The benefit to you: the latest security fixes."} {
-		if !strings.Contains(mails[1], want) {
-			t.Fatalf("the announcement mail lacks %q:\n%s", want, mails[1])
+		if !strings.Contains(mails[3], want) {
+			t.Fatalf("the announcement mail lacks %q:\n%s", want, mails[3])
 		}
 	}
 	posts = hook.received()
@@ -262,7 +269,7 @@ secret_env = "E2E_HOOK_SECRET"
 	}
 	sm := summary.ScheduledMaintenances[0]
 	start, end := maint.incident.ScheduledStart, maint.incident.ScheduledEnd
-	if sm.ID != "INC-2" || sm.Status != "scheduled" || !slices.Equal(sm.Components, []string{"web"}) ||
+	if sm.ID != "INC-2" || sm.Status != "scheduled" || !slices.Equal(componentIDs(sm.Components), []string{"web"}) ||
 		start == nil || end == nil || end.Sub(start.Time) != 2*time.Hour || time.Until(start.Time) < 167*time.Hour ||
 		sm.ScheduledFor == nil || !sm.ScheduledFor.Equal(start.Time) || sm.ScheduledUntil == nil || !sm.ScheduledUntil.Equal(end.Time) ||
 		len(sm.IncidentUpdates) != 1 || !strings.Contains(sm.IncidentUpdates[0].Body, "the latest security fixes.") {
@@ -291,7 +298,7 @@ secret_env = "E2E_HOOK_SECRET"
 	}
 
 	// Nothing more arrives: each channel got each publish once.
-	if n, p := len(mb.received()), len(hook.received()); n != 2 || p != 2 || hook.unsigned() != 0 {
+	if n, p := len(mb.received()), len(hook.received()); n != 4 || p != 2 || hook.unsigned() != 0 {
 		t.Fatalf("after both publishes: %d mails, %d signed posts, %d unsigned", n, p, hook.unsigned())
 	}
 	x.keys("q")
@@ -430,11 +437,29 @@ func screenLineWith(screen string, parts ...string) bool {
 // pickIncident shows incident id with the incident picker.
 func pickIncident(x *tmux, id string) {
 	x.t.Helper()
+	// The picker lists the incidents held when it opens: open it once the
+	// dashboard holds id (the header names it), and see it listed (a
+	// choice is "INC-2  SEV2 …", the header "INC-2 SEV2").
+	x.waitFor("the dashboard holding "+id, func(s string) bool { return strings.Contains(s, id+" ") })
 	x.keys("i")
-	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+" ") })
-	for i := 0; i < 4 && !screenLineWith(x.screen(), "› "+id); i++ {
-		x.keys("k")
-		time.Sleep(100 * time.Millisecond)
+	x.waitFor("the incident picker listing "+id, func(s string) bool { return strings.Contains(s, "Pick an incident") && strings.Contains(s, id+"  ") })
+	cursor := func(s string) string {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, "› ") {
+				return line
+			}
+		}
+		return ""
+	}
+	// To the top (the list stops there), then down one drawn step at a
+	// time: keys arrive in order, but a check between two keys may see a
+	// screen not yet drawn.
+	x.keys("k", "k", "k", "k", "k", "k")
+	x.waitFor("the picker's cursor at the top", func(s string) bool { return strings.Contains(cursor(s), "› the whole timeline") })
+	for i := 0; i < 6 && !strings.Contains(cursor(x.screen()), "› "+id); i++ {
+		before := cursor(x.screen())
+		x.keys("j")
+		x.waitFor("the picker's cursor to move down", func(s string) bool { return cursor(s) != before })
 	}
 	x.keys("Enter")
 	x.waitFor(id+" shown", func(s string) bool { return strings.HasPrefix(s, id+" ") })
@@ -481,13 +506,11 @@ func (mb *relayBox) received() []string {
 	return slices.Clone(mb.mails)
 }
 
-func (mb *relayBox) rcpts() []string {
+// rcpts is each mail's envelope recipients.
+func (mb *relayBox) rcpts() [][]string {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	if len(mb.recipients) == 0 {
-		return nil
-	}
-	return slices.Clone(mb.recipients[0])
+	return slices.Clone(mb.recipients)
 }
 
 type relaySession struct {
@@ -583,4 +606,13 @@ func (h *hookReceiver) unsigned() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.bad
+}
+
+// componentIDs are the ids of summary.json component objects.
+func componentIDs(cs []publish.SummaryComponent) []string {
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }

@@ -247,7 +247,7 @@ func TestDraftsNamePublicComponents(t *testing.T) {
 	if !strings.Contains(text, "  - Mail\n  - Web hosting") || strings.Contains(text, "some of our services") || strings.Contains(text, "web-3 exim") {
 		t.Fatalf("the draft does not name the public components:\n%s", text)
 	}
-	if strings.HasPrefix(text, "Subject:") || d.subject.Value() != "Mail down on web-3" {
+	if strings.HasPrefix(text, "Subject:") || d.subject.Value() != "Disruption to Mail and Web hosting" || strings.Contains(text, "Mail down") {
 		t.Fatalf("subject %q, text starts %q", d.subject.Value(), text[:min(len(text), 30)])
 	}
 }
@@ -290,7 +290,7 @@ func TestMaintenanceAnnouncementsCountDownAndPublish(t *testing.T) {
 		t.Fatalf("announce-week draft:\n%s\nsubject %q", d.text.Value(), d.subject.Value())
 	}
 	m, _ = press(t, m, "ctrl+s")
-	if !strings.Contains(d.err, `still asks to fill in…: "The benefit to you: (fill in)."`) || rec.Pending() != 0 {
+	if !strings.Contains(d.err, `still asks to fill in…: "Why: (fill in: the reason, in your customers' words)."`) || rec.Pending() != 0 {
 		t.Fatalf("a draft with (fill in) went on: %q", d.err)
 	}
 	if m = typeText(t, m, "."); d.err != "" {

@@ -50,7 +50,10 @@ type (
 		closeAll bool   // the dialogs under the one that asked go too (a confirmation)
 	}
 	// pushAct opens another dialog over this one (a confirmation).
-	pushAct struct{ d dialog }
+	pushAct struct {
+		d       dialog
+		replace bool // it takes the place of the dialog that asked
+	}
 	// filterAct sets the focused pane's filter; done closes the prompt.
 	filterAct struct {
 		text string

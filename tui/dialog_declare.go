@@ -33,12 +33,13 @@ const (
 // components it affects, from those the feed's hub offers.
 func newDeclareDialog(kinds []string, feed string, components []protocol.Component, now func() time.Time) (*formDialog, tea.Cmd) {
 	names, ids := componentOptions(components)
+	example := exampleStart(now())
 	fields := []formField{
 		textField("title", "what is wrong, in a few words", ""),
 		{label: "severity", options: severities, choice: 1},
 		{label: "runbook", options: kinds},
-		textField("starts", "+168h from now, or 2026-11-29 02:00 (UTC)", ""),
-		textField("ends", "+2h after the start, or 2026-11-29 04:00 (UTC)", ""),
+		textField("starts", "+168h from now, or "+example.Format(formTime)+" (UTC)", ""),
+		textField("ends", "+2h after the start, or "+example.Add(2*time.Hour).Format(formTime)+" (UTC)", ""),
 		setField("affects", names, ids, func(string) bool { return false }),
 	}
 	var d *formDialog
@@ -126,14 +127,15 @@ func newEditDialog(in *state.Incident, components []protocol.Component) (*formDi
 		start = in.ScheduledStart.Time
 	}
 	if in.ScheduledEnd != nil && !in.ScheduledEnd.IsZero() {
-		endValue = in.ScheduledEnd.UTC().Format(formTime)
+		endValue = formValue(in.ScheduledEnd.Time)
 	}
+	example := start.Add(2 * time.Hour).UTC().Truncate(time.Minute)
 	fields := []formField{
 		textField("title", "what is wrong, in a few words", in.Title),
 		{label: "severity", options: severities, choice: sev},
 		textField("commander", "who leads the response now", in.Commander),
 		setField("affects", names, ids, func(id string) bool { return slices.Contains(in.Components, id) }),
-		textField("ends", "+2h after the start, or 2026-11-29 04:00 (UTC)", endValue),
+		textField("ends", "+2h after the start, or "+example.Format(formTime)+" (UTC)", endValue),
 	}
 	fields[editComponents].shown = func() bool { return len(ids) > 0 }
 	fields[editEnds].shown = func() bool { return !start.IsZero() }
@@ -256,6 +258,27 @@ func namesOf(ids []string, cs []protocol.Component) []string {
 
 // formTime is how the forms write a time, always in UTC.
 const formTime = "2006-01-02 15:04"
+
+// formValue writes t for a form to read back exactly: to the minute
+// where it has no seconds, else with them (and their fraction), so that
+// an edit leaves a window declared as "+48h" to "+1h" one hour long.
+func formValue(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Equal(t.Truncate(time.Minute)):
+		return t.Format(formTime)
+	case t.Equal(t.Truncate(time.Second)):
+		return t.Format(formTime + ":05")
+	}
+	return t.Format(formTime + ":05.999999999")
+}
+
+// exampleStart is the date the declare form offers as an example: a week
+// from now at 02:00 UTC, always ahead of now.
+func exampleStart(now time.Time) time.Time {
+	y, m, d := now.UTC().AddDate(0, 0, 7).Date()
+	return time.Date(y, m, d, 2, 0, 0, 0, time.UTC)
+}
 
 // minWindow is the shortest maintenance window: shorter is a typo (and
 // below a millisecond the protocol's times could not tell end from start).

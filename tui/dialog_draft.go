@@ -29,7 +29,7 @@ func (m Model) draftFor() (string, string, error) {
 		zone = time.UTC
 	}
 	text, ok, err := incident.Draft(&in.Incident, it, incident.DraftEnv{Affected: m.st.DownServices(), Components: m.components(in.Feed),
-		Support: m.opts.Support, Zone: zone, Now: m.now})
+		Support: m.opts.Support, Zone: zone, Now: m.now, Timeline: m.debriefTimeline(in.ID, it.ID)})
 	if err != nil {
 		return "", "", err
 	}

@@ -57,6 +57,12 @@ func (d *helpDialog) update(msg tea.Msg) (action, tea.Cmd) {
 	case key.Matches(k, d.keys.Prev):
 		d.page = max(0, d.page-1)
 		d.scroll.offset = 0
+	case key.Matches(k, d.scroll.keys.PageDown) && d.pages > 1 && !d.scroll.canScrollDown():
+		// pgdn and space read on: past the last line, the next page.
+		d.page = min(d.page+1, d.pages-1)
+		d.scroll.offset = 0
+	case key.Matches(k, d.scroll.keys.PageUp) && d.pages > 1 && d.scroll.offset == 0:
+		d.page = max(0, d.page-1)
 	default:
 		d.scroll.handle(k)
 	}
@@ -130,3 +136,9 @@ func (d *helpDialog) body(v *viewCtx, w, h int) []string {
 }
 
 func (d *helpDialog) wheel(delta int) { d.scroll.wheelBy(delta) }
+
+// canScrollDown says whether a page down would move: the last drawing did
+// not fit and its last line is not yet shown.
+func (s *scrollView) canScrollDown() bool {
+	return s.scrollsAt && s.offset < s.n-max(1, s.h-1)
+}

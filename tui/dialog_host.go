@@ -32,13 +32,7 @@ func hostDetail(name string) dialog {
 			lines = append(lines, field(v, "memory", fmt.Sprintf("%.0f%% used", *h.MemUsedPct)))
 		}
 		lines = append(lines, field(v, "feed", h.Feed), "")
-		top := v.st.Thresholds.CritPerCPU * float64(max(h.CPUs, 1))
-		peak := 0.0
-		for _, x := range h.History {
-			top, peak = max(top, x), max(peak, x)
-		}
-		lines = append(lines, fmt.Sprintf("load1 history, oldest left (peak %.2f, crit at %.2f):", peak, v.st.Thresholds.CritPerCPU*float64(max(h.CPUs, 1))))
-		lines = append(lines, sparkline(h.History, w, top))
+		lines = append(lines, loadHistoryLines(v, h, w)...)
 		lines = append(lines, "", v.styles.Bold.Render("services"))
 		svcs := v.st.ServicesOf(name)
 		if len(svcs) == 0 {

@@ -9,7 +9,14 @@ import (
 func (m Model) notePrompt() (Model, tea.Cmd) {
 	in := m.current()
 	if in == nil {
-		return m.notice("no incident to note on: "+m.keyName(m.keys.Declare)+" declares one", true), nil
+		// The prompt takes what is typed next, so no letter of the note
+		// runs as a command; nothing is sent.
+		refusal := "no open incident to note on: " + m.keyName(m.keys.Declare) + " declares one; nothing was sent"
+		d, cmd := newPrompt("note (no open incident)> ", "no incident to note on: esc, then "+m.keyName(m.keys.Declare)+" declares one", "", m.width, false, func(string) action {
+			return noticeAct{text: refusal, err: true}
+		})
+		m = m.push(d)
+		return m.notice("no open incident to note on: "+m.keyName(m.keys.Declare)+" declares one", true), cmd
 	}
 	id, feed := in.ID, in.Feed
 	d, cmd := newPrompt("note> ", "what happened, what you did, what you saw", "", m.width, false, func(v string) action {

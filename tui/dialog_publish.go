@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/tui/state"
 )
 
 // publishDialog edits a step's draft and sends it to the channels ticked:
@@ -29,6 +30,11 @@ type publishDialog struct {
 	focus                int // 0 text, 1 channels, 2 subject
 	err                  string
 	keys                 struct{ Next, Prev, Move, Toggle, Send, Cancel key.Binding }
+	// internal are the hosts and services the dashboard knows, and public
+	// the hub's components: a text for the page or its subscribers that
+	// names one of the first is held for one more confirmation.
+	internal []incident.Internal
+	public   []protocol.Component
 }
 
 const (
@@ -38,8 +44,8 @@ const (
 	publishFields
 )
 
-func newPublishDialog(incidentID, feed, item, draft, subject string, channels []string) (*publishDialog, tea.Cmd) {
-	d := &publishDialog{incident: incidentID, feed: feed, item: item}
+func newPublishDialog(incidentID, feed, item, draft, subject string, channels []string, internal []incident.Internal, public []protocol.Component) (*publishDialog, tea.Cmd) {
+	d := &publishDialog{incident: incidentID, feed: feed, item: item, internal: internal, public: public}
 	d.channels = append([]string{protocol.ChannelPage}, without(channels, protocol.ChannelPage)...)
 	d.picked = make([]bool, len(d.channels))
 	d.picked[0] = true // the status page: where customers look first
@@ -157,13 +163,17 @@ func (d *publishDialog) update(msg tea.Msg) (action, tea.Cmd) {
 				return nil, nil
 			}
 			d.err = ""
+			var send action = sendAct{feed: d.feed, cmd: cmd, notice: "publishing " + d.item + " to " + strings.Join(cmd.Channels, ", "), closeAll: true}
+			if hold := d.hold(cmd); hold != nil {
+				send = pushAct{d: hold, replace: true}
+			}
 			return pushAct{d: newConfirm("Publish to customers?", func(v *viewCtx) string {
 				q := fmt.Sprintf("Publish %d characters to %s", utf8.RuneCountInString(cmd.Text), strings.Join(cmd.Channels, ", "))
 				if cmd.Subject != "" {
 					q += fmt.Sprintf(" with the subject %q", cmd.Subject)
 				}
 				return q + "?\nCustomers read this. It is sent once; the timeline shows each delivery."
-			}, sendAct{feed: d.feed, cmd: cmd, notice: "publishing " + d.item + " to " + strings.Join(cmd.Channels, ", "), closeAll: true})}, nil
+			}, send)}, nil
 		case key.Matches(k, d.keys.Next):
 			return nil, d.setFocus(d.focus + 1)
 		case key.Matches(k, d.keys.Prev):
@@ -247,10 +257,38 @@ func (m Model) publish() (Model, tea.Cmd) {
 	comps := m.components(in.Feed)
 	subject, body := splitSubject(text)
 	if subject == "" {
-		// The incident's title is written for responders; customers get
-		// it without the measurements, as the drafts do.
-		subject = incident.PublicTitle(in.Title, namesOf(in.Components, comps))
+		// The incident's title is written for responders; customers
+		// read the components' public wording, as the drafts do.
+		subject = incident.PublicTitle(in.Kind, namesOf(in.Components, comps))
 	}
-	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels)
+	d, cmd := newPublishDialog(in.ID, in.Feed, item, body, subject, channels, m.st.InternalNames(), comps)
 	return m.push(d), cmd
+}
+
+// hold is the one more confirmation a publish to a public channel needs
+// when its text or subject names a host or a service the dashboard
+// knows, saying which; nil when it names none or goes nowhere public.
+func (d *publishDialog) hold(cmd protocol.Command) dialog {
+	var public []string
+	for _, c := range cmd.Channels {
+		if incident.Public(c) {
+			public = append(public, c)
+		}
+	}
+	if len(public) == 0 {
+		return nil
+	}
+	found := incident.InternalNamesIn(cmd.Subject+"\n"+cmd.Text, d.internal, d.public)
+	if len(found) == 0 {
+		return nil
+	}
+	var names []string
+	for _, n := range found {
+		names = append(names, n.Kind+" "+state.Sanitize(n.Name))
+	}
+	send := sendAct{feed: d.feed, cmd: cmd, notice: "publishing " + d.item + " to " + strings.Join(cmd.Channels, ", "), closeAll: true}
+	return newConfirm("Held: the text names "+names[0], func(v *viewCtx) string {
+		return fmt.Sprintf("The text names %s: names for responders, and customers read %s.\nPublish it anyway? n goes back to the text.",
+			strings.Join(names, ", "), strings.Join(public, " and "))
+	}, send)
 }

@@ -305,8 +305,8 @@ func TestPublishAsksThenSendsOnce(t *testing.T) {
 	run(cmd)
 	got := rec.last(t)
 	if got.Op != protocol.OpPublish || got.Item != "status-page" || got.Incident != "INC-42" ||
-		strings.Join(got.Channels, ",") != "page,email" || got.Subject != "Mail down on web-3 (mail)" ||
-		!strings.HasSuffix(got.Text, "Update:") || !strings.Contains(got.Text, "Mail down on web-3") {
+		strings.Join(got.Channels, ",") != "page,email" || got.Subject != "Service disruption (mail)" ||
+		!strings.HasSuffix(got.Text, "Update:") || !strings.Contains(got.Text, "Service disruption") || strings.Contains(got.Text, "Mail down on web-3") {
 		t.Fatalf("publish sent %+v", got)
 	}
 	if m.top() != nil || rec.Pending() != 1 {

@@ -48,7 +48,8 @@ func StateBatch(b client.Batch) state.Batch {
 		for i, h := range b.Health {
 			out.Health[i] = state.Health{Feed: h.Feed, URL: h.URL, State: stateConn(h.State), Reason: h.Reason, RetryAt: h.RetryAt,
 				Since: h.Since, Server: h.Server, Journal: h.Journal, Seq: h.Seq, Malformed: h.Malformed, Unknown: h.Unknown, Dupes: h.Dupes,
-				Channels: h.Channels, Components: h.Components, Compacted: h.Compacted, Oldest: h.Oldest}
+				Channels: h.Channels, Components: h.Components, Compacted: h.Compacted, Oldest: h.Oldest,
+				TokenEnv: h.TokenEnv, TokenSent: h.TokenSent}
 		}
 	}
 	return out
@@ -84,6 +85,8 @@ func stateEvent(e client.Event) state.Event {
 		return state.QueuedEvent{Feed: v.Feed, Command: v.Command}
 	case client.NoticeEvent:
 		return state.NoticeEvent{Feed: v.Feed, Text: v.Text, Error: v.Error}
+	case client.OncallEvent:
+		return state.OncallEvent{Feed: v.Feed, Oncall: v.Oncall}
 	}
 	return nil
 }

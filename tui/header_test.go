@@ -26,7 +26,7 @@ func TestHeaderNeverDropsTrouble(t *testing.T) {
 		if ansi.StringWidth(head) != w {
 			t.Fatalf("%d: header is %d wide", w, ansi.StringWidth(head))
 		}
-		for _, must := range []string{"INC-42", "OVERDUE", "✗ ", "stale"} {
+		for _, must := range []string{"INC-42", "OVERDUE", "✗ ", "stale", "DEMO"} {
 			if !strings.Contains(head, must) {
 				t.Errorf("%d wide: header lost %q: %q", w, must, head)
 			}

@@ -16,18 +16,21 @@ type KeyMap struct {
 	loadKeys
 	timelineKeys
 	checklistKeys
+	rewindKeys
 }
 
 // globalKeys work whichever pane has the focus.
 type globalKeys struct {
 	NextPane, PrevPane          key.Binding
 	Pane1, Pane2, Pane3, Pane4  key.Binding
+	Pane5                       key.Binding
 	Up, Down, PageUp, PageDown  key.Binding
 	Top, Bottom, Open           key.Binding
 	Note, Declare, Status, Edit key.Binding
 	Incidents, Filter, TimeZone key.Binding
 	FeedDetail                  key.Binding
 	Help, Quit                  key.Binding
+	Pages                       key.Binding
 }
 
 // binding is a key.Binding on keys, written k in help.
@@ -46,6 +49,7 @@ func DefaultKeyMap() KeyMap {
 			Pane2:      b([]string{"2"}, "2", "services"),
 			Pane3:      b([]string{"3"}, "3", "timeline"),
 			Pane4:      b([]string{"4"}, "4", "checklist"),
+			Pane5:      b([]string{"5"}, "5", "deadlines"),
 			Up:         b([]string{"k", "up"}, "↑/k", "up"),
 			Down:       b([]string{"j", "down"}, "↓/j", "down"),
 			PageUp:     b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
@@ -61,17 +65,22 @@ func DefaultKeyMap() KeyMap {
 			Filter:     b([]string{"/"}, "/", "filter"),
 			TimeZone:   b([]string{"z"}, "z", "local/UTC time"),
 			FeedDetail: b([]string{"f"}, "f", "feed details"),
+			Pages:      b([]string{"P"}, "P", "pages, who is on call"),
 			Help:       b([]string{"?"}, "?", "all keys"),
 			Quit:       b([]string{"q", "ctrl+c"}, "q", "quit"),
 		},
 		loadKeys:      defaultLoadKeys(),
 		timelineKeys:  defaultTimelineKeys(),
 		checklistKeys: defaultChecklistKeys(),
+		rewindKeys:    defaultRewindKeys(),
 	}
 }
 
 // ShortHelp is the footer line: the keys that do something now.
 func (k KeyMap) ShortHelp() []key.Binding {
+	if k.Live.Enabled() { // rewound: moving through time is what the keys do
+		return enabled(k.Live, k.StepBack, k.StepForward, k.RewindTo, k.Help, k.Open, k.Filter, k.Quit)
+	}
 	out := enabled(k.Help)
 	out = append(out, k.checklistKeys.ShortHelp()...)
 	out = append(out, enabled(k.Note, k.Open)...)
@@ -85,10 +94,11 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	step, drafts := k.checklistKeys.FullHelp()[0], k.checklistKeys.FullHelp()[1]
 	return [][]key.Binding{
-		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Help, k.Quit},
+		{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Pane5, k.Help, k.Quit},
 		concat([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Filter, k.TimeZone}, k.timelineKeys.FullHelp()[0]),
 		concat(step, []key.Binding{k.Note, k.Declare, k.Edit, k.Status, k.Incidents}, k.loadKeys.FullHelp()[0]),
-		concat(drafts, []key.Binding{k.FeedDetail}),
+		concat(drafts, []key.Binding{k.FeedDetail, k.Pages}),
+		k.rewindKeys.FullHelp(),
 	}
 }
 

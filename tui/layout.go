@@ -8,10 +8,18 @@ const (
 	ServicesPane
 	TimelinePane
 	ChecklistPane
+	// DeadlinesPane is a tab on a small screen; in the grid, focused, it
+	// takes the whole body in place of the four above.
+	DeadlinesPane
 	paneCount
 )
 
-func (p Pane) String() string { return [...]string{"Load", "Services", "Timeline", "Checklist"}[p] }
+// gridPanes are the panes the grid shows together.
+const gridPanes = DeadlinesPane
+
+func (p Pane) String() string {
+	return [...]string{"Load", "Services", "Timeline", "Checklist", "Deadlines"}[p]
+}
 
 // Rect is a region of the screen.
 type Rect struct{ X, Y, W, H int }
@@ -60,5 +68,6 @@ func ComputeLayout(w, h int) Layout {
 	l.Panes[ServicesPane] = Rect{leftW + 1, 1, rightW, topH}
 	l.Panes[TimelinePane] = Rect{0, 1 + topH, leftW, botH}
 	l.Panes[ChecklistPane] = Rect{leftW + 1, 1 + topH, rightW, botH}
+	l.Panes[DeadlinesPane] = Rect{0, 1, w, bodyH}
 	return l
 }

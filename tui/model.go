@@ -14,6 +14,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,6 +56,12 @@ type Options struct {
 	FrameGap    time.Duration // the clock's tick (default 1s): countdowns move and load-only changes are drawn on it
 	TimelineCap int
 	Now         func() time.Time
+	// Expiries are the checks that watch an expiry, for the deadlines
+	// pane: a service frame names neither the kind of check nor the date.
+	Expiries []state.ExpiryWatch
+	// RewindAt, when set, starts the board rewound to that moment, once
+	// the feed is synced (vigil --at).
+	RewindAt time.Time
 }
 
 // Messages.
@@ -102,6 +109,8 @@ type Model struct {
 	pinned   bool   // the reader chose it
 
 	dialogs []dialog // the overlay stack; the last one takes the keys
+
+	rv *reviewState // hub load history asked for; the board of the past while rewound (rewind.go)
 }
 
 // New builds the dashboard over feed. ctx ends the waits it starts.
@@ -128,8 +137,9 @@ func New(ctx context.Context, feed Feed, opts Options) Model {
 		tl: newTimelinePane(), cl: &checklistPane{cache: &cached{}},
 		now:   opts.Now(),
 		width: 80, height: 24, layout: ComputeLayout(80, 24), grid: &gridCache{}, chrome: &chromeCache{},
+		rv: &reviewState{loadAsks: map[string]loadAsk{}, startAt: opts.RewindAt},
 	}
-	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl}
+	m.panes = [paneCount]pane{m.load, m.svcs, m.tl, m.cl, newDeadlinesPane(opts.Expiries)}
 	m.updateKeys()
 	return m
 }
@@ -152,11 +162,32 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.help.SetWidth(msg.Width)
 		return m, nil
 	case batchMsg:
+		var review tea.Cmd
+		m, review = m.reviewAnswers(&msg.b)
+		if rw := m.rv.rw; rw != nil {
+			// The past stays on screen; the live board is kept current.
+			rw.live.Apply(StateBatch(msg.b), m.opts.Now())
+			rw.live.Tick(m.opts.Now())
+			rw.live.TakeAlerts()
+			return m, tea.Batch(m.waitFrame(), review)
+		}
 		m.now = m.opts.Now()
 		m.st.Apply(StateBatch(msg.b), m.now)
 		m.chooseIncident()
 		m.st.Tick(m.now) // steps gone overdue since the last message
-		return m, tea.Batch(m.waitFrame(), m.alerts())
+		m, start := m.startRewound()
+		return m, tea.Batch(m.waitFrame(), m.alerts(), review, start)
+	case loadAskedMsg:
+		if msg.err != nil {
+			msg.st.AddHubLoad(msg.host, nil, false, msg.err.Error())
+		} else {
+			m.rv.loadAsks[msg.id] = loadAsk{host: msg.host, st: msg.st}
+		}
+		return m, nil
+	case rewindAskedMsg:
+		return m.rewindAsked(msg), nil
+	case forwardAskedMsg:
+		return m.forwardAsked(msg), nil
 	case errMsg:
 		return m.notice(msg.err.Error(), true), nil
 	case savedMsg:
@@ -214,6 +245,9 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 	case noticeAct:
 		return m.pop().notice(a.text, a.err), nil
 	case pushAct:
+		if a.replace {
+			m = m.pop()
+		}
 		return m.push(a.d), nil
 	case sendAct:
 		m = m.pop()
@@ -224,7 +258,7 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 			m.pinned = false
 		}
 		if a.notice != "" {
-			m = m.notice(a.notice, false)
+			m = m.progress(a.notice)
 		}
 		return m, m.send(a.feed, a.cmd)
 	case filterAct:
@@ -235,6 +269,8 @@ func (m Model) do(a action) (Model, tea.Cmd) {
 		return m, nil
 	case jumpAct:
 		return m.pop().jumpTo(a.value), nil
+	case rewindAct:
+		return m.pop().rewindTyped(a.value)
 	case pickAct:
 		m = m.pop()
 		m.selected, m.pinned = a.id, true
@@ -270,15 +306,28 @@ func (m *Model) updateKeys() {
 	k := &m.keys
 	hasIncident := in != nil
 	onStep := hasIncident && m.focus == ChecklistPane && len(in.Checklist) > 0
-	k.Note.SetEnabled(hasIncident)
+	// n answers even without an incident: a note typed then must land in
+	// a prompt that says so, never run letter by letter as commands.
+	k.Note.SetEnabled(true)
 	k.Status.SetEnabled(hasIncident)
 	k.Edit.SetEnabled(hasIncident)
 	k.checklistKeys.enable(hasIncident, onStep)
 	k.loadKeys.enable(m.focus == LoadPane && m.st.HostCount() > 0)
 	k.Open.SetEnabled(true)
+	rewound := m.rv != nil && m.rv.rw != nil
+	k.Live.SetEnabled(rewound)
+	k.StepForward.SetEnabled(rewound)
+	if rewound {
+		for _, b := range []*key.Binding{&k.Tick, &k.Claim, &k.Collect, &k.Note, &k.Declare, &k.Edit, &k.Status, &k.Publish} {
+			b.SetEnabled(false)
+		}
+	}
 }
 
 func (m Model) send(feed string, cmd protocol.Command) tea.Cmd {
+	if m.rv.rw != nil {
+		return func() tea.Msg { return errMsg{errors.New("this is the past: nothing is sent while rewound")} }
+	}
 	cmd.Actor = m.opts.Actor
 	f := m.feed
 	return func() tea.Msg {
@@ -329,6 +378,7 @@ var panes = [paneCount]paneSpec{
 	ServicesPane:  {func(k *KeyMap) key.Binding { return k.Pane2 }, nil},
 	TimelinePane:  {func(k *KeyMap) key.Binding { return k.Pane3 }, timelineHandlers},
 	ChecklistPane: {func(k *KeyMap) key.Binding { return k.Pane4 }, checklistHandlers},
+	DeadlinesPane: {func(k *KeyMap) key.Binding { return k.Pane5 }, nil},
 }
 
 // globalHandlers are the bindings that work whatever has the focus.
@@ -354,6 +404,11 @@ var globalHandlers = []keyHandler{
 	{func(k *KeyMap) key.Binding { return k.Edit }, Model.edit},
 	{func(k *KeyMap) key.Binding { return k.Status }, Model.statusPicker},
 	{func(k *KeyMap) key.Binding { return k.Incidents }, Model.incidentPicker},
+	{func(k *KeyMap) key.Binding { return k.Pages }, Model.pagesView},
+	{func(k *KeyMap) key.Binding { return k.StepBack }, Model.stepBack},
+	{func(k *KeyMap) key.Binding { return k.StepForward }, Model.stepForward},
+	{func(k *KeyMap) key.Binding { return k.RewindTo }, Model.rewindPrompt},
+	{func(k *KeyMap) key.Binding { return k.Live }, Model.goLive},
 }
 
 // rootKeys is every binding the root answers when no dialog is open: the
@@ -376,6 +431,9 @@ var rootKeys = func() []keyHandler {
 // key handles a key when no dialog is open. Disabled bindings still
 // answer (with a notice saying why), so matching ignores Enabled.
 func (m Model) key(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	if m.rewindRefuses(msg) {
+		return m.notice("this is the past: nothing can be ticked or sent while rewound; "+m.keyName(m.keys.Live)+" returns to live", true), nil
+	}
 	for _, h := range rootKeys {
 		b := h.binding(&m.keys)
 		b.SetEnabled(true)
@@ -402,6 +460,9 @@ func (m Model) moveBy(delta int) (Model, tea.Cmd) {
 func (m Model) openRow() (Model, tea.Cmd) {
 	v := m.viewCtx()
 	if d := m.panes[m.focus].open(&v); d != nil {
+		if m.focus == LoadPane {
+			return m.push(d), m.askHostLoad(m.load.selected(&v))
+		}
 		return m.push(d), nil
 	}
 	return m.notice("nothing selected", false), nil

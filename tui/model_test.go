@@ -288,7 +288,7 @@ func TestTimelineFollowsUnlessScrolledBack(t *testing.T) {
 	m = feed(m, fixture())
 	var events []client.Event
 	for i := 0; i < 50; i++ {
-		events = append(events, client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: uint64(100 + i), Incident: "INC-42", At: protocol.At(t0), Kind: "note", Text: fmt.Sprintf("note %d", i)}})
+		events = append(events, client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: uint64(100 + i), Incident: "INC-42", At: protocol.At(t0.Add(10*time.Minute + time.Duration(i)*time.Second)), Kind: "note", Text: fmt.Sprintf("note %d", i)}})
 	}
 	m = feed(m, client.Batch{Events: events})
 	m, _ = press(t, m, "3")
@@ -296,7 +296,7 @@ func TestTimelineFollowsUnlessScrolledBack(t *testing.T) {
 		t.Fatal("not following the newest")
 	}
 	m, _ = press(t, m, "k", "k", "k")
-	m = feed(m, client.Batch{Events: []client.Event{client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 999, Incident: "INC-42", At: protocol.At(t0), Kind: "note", Text: "newest"}}}})
+	m = feed(m, client.Batch{Events: []client.Event{client.JournalEvent{Feed: "hub", Msg: &protocol.Entry{Seq: 999, Incident: "INC-42", At: protocol.At(t0.Add(11 * time.Minute)), Kind: "note", Text: "newest"}}}})
 	screen := ansi.Strip(m.Render())
 	if strings.Contains(screen, "newest") || !strings.Contains(screen, "1 new") {
 		t.Fatalf("scrolled-back reader should see a count, not a jump:\n%s", screen)
@@ -347,13 +347,13 @@ func TestDraftCopyUsesOSC52(t *testing.T) {
 	m, _ := newModel(t, 80, 24)
 	m = feed(m, fixture())
 	m, _ = press(t, m, "4", "j", "v")
-	if m.top() == nil || !strings.Contains(ansi.Strip(m.Render()), "Mail down on web-3") {
+	if m.top() == nil || !strings.Contains(ansi.Strip(m.Render()), "Draft: status-page") || !strings.Contains(ansi.Strip(m.Render()), "Service disruption") {
 		t.Fatal("draft not shown")
 	}
 	_, cmd := press(t, m, "c")
 	msg := run(cmd)
 	// SetClipboard's message is the program's own; it writes OSC 52.
-	if fmt.Sprintf("%T", msg) != "tea.setClipboardMsg" || !strings.Contains(fmt.Sprint(msg), "Mail down on web-3") {
+	if fmt.Sprintf("%T", msg) != "tea.setClipboardMsg" || !strings.Contains(fmt.Sprint(msg), "Service disruption") {
 		t.Fatalf("copy produced %T %v", msg, msg)
 	}
 	dir := t.TempDir()
@@ -363,7 +363,7 @@ func TestDraftCopyUsesOSC52(t *testing.T) {
 	if saved, ok := run(cmd).(savedMsg); !ok || saved.err != nil {
 		t.Fatalf("write: %+v", saved)
 	}
-	if data, err := os.ReadFile(filepath.Join(dir, "vigil-draft-INC-42-status-page.txt")); err != nil || !strings.Contains(string(data), "Mail down") {
+	if data, err := os.ReadFile(filepath.Join(dir, "vigil-draft-INC-42-status-page.txt")); err != nil || !strings.Contains(string(data), "Service disruption") {
 		t.Fatalf("draft file: %v", err)
 	}
 }

@@ -87,7 +87,11 @@ func (m Model) paneAt(x, y int) (Pane, bool) {
 		r := m.layout.Panes[m.focus]
 		return m.focus, y >= r.Y && y < r.Y+r.H
 	}
-	for p := Pane(0); p < paneCount; p++ {
+	if m.focus == DeadlinesPane { // it has the whole body
+		r := m.layout.Panes[DeadlinesPane]
+		return DeadlinesPane, y >= r.Y && y < r.Y+r.H
+	}
+	for p := Pane(0); p < gridPanes; p++ {
 		r := m.layout.Panes[p]
 		if x >= r.X && x < r.X+r.W && y >= r.Y && y < r.Y+r.H {
 			return p, true

@@ -160,6 +160,9 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	} else if !p.follow {
 		title += "  paused (" + v.keys.Bottom.Help().Key + " to follow)"
 	}
+	if in := v.st.Incident(id); in != nil && in.Title != "" {
+		title += "  · " + in.Title // last: a narrow pane cuts it first
+	}
 	lines := []string{v.title(title, r.W, focused)}
 	if n == 0 {
 		lines = append(lines, v.styles.Dim.Render(fit(" nothing journaled yet", r.W)))
@@ -190,6 +193,11 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 		text := e.Text
 		if e.Evidence != nil {
 			text = "▤ " + text + fmt.Sprintf(" (%d processes, %d outputs: enter)", len(e.Evidence.Processes), len(e.Evidence.Outputs))
+		}
+		if !e.LateAfter.IsZero() {
+			// Made offline: its time is when it happened, its place when it
+			// reached the hub.
+			text += v.styles.Warn.Render(" ⟲ late: reached the hub after " + e.LateAfter.In(zone).Format("15:04:05") + suffix)
 		}
 		line := mark(focused && i == p.sel) + v.styles.Dim.Render(ts) + " " + fit(cutMiddle(e.Actor, 10), 10) + " " + kind + " " + text
 		lines = append(lines, clip(line, r.W))

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/config"
 	"github.com/vigil-oncall/vigil/feeds/demo"
 	"github.com/vigil-oncall/vigil/feeds/server"
+	"github.com/vigil-oncall/vigil/tui/state"
 )
 
 // OptionsFrom are the dashboard's options as cfg sets them.
@@ -25,8 +27,18 @@ func OptionsFrom(cfg config.Config, demoMode bool) Options {
 	return Options{
 		Actor: cfg.Actor(os.Getenv), Bell: cfg.Dashboard.Bell, UTC: cfg.Dashboard.TimeZone == "utc",
 		Support: cfg.Dashboard.Support, Demo: demoMode, Kinds: kinds, NoMouse: !cfg.Dashboard.Mouse,
-		Thresholds: cfg.Thresholds.Level(),
+		Thresholds: cfg.Thresholds.Level(), Expiries: expiryWatches(cfg),
 	}
+}
+
+// expiryWatches tells the deadlines pane which services watch an expiry:
+// the checks this configuration declares (a service frame does not say).
+func expiryWatches(cfg config.Config) []state.ExpiryWatch {
+	var out []state.ExpiryWatch
+	for _, ec := range cfg.Serve.ExpiryChecks() {
+		out = append(out, state.ExpiryWatch(ec))
+	}
+	return out
 }
 
 // Run is the dashboard on this terminal, watching feeds until ctx ends or
@@ -34,6 +46,10 @@ func OptionsFrom(cfg config.Config, demoMode bool) Options {
 // keeps none, as the demo does). The caller has checked the feeds' URLs
 // (config.CheckFeedURL).
 func Run(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, stderr io.Writer) error {
+	return runDashboard(ctx, cfg, feeds, stateDir, demoMode, time.Time{}, stderr)
+}
+
+func runDashboard(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stateDir string, demoMode bool, rewindAt time.Time, stderr io.Writer) error {
 	for i, f := range feeds {
 		if f.Actor == "" {
 			feeds[i].Actor = cfg.Actor(os.Getenv) // who watches, for the hub's presence
@@ -56,7 +72,9 @@ func Run(ctx context.Context, cfg config.Config, feeds []client.FeedConfig, stat
 	go func() { defer wg.Done(); c.Run(ctx) }()
 	defer wg.Wait()
 	defer cancel()
-	m := New(ctx, c, OptionsFrom(cfg, demoMode))
+	opts := OptionsFrom(cfg, demoMode)
+	opts.RewindAt = rewindAt
+	m := New(ctx, c, opts)
 	_, err = tea.NewProgram(m, tea.WithContext(ctx), tea.WithFPS(FrameRate())).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil

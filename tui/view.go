@@ -23,7 +23,7 @@ func (m Model) View() tea.View {
 	}
 	title := "vigil"
 	if in := m.current(); in != nil && !in.Resolved() {
-		title = fmt.Sprintf("vigil · %s %s %s", in.ID, in.Severity, in.Status)
+		title = fmt.Sprintf("vigil · %s %s %s", in.ID, in.Severity, incident.ShownStatus(&in.Incident, m.now))
 	}
 	v.WindowTitle = title
 	return v
@@ -47,10 +47,12 @@ func (m *Model) Render() string {
 		r := l.Panes[m.focus]
 		tabKey := fmt.Sprint(m.st.ServicesVersion, m.st.IncidentsVersion, m.selected, m.focus, m.width)
 		body = m.chrome.tabs.get(tabKey, m.tabBar) + "\n" + m.panes[m.focus].view(&vc, r, true)
+	} else if m.focus == DeadlinesPane {
+		body = m.panes[DeadlinesPane].view(&vc, l.Panes[DeadlinesPane], true)
 	} else {
 		g := m.grid
 		changed := false
-		for p := Pane(0); p < paneCount; p++ {
+		for p := Pane(0); p < gridPanes; p++ {
 			v := m.panes[p].view(&vc, l.Panes[p], p == m.focus)
 			changed = changed || v != g.views[p]
 			g.views[p] = v
@@ -62,7 +64,7 @@ func (m *Model) Render() string {
 		}
 		body = g.out
 	}
-	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.st.PresenceVersion, m.now.Unix(), m.selected, m.width, m.opts.Demo)
+	headKey := fmt.Sprint(m.st.IncidentsVersion, m.st.HealthVersion, m.st.HostsVersion, m.st.PresenceVersion, m.now.Unix(), m.selected, m.width, m.opts.Demo, m.rewindKey())
 	return m.chrome.header.get(headKey, m.header) + "\n" + body + "\n" + m.footerLine(d)
 }
 
@@ -171,10 +173,16 @@ const (
 	prioDecoration = iota
 	prioOtherOpen
 	prioPresence
+	prioCommander
+	prioTitle
 	prioIncident // shortens to its id and severity, never goes
 	prioNextDue
 	prioTrouble
 )
+
+// titleWidth is the narrowest terminal whose header names the incident's
+// title and commander: below it the id, status and next step fill it.
+const titleWidth = 100
 
 func (s *segment) text() string { return s.variants[s.at] }
 
@@ -238,7 +246,11 @@ func (m Model) header() string {
 	s := m.styles
 	var segs []segment
 	if m.opts.Demo {
-		segs = append(segs, segment{variants: []string{s.Badge.Render(" DEMO "), ""}, prio: prioDecoration})
+		// Never dropped: a newcomer at 80x24 must tell the demo from a hub.
+		segs = append(segs, segment{variants: []string{s.Badge.Render(" DEMO ")}, prio: prioTrouble})
+	}
+	if seg, ok := m.rewindHeader(); ok {
+		segs = append(segs, seg)
 	}
 	in := m.current()
 	if in == nil {
@@ -256,7 +268,11 @@ func (m Model) header() string {
 		if in.Severity != "" {
 			id += " " + sev.Render(in.Severity)
 		}
-		segs = append(segs, segment{variants: []string{id + " " + in.Status + " " + ageText, id + " " + in.Status, id}, prio: prioIncident})
+		status := incident.ShownStatus(&in.Incident, m.now)
+		segs = append(segs, segment{variants: []string{id + " " + status + " " + ageText, id + " " + status, id}, prio: prioIncident})
+		if m.width >= titleWidth {
+			segs = append(segs, titleSegments(in, s)...)
+		}
 		if open := len(m.st.OpenIncidents()); open > 1 && !in.Resolved() || open > 0 && in.Resolved() {
 			others := open
 			if !in.Resolved() {
@@ -267,12 +283,15 @@ func (m Model) header() string {
 		if it, st, ok := state.NextDue(in, m.now); ok {
 			left := state.Countdown(st.Left(m.now))
 			if st.State == incident.StepOverdue {
-				segs = append(segs, segment{variants: []string{s.Overdue.Render("OVERDUE " + it.ID + " +" + left)}, prio: prioTrouble})
+				// At the narrowest, the step's id goes before the DEMO badge.
+				segs = append(segs, segment{variants: []string{s.Overdue.Render("OVERDUE " + it.ID + " +" + left), s.Overdue.Render("OVERDUE +" + left)}, prio: prioTrouble})
 			} else {
 				segs = append(segs, segment{variants: []string{"next: " + it.ID + " in " + left, it.ID + " " + left, ""}, prio: prioNextDue})
 			}
 		}
 	}
+	segs = append(segs, m.pagingSegments()...)
+	segs = append(segs, m.overrunSegments()...)
 	if ws := m.st.Watchers(); len(ws) > 0 {
 		segs = append(segs, segment{variants: presenceVariants(ws), prio: prioPresence})
 	}
@@ -345,6 +364,25 @@ func (m Model) feedSegments() []segment {
 	}
 	if stale := m.st.StaleHosts(m.now); stale > 0 {
 		segs = append([]segment{{variants: []string{s.Stale.Render(fmt.Sprintf("%d stale", stale))}, prio: prioTrouble, right: true}}, segs...)
+	}
+	return segs
+}
+
+// titleSegments are the incident's title, cut shorter and shorter before
+// it goes, and its commander: what is happening and who leads it.
+func titleSegments(in *state.Incident, s *Styles) []segment {
+	var segs []segment
+	if t := strings.TrimSpace(in.Title); t != "" {
+		v := []string{s.Bold.Render(t)}
+		for _, n := range []int{48, 32, 20} {
+			if ansi.StringWidth(t) > n {
+				v = append(v, s.Bold.Render(ansi.Truncate(t, n, "…")))
+			}
+		}
+		segs = append(segs, segment{variants: append(v, ""), prio: prioTitle})
+	}
+	if in.Commander != "" {
+		segs = append(segs, segment{variants: []string{"commander " + in.Commander, "cmdr " + in.Commander, ""}, prio: prioCommander})
 	}
 	return segs
 }

@@ -38,8 +38,9 @@ func Run(ctx context.Context, cfg config.Config, host string, log *slog.Logger) 
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(ctx, a) }()
 	}
+	boot := s.Bootstrap()
 	for _, ch := range s.Checks {
-		c := ch.Probe()
+		c := ch.ProbeWith(boot)
 		wg.Add(1)
 		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", a) }()
 	}

@@ -94,6 +94,10 @@ type feed struct {
 	// missing, and asking again would only loop.
 	gapFrom    uint64
 	gapRetried bool
+	// snapshotAt is the hub's clock in its hello, until synced: a load
+	// in the snapshot older than that by 3 of its intervals is from a
+	// host that has not reported since (snapshot.go).
+	snapshotAt time.Time
 
 	// The reader's own: a frame buffer reused for every frame, and when
 	// the read deadline was last pushed (see alive).
@@ -193,7 +197,10 @@ func (f *feed) connect(ctx context.Context, url string, setQueue func(chan []byt
 	if f.cfg.Token != "" {
 		header.Set("Authorization", "Bearer "+f.cfg.Token)
 	}
-	f.store.updateHealth(f.cfg.Name, func(h *Health) { h.URL = redact(url, f.cfg.Token) })
+	f.store.updateHealth(f.cfg.Name, func(h *Health) {
+		h.URL = redact(url, f.cfg.Token)
+		h.TokenEnv, h.TokenSent = f.cfg.TokenEnv, f.cfg.Token != ""
+	})
 	conn, resp, err := f.dialer.DialContext(ctx, url, header)
 	if err != nil {
 		if resp != nil {
@@ -275,6 +282,7 @@ func (f *feed) connect(ctx context.Context, url string, setQueue func(chan []byt
 		via = protocol.ViaTTY
 	}
 	f.fromZero, f.gapped = f.lastSeq == 0, false
+	f.snapshotAt = hello.Time.Time
 	sub := protocol.MustEncode(&protocol.Subscribe{Since: f.lastSeq, Journal: f.journal, Actor: f.cfg.Actor, Via: via})
 	conn.SetWriteDeadline(time.Now().Add(f.timings.WriteWait))
 	if err := conn.WriteMessage(websocket.TextMessage, sub); err != nil {
@@ -386,13 +394,17 @@ func (f *feed) dispatch(m protocol.Message) error {
 	name := f.cfg.Name
 	switch v := m.(type) {
 	case *protocol.Load:
-		f.store.putLoad(name, v)
+		f.store.putLoadAged(name, v, f.snapshotAge(v))
 	case *protocol.Service:
 		f.store.putService(name, v)
 	case *protocol.IncidentMsg:
 		return f.journalMsg(v.Seq, v)
 	case *protocol.Entry:
 		return f.journalMsg(v.Seq, v)
+	case *protocol.PageMsg:
+		return f.journalMsg(v.Seq, v)
+	case *protocol.Oncall:
+		f.store.push(OncallEvent{Feed: name, Oncall: *v})
 	case *protocol.Synced:
 		f.synced(v)
 	case *protocol.Ack:
@@ -410,6 +422,8 @@ func (f *feed) dispatch(m protocol.Message) error {
 		f.store.putPresence(name, v.Watchers)
 	case *protocol.History:
 		f.store.pushHistory(f.historyAnswer(v))
+	case *protocol.Rewind:
+		f.store.pushHistory(HistoryAnswer{Feed: name, Journal: f.journal, ID: v.ID, Kind: protocol.TypeRewind, Rewind: v})
 	case *protocol.Hello:
 		f.count(fmt.Errorf("%w: a second hello", protocol.ErrMalformed))
 	default:
@@ -470,12 +484,13 @@ func (f *feed) synced(v *protocol.Synced) {
 		})
 		f.fromZero, f.gapped = false, false
 	}
+	f.snapshotAt = time.Time{}
 	f.store.setState(f.cfg.Name, Synced, "", time.Time{})
 }
 
 // historyAnswer decodes the journal messages of a history answer.
 func (f *feed) historyAnswer(v *protocol.History) HistoryAnswer {
-	a := HistoryAnswer{Feed: f.cfg.Name, Journal: f.journal, ID: v.ID, More: v.More}
+	a := HistoryAnswer{Feed: f.cfg.Name, Journal: f.journal, ID: v.ID, More: v.More, Kind: v.Kind, Host: v.Host, Samples: v.Samples}
 	for _, raw := range v.Messages {
 		m, err := protocol.Decode(raw)
 		switch m.(type) {

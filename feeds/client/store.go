@@ -128,6 +128,11 @@ type Health struct {
 	Oldest    uint64
 	// Gaps counts journal seqs skipped where the protocol allows none.
 	Gaps uint64
+	// TokenEnv is the variable the feed's token is read from, and
+	// TokenSent whether it held one: what a refused command's message
+	// tells the person to set. The token itself is never here.
+	TokenEnv  string
+	TokenSent bool
 }
 
 // Event is an ordered feed event the dashboard must see exactly once:
@@ -202,6 +207,12 @@ type HistoryAnswer struct {
 	Malformed int // messages of the answer that could not be read
 	// Error is why the hub refused the request (its nack), untrusted text.
 	Error string
+	// Kind "load" is a host's load history (Host, Samples); kind "rewind"
+	// the board as it stood at a moment (Rewind).
+	Kind    string
+	Host    string
+	Samples []protocol.LoadSample
+	Rewind  *protocol.Rewind
 }
 
 func (e JournalEvent) feed() string { return e.Feed }
@@ -296,8 +307,9 @@ type hostEntry struct {
 	dirty bool
 }
 
-func (s *Store) putLoad(feed string, l *protocol.Load) {
-	now := s.now()
+// putLoadAged keeps a host's sample, already age old when it arrived.
+func (s *Store) putLoadAged(feed string, l *protocol.Load, age time.Duration) {
+	now := s.now().Add(-age)
 	s.mu.Lock()
 	h := s.hosts[l.Host]
 	if h == nil {

@@ -402,6 +402,8 @@ func (j *Journal) Append(cmdID string, msgs ...protocol.Message) ([]journal.Mess
 			v.Seq = seq
 		case *protocol.Entry:
 			v.Seq = seq
+		case *protocol.PageMsg:
+			v.Seq = seq
 		default:
 			return nil, fmt.Errorf("journal: %T is not a journal message", m)
 		}

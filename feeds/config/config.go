@@ -122,6 +122,8 @@ type Serve struct {
 	// meanwhile (the newest per host) this often, on the clock's turn; 0
 	// sends each sample as it comes.
 	LoadPace Duration `toml:"load_pace"`
+	// RDAPBootstrap: where domain checks learn a TLD's RDAP server.
+	RDAPBootstrap string `toml:"rdap_bootstrap"`
 
 	// Telling customers: the status page, its public components, and the
 	// channels a publish goes to.
@@ -139,9 +141,17 @@ type Serve struct {
 	Agents       []AgentGrant  `toml:"agents"`
 	Scrape       []Scrape      `toml:"scrape"`
 	Alertmanager *Alertmanager `toml:"alertmanager"`
+	// History: where load history comes from ([serve.history]).
+	History *History `toml:"history"`
 	// Cluster, with a name, makes this hub one of a cluster holding one
 	// journal (a replicated JetStream stream) instead of a file.
 	Cluster Cluster `toml:"cluster"`
+
+	// Paging: who is woken for what (paging.go).
+	Paging      *Paging      `toml:"paging"`
+	People      []Person     `toml:"people"`
+	Rotations   []Rotation   `toml:"rotations"`
+	Escalations []Escalation `toml:"escalations"`
 }
 
 // Cluster is [serve.cluster]: this hub's embedded nats-server and its
@@ -245,6 +255,7 @@ type Check struct {
 	Timeout Duration `toml:"timeout"`
 	Rise    int      `toml:"rise"`
 	Fall    int      `toml:"fall"`
+	DeadlineKeys
 }
 
 // Runbook replaces or extends a runbook.
@@ -448,6 +459,7 @@ func (c *Config) Book() incident.Book {
 
 // Check returns a check with its defaults filled in.
 func (ch Check) WithDefaults() Check {
+	ch = ch.deadlineDefaults()
 	if ch.Type == "http" && ch.Expect == 0 {
 		ch.Expect = 200
 	}
@@ -492,10 +504,9 @@ func (c *Config) StateDir(getenv func(string) string) string {
 }
 
 // Probe returns the check, its defaults filled in, as feeds/probe runs it.
-func (ch Check) Probe() probe.Check {
-	ch = ch.WithDefaults()
-	return probe.Check{Name: ch.Name, Type: ch.Type, Target: ch.Target, Expect: ch.Expect, Every: ch.Every.Duration, Timeout: ch.Timeout.Duration, Rise: ch.Rise, Fall: ch.Fall}
-}
+// A domain check asks IANA's registry for its RDAP server by itself; a
+// server's checks share one registry by ProbeWith.
+func (ch Check) Probe() probe.Check { return ch.ProbeWith(nil) }
 
 // HostName is the host this server reports for: [serve] host, else
 // hostname.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func TestExampleDecodes(t *testing.T) {
 	if len(cfg.Feeds) != 1 || cfg.Feeds[0].URL != "ws://127.0.0.1:7070/feed" {
 		t.Fatalf("feeds = %+v", cfg.Feeds)
 	}
-	if cfg.Serve.Interval.Duration != 5*time.Second || len(cfg.Serve.Checks) != 1 {
+	if cfg.Serve.Interval.Duration != 5*time.Second || len(cfg.Serve.Checks) != 4 {
 		t.Fatalf("serve = %+v", cfg.Serve)
 	}
 	if ssh := cfg.Serve.SSH; ssh == nil || ssh.Listen != DefaultSSHListen || ssh.IdleTimeout.Duration != DefaultSSHIdleTimeout || ssh.HostKey != filepath.Join(cfg.Serve.DataDir, SSHHostKeyName) {
@@ -47,7 +48,7 @@ func TestExampleShowsTheDefaults(t *testing.T) {
 		t.Fatalf("example serve %+v differs from defaults", s)
 	}
 	ch := cfg.Serve.Checks[0]
-	if ch.WithDefaults() != ch {
+	if !reflect.DeepEqual(ch.WithDefaults(), ch) {
 		t.Fatalf("example check %+v is not the defaults %+v", ch, ch.WithDefaults())
 	}
 }
@@ -70,7 +71,7 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"cluster peers", "[serve.cluster]\nname = \"c\"\nlisten = \"10.0.0.5:6222\"\npeers = [\"10.0.0.6:6222\"]\n", "c.toml:4: serve.cluster.peers: expected the route addresses of the other hubs, at least 2"},
 		{"cluster name", "[serve.cluster]\nlisten = \"10.0.0.5:6222\"\npeers = [\"10.0.0.6:6222\", \"10.0.0.7:6222\"]\n", "serve.cluster.name: a cluster needs a name"},
 		{"cluster listen", "[serve.cluster]\nname = \"c\"\nlisten = \"6222\"\npeers = [\"10.0.0.6:6222\", \"10.0.0.7:6222\"]\n", "c.toml:3: serve.cluster.listen: expected this hub's route address as host:port"},
-		{"check type", "[[serve.checks]]\nname = \"x\"\ntype = \"ping\"\ntarget = \"a\"\n", "c.toml:3: serve.checks.type: expected tcp, http, process or command"},
+		{"check type", "[[serve.checks]]\nname = \"x\"\ntype = \"ping\"\ntarget = \"a\"\n", "c.toml:3: serve.checks.type: expected tcp, http, process, command, tls, domain or dns"},
 		{"runbook after", "[[runbooks]]\nkind = \"db\"\n[[runbooks.steps]]\nid = \"a\"\nafter = \"lunch\"\n", "runbooks.steps: runbook \"db\" step \"a\": after must be"},
 		{"time zone", "[dashboard]\ntime_zone = \"mars\"\n", "c.toml:2: dashboard.time_zone: expected \"local\" or \"utc\""},
 		{"runbook step id", "[[runbooks]]\nkind = \"db\"\n[[runbooks.steps]]\nid = \"call the dba\"\n", "c.toml:4: runbooks.steps.id: runbook \"db\": step id \"call the dba\" holds a space"},
@@ -280,7 +281,7 @@ func TestPublishingConfig(t *testing.T) {
 	if len(s.Components) != 1 || s.Components[0].ID != "mail" || s.Components[0].Name != "Mail" {
 		t.Fatalf("components %+v", s.Components)
 	}
-	if len(s.Channels) != 3 || s.Channels[0].TLS != "starttls" || len(s.Channels[0].To) != 1 || s.Channels[1].Format != "slack" || s.Channels[1].SecretEnv != "VIGIL_HOOK_SECRET" {
+	if len(s.Channels) < 3 || s.Channels[0].TLS != "starttls" || len(s.Channels[0].To) != 1 || s.Channels[1].Format != "slack" || s.Channels[1].SecretEnv != "VIGIL_HOOK_SECRET" {
 		t.Fatalf("channels %+v", s.Channels)
 	}
 	tests := []struct {
@@ -296,7 +297,7 @@ func TestPublishingConfig(t *testing.T) {
 		{"password in the file", "[[serve.channels]]\nname = \"a\"\ntype = \"email\"\nsmtp = \"m:25\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\nusername_env = \"U\"\npassword_env = \"hunter2 x\"\n", `c.toml:8: serve.channels.password_env: expected the name of an environment variable`},
 		{"secret in the file", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nsecret_env = \"s3cret=1\"\n", `c.toml:5: serve.channels.secret_env: expected the name of an environment variable`},
 		{"webhook url", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"ftp://h/\"\n", `c.toml:4: serve.channels.url: a webhook channel needs an http:// or https:// URL`},
-		{"format", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nformat = \"xml\"\n", `c.toml:5: serve.channels.format: expected slack or json`},
+		{"format", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nformat = \"xml\"\n", `c.toml:5: serve.channels.format: expected slack, json or ntfy`},
 		{"email key on a webhook", "[[serve.channels]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"https://h/\"\nsmtp = \"m:25\"\n", `c.toml:5: serve.channels.smtp: smtp, tls, from, to and username_env are for email channels`},
 		{"component id", "[[serve.components]]\nid = \"web mail\"\nname = \"Web\"\n", `c.toml:2: serve.components.id: component 1: id "web mail" holds a space`},
 		{"dup component", "[[serve.components]]\nid = \"web\"\nname = \"Web\"\n[[serve.components]]\nid = \"web\"\nname = \"W\"\n", `c.toml:5: serve.components.id: component id "web" used twice`},

@@ -116,7 +116,13 @@ func (c *Config) validatePublish(add func(key []string, index int, format string
 			add(key("name"), i, "channel name %q used twice", ch.Name)
 		}
 		names[ch.Name] = true
-		ch.validate(func(k string, format string, args ...any) { add(key(k), i, format, args...) })
+		pagerMail := s.Paging != nil && s.Paging.Email == ch.Name && len(ch.To) == 0
+		ch.validate(func(k string, format string, args ...any) {
+			if pagerMail && k == "to" {
+				return // the paging relay sends each page to the person's own address
+			}
+			add(key(k), i, format, args...)
+		})
 	}
 }
 
@@ -135,8 +141,8 @@ func (ch Channel) validate(add func(key string, format string, args ...any)) {
 		if p, err := url.Parse(ch.URL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			add("url", "a webhook channel needs an http:// or https:// URL, got %q", ch.URL)
 		}
-		if ch.Format != "slack" && ch.Format != "json" {
-			add("format", "expected slack or json, got %q", ch.Format)
+		if ch.Format != "slack" && ch.Format != "json" && ch.Format != "ntfy" {
+			add("format", "expected slack, json or ntfy, got %q", ch.Format)
 		}
 		if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.TLS != "" || ch.UsernameEnv != "" {
 			add("smtp", "smtp, tls, from, to and username_env are for email channels")

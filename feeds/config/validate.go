@@ -23,10 +23,13 @@ func (c *Config) validate(loc *locator) Errors {
 	c.Serve.validateSSH(add)
 	c.Serve.validateChecks(add)
 	c.Serve.Evidence.validate(add)
+	c.Serve.validateDeadlineChecks(add)
 	c.validatePublish(add)
 	c.validateCustomers(add)
 	c.validateFleet(add)
 	c.validateClusterTLS(add)
+	c.validatePaging(add)
+	c.validateHistory(add)
 	c.validateRunbooks(add)
 	return errs
 }
@@ -179,8 +182,9 @@ func (ch Check) validateTarget(add func(key string, format string, args ...any))
 		if strings.TrimSpace(ch.Target) == "" {
 			add("target", "a %s check needs a target", ch.Type)
 		}
+	case "tls", "domain", "dns": // validateDeadlineChecks says
 	default:
-		add("type", "expected tcp, http, process or command, got %q", ch.Type)
+		add("type", "expected tcp, http, process, command, tls, domain or dns, got %q", ch.Type)
 	}
 }
 

@@ -83,10 +83,15 @@ func (r *Report) Markdown(w io.Writer) error {
 			}
 			done, by = strings.Join(times, ", "), strings.Join(uniq(actors), ", ")
 			onTime = "yes"
+			if s.DeclaredAhead != "" {
+				onTime = s.DeclaredAhead
+			}
 			if s.Late != nil {
 				onTime = "late by " + s.LateText
 				late = append(late, fmt.Sprintf("%s (late by %s)", s.Title, s.LateText))
 			}
+		} else if s.DeclaredAhead != "" {
+			onTime = "not done, " + s.DeclaredAhead
 		} else if s.NotYetDue {
 			onTime = "open, not yet due"
 		} else if s.NeverDone {
@@ -131,7 +136,11 @@ func (r *Report) Markdown(w io.Writer) error {
 	} else {
 		p("| Time | Who | Kind | What |\n|---|---|---|---|\n")
 		for _, e := range r.Timeline {
-			p("| %s | %s | %s | %s |\n", ts(e.At.Time), mdEscape(e.Actor), e.Kind, mdEscape(e.Text))
+			what := mdEscape(e.Text)
+			if after, late := r.lateAfter(e.Seq); late {
+				what += fmt.Sprintf(" *(arrived late: journaled after %s)*", ts(after))
+			}
+			p("| %s | %s | %s | %s |\n", ts(e.At.Time), mdEscape(e.Actor), e.Kind, what)
 		}
 		p("\n")
 	}

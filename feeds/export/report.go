@@ -1,6 +1,7 @@
 package export
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-oncall/vigil/feeds/incident"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -35,6 +37,9 @@ type Step struct {
 	LateText      string         `json:"late,omitempty"`
 	NeverDone     bool           `json:"never_done"`
 	NotYetDue     bool           `json:"not_yet_due,omitempty"`
+	// DeclaredAhead is set for a step whose deadline had passed when the
+	// incident was declared ("declared 2 days ahead"): never late.
+	DeclaredAhead string `json:"declared_ahead,omitempty"`
 }
 
 // Done is one time a step was ticked.
@@ -55,22 +60,26 @@ type Peak struct {
 
 // Report is everything the post-mortem draft says.
 type Report struct {
-	Source         string            `json:"source"`
-	Incident       protocol.Incident `json:"incident"`
-	WindowFrom     time.Time         `json:"window_from"`
-	WindowTo       time.Time         `json:"window_to"`
-	Ongoing        bool              `json:"ongoing"`
-	Duration       string            `json:"duration"`
-	TimeToAck      string            `json:"time_to_acknowledge,omitempty"`
-	TimeToComm     string            `json:"time_to_first_customer_communication,omitempty"`
-	TimeToResolve  string            `json:"time_to_resolution,omitempty"`
-	Steps          []Step            `json:"steps"`
-	Timeline       []protocol.Entry  `json:"timeline"`
-	ServiceChanges []protocol.Entry  `json:"service_changes"`
-	LoadPeaks      []Peak            `json:"load_peaks"`
-	Evidence       []Evidence        `json:"evidence"`
-	NoLoadHistory  bool              `json:"no_load_history"`
-	TornLine       int               `json:"torn_line,omitempty"` // an incomplete last record skipped
+	Source        string            `json:"source"`
+	Incident      protocol.Incident `json:"incident"`
+	WindowFrom    time.Time         `json:"window_from"`
+	WindowTo      time.Time         `json:"window_to"`
+	Ongoing       bool              `json:"ongoing"`
+	Duration      string            `json:"duration"`
+	TimeToAck     string            `json:"time_to_acknowledge,omitempty"`
+	TimeToComm    string            `json:"time_to_first_customer_communication,omitempty"`
+	TimeToResolve string            `json:"time_to_resolution,omitempty"`
+	Steps         []Step            `json:"steps"`
+	Timeline      []protocol.Entry  `json:"timeline"`
+	// LateArrivals are the timeline's entries journaled after one that
+	// happened later (a note made offline, sent on reconnecting): the
+	// timeline is in time order, and these are marked.
+	LateArrivals   []LateArrival    `json:"late_arrivals,omitempty"`
+	ServiceChanges []protocol.Entry `json:"service_changes"`
+	LoadPeaks      []Peak           `json:"load_peaks"`
+	Evidence       []Evidence       `json:"evidence"`
+	NoLoadHistory  bool             `json:"no_load_history"`
+	TornLine       int              `json:"torn_line,omitempty"` // an incomplete last record skipped
 	// Customers is who the incident affected and the credits they are
 	// due for its month, when the customers file is at hand.
 	Customers *CustomersPart `json:"customers,omitempty"`
@@ -154,6 +163,7 @@ func Build(src Source, id string) (*Report, error) {
 			}
 		}
 	}
+	r.LateArrivals = lateArrivals(r.Timeline)
 	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At.Time) })
 	for i := range inc.Checklist {
 		r.Steps = append(r.Steps, buildStep(inc, &inc.Checklist[i], ticks[inc.Checklist[i].Title], last))
@@ -167,7 +177,7 @@ func Build(src Source, id string) (*Report, error) {
 // buildStep judges a step as of asOf, the newest journal entry: a step
 // whose deadline is still ahead then is open, not missed.
 func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done, asOf time.Time) Step {
-	s := Step{ID: it.ID, Title: it.Title, Communication: communication[it.ID] || it.Template != "", Done: done, AfterResolved: it.After == protocol.AfterResolved}
+	s := Step{ID: it.ID, Title: it.Title, Communication: IsCommunication(it), Done: done, AfterResolved: it.After == protocol.AfterResolved}
 	if s.Done == nil {
 		s.Done = []Done{}
 	}
@@ -195,15 +205,22 @@ func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done, asOf time
 		} else {
 			due = base.Add(it.Every.Std())
 		}
+		passed := it.Due != nil && incident.PassedAtDeclare(inc, it)
+		if passed {
+			s.DeclaredAhead = incident.DeclaredAhead(inc)
+			if s.DeclaredAhead == "" {
+				s.DeclaredAhead = "declared after its deadline"
+			}
+		}
 		if !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil) {
 			s.Due = &due
-			if len(s.Done) > 0 && s.Done[0].At.After(due) {
+			if len(s.Done) > 0 && s.Done[0].At.After(due) && !passed {
 				late := s.Done[0].At.Sub(due)
 				s.Late, s.LateText = &late, round(late)
 			}
 		}
 	}
-	s.NeverDone = len(s.Done) == 0 && !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil)
+	s.NeverDone = len(s.Done) == 0 && !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil) && s.DeclaredAhead == ""
 	if s.NeverDone && s.Due != nil && s.Due.After(asOf) {
 		s.NeverDone, s.NotYetDue = false, true
 	}
@@ -231,6 +248,13 @@ func (r *Report) keyTimes(inc *protocol.Incident) {
 }
 
 func (r *Report) peaks(src Source, lead time.Duration) {
+	if src.History != nil {
+		// The hub's history holds every sample of the window, whatever
+		// the load log kept.
+		if loads, err := src.History.Loads(context.Background(), r.WindowFrom.Add(-lead), r.WindowTo); err == nil && len(loads) > 0 {
+			src.Loads = loads
+		}
+	}
 	if len(src.Loads) == 0 {
 		r.NoLoadHistory = true
 		return
@@ -304,3 +328,52 @@ func (r *Report) JSON(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
+
+// LateArrival is an entry journaled after one that happened later.
+type LateArrival struct {
+	Seq uint64 `json:"seq"`
+	// After is the time of the latest entry journaled before it.
+	After time.Time `json:"journaled_after"`
+}
+
+// lateArrivals finds, in journal order, the responders' entries whose
+// time lies before that of one journaled ahead of them. Only theirs: a
+// command's time is the responder's (PROTOCOL: a command's at sets the
+// times it sets), while alerts carry the times of the agents' clocks.
+func lateArrivals(entries []protocol.Entry) []LateArrival {
+	var bySeq []protocol.Entry
+	for _, e := range entries {
+		if responderKinds[e.Kind] {
+			bySeq = append(bySeq, e)
+		}
+	}
+	sort.SliceStable(bySeq, func(i, j int) bool { return bySeq[i].Seq < bySeq[j].Seq })
+	var out []LateArrival
+	var latest time.Time
+	for _, e := range bySeq {
+		if e.At.Before(latest) {
+			out = append(out, LateArrival{Seq: e.Seq, After: latest})
+		}
+		if e.At.After(latest) {
+			latest = e.At.Time
+		}
+	}
+	return out
+}
+
+var responderKinds = map[string]bool{protocol.EntryNote: true, protocol.EntryStatus: true, protocol.EntryCheck: true,
+	protocol.EntryPublish: true, protocol.EntryClaim: true}
+
+// lateAfter is when the entry of seq was journaled after, if it arrived late.
+func (r *Report) lateAfter(seq uint64) (time.Time, bool) {
+	for _, l := range r.LateArrivals {
+		if l.Seq == seq {
+			return l.After, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// IsCommunication says whether step it tells customers or the team
+// something: the steps whose deadlines a review measures.
+func IsCommunication(it *protocol.Item) bool { return communication[it.ID] || it.Template != "" }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/vigil-oncall/vigil/feeds/history"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/feeds/server"
@@ -31,7 +32,10 @@ type Source struct {
 	Origin   string
 	Messages []protocol.Message // *protocol.IncidentMsg and *protocol.Entry, in seq order
 	Loads    []server.LoadPeak  // per-minute peaks, when the load log is at hand
-	Torn     journal.Recovery
+	// History, where the hub keeps one, answers the hosts' load over the
+	// incident's window: the sparklines' source before the load log's.
+	History LoadHistory
+	Torn    journal.Recovery
 }
 
 // FromJournal reads a journal (its data directory, a segment in it, or a
@@ -48,6 +52,11 @@ func FromJournal(path string) (Source, error) {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		dir = path
+	}
+	if st, err := os.Stat(filepath.Join(dir, history.Dir)); err == nil && st.IsDir() {
+		if store, err := history.Open(dir, nil); err == nil {
+			src.History = storeHistory{store}
+		}
 	}
 	f, err := os.Open(filepath.Join(dir, server.LoadLogName))
 	if err == nil {
@@ -68,6 +77,21 @@ func FromJournal(path string) (Source, error) {
 // the rest of the incident's history and the fleet entries from a little
 // before it was declared, by history requests.
 func FromFeed(ctx context.Context, url, token, incident string) (Source, error) {
+	var loads []server.LoadPeak
+	src, err := readFeed(ctx, url, token, func(f *feedReader, synced *protocol.Synced) error {
+		if synced.Compacted { // else all of it was replayed
+			if err := f.pageIn(incident, synced.Seq); err != nil {
+				return err
+			}
+		}
+		loads = f.loadHistory(incident)
+		return nil
+	})
+	src.Loads = loads
+	return src, err
+}
+
+func readFeed(ctx context.Context, url, token string, pageIn func(f *feedReader, synced *protocol.Synced) error) (Source, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	header := http.Header{}
@@ -92,10 +116,8 @@ func FromFeed(ctx context.Context, url, token, incident string) (Source, error) 
 	if err != nil {
 		return Source{}, err
 	}
-	if synced.Compacted {
-		if err := f.pageIn(incident, synced.Seq); err != nil {
-			return Source{}, err
-		}
+	if err := pageIn(f, synced); err != nil {
+		return Source{}, err
 	}
 	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "export done"), time.Now().Add(time.Second))
 	src := Source{Origin: url}
@@ -116,7 +138,9 @@ type feedReader struct {
 	conn *websocket.Conn
 	url  string
 	held map[uint64]protocol.Message
-	n    int // history requests sent
+	// hosts are those the hub reported load for: whose history to ask.
+	hosts map[string]bool
+	n     int // history requests sent
 }
 
 // read reads one frame, keeping any journal message in it.
@@ -135,6 +159,11 @@ func (f *feedReader) read() (protocol.Message, error) {
 
 func (f *feedReader) keep(m protocol.Message) {
 	switch v := m.(type) {
+	case *protocol.Load:
+		if f.hosts == nil {
+			f.hosts = map[string]bool{}
+		}
+		f.hosts[v.Host] = true
 	case *protocol.IncidentMsg:
 		f.held[v.Seq] = m
 	case *protocol.Entry:
@@ -270,3 +299,68 @@ func lowest(page *protocol.History) (uint64, bool) {
 
 // ErrUnknownIncident is returned (wrapped) when the journal has no such incident.
 var ErrUnknownIncident = errors.New("no such incident")
+
+// loadHistory asks the hub for each host's load over the incident's
+// window (from a little before it was declared); a hub that keeps none
+// says so, and the report has no load peaks, as before.
+func (f *feedReader) loadHistory(incident string) []server.LoadPeak {
+	var from, to time.Time
+	for _, m := range f.held {
+		if im, ok := m.(*protocol.IncidentMsg); ok && im.Incident.ID == incident {
+			from = im.Incident.OpenedAt.Add(-30 * time.Minute)
+			to = time.Now()
+			if im.Incident.ResolvedAt != nil {
+				to = im.Incident.ResolvedAt.Time
+			}
+		}
+	}
+	if from.IsZero() {
+		return nil
+	}
+	hosts := make([]string, 0, len(f.hosts))
+	for h := range f.hosts {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	var out []server.LoadPeak
+	for _, host := range hosts {
+		start := from
+		for page := 0; page < 20; page++ {
+			f.n++
+			id := fmt.Sprintf("export-load-%d", f.n)
+			req := &protocol.History{ID: id, Kind: protocol.HistoryLoad, Host: host, From: protocol.TimePtr(start), To: protocol.TimePtr(to)}
+			if err := f.conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(req)); err != nil {
+				return out
+			}
+			ans, ok := f.loadAnswer(id)
+			if !ok {
+				return out // no history on this hub
+			}
+			out = append(out, peaks(host, ans.Samples)...)
+			if !ans.More || len(ans.Samples) == 0 {
+				break
+			}
+			start = ans.Samples[len(ans.Samples)-1].At.Add(time.Millisecond)
+		}
+	}
+	return out
+}
+
+func (f *feedReader) loadAnswer(id string) (*protocol.History, bool) {
+	for {
+		m, err := f.read()
+		if err != nil {
+			return nil, false
+		}
+		switch v := m.(type) {
+		case *protocol.History:
+			if v.ID == id {
+				return v, true
+			}
+		case *protocol.Nack:
+			if v.ID == id {
+				return nil, false
+			}
+		}
+	}
+}

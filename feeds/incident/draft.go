@@ -2,7 +2,6 @@ package incident
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -27,6 +26,9 @@ type DraftEnv struct {
 	Support    string         // how to reach support, from configuration
 	Zone       *time.Location // the reader's zone
 	Now        time.Time
+	// Timeline is the journal's entries of the incident (and the fleet's
+	// around it): the facts the debrief draft is made of.
+	Timeline []protocol.Entry
 }
 
 // draftData is what a template sees. Times named once: Started and
@@ -34,6 +36,7 @@ type DraftEnv struct {
 // brackets; NextUpdate and Until carry no zone, the sentence before
 // named it.
 type draftData struct {
+	// Title is the public title (PublicTitle), never the incident's own.
 	Title, Severity, Status, Commander   string
 	StatusLine                           string // what the status means, in a customer's words
 	Started, Scheduled, Until, Resolved  string
@@ -62,6 +65,13 @@ var statusLines = map[string]string{
 // template yields ok=false.
 func Draft(inc *protocol.Incident, it *protocol.Item, env DraftEnv) (text string, ok bool, err error) {
 	if strings.TrimSpace(it.Template) == "" {
+		if it.ID == "debrief" {
+			zone := env.Zone
+			if zone == nil {
+				zone = time.Local
+			}
+			return debrief(inc, env, zone), true, nil
+		}
 		return "", false, nil
 	}
 	tmpl, err := template.New(it.ID).Option("missingkey=error").Parse(it.Template)
@@ -74,7 +84,7 @@ func Draft(inc *protocol.Incident, it *protocol.Item, env DraftEnv) (text string
 	}
 	names := componentNames(inc, env.Components)
 	data := draftData{
-		Title: PublicTitle(inc.Title, names), Severity: inc.Severity, Status: inc.Status, Commander: inc.Commander,
+		Title: PublicTitle(inc.Kind, names), Severity: inc.Severity, Status: inc.Status, Commander: inc.Commander,
 		StatusLine:   statusLines[inc.Status],
 		Started:      zoned(inc.OpenedAt.Time, zone),
 		StartedLocal: inc.OpenedAt.In(zone).Format(draftTime),
@@ -162,33 +172,23 @@ func componentNames(inc *protocol.Incident, comps []protocol.Component) []string
 	return out
 }
 
-// measurement matches what monitoring puts in a title and customers must
-// not read: "load 12.9 on 8 CPUs", "load1 4.20", "(3.1 per CPU)", "97%".
-var measurement = regexp.MustCompile(`(?i)\(?\b(load[0-9]*|load average)\s*[0-9]+(\.[0-9]+)?(\s+on\s+[0-9]+\s+CPUs?)?\)?|\(?[0-9]+(\.[0-9]+)?\s+per\s+CPU\)?|\b[0-9]+(\.[0-9]+)?\s*%`)
-
-// PublicTitle is an incident's title as customers may read it: without
-// the measurements monitoring puts there; where nothing is left but a
-// host, named after the affected components. Other words are the
-// responder's, who reads the draft before it goes anywhere (and the
-// status page never shows a title: it names an incident by its published
-// subject or its components).
-func PublicTitle(title string, components []string) string {
-	t := measurement.ReplaceAllString(title, "")
-	t = strings.Join(strings.Fields(t), " ")
-	t = strings.Trim(t, " ,;:-–()")
-	t = strings.TrimPrefix(t, "on ") // "load 12.9 on 8 CPUs on web-3" leaves "on web-3"
-	if len(t) < 4 || !strings.Contains(t, " ") && hostLike(t) {
-		if len(components) > 0 {
-			return "Disruption to " + joinAnd(components)
+// PublicTitle is what customers read as an incident's title: named
+// after the public components it affects, never from the responders'
+// title, which names hosts, checks and guesses ("MySQL down on web-1").
+// A title worth more than that is the responder's to write, in the
+// subject or the text, where they read it before it goes anywhere.
+func PublicTitle(kind string, components []string) string {
+	if kind == "maintenance" {
+		if len(components) == 0 {
+			return "Scheduled maintenance"
 		}
+		return "Scheduled maintenance of " + joinAnd(components)
+	}
+	if len(components) == 0 {
 		return "Service disruption"
 	}
-	return t
+	return "Disruption to " + joinAnd(components)
 }
-
-// hostLike says a single word looks like a machine's name (web-3,
-// db1.example.com) rather than a word of a title.
-func hostLike(w string) bool { return strings.ContainsAny(w, "0123456789.-_") }
 
 func joinAnd(s []string) string {
 	if len(s) < 2 {

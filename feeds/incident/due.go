@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -21,6 +22,10 @@ const (
 type Status struct {
 	State StepState
 	DueAt time.Time // zero when the step has no deadline
+	// PassedAtDeclare says the step's deadline had passed before the
+	// incident was declared (a maintenance declared two days ahead has
+	// no week-ahead notice to be late with): open, never overdue.
+	PassedAtDeclare bool
 }
 
 // Left is the time until DueAt (negative when overdue).
@@ -70,6 +75,9 @@ func StepStatus(inc *protocol.Incident, it *protocol.Item, now time.Time) Status
 	default:
 		return Status{State: StepOpen}
 	}
+	if !it.Done() && passedAt(inc, dueAt) {
+		return Status{State: StepOpen, PassedAtDeclare: true}
+	}
 	if now.After(dueAt) {
 		return Status{State: StepOverdue, DueAt: dueAt}
 	}
@@ -89,7 +97,11 @@ func Lateness(inc *protocol.Incident, it *protocol.Item) time.Duration {
 	if !ok {
 		return 0
 	}
-	late := it.DoneAt.Sub(from.Add(it.Due.Std()))
+	due := from.Add(it.Due.Std())
+	if passedAt(inc, due) {
+		return 0 // it was past before anyone could do it
+	}
+	late := it.DoneAt.Sub(due)
 	if late < 0 {
 		return 0
 	}
@@ -126,4 +138,43 @@ func Progress(inc *protocol.Incident) (done, total int) {
 		}
 	}
 	return done, total
+}
+
+// PassedAtDeclare reports whether step it's first deadline had passed
+// when inc was declared: no one could have done it in time.
+func PassedAtDeclare(inc *protocol.Incident, it *protocol.Item) bool {
+	if it.Due == nil {
+		return false
+	}
+	from, ok := base(inc, it)
+	return ok && passedAt(inc, from.Add(it.Due.Std()))
+}
+
+// declareSlack is how long before the declare a deadline may lie and
+// still be the declarer's to meet: a maintenance declared "+168h" has its
+// week-ahead notice due as it is declared (the form's clock ran a moment
+// before the hub's), not passed.
+const declareSlack = time.Minute
+
+// passedAt says due had passed when inc was declared.
+func passedAt(inc *protocol.Incident, due time.Time) bool {
+	return due.Before(inc.OpenedAt.Add(-declareSlack))
+}
+
+// DeclaredAhead is how long before its scheduled start a maintenance was
+// declared, in a reader's words ("declared 2 days ahead"); "" for an
+// incident that is not scheduled or was declared after its start.
+func DeclaredAhead(inc *protocol.Incident) string {
+	if inc.ScheduledStart == nil || !inc.ScheduledStart.After(inc.OpenedAt.Time) {
+		return ""
+	}
+	ahead := inc.ScheduledStart.Sub(inc.OpenedAt.Time)
+	if ahead >= 24*time.Hour {
+		days := int((ahead + 12*time.Hour) / (24 * time.Hour))
+		if days == 1 {
+			return "declared 1 day ahead"
+		}
+		return fmt.Sprintf("declared %d days ahead", days)
+	}
+	return "declared " + humanDuration(ahead) + " ahead"
 }

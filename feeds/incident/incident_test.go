@@ -144,6 +144,8 @@ func TestStepStatus(t *testing.T) {
 	resolved, _, _, _ := Apply(open, protocol.Command{Op: "status", Status: "resolved"}, t0.Add(time.Hour))
 	mt, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
 		ScheduledStart: protocol.TimePtr(t0.Add(10 * 24 * time.Hour))}, t0)
+	soon, _, _ := Defaults().Declare("M2", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(48 * time.Hour))}, t0)
 	tests := []struct {
 		name  string
 		inc   protocol.Incident
@@ -162,6 +164,8 @@ func TestStepStatus(t *testing.T) {
 		{"recurring due again", updatesDone, "updates", 51 * time.Minute, StepOverdue, 50 * time.Minute},
 		{"maintenance week ahead", mt, "announce-week", time.Hour, StepDueIn, 3 * 24 * time.Hour},
 		{"maintenance week missed", mt, "announce-week", 4 * 24 * time.Hour, StepOverdue, 3 * 24 * time.Hour},
+		{"declared after the week-ahead mark: not overdue", soon, "announce-week", 0, StepOpen, -1},
+		{"declared 2 days ahead: the day-ahead still due", soon, "announce-day", 0, StepDueIn, 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,6 +197,45 @@ func TestLateness(t *testing.T) {
 	late, _, _, _ := Apply(inc, protocol.Command{Op: "check", Item: "status-page", Done: boolp(true)}, t0.Add(22*time.Minute))
 	if got := Lateness(&late, item(&late, "status-page")); got != 7*time.Minute {
 		t.Fatalf("lateness = %v", got)
+	}
+}
+
+// A maintenance declared 48 hours ahead could not announce itself a
+// week ahead: that step is neither overdue nor, once done, late.
+func TestDeclaredAfterTheDeadline(t *testing.T) {
+	soon, _, _ := Defaults().Declare("M", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(48 * time.Hour))}, t0)
+	week := item(&soon, "announce-week")
+	if st := StepStatus(&soon, week, t0); st.State == StepOverdue || !st.PassedAtDeclare {
+		t.Fatalf("week-ahead step: %+v", st)
+	}
+	if !PassedAtDeclare(&soon, week) || PassedAtDeclare(&soon, item(&soon, "announce-day")) {
+		t.Fatal("PassedAtDeclare wrong")
+	}
+	// "+168h" read by the form a second before the hub opened it: the
+	// week-ahead notice is due as it is declared, not passed.
+	weekAhead, _, _ := Defaults().Declare("M3", protocol.Command{Title: "Kernel upgrade", Severity: "SEV4", Kind: "maintenance",
+		ScheduledStart: protocol.TimePtr(t0.Add(168*time.Hour - time.Second))}, t0)
+	if st := StepStatus(&weekAhead, item(&weekAhead, "announce-week"), t0.Add(time.Minute)); st.PassedAtDeclare || st.State != StepOverdue || !st.DueAt.Equal(t0.Add(-time.Second)) {
+		t.Fatalf("a week ahead to the second: %+v", st)
+	}
+	if _, st, ok := NextDue(&soon, t0); !ok || !st.DueAt.Equal(t0.Add(24*time.Hour)) {
+		t.Fatalf("next due %+v", st)
+	}
+	done, _, _, _ := Apply(soon, protocol.Command{Op: "check", Item: "announce-week", Done: boolp(true)}, t0.Add(10*time.Minute))
+	if got := Lateness(&done, item(&done, "announce-week")); got != 0 {
+		t.Fatalf("lateness = %v, want 0", got)
+	}
+	for _, tt := range []struct {
+		ahead time.Duration
+		want  string
+	}{{48 * time.Hour, "declared 2 days ahead"}, {47 * time.Hour, "declared 2 days ahead"}, {30 * time.Hour, "declared 1 day ahead"},
+		{5 * time.Hour, "declared 5 hours ahead"}, {-time.Hour, ""}} {
+		in := soon.Clone()
+		in.ScheduledStart = protocol.TimePtr(t0.Add(tt.ahead))
+		if got := DeclaredAhead(&in); got != tt.want {
+			t.Errorf("DeclaredAhead(%v) = %q, want %q", tt.ahead, got, tt.want)
+		}
 	}
 }
 
@@ -281,6 +324,8 @@ func TestDraftsSayTheRightThing(t *testing.T) {
 			[]string{"  - Mail"}, []string{"smtp-nothere", " vm"}, -1},
 		{"no measurements in titles", loadTitle, "status-page", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0},
 			[]string{"Disruption to Mail\n"}, []string{"12.9", "CPUs", "vm"}, -1},
+		{"resolution names components, not the title", resolved, "resolved-notice", DraftEnv{Components: publicComponents, Zone: utc, Now: t0.Add(2 * time.Hour)},
+			[]string{"Resolved: Disruption to Mail\n"}, []string{"web-3", "Mail down"}, -1},
 		{"UTC once when the reader is in UTC", identified, "status-page", DraftEnv{Zone: utc, Now: t0}, []string{"Started Sun 22 Nov 02:14 UTC."}, nil, 1},
 		{"UTC once beside a local zone", identified, "status-page", DraftEnv{Zone: time.FixedZone("CET", 3600), Now: t0}, []string{"Started Sun 22 Nov 03:14 CET (02:14 UTC)."}, nil, 1},
 		{"resolution while a check is down", resolved, "resolved-notice", DraftEnv{Affected: down, Components: publicComponents, Zone: utc, Now: t0.Add(2 * time.Hour)},
@@ -312,20 +357,122 @@ func TestDraftsSayTheRightThing(t *testing.T) {
 }
 
 func TestPublicTitle(t *testing.T) {
-	tests := []struct{ title, want string }{
-		{"Mail delayed", "Mail delayed"},
-		{"load 12.9 on 8 CPUs on web-3", "Disruption to Mail and Web hosting"},
-		{"load 12.9 on 8 CPUs on vm", "Disruption to Mail and Web hosting"},
-		{"Slow websites (load 12.9 on 8 CPUs)", "Slow websites"},
-		{"Mail down on web-3", "Mail down on web-3"}, // the responder's words
-		{"Disk 97% full", "Disk full"},
+	tests := []struct {
+		kind  string
+		comps []string
+		want  string
+	}{
+		{"outage", []string{"Mail", "Web hosting"}, "Disruption to Mail and Web hosting"},
+		{"outage", []string{"Mail", "Web hosting", "DNS"}, "Disruption to Mail, Web hosting and DNS"},
+		{"security", []string{"Mail"}, "Disruption to Mail"},
+		{"outage", nil, "Service disruption"},
+		{"maintenance", []string{"Mail"}, "Scheduled maintenance of Mail"},
+		{"maintenance", nil, "Scheduled maintenance"},
 	}
 	for _, tt := range tests {
-		if got := PublicTitle(tt.title, []string{"Mail", "Web hosting"}); got != tt.want {
-			t.Errorf("PublicTitle(%q) = %q, want %q", tt.title, got, tt.want)
+		if got := PublicTitle(tt.kind, tt.comps); got != tt.want {
+			t.Errorf("PublicTitle(%q, %q) = %q, want %q", tt.kind, tt.comps, got, tt.want)
 		}
 	}
-	if got := PublicTitle("load 3.2", nil); got != "Service disruption" {
-		t.Errorf("no components: %q", got)
+}
+
+// The responders' title names hosts and guesses; no default draft meant for
+// the public carries it, whatever step, status or channel.
+func TestNoDraftCarriesTheInternalTitle(t *testing.T) {
+	const internal = "MySQL down on web-1, sites erroring"
+	for _, kind := range []string{"outage", "security", "maintenance"} {
+		cmd := protocol.Command{Op: "declare", Actor: "alice", Title: internal, Severity: "SEV1", Kind: kind}
+		if kind == "maintenance" {
+			cmd.ScheduledStart = protocol.TimePtr(t0.Add(48 * time.Hour))
+			cmd.Severity = "SEV4"
+		}
+		inc, _, ref := Defaults().Declare("INC-1", cmd, t0)
+		if ref != nil {
+			t.Fatal(ref)
+		}
+		inc.Components = []string{"mail"}
+		inc.Status = protocol.StatusResolved
+		inc.ResolvedAt = protocol.TimePtr(t0.Add(50 * time.Hour))
+		for i := range inc.Checklist {
+			text, ok, err := Draft(&inc, &inc.Checklist[i], DraftEnv{Components: publicComponents, Zone: time.UTC, Now: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok || inc.Checklist[i].ID == "debrief" { // the debrief is for the team and names what they called it
+				continue
+			}
+			for _, leak := range []string{"MySQL", "web-1", "erroring"} {
+				if strings.Contains(text, leak) {
+					t.Errorf("%s/%s says %q:\n%s", kind, inc.Checklist[i].ID, leak, text)
+				}
+			}
+		}
+	}
+}
+
+// The debrief's two columns, one fact each, from an incident and its
+// timeline as the journal holds them.
+func TestDebriefFacts(t *testing.T) {
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	tick := func(in *protocol.Incident, id string, m int) {
+		it := item(in, id)
+		it.DoneAt = protocol.TimePtr(at(m))
+		if it.Every != nil {
+			it.Count++
+		}
+	}
+	note := func(m int, text string) protocol.Entry {
+		return protocol.Entry{Incident: "INC-1", At: protocol.At(at(m)), Kind: protocol.EntryNote, Text: text}
+	}
+	page := func(m int) protocol.Entry {
+		return protocol.Entry{Incident: "INC-1", At: protocol.At(at(m)), Kind: protocol.EntryPublish, Channels: []string{"page"}}
+	}
+	tests := []struct {
+		name        string
+		setup       func(in *protocol.Incident)
+		timeline    []protocol.Entry
+		wrong, well []string
+	}{
+		{"notice in time, root cause before the reboot",
+			func(in *protocol.Incident) { tick(in, "status-page", 4); tick(in, "root-cause", 20) },
+			[]protocol.Entry{page(4), note(30, "rebooted web-3")},
+			nil, []string{"First public notice after 4 minutes", "within the 15 minute deadline", "before anything was rebooted"}},
+		{"notice late, rebooted first",
+			func(in *protocol.Incident) { tick(in, "status-page", 20); tick(in, "root-cause", 40) },
+			[]protocol.Entry{page(20), note(10, "Restarted exim")},
+			[]string{"First public notice after 20 minutes", "5 minutes past the 15 minute deadline", "Rebooted at 02:24, before the root cause was found"}, nil},
+		{"no notice, no root cause",
+			func(in *protocol.Incident) {},
+			nil,
+			[]string{"No notice on the status page", "No root cause recorded", "Acknowledge and take ownership: never ticked"}, nil},
+		{"resolution notice 2 hours late",
+			func(in *protocol.Incident) {
+				in.Status, in.ResolvedAt = protocol.StatusResolved, protocol.TimePtr(at(90))
+				tick(in, "resolved-notice", 90+150)
+			},
+			nil,
+			[]string{"Send the resolution notice: 2 hours late (due 04:14, done 06:14)"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := declare(t, "outage")
+			tt.setup(&in)
+			text, ok, err := Draft(&in, item(&in, "debrief"), DraftEnv{Zone: time.UTC, Now: at(600), Timeline: tt.timeline})
+			if err != nil || !ok {
+				t.Fatalf("ok=%v err=%v", ok, err)
+			}
+			_, rest, _ := strings.Cut(text, "What went wrong\n")
+			wrong, well, _ := strings.Cut(rest, "What went well\n")
+			for _, w := range tt.wrong {
+				if !strings.Contains(wrong, w) {
+					t.Errorf("what went wrong lacks %q:\n%s", w, text)
+				}
+			}
+			for _, w := range tt.well {
+				if !strings.Contains(well, w) {
+					t.Errorf("what went well lacks %q:\n%s", w, text)
+				}
+			}
+		})
 	}
 }

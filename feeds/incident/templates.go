@@ -4,7 +4,8 @@ package incident
 // Draft. They follow what the seeds say customers must be told, in the
 // customers' terms: public components (never hosts or checks), the
 // incident's actual status, each time with its zone once, and never a
-// claim the hub knows to be false.
+// claim the hub knows to be false. .Title is the public title, named
+// after the components; the responders' title never reaches a draft.
 var defaultTemplates = map[string]string{
 	"outage/status-page": `{{.Title}}
 {{.StatusLine}}{{if .Affected}} Affected: {{.Affected}}.{{end}}
@@ -39,14 +40,14 @@ Hello,
 When: {{.Scheduled}}{{if .Until}} until {{.Until}}{{end}}.
 How long: {{if .Window}}{{.Window}}{{else}}(fill in: down to the minute){{end}}.
 What will be disrupted: {{if .Affected}}{{.Affected}}{{else}}(fill in: web, mail, ...){{end}}.
-Why: {{.Title}}.
+Why: (fill in: the reason, in your customers' words).
 The benefit to you: (fill in).
 How to reach support during the maintenance: {{.Support}}
 Alternatives while it lasts: (fill in, if any).
 
 We will remind you 24 hours before.`,
 	"maintenance/announce-day": `Reminder: scheduled maintenance tomorrow, {{.Scheduled}}{{if .Until}} until {{.Until}}{{end}}.
-{{if .Affected}}Disrupted: {{.Affected}}. {{end}}Reason: {{.Title}}. {{.Support}}`,
-	"maintenance/start-notice":    `Maintenance has started: {{.Title}}.{{if .Until}} It should end by {{.Until}}.{{end}}{{if .Affected}} Disrupted: {{.Affected}}.{{end}} {{.Support}}`,
-	"maintenance/complete-notice": `Maintenance complete: {{.Title}}. {{if .StillDown}}We are still checking that every service is back and will confirm when it is.{{else}}All services are confirmed working.{{end}} {{.Support}}`,
+{{if .Affected}}Disrupted: {{.Affected}}. {{end}}{{.Support}}`,
+	"maintenance/start-notice":    `{{.Title}} has started.{{if .Until}} It should end by {{.Until}}.{{end}}{{if .Affected}} Disrupted: {{.Affected}}.{{end}} {{.Support}}`,
+	"maintenance/complete-notice": `{{.Title}} is complete. {{if .StillDown}}We are still checking that every service is back and will confirm when it is.{{else}}All services are confirmed working.{{end}} {{.Support}}`,
 }

@@ -64,7 +64,8 @@ const maxDetailBytes = 4 << 10
 // Service is the alert as a service state on a host: host from the host
 // label, else instance without its port; service from alertname; state
 // from severity (critical or page: down; anything else: warn), ok once
-// resolved; detail from the summary or description annotation.
+// resolved; detail from the summary or description annotation while
+// firing, and once resolved "resolved" (or a resolved_summary annotation).
 func (a Alert) Service(now time.Time) (protocol.Service, error) {
 	host := a.Labels["host"]
 	if host == "" {
@@ -98,6 +99,14 @@ func (a Alert) Service(now time.Time) (protocol.Service, error) {
 	detail := a.Annotations["summary"]
 	if detail == "" {
 		detail = a.Annotations["description"]
+	}
+	if a.Status == "resolved" {
+		// The summary says what was wrong ("mysqld not answering"); beside
+		// "ok" it reads as if it still were.
+		detail = "resolved"
+		if r := a.Annotations["resolved_summary"]; r != "" {
+			detail = r
+		}
 	}
 	return protocol.Service{Host: host, Service: name, State: state, Detail: clip(detail, maxDetailBytes),
 		Since: protocol.At(since), At: protocol.At(now)}, nil
@@ -172,6 +181,9 @@ func (am *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(am.Token)) != 1 {
+			if am.Log != nil {
+				am.Log.Warn("refused an Alertmanager webhook: HTTP 401, no valid bearer token", "remote", r.RemoteAddr)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 			http.Error(w, "a valid bearer token is required (http_config: authorization: credentials)", http.StatusUnauthorized)
 			return
@@ -179,7 +191,15 @@ func (am *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
 	if err != nil {
-		http.Error(w, fmt.Sprintf("payload larger than %d bytes", maxWebhookBytes), http.StatusRequestEntityTooLarge)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("payload larger than %d bytes", maxWebhookBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		// The server's read deadline passed (or the client went away).
+		am.log().Warn("alertmanager webhook: the body did not arrive", "err", err, "remote", r.RemoteAddr)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "the request body did not arrive in time", http.StatusRequestTimeout)
 		return
 	}
 	hook, err := DecodeWebhook(data)

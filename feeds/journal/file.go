@@ -44,6 +44,8 @@ type Options struct {
 	Now func() time.Time
 	// WrapFile, for tests, wraps every segment file before it is written.
 	WrapFile func(File) File
+	// OnSync, if set, is told how long each fsync of a commit took.
+	OnSync func(time.Duration)
 }
 
 // Journal is the file backend: segments journal-<first seq>.wal in the data
@@ -198,24 +200,44 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 	}
 	from := hdrLen
 	seg.size = hdrLen
-	if ix, err := readIndex(seg.path); err == nil && ix.First == seg.first && ix.Size >= hdrLen && ix.Size <= st.Size() {
-		var ids map[string]uint64
-		if active {
-			ids, err = readIDs(seg.path)
+	ix, err := readIndex(seg.path)
+	switch {
+	case err != nil && !active:
+		rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: %v", indexPath(seg.path), err))
+	case err == nil && (ix.First != seg.first || ix.Size < hdrLen || ix.Size > st.Size()):
+		if !active {
+			rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: it does not describe its segment", indexPath(seg.path)))
+		}
+	case err == nil:
+		// Both segments' ids are checked before the index is adopted:
+		// an ids file that lies would let a command be applied twice.
+		ids, err := checkIDs(seg.path, ix)
+		if err != nil {
+			rec.Rebuilt = append(rec.Rebuilt, err.Error())
 		}
 		whole := ix.Size == st.Size() && len(ix.Bloom) > 0
-		if err == nil && active {
-			// Damage is fatal; an index that disagrees with its segment
-			// is only set aside, and the segment read instead.
+		if err == nil && !active && !whole {
+			rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: it covers %d of the segment's %d bytes", indexPath(seg.path), ix.Size, st.Size()))
+		}
+		if err == nil && (active || whole) {
+			// Damage is fatal, in a sealed segment too: a hub that
+			// started over it would fail every full replay. An index
+			// that disagrees with its segment is only set aside, and
+			// the segment read instead.
 			err = verifyChecksums(seg.path, hdrLen, ix.Size, ix)
 			if errors.Is(err, ErrDamaged) {
 				return err
 			}
+			if err != nil && !active {
+				rec.Rebuilt = append(rec.Rebuilt, err.Error())
+			}
 		}
 		if err == nil && (active || whole) {
 			j.adoptIndex(seg, ix)
-			for id, seq := range ids {
-				j.applied[id] = seq
+			if active {
+				for id, seq := range ids {
+					j.applied[id] = seq
+				}
 			}
 			from = ix.Size
 		}
@@ -337,6 +359,8 @@ func (j *Journal) Append(cmdID string, msgs ...protocol.Message) ([]Message, err
 		case *protocol.IncidentMsg:
 			v.Seq = seq
 		case *protocol.Entry:
+			v.Seq = seq
+		case *protocol.PageMsg:
 			v.Seq = seq
 		default:
 			return nil, fmt.Errorf("journal: %T is not a journal message", m)
@@ -467,7 +491,11 @@ func (j *Journal) write(batch []pendingRecord, buf []byte) (*segment, int64, int
 	}
 	w, err := j.f.Write(buf[batch[0].off:end])
 	if err == nil {
+		began := time.Now()
 		err = j.f.Sync()
+		if j.opts.OnSync != nil {
+			j.opts.OnSync(time.Since(began))
+		}
 	}
 	if err != nil {
 		if w > 0 {
@@ -533,6 +561,7 @@ func (j *Journal) seal(seg *segment, ids map[string]uint64) error {
 		b.add(id)
 	}
 	ix.Bloom = b.bits
+	ix.IDs = len(ids)
 	if err := writeIDs(seg.path, ids); err != nil {
 		return err
 	}
@@ -541,6 +570,7 @@ func (j *Journal) seal(seg *segment, ids map[string]uint64) error {
 	}
 	j.mu.Lock()
 	seg.bloom = b
+	seg.idCount = len(ids)
 	j.mu.Unlock()
 	return nil
 }
@@ -565,6 +595,14 @@ func (j *Journal) Applied(cmdID string) (uint64, bool) {
 	for _, s := range maybe {
 		ids, err := j.sealedIDs(s)
 		if err != nil {
+			// Neither the ids file nor the segment can say whether it
+			// was applied: refuse every command from now on rather than
+			// apply one twice.
+			j.mu.Lock()
+			if j.failed == nil {
+				j.failed = fmt.Errorf("%w: %w: the command ids of %s cannot be read: %v", ErrFailed, ErrDamaged, s.path, err)
+			}
+			j.mu.Unlock()
 			continue
 		}
 		if seq, ok := ids[cmdID]; ok {
@@ -587,14 +625,38 @@ func (j *Journal) sealedIDs(s *segment) (map[string]uint64, error) {
 	if c != nil && c.seg == s {
 		return c.ids, nil
 	}
-	ids, err := readIDs(s.path)
+	j.mu.Lock()
+	ix := segIndex{First: s.first, Last: s.last, IDs: s.idCount}
+	j.mu.Unlock()
+	ids, err := checkIDs(s.path, ix)
 	if err != nil {
-		return nil, err
+		// Lost or damaged since start: the segment itself says which
+		// commands it applied.
+		if ids, err = j.rescanIDs(s); err != nil {
+			return nil, err
+		}
 	}
 	j.mu.Lock()
 	j.idsCache = &idsCache{seg: s, ids: ids}
 	j.mu.Unlock()
 	return ids, nil
+}
+
+// rescanIDs reads a sealed segment for the command ids it applied and
+// writes its ids file again.
+func (j *Journal) rescanIDs(s *segment) (map[string]uint64, error) {
+	_, hdrLen, err := readHeader(s.path)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := scanSegment(s.path, hdrLen, s.first, 1, func(record, int64) {})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeIDs(s.path, sc.ids); err != nil {
+		return nil, err
+	}
+	return sc.ids, nil
 }
 
 // StartSeqs returns, increasing, the durable seqs the hub's start-up state
@@ -723,6 +785,7 @@ func (j *Journal) Close() error {
 			j.mu.Lock()
 			ix := j.indexOf(seg)
 			j.mu.Unlock()
+			ix.IDs = len(ids)
 			err = writeIndex(seg.path, ix)
 		}
 	}

@@ -122,6 +122,9 @@ type Recovery struct {
 	TornLine  int    // the line it started on, in its segment
 	TornCopy  string // where the cut bytes were kept
 	Migrated  string // a format-1 journal that was rewritten, kept under this name
+	// Rebuilt names the index and ids files that were missing or damaged
+	// and were written again from their segments, each with why.
+	Rebuilt []string
 }
 
 // ErrDamaged is wrapped by errors about a journal damaged before its end:
@@ -165,6 +168,8 @@ func seqOf(m protocol.Message) uint64 {
 	case *protocol.IncidentMsg:
 		return v.Seq
 	case *protocol.Entry:
+		return v.Seq
+	case *protocol.PageMsg:
 		return v.Seq
 	}
 	return 0

@@ -126,17 +126,24 @@ type peek struct {
 	Host    string `json:"host"`
 	Service string `json:"service"`
 	Level   string `json:"level"`
+	// Paging: a silence or override entry sets these.
+	Silence  json.RawMessage `json:"silence"`
+	Override json.RawMessage `json:"override"`
 }
 
 // startKey names what a message counts for in the start-up state beyond
 // the replay window: "" for nothing, "publish" for a publish or delivery
-// entry (all kept), or the service or host whose newest transition it is.
+// entry, a page and what paging journals (all kept), or the service or host whose newest transition it is.
 func (p *peek) startKey() string {
 	switch {
+	case p.Type == "page":
+		return "publish" // the paging engine is rebuilt from every page
 	case p.Type != "entry":
 		return ""
 	case p.Kind == "publish" || p.Kind == "delivery":
 		return "publish"
+	case p.Kind == "page" || p.Kind == "ack" || len(p.Silence) > 0 || len(p.Override) > 0:
+		return "publish" // notifications sent, acknowledgements, silences, overrides
 	case p.Host != "" && p.Service != "":
 		return "s\x00" + p.Host + "\x00" + p.Service
 	case p.Host != "" && p.Level != "":

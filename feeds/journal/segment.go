@@ -32,6 +32,7 @@ type segment struct {
 	points      []point
 	sinceLast   int // records since the last point
 	bloom       *bloom
+	idCount     int // command ids applied in it, once sealed
 }
 
 // segIndex is a segment's index file: what loading it spares reading the
@@ -48,6 +49,10 @@ type segIndex struct {
 	Publishes []uint64            `json:"publishes,omitempty"`
 	Latest    map[string]uint64   `json:"latest,omitempty"` // newest transitions lying in it
 	Bloom     []uint64            `json:"bloom,omitempty"`
+	// IDs is how many command ids the segment's ids file holds: a file
+	// that holds another number (or is missing, or fails its checksum) is
+	// rebuilt from the segment, never trusted to say an id is new.
+	IDs int `json:"ids"`
 }
 
 // indexHead is an incident's newest frame, with what indexing needs of it
@@ -105,6 +110,7 @@ func (j *Journal) adoptIndex(seg *segment, ix segIndex) {
 	if len(ix.Bloom) > 0 {
 		seg.bloom = &bloom{bits: ix.Bloom}
 	}
+	seg.idCount = ix.IDs
 }
 
 func writeIndex(seg string, ix segIndex) error {
@@ -143,6 +149,25 @@ func writeIDs(seg string, ids map[string]uint64) error {
 		return fmt.Errorf("journal: writing the command ids of %s: %w", seg, err)
 	}
 	return nil
+}
+
+// checkIDs reads a sealed segment's ids file and checks it against its
+// index: its checksum, as many ids as the index counts, each applied at a
+// seq inside the segment.
+func checkIDs(seg string, ix segIndex) (map[string]uint64, error) {
+	ids, err := readIDs(seg)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != ix.IDs {
+		return nil, fmt.Errorf("%s holds %d command ids, its index counts %d", idsPath(seg), len(ids), ix.IDs)
+	}
+	for id, seq := range ids {
+		if seq < ix.First || seq > ix.Last {
+			return nil, fmt.Errorf("%s says %q was applied at seq %d, outside seqs %d-%d", idsPath(seg), id, seq, ix.First, ix.Last)
+		}
+	}
+	return ids, nil
 }
 
 func readIDs(seg string) (map[string]uint64, error) {
@@ -246,7 +271,7 @@ func scanSegment(path string, off int64, expect uint64, line int, add func(r rec
 		r, whole, perr := checkLine(l, expect)
 		if perr != nil {
 			if whole || validAfter(br) {
-				return res, fmt.Errorf("%w: %s line %d: %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, perr)
+				return res, fmt.Errorf("%w: %s line %d (seq %d): %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, expect, perr)
 			}
 			res.tornAt, res.tornLine = off, line
 			break
@@ -274,7 +299,7 @@ func checkLine(l []byte, expect uint64) (record, bool, error) {
 		if err != nil {
 			return r, true, err
 		}
-		if seq != r.Seq+uint64(i) || (typ != "entry" && typ != "incident") {
+		if seq != r.Seq+uint64(i) || (typ != "entry" && typ != "incident" && typ != "page") {
 			return r, true, fmt.Errorf("message %d is %s seq %d inside record seq %d", i, typ, seq, r.Seq)
 		}
 	}
@@ -357,41 +382,79 @@ func (b *bloom) has(id string) bool {
 }
 
 // verifyChecksums checks the checksum of every line of a segment between
-// from and to: the part of the active segment its index covers, so damage
+// from and to: the part its index covers (all of a sealed one), so damage
 // there is found at start without parsing what the index already says.
 // It checks the index too: as many records as it says, the last ending at
-// its last seq.
+// its last seq. Lines are checked in the read buffer, nothing copied: at
+// start it reads every segment.
 func verifyChecksums(path string, from, to int64, ix segIndex) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(io.NewSectionReader(f, from, to-from), 1<<20)
-	var last []byte
-	for line := 2; ; line++ {
-		l, err := readLine(br)
-		if err == io.EOF {
-			if line-2 != ix.Records {
-				return fmt.Errorf("index of %s: %d records, the segment has %d", path, ix.Records, line-2)
-			}
-			if last != nil {
-				if r, err := parseRecord(last); err != nil || r.last() != ix.Last {
-					return fmt.Errorf("index of %s: it ends at seq %d, the segment does not", path, ix.Last)
-				}
-			}
-			return nil
+	r := io.NewSectionReader(f, from, to-from)
+	buf := make([]byte, 1<<20)
+	var (
+		n, start int   // bytes in buf; where the unchecked rest starts
+		off      int64 // file offset of buf[0]
+		lastOff  int64 = -1
+		lastLen  int
+		line     = 1
+	)
+	damaged := func(why string) error {
+		// Read again record by record, for the seq the damage is at.
+		if _, serr := scanSegment(path, from, ix.First, 1, func(record, int64) {}); errors.Is(serr, ErrDamaged) {
+			return serr
 		}
-		if err != nil {
+		return fmt.Errorf("%w: %s line %d: %s; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, why)
+	}
+	for {
+		m, rerr := r.Read(buf[n:])
+		n += m
+		for {
+			nl := bytes.IndexByte(buf[start:n], '\n')
+			if nl < 0 {
+				break
+			}
+			line++
+			l := buf[start : start+nl]
+			if _, err := openLine(l); err != nil {
+				return damaged(err.Error())
+			}
+			lastOff, lastLen = off+int64(start), nl
+			start += nl + 1
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("journal %s: %w", path, rerr)
+		}
+		// Keep the unfinished line; grow the buffer for one longer than it.
+		rest := copy(buf, buf[start:n])
+		off += int64(start)
+		n, start = rest, 0
+		if n == len(buf) {
+			buf = append(buf, make([]byte, len(buf))...)
+		}
+	}
+	if start < n {
+		line++
+		return damaged("incomplete line inside what its index says was durable")
+	}
+	if line-1 != ix.Records {
+		return fmt.Errorf("index of %s: %d records, the segment has %d", path, ix.Records, line-1)
+	}
+	if lastOff >= 0 {
+		l := make([]byte, lastLen)
+		if _, err := f.ReadAt(l, from+lastOff); err != nil {
 			return fmt.Errorf("journal %s: %w", path, err)
 		}
-		if len(l) == 0 || l[len(l)-1] != '\n' {
-			return fmt.Errorf("%w: %s line %d: incomplete line inside what was durable", ErrDamaged, path, line)
+		body, _ := openLine(l)
+		if r, err := parseRecord(body); err != nil || r.last() != ix.Last {
+			return fmt.Errorf("index of %s: it ends at seq %d, the segment does not", path, ix.Last)
 		}
-		body, err := openLine(l[:len(l)-1])
-		if err != nil {
-			return fmt.Errorf("%w: %s line %d: %v; the journal is damaged before its end, refusing to guess", ErrDamaged, path, line, err)
-		}
-		last = append(last[:0], body...)
 	}
+	return nil
 }

@@ -26,6 +26,17 @@ type Check struct {
 	Timeout time.Duration
 	Rise    int // successes to come back up (default 2)
 	Fall    int // failures to go down (default 3)
+
+	Expiry // tls, domain and https: how near an expiry warns
+	TLS    // tls and https: whom to trust
+	DNS    // dns: the record and its expected answer
+	// ExpectBody (http): a substring the body must hold, or /a regexp/.
+	ExpectBody string
+	// RDAP (domain): the registry's RDAP base URL; empty asks Bootstrap.
+	RDAP      string
+	Bootstrap *Bootstrap
+	// Now is the clock expiries are measured by; nil is time.Now.
+	Now func() time.Time
 }
 
 // Result is one check's outcome: a protocol state and a detail line.
@@ -52,19 +63,7 @@ func (c *Check) Run(ctx context.Context, procDir string) Result {
 		if err != nil {
 			return Result{protocol.StateUnknown, err.Error()}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return Result{protocol.StateDown, "GET " + c.Target + ": " + shortErr(err)}
-		}
-		resp.Body.Close()
-		want := c.Expect
-		if want == 0 {
-			want = http.StatusOK
-		}
-		if resp.StatusCode != want {
-			return Result{protocol.StateDown, fmt.Sprintf("GET %s: HTTP %d, want %d", c.Target, resp.StatusCode, want)}
-		}
-		return Result{protocol.StateOK, fmt.Sprintf("HTTP %d", resp.StatusCode)}
+		return c.runHTTP(req)
 	case "process":
 		n, err := countProcesses(procDir, c.Target)
 		if err != nil {
@@ -76,6 +75,12 @@ func (c *Check) Run(ctx context.Context, procDir string) Result {
 		return Result{protocol.StateOK, fmt.Sprintf("%d process(es) named %s", n, c.Target)}
 	case "command":
 		return runPlugin(ctx, c.Target)
+	case "tls":
+		return c.runTLS(ctx)
+	case "domain":
+		return c.runDomain(ctx)
+	case "dns":
+		return c.runDNS(ctx)
 	}
 	return Result{protocol.StateUnknown, "unknown check type " + c.Type}
 }

@@ -154,8 +154,14 @@ func newMessage(t string) Message {
 		return &Evidence{}
 	case TypeHistory:
 		return &History{}
+	case TypeRewind:
+		return &Rewind{}
 	case TypePresence:
 		return &Presence{}
+	case TypePage:
+		return &PageMsg{}
+	case TypeOncall:
+		return &Oncall{}
 	}
 	return nil
 }
@@ -269,6 +275,19 @@ func validate(m Message) error {
 		if v.ID == "" {
 			return malformed("history: missing id")
 		}
+	case *PageMsg:
+		switch p := &v.Page; {
+		case p.ID == "":
+			return malformed("page: missing page.id")
+		case p.Status == "":
+			return malformed("page: missing page.status")
+		case p.OpenedAt.IsZero():
+			return malformed("page: missing page.opened_at")
+		}
+	case *Rewind:
+		if v.ID == "" {
+			return malformed("rewind: missing id")
+		}
 	}
 	return nil
 }
@@ -302,8 +321,14 @@ func Encode(m Message) ([]byte, error) {
 		v.Type = TypeEvidence
 	case *History:
 		v.Type = TypeHistory
+	case *Rewind:
+		v.Type = TypeRewind
 	case *Presence:
 		v.Type = TypePresence
+	case *PageMsg:
+		v.Type = TypePage
+	case *Oncall:
+		v.Type = TypeOncall
 	default:
 		return nil, fmt.Errorf("encode: unsupported message %T", m)
 	}

@@ -295,6 +295,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"type":"load","host":"\u001b]52;c;aGk=\u0007","at":"2026-11-22T02:13:07Z","interval":"1ns"}`))
 	f.Add([]byte(strings.Repeat("{", 100)))
+	f.Add([]byte(`{"type":"history","id":"h-9","kind":"load","host":"web-3","samples":[{"at":"2026-11-22T02:00:00.000Z","load1":1.5,"cpus":4,"mem_used_pct":null}],"more":false}`))
+	f.Add([]byte(`{"type":"rewind","id":"r-1","at":"2026-11-22T02:13:00.000Z","seq":7,"loads":[{"host":"a","at":"x"}],"services":[],"incidents":[{"incident":{"id":"INC-1"}}],"pages":[{}],"entries":[{"seq":1,"text":"t"}]}`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		m, err := Decode(frame)
 		if err != nil {

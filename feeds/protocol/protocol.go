@@ -140,7 +140,7 @@ func ValidSeverity(s string) bool {
 func ValidEntryKind(s string) bool {
 	switch s {
 	case EntryNote, EntryStatus, EntryCheck, EntryAlert, EntrySystem,
-		EntryEvidence, EntryPublish, EntryDelivery, EntryClaim:
+		EntryEvidence, EntryPublish, EntryDelivery, EntryClaim, EntryPage, EntryAck:
 		return true
 	}
 	return false
@@ -469,6 +469,14 @@ type Entry struct {
 	// Recipients are, on a publish to a customers channel, the ids of the
 	// customers it writes to, frozen when it was journaled.
 	Recipients []string `json:"recipients,omitempty"`
+
+	// Paging: Page is the page an entry of kind page or ack is about,
+	// Notify the notification an entry of kind page reports; Silence
+	// and Override what a silence or override command set.
+	Page     string    `json:"page,omitempty"`
+	Notify   *Notify   `json:"notify,omitempty"`
+	Silence  *Silence  `json:"silence,omitempty"`
+	Override *Override `json:"override,omitempty"`
 }
 
 // Delivery is the outcome of one try at one channel, on a delivery entry.
@@ -547,6 +555,21 @@ type Command struct {
 	Channels     []string `json:"channels,omitempty"` // publish
 	Subject      string   `json:"subject,omitempty"`  // publish, email subject
 	Host         string   `json:"host,omitempty"`     // collect
+
+	// Paging: Page for ack, resolve, escalate; Who for summon
+	// ("person:dana", "rotation:secondary"); Rotation, Person, From and
+	// Until for override; Hosts, Services, Until and Reason for a silence,
+	// or Silence (its id) with Until to end one early.
+	Page     string   `json:"page,omitempty"`
+	Who      string   `json:"who,omitempty"`
+	Rotation string   `json:"rotation,omitempty"`
+	Person   string   `json:"person,omitempty"`
+	From     *Time    `json:"from,omitempty"`
+	Until    *Time    `json:"until,omitempty"`
+	Hosts    []string `json:"hosts,omitempty"`
+	Services []string `json:"services,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Silence  string   `json:"silence,omitempty"`
 }
 
 // Register is an agent's first frame, instead of subscribe: the hosts it
@@ -605,6 +628,13 @@ type History struct {
 	Incident string            `json:"incident,omitempty"`
 	Messages []json.RawMessage `json:"messages,omitempty"`
 	More     bool              `json:"more"`
+	// Kind "load" asks for Host's load samples from From to To; the
+	// answer carries them in Samples, oldest first.
+	Kind    string       `json:"kind,omitempty"`
+	Host    string       `json:"host,omitempty"`
+	From    *Time        `json:"from,omitempty"`
+	To      *Time        `json:"to,omitempty"`
+	Samples []LoadSample `json:"samples,omitzero"` // present (maybe []) in every load answer
 }
 
 // Presence lists who is watching, server to client.

@@ -19,7 +19,7 @@ import (
 // the components customers know.
 type Site struct {
 	Name       string
-	URL        string // public base URL: links in emails, Atom ids
+	URL        string // the page's public address (PageURL): links in emails, Atom ids
 	Components []protocol.Component
 	// History is how long resolved incidents stay listed (default 90 days).
 	History time.Duration

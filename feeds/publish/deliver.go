@@ -26,6 +26,8 @@ type Message struct {
 	// Recipients are the customer ids a customers channel writes to, as
 	// frozen in the publish entry.
 	Recipients []string
+	// Page, when set, makes this a page's notification (pagenote.go).
+	Page *PageNote
 }
 
 // DeliveryKey is what a receiver dedupes on: the same for every try of

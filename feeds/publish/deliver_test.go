@@ -56,6 +56,7 @@ type mailbox struct {
 	mu    sync.Mutex
 	mails []string
 	tls   []bool
+	rcpts [][]string // each mail's envelope recipients
 }
 
 func (mb *mailbox) received() []string {
@@ -68,7 +69,7 @@ type session struct {
 	mb     *mailbox
 	conn   *smtp.Conn
 	authed bool
-	rcpts  int
+	rcpts  []string
 }
 
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -87,7 +88,10 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	}
 	return nil
 }
-func (s *session) Rcpt(string, *smtp.RcptOptions) error { s.rcpts++; return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
 func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -97,10 +101,11 @@ func (s *session) Data(r io.Reader) error {
 	s.mb.mu.Lock()
 	s.mb.mails = append(s.mb.mails, string(b))
 	s.mb.tls = append(s.mb.tls, isTLS)
+	s.mb.rcpts = append(s.mb.rcpts, s.rcpts)
 	s.mb.mu.Unlock()
 	return nil
 }
-func (s *session) Reset()        {}
+func (s *session) Reset()        { s.rcpts = nil }
 func (s *session) Logout() error { return nil }
 
 // serveSMTP serves mb on addr until the test ends.
@@ -212,14 +217,29 @@ func TestEmailSTARTTLSAuthDownThenBackDeliveredOnce(t *testing.T) {
 			t.Fatalf("outcomes %v", sink.outcomes())
 		}
 	}
+	// Each recipient their own mail, addressed to them alone: customers
+	// never see each other's addresses.
 	mails := mb.received()
-	if len(mails) != 1 || !mb.tls[0] {
-		t.Fatalf("%d mails (tls %v), want exactly one over TLS", len(mails), mb.tls)
+	if len(mails) != 3 {
+		t.Fatalf("%d mails, want one per recipient", len(mails))
 	}
 	m := Message{Ref: "c-7", Channel: "customers"}
-	for _, want := range []string{"Message-ID: <" + m.MessageID("example.com") + ">", "X-Vigil-Delivery: c-7/customers", "Subject: Mail delayed", "Mail is delayed. We are on it."} {
-		if !strings.Contains(mails[0], want) {
-			t.Fatalf("mail lacks %q:\n%s", want, mails[0])
+	for i, to := range email.To {
+		mb.mu.Lock()
+		rcpts, overTLS := mb.rcpts[i], mb.tls[i]
+		mb.mu.Unlock()
+		if !overTLS || len(rcpts) != 1 || rcpts[0] != to {
+			t.Fatalf("mail %d: envelope %v (tls %v), want %s alone", i, rcpts, overTLS, to)
+		}
+		for _, want := range []string{"To: <" + to + ">", "Message-ID: <" + m.MessageID("example.com") + ">", "X-Vigil-Delivery: c-7/customers", "Subject: Mail delayed", "Mail is delayed. We are on it."} {
+			if !strings.Contains(mails[i], want) {
+				t.Fatalf("mail to %s lacks %q:\n%s", to, want, mails[i])
+			}
+		}
+		for _, other := range email.To {
+			if other != to && strings.Contains(mails[i], other) {
+				t.Fatalf("mail to %s shows %s:\n%s", to, other, mails[i])
+			}
 		}
 	}
 }
@@ -443,4 +463,12 @@ func FuzzEngineReplay(f *testing.F) {
 			e.head(q)
 		}
 	})
+}
+
+func TestRecipientsInWords(t *testing.T) {
+	for n, want := range map[int]string{0: "0 recipients", 1: "1 recipient", 2: "2 recipients"} {
+		if got := recipients(n); got != want {
+			t.Errorf("recipients(%d) = %q, want %q", n, got, want)
+		}
+	}
 }

@@ -37,35 +37,46 @@ type Email struct {
 	Timeout   time.Duration
 }
 
-// Send delivers m to every recipient in one SMTP transaction and returns
-// what the server said.
+// Send delivers m to every recipient, each their own message (To: them
+// alone: customers never see each other's addresses), over one SMTP
+// connection, and returns what the server said. Every copy carries the
+// same Message-ID and X-Vigil-Delivery, so a retry after a partial send
+// is recognisably the same message.
 func (e *Email) Send(ctx context.Context, m Message) (string, error) {
 	c, err := e.client()
 	if err != nil {
 		return "", err
 	}
-	msg := mail.NewMsg()
-	if err := msg.From(e.From); err != nil {
-		return "", fmt.Errorf("email %s: from %q: %w", e.Name, e.From, err)
+	msgs := make([]*mail.Msg, 0, len(e.To))
+	for _, to := range e.To {
+		msg := mail.NewMsg()
+		if err := msg.From(e.From); err != nil {
+			return "", fmt.Errorf("email %s: from %q: %w", e.Name, e.From, err)
+		}
+		if err := msg.To(to); err != nil {
+			return "", fmt.Errorf("email %s: to %q: %w", e.Name, to, err)
+		}
+		msg.Subject(m.subject())
+		msg.SetMessageIDWithValue(m.MessageID(domainOf(e.From)))
+		msg.SetDateWithValue(m.At)
+		msg.SetGenHeader("X-Vigil-Delivery", m.DeliveryKey())
+		msg.SetBodyString(mail.TypeTextPlain, emailBody(m))
+		msgs = append(msgs, msg)
 	}
-	if err := msg.To(e.To...); err != nil {
-		return "", fmt.Errorf("email %s: to: %w", e.Name, err)
+	if len(msgs) == 0 {
+		return "", fmt.Errorf("email %s: no recipients", e.Name)
 	}
-	msg.Subject(m.subject())
-	msg.SetMessageIDWithValue(m.MessageID(domainOf(e.From)))
-	msg.SetDateWithValue(m.At)
-	msg.SetGenHeader("X-Vigil-Delivery", m.DeliveryKey())
-	msg.SetBodyString(mail.TypeTextPlain, emailBody(m))
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		return "", fmt.Errorf("email %s to %d recipients: %s", e.Name, len(e.To), smtpReason(err))
+	if err := c.DialAndSendWithContext(ctx, msgs...); err != nil {
+		return "", fmt.Errorf("email %s to %s: %s", e.Name, recipients(len(e.To)), smtpReason(err))
 	}
 	// DATA was answered 250 (anything else is an error above); the text
 	// after it often carries the relay's queue id, worth keeping.
+	msg := msgs[len(msgs)-1]
 	resp := "250 " + strings.TrimSpace(msg.ServerResponse())
 	if strings.TrimSpace(msg.ServerResponse()) == "" {
 		resp = "250 accepted"
 	}
-	return fmt.Sprintf("email %s to %d recipients: %s", e.Name, len(e.To), resp), nil
+	return fmt.Sprintf("email %s to %s: %s", e.Name, recipients(len(e.To)), resp), nil
 }
 
 func smtpReason(err error) string {
@@ -87,8 +98,8 @@ func emailBody(m Message) string {
 	var b strings.Builder
 	b.WriteString(strings.TrimRight(m.Text, "\n"))
 	b.WriteString("\n")
-	if u := strings.TrimRight(m.Site.URL, "/"); u != "" {
-		b.WriteString("\n-- \nLive status: " + u + "/status\n")
+	if u := PageURL(m.Site.URL); u != "" {
+		b.WriteString("\n-- \nLive status: " + u + "\n")
 	}
 	return b.String()
 }
@@ -126,4 +137,12 @@ func (e *Email) client() (*mail.Client, error) {
 		return nil, fmt.Errorf("email %s: %w", e.Name, err)
 	}
 	return c, nil
+}
+
+// recipients is a count of them in words: "1 recipient", "3 recipients".
+func recipients(n int) string {
+	if n == 1 {
+		return "1 recipient"
+	}
+	return fmt.Sprintf("%d recipients", n)
 }

@@ -37,27 +37,37 @@ type SummaryStatus struct {
 	Description string `json:"description"`
 }
 
+// SummaryComponent is a component object as Statuspage writes one, in
+// the page's list and in each incident's and maintenance's components
+// (PROTOCOL.md, "Status page compatibility"). vigil's components are
+// never groups, always shown, and have no description; created_at is
+// not kept, so it reads as the last update.
 type SummaryComponent struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Status    string         `json:"status"`
-	UpdatedAt *protocol.Time `json:"updated_at"`
+	ID                 string         `json:"id"`
+	Name               string         `json:"name"`
+	Status             string         `json:"status"`
+	CreatedAt          *protocol.Time `json:"created_at"`
+	UpdatedAt          *protocol.Time `json:"updated_at"`
+	Position           int            `json:"position"`
+	Description        *string        `json:"description"`
+	OnlyShowIfDegraded bool           `json:"only_show_if_degraded"`
+	Group              bool           `json:"group"`
 }
 
 // SummaryIncident is an incident or, with the scheduled fields, a
 // scheduled maintenance.
 type SummaryIncident struct {
-	ID              string          `json:"id"`
-	Name            string          `json:"name"`
-	Status          string          `json:"status"`
-	Impact          string          `json:"impact,omitempty"`
-	CreatedAt       *protocol.Time  `json:"created_at"`
-	UpdatedAt       *protocol.Time  `json:"updated_at"`
-	ResolvedAt      *protocol.Time  `json:"resolved_at"`
-	ScheduledFor    *protocol.Time  `json:"scheduled_for,omitempty"`
-	ScheduledUntil  *protocol.Time  `json:"scheduled_until,omitempty"`
-	Components      []string        `json:"components"`
-	IncidentUpdates []SummaryUpdate `json:"incident_updates"`
+	ID              string             `json:"id"`
+	Name            string             `json:"name"`
+	Status          string             `json:"status"`
+	Impact          string             `json:"impact,omitempty"`
+	CreatedAt       *protocol.Time     `json:"created_at"`
+	UpdatedAt       *protocol.Time     `json:"updated_at"`
+	ResolvedAt      *protocol.Time     `json:"resolved_at"`
+	ScheduledFor    *protocol.Time     `json:"scheduled_for,omitempty"`
+	ScheduledUntil  *protocol.Time     `json:"scheduled_until,omitempty"`
+	Components      []SummaryComponent `json:"components"`
+	IncidentUpdates []SummaryUpdate    `json:"incident_updates"`
 }
 
 type SummaryUpdate struct {
@@ -84,33 +94,48 @@ func tpp(t *time.Time) *protocol.Time {
 // scheduled or running maintenance, as Statuspage lists them.
 func (p Page) Summary() Summary {
 	s := Summary{
-		Page:                  SummaryPage{Name: p.Name, URL: p.URL, UpdatedAt: tp(p.Updated)},
+		Page:                  SummaryPage{Name: p.Name, URL: p.page(), UpdatedAt: tp(p.Updated)},
 		Status:                SummaryStatus{Indicator: p.Indicator, Description: p.Description},
 		Components:            []SummaryComponent{},
 		Incidents:             []SummaryIncident{},
 		ScheduledMaintenances: []SummaryIncident{},
 	}
-	for _, c := range p.Components {
+	byID := map[string]SummaryComponent{}
+	for i, c := range p.Components {
 		u := c.Updated
 		if u.IsZero() {
 			u = p.Updated
 		}
-		s.Components = append(s.Components, SummaryComponent{ID: c.ID, Name: c.Name, Status: c.Status, UpdatedAt: tp(u)})
+		sc := SummaryComponent{ID: c.ID, Name: c.Name, Status: c.Status, CreatedAt: tp(u), UpdatedAt: tp(u), Position: i + 1}
+		byID[c.ID] = sc
+		s.Components = append(s.Components, sc)
 	}
 	for _, n := range p.Active {
-		s.Incidents = append(s.Incidents, summaryNotice(n))
+		s.Incidents = append(s.Incidents, summaryNotice(n, byID))
 	}
 	for _, n := range p.Maintenance {
-		s.ScheduledMaintenances = append(s.ScheduledMaintenances, summaryNotice(n))
+		s.ScheduledMaintenances = append(s.ScheduledMaintenances, summaryNotice(n, byID))
 	}
 	return s
 }
 
-func summaryNotice(n Notice) SummaryIncident {
+func summaryNotice(n Notice, components map[string]SummaryComponent) SummaryIncident {
 	si := SummaryIncident{ID: n.ID, Name: n.Name, Status: n.Status, Impact: n.Impact,
 		CreatedAt: tp(n.Created), UpdatedAt: tp(n.Updated), ResolvedAt: tpp(n.Resolved),
 		ScheduledFor: tpp(n.ScheduledFor), ScheduledUntil: tpp(n.ScheduledUntil),
-		Components: append([]string{}, n.Components...), IncidentUpdates: []SummaryUpdate{}}
+		Components: []SummaryComponent{}, IncidentUpdates: []SummaryUpdate{}}
+	for i, id := range n.Components {
+		c, ok := components[id]
+		if !ok {
+			// A component no longer configured: its id and the name the
+			// incident was published with.
+			c = SummaryComponent{ID: id, Name: id, Status: Operational, UpdatedAt: tp(n.Updated), CreatedAt: tp(n.Updated)}
+			if i < len(n.ComponentNames) {
+				c.Name = n.ComponentNames[i]
+			}
+		}
+		si.Components = append(si.Components, c)
+	}
 	for _, u := range n.Updates {
 		si.IncidentUpdates = append(si.IncidentUpdates, SummaryUpdate{Status: u.Status, Body: u.Body, CreatedAt: tp(u.At)})
 	}
@@ -164,25 +189,33 @@ type atomCat struct {
 
 func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// base is the site's public URL without a trailing slash.
-func (p Page) base() string { return strings.TrimRight(p.URL, "/") }
+// page is the page's public address (PageURL), "" when none is set.
+func (p Page) page() string { return PageURL(p.URL) }
+
+// link is the address of what lies at rel under the page ("" the page).
+func (p Page) link(rel string) string {
+	if p.page() == "" {
+		return "/status" + rel // relative, as the hub serves it
+	}
+	return p.page() + rel
+}
 
 func (p Page) feedID() string {
-	if p.base() == "" {
+	if p.page() == "" {
 		return "urn:vigil:status"
 	}
-	return p.base() + "/status"
+	return p.page()
 }
 
 // UpdateID is the stable Atom id of one published update: under the
 // site's URL, named by the publish command's id.
 func (p Page) UpdateID(incidentID, ref string) string {
-	if p.base() == "" {
+	if p.page() == "" {
 		// Atom ids must be absolute IRIs; without a configured URL, a URN
 		// keeps them valid and stable.
 		return "urn:vigil:status:" + url.PathEscape(incidentID) + ":" + url.PathEscape(ref)
 	}
-	return p.base() + "/status/" + url.PathEscape(incidentID) + "/" + url.PathEscape(ref)
+	return p.page() + "/" + url.PathEscape(incidentID) + "/" + url.PathEscape(ref)
 }
 
 // Atom encodes one entry per published update and maintenance
@@ -191,8 +224,8 @@ func (p Page) Atom() ([]byte, error) {
 	f := atomFeed{
 		ID: p.feedID(), Title: p.Name + " status", Updated: atomTime(p.Updated),
 		Link: []atomLink{
-			{Rel: "alternate", Href: p.base() + "/status", Type: "text/html"},
-			{Rel: "self", Href: p.base() + "/status/feed.atom", Type: "application/atom+xml"},
+			{Rel: "alternate", Href: p.link(""), Type: "text/html"},
+			{Rel: "self", Href: p.link("/feed.atom"), Type: "application/atom+xml"},
 		},
 		Author: atomAuthor{Name: p.Name},
 	}
@@ -210,7 +243,7 @@ func (p Page) Atom() ([]byte, error) {
 			e := atomEntry{
 				ID: p.UpdateID(n.ID, u.Ref), Title: title,
 				Updated: atomTime(u.At), Published: atomTime(u.At),
-				Link:    atomLink{Rel: "alternate", Href: p.base() + "/status#" + url.PathEscape(n.ID), Type: "text/html"},
+				Link:    atomLink{Rel: "alternate", Href: p.link("#" + url.PathEscape(n.ID)), Type: "text/html"},
 				Content: atomText{Type: "text", Body: u.Body},
 			}
 			for _, c := range n.ComponentNames {
@@ -269,7 +302,7 @@ func (p Page) HTML() ([]byte, error) {
 	if err := pageTmpl.Execute(&b, p); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return stripControls(b.Bytes()), nil
 }
 
 // cached is one rendering of one endpoint, valid while the board's

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -73,16 +72,22 @@ type JSONStep struct {
 
 // Body returns the request body for m in the webhook's format.
 func (w *Webhook) Body(m Message) ([]byte, error) {
+	if m.Page != nil {
+		return w.pageBody(m)
+	}
+	if w.Format == FormatNtfy {
+		return []byte(m.Text), nil
+	}
 	if w.Format == FormatJSON {
 		b := JSONBody{
 			Delivery: m.DeliveryKey(),
-			Incident: JSONIncident{ID: m.Incident.ID, Title: m.Incident.Title, Kind: m.Incident.Kind,
+			// The title a receiver may show anywhere: the page's name for
+			// the incident, never the responders' (it names hosts).
+			Incident: JSONIncident{ID: m.Incident.ID, Title: publicName(m.Incident, []Update{{Subject: m.Subject}}, m.Components), Kind: m.Incident.Kind,
 				Severity: m.Incident.Severity, Status: m.Incident.Status, Components: append([]string{}, m.Incident.Components...)},
 			Update: JSONUpdate{Ref: m.Ref, Actor: m.Actor, At: tp(m.At), Subject: m.Subject, Text: m.Text},
 		}
-		if u := strings.TrimRight(m.Site.URL, "/"); u != "" {
-			b.Page = u + "/status"
-		}
+		b.Page = PageURL(m.Site.URL)
 		if m.Item != "" {
 			s := &JSONStep{ID: m.Item}
 			for _, it := range m.Incident.Checklist {
@@ -95,8 +100,8 @@ func (w *Webhook) Body(m Message) ([]byte, error) {
 		return json.Marshal(b)
 	}
 	text := m.Text
-	if u := strings.TrimRight(m.Site.URL, "/"); u != "" {
-		text += "\n" + u + "/status"
+	if u := PageURL(m.Site.URL); u != "" {
+		text += "\n" + u
 	}
 	return json.Marshal(struct {
 		Text string `json:"text"`
@@ -127,6 +132,9 @@ func (w *Webhook) Send(ctx context.Context, m Message) (string, error) {
 		return "", fmt.Errorf("webhook %s: %w", w.Name, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if w.Format == FormatNtfy {
+		ntfyHeaders(req.Header, m)
+	}
 	req.Header.Set("User-Agent", "vigil")
 	req.Header.Set(HeaderDelivery, m.DeliveryKey())
 	if w.Secret != "" {

@@ -28,6 +28,8 @@ type subscriber struct {
 	cork       *corkConn  // nil where the connection could not be corked
 	loads      *loadBox   // load frames waiting for the next pace
 	principal  *Principal // set when the hub's own front end vouched for it
+	// warnedUnauthorized: its first command without a token was logged.
+	warnedUnauthorized bool
 }
 
 func (s *subscriber) offer(frame []byte) bool {
@@ -67,6 +69,7 @@ func bearer(r *http.Request) string {
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	authorized, grant, refuse, principal := h.authorize(r)
 	if refuse {
+		h.log.Warn("refused a subscriber: HTTP 401, no valid bearer token", "remote", r.RemoteAddr, "token", tokenSent(r))
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
 		return
@@ -144,7 +147,7 @@ func readSubscribe(conn *websocket.Conn) (protocol.Message, error) {
 			return nil, err
 		}
 		if mt != websocket.TextMessage {
-			return nil, errors.New("binary frames are not part of vigil.v1")
+			return nil, errBinary
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
@@ -167,7 +170,8 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 		}
 		deadline()
 		if mt != websocket.TextMessage {
-			continue
+			h.dropBinary(s)
+			continue // to the peer's answer to the close frame
 		}
 		m, err := protocol.Decode(data)
 		if err != nil {
@@ -178,6 +182,9 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 				}
 				h.mu.Unlock()
 			}
+			continue
+		}
+		if h.answerReview(s, m) {
 			continue
 		}
 		if req, ok := m.(*protocol.History); ok {
@@ -195,6 +202,14 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 				s.drop("too slow: fell more than the queue behind")
 			}
 			continue
+		}
+		if p := s.principal; p != nil {
+			h.log.Info("command", "id", cmd.ID, "op", cmd.Op, "incident", cmd.Incident, "actor", cmd.Actor, "via", p.Via, "key", p.Key)
+		}
+		if !s.authorized && !s.warnedUnauthorized {
+			// Once a connection: a client that retries must not flood the log.
+			s.warnedUnauthorized = true
+			h.log.Warn("refused a command: the subscriber sent no valid bearer token", "remote", s.remote, "op", cmd.Op, "id", cmd.ID)
 		}
 		h.Submit(*cmd, s.authorized, func(res Result) {
 			if !s.offer(res.Frame) {
@@ -340,6 +355,10 @@ func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 		body["status"] = "failed"
 		body["error"] = "journal stopped, refusing commands until restarted: " + err.Error()
 		w.WriteHeader(http.StatusServiceUnavailable)
+	} else if err := h.JournalDamaged(); err != nil {
+		body["status"] = "damaged"
+		body["error"] = damagedReason(err)
+		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(body)
 }
@@ -355,6 +374,7 @@ func (h *Hub) Mux(path string) *http.ServeMux {
 	mux.Handle("/status", status)
 	mux.Handle("/status/", status)
 	h.handleRoutes(mux)
+	h.pagingRoutes(mux)
 	return mux
 }
 
@@ -362,4 +382,13 @@ func (h *Hub) Mux(path string) *http.ServeMux {
 // was closed on shutdown.
 func IsClosedConn(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed)
+}
+
+// tokenSent says, for a log, whether a refused request carried a token
+// at all (a missing variable) or a wrong one, never the token itself.
+func tokenSent(r *http.Request) string {
+	if bearer(r) == "" {
+		return "none"
+	}
+	return "wrong"
 }

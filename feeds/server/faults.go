@@ -53,6 +53,9 @@ func (h *Hub) subscribeRefusal(err error) (int, string) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return websocket.ClosePolicyViolation, fmt.Sprintf("no subscribe within %s of hello", h.opts.WriteWait)
 	}
+	if errors.Is(err, errBinary) {
+		return websocket.CloseUnsupportedData, err.Error()
+	}
 	return websocket.CloseProtocolError, err.Error()
 }
 

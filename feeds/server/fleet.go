@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
+	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -52,6 +53,8 @@ type agentConn struct {
 	name  string
 	grant *AgentGrant
 	hosts map[string]bool
+	// refusals counts reports refused, for the log (reports.go).
+	refusals int
 }
 
 // agentGrant returns the grant whose token is token, or nil; in constant
@@ -183,10 +186,12 @@ func (h *Hub) readAgent(ac *agentConn, deadline func()) {
 		}
 		deadline()
 		if mt != websocket.TextMessage {
-			continue
+			h.dropBinary(ac.sub)
+			continue // to the agent's answer to the close frame
 		}
-		m, err := protocol.Decode(data)
+		m, err := protocol.DecodeReport(data)
 		if err != nil {
+			ac.refused(h, err)
 			continue // malformed or unknown: dropped, the connection stays
 		}
 		var host string
@@ -213,7 +218,7 @@ func (h *Hub) readAgent(ac *agentConn, deadline func()) {
 		switch v := m.(type) {
 		case *protocol.Load:
 			if err := checkLoad(v); err != nil {
-				h.log.Debug("agent report dropped", "agent", ac.name, "err", err)
+				ac.refused(h, err)
 				continue
 			}
 			h.ReportLoad(*v)
@@ -236,10 +241,7 @@ func checkLoad(l *protocol.Load) error {
 	if err := protocol.CheckID("host", l.Host); err != nil {
 		return err
 	}
-	if l.CPUs < 0 || l.Load1 < 0 {
-		return fmt.Errorf("load of %s: negative", l.Host)
-	}
-	return nil
+	return checkLoadValues(loadValues{host: l.Host, interval: l.Interval.Std(), load1: l.Load1, load5: l.Load5, load15: l.Load15, cpus: l.CPUs, memUsedPct: l.MemUsedPct})
 }
 
 func checkService(s *protocol.Service) error {
@@ -290,6 +292,10 @@ func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
 // (an agent's, a scraped node_exporter's): one silent for 3 of its
 // intervals is journaled as stopped reporting, and again when it is back.
 func (h *Hub) ReportLoad(l protocol.Load) {
+	if err := checkLoad(&l); err != nil {
+		h.log.Warn("load report refused", "host", l.Host, "err", err)
+		return
+	}
 	h.PublishLoad(l)
 	every := l.Interval.Std()
 	h.mu.Lock()
@@ -298,6 +304,7 @@ func (h *Hub) ReportLoad(l protocol.Load) {
 	if back {
 		h.record(protocol.Entry{Actor: l.Host, Kind: protocol.EntrySystem, Host: l.Host,
 			Text: fmt.Sprintf("%s is reporting again after %s", l.Host, protocol.FormatDuration(silent.Round(time.Second)))})
+		h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: l.Host, Clear: true})
 	}
 }
 
@@ -405,7 +412,9 @@ func (h *Hub) watchHosts(ctx context.Context) {
 		for _, s := range gone {
 			h.log.Warn("host stopped reporting", "host", s.host, "silent", s.silent, "reason", s.reason)
 			h.record(protocol.Entry{Actor: s.host, Kind: protocol.EntryAlert, Host: s.host, Text: s.text()})
+			h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: s.host, Text: s.text()})
 		}
+		h.sweepOverruns()
 	}
 }
 

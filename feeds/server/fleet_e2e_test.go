@@ -167,7 +167,8 @@ receivers:
 	})
 	push(time.Now().Add(-time.Second))
 	eventually(t, "the resolved alert as ok", func() bool {
-		return dash.service("web-1/MailQueue").State == protocol.StateOK && dash.count("MailQueue on web-1 down → ok") == 1
+		s := dash.service("web-1/MailQueue")
+		return s.State == protocol.StateOK && s.Detail == "resolved" && dash.count("MailQueue on web-1 down → ok: resolved") == 1
 	})
 
 	// node_exporter gone: the scraped host goes stale with the reason.

@@ -60,6 +60,20 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+	// Paging, if set, makes the hub page people (paging.go).
+	Paging *PagingOptions
+	// Metrics are served at /metrics; NewHub makes them if nil.
+	Metrics *Metrics
+	// History keeps every host's load and answers history requests of
+	// kind load and the loads of a rewind; nil keeps none.
+	History LoadHistory
+	// Hosts the configuration says report here, and the load log's
+	// newest line of each host (ReadLastPeaks): with the journal's, the
+	// hosts shown stale after a restart until they report (known.go).
+	Hosts     []KnownHost
+	LastLoads map[string]LoadPeak
+	// HTTP bounds slow and unfinished requests (httplimits.go).
+	HTTP HTTPLimits
 
 	// Customers is the customers file (nil: none); Plans their SLAs.
 	Customers *customers.Source
@@ -151,6 +165,8 @@ type Hub struct {
 	heads     map[string]journal.Message
 	waiting   map[uint64][]waiter
 	failed    error
+	damaged   error                // the journal found damaged while serving (damage.go)
+	heardOf   map[string]time.Time // start-up: newest entry about each host (known.go)
 
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
@@ -161,6 +177,9 @@ type Hub struct {
 	// liveOut publishes this hub's live frames to the other hubs of a
 	// cluster (live.go); nil alone.
 	liveOut func(frame []byte)
+
+	pager   *pager // nil without paging (paging.go)
+	metrics *Metrics
 }
 
 // NewHub builds a hub over an open journal, rebuilding its state from it.
@@ -185,6 +204,11 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
 	h.initPublishing()
+	h.pager = newPager(opts.Paging)
+	if h.metrics = opts.Metrics; h.metrics == nil {
+		h.metrics = NewMetrics()
+	}
+	h.metrics.hub.Store(h)
 	h.initAudience()
 	h.published = j.Seq()
 	for _, m := range j.Heads() {
@@ -198,13 +222,17 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
 		h.notePeerLocked(m.Seq, m.Msg)
+		h.noteHost(m.Msg)
 		h.observeCustomers(m.Msg)
 		return true
 	})
 	if err != nil {
 		h.log.Error("journal: reading the start-up state", "err", err)
+		h.noteReadError(err)
 	}
 	h.declarationOrder()
+	h.restoreServices()
+	h.placeKnownHosts()
 	j.OnDurable(h.durable)
 	h.watchPeers()
 	h.shareLive()
@@ -220,6 +248,7 @@ func (h *Hub) noteIncident(m protocol.Message) {
 // messages are noted at once (the next command is checked against them)
 // but shown to publishing only once durable (commit.go).
 func (h *Hub) noteIncidentState(m protocol.Message) {
+	h.observePaging(m)
 	im, ok := m.(*protocol.IncidentMsg)
 	if !ok {
 		return
@@ -282,6 +311,9 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	h.logPeakLocked(l)
 	h.mu.Unlock()
 	h.shareLiveFrame(frame)
+	if h.opts.History != nil {
+		h.opts.History.Add(l)
+	}
 	if (known && prev != lvl) || (!known && lvl != level.OK) {
 		kind := protocol.EntryAlert
 		if lvl < prev {
@@ -290,6 +322,7 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
 			l.Host, prev, lvl, l.Load1, l.CPUs, level.PerCPU(l.Load1, l.CPUs), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
 		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text, Host: l.Host, Level: lvl.String()})
+		h.pageLoad(l, prev.String(), lvl.String())
 	}
 }
 
@@ -299,6 +332,7 @@ type LoadPeak struct {
 	At    protocol.Time `json:"at"`
 	Load1 float64       `json:"load1"`
 	CPUs  int           `json:"cpus"`
+	Last  protocol.Time `json:"last,omitzero"` // the minute's newest sample
 }
 
 // LoadLogName is the load log's file inside the data directory.
@@ -323,18 +357,25 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 	if l.Load1 >= p.Load1 {
 		p.Load1, p.CPUs = l.Load1, l.CPUs
 	}
+	if l.At.After(p.Last.Time) {
+		p.Last = l.At
+	}
 }
 
 // PublishService records a service's state, broadcasts it, and journals a
 // change of state.
-func (h *Hub) PublishService(s protocol.Service) { h.publishService(s, "") }
+func (h *Hub) PublishService(s protocol.Service) { h.publishService(s, protocol.WhatDown, "") }
 
 // PublishServiceOnce is PublishService for a change with an identity
 // (an Alertmanager notification): journaled at most once per id across
 // the hubs of a cluster, each of which may be told it.
-func (h *Hub) PublishServiceOnce(s protocol.Service, id string) { h.publishService(s, id) }
+func (h *Hub) PublishServiceOnce(s protocol.Service, id string) {
+	h.publishService(s, protocol.WhatAlert, id)
+}
 
-func (h *Hub) publishService(s protocol.Service, id string) {
+// publishService is PublishService for a service whose going down pages
+// as what (down, or alert for Alertmanager's).
+func (h *Hub) publishService(s protocol.Service, what, id string) {
 	key := serviceKey(s.Host, s.Service)
 	s.Detail = trimText(s.Detail, protocol.MaxTextBytes)
 	h.mu.Lock()
@@ -367,6 +408,7 @@ func (h *Hub) publishService(s protocol.Service, id string) {
 		text += ": " + s.Detail
 	}
 	h.recordOnce(transitionEntry(s, from, text), id)
+	h.pageService(s, from, what)
 }
 
 // record journals an entry that belongs to no command. It is broadcast
@@ -424,12 +466,19 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	if !authorized {
 		return nack(cmd.ID, protocol.CodeForbidden, "commands need a valid token"), nil
 	}
+	if err := h.JournalDamaged(); err != nil {
+		return nack(cmd.ID, protocol.CodeUnavailable, damagedReason(err)), nil
+	}
 	if seq, done := h.journal.Applied(cmd.ID); done {
 		// Acked (by Submit) only once that seq is durable.
 		return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: seq})}, nil
 	}
 	if cmd.Actor == "" {
 		return nack(cmd.ID, protocol.CodeInvalid, "command needs an actor"), nil
+	}
+	if isPagingOp(cmd.Op) {
+		now, received := incident.ActionTime(cmd.At, h.opts.Now())
+		return h.applyPaging(cmd, now, received)
 	}
 	if ref := incident.Validate(cmd); ref != nil {
 		return nack(cmd.ID, ref.Code, ref.Msg), nil
@@ -440,6 +489,7 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		changed bool
 		entries []protocol.Entry
 		ref     *incident.Refusal
+		fromPg  *protocol.PageMsg // a declare from a page: the page, now part of the incident
 	)
 	if cmd.Op == protocol.OpDeclare {
 		h.mu.Lock()
@@ -448,6 +498,11 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 		next, entries, ref = h.opts.Book.Declare(id, cmd, now)
 		if ref == nil {
 			ref = h.scopeDeclared(&next, entries, cmd)
+		}
+		if ref == nil && cmd.Page != "" {
+			var es []protocol.Entry
+			es, fromPg, ref = h.declareFromPage(next.ID, cmd, now)
+			entries = append(entries, es...)
 		}
 		changed = ref == nil
 	} else {
@@ -473,12 +528,16 @@ func (h *Hub) apply(cmd protocol.Command, authorized bool) (Result, []journal.Me
 	if changed {
 		msgs = append(msgs, &protocol.IncidentMsg{Incident: next})
 	}
+	if fromPg != nil {
+		msgs = append(msgs, fromPg)
+	}
 	if err := checkFrames(msgs); err != nil {
 		return nack(cmd.ID, protocol.CodeInvalid, "refused: "+err.Error()), nil
 	}
 	written, err := h.journal.Append(cmd.ID, msgs...)
 	if err != nil {
 		h.log.Error("journal write failed; command not applied", "id", cmd.ID, "err", err)
+		h.noteReadError(err)
 		return nack(cmd.ID, protocol.CodeUnavailable, "the journal could not be written; nothing was applied: "+err.Error()), nil
 	}
 	seq := written[len(written)-1].Seq
@@ -533,6 +592,7 @@ func (h *Hub) Seq() uint64 {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
+	h.flushPeaksLocked()
 	subs := h.subs
 	h.subs = map[*subscriber]struct{}{}
 	h.mu.Unlock()

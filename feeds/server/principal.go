@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -15,6 +16,7 @@ type Principal struct {
 	Actor    string // the actor of every command on the connection
 	ReadOnly bool   // may watch; every command is refused
 	Via      string // protocol.ViaSSH
+	Key      string // the fingerprint of the key it authenticated with
 }
 
 type principalKey struct{}
@@ -48,4 +50,16 @@ func (p *Principal) vouch(cmd *protocol.Command) (refusal []byte, refused bool) 
 	}
 	cmd.Actor = p.Actor
 	return nil, false
+}
+
+// SignedIn journals that actor began a session through the hub's own
+// front end, with the key's fingerprint: the journal says which key each
+// name's actions came from.
+func (h *Hub) SignedIn(actor, via, key string, readOnly bool) {
+	what := "acting"
+	if readOnly {
+		what = "watching"
+	}
+	h.record(protocol.Entry{Actor: actor, Kind: protocol.EntrySystem,
+		Text: fmt.Sprintf("%s signed in over %s with key %s, %s", actor, via, key, what)})
 }

@@ -34,7 +34,7 @@ func (h *Hub) noteTransition(m protocol.Message) {
 		if h.lastKnown == nil {
 			h.lastKnown = map[string]protocol.Service{}
 		}
-		h.lastKnown[serviceKey(e.Host, e.Service)] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At}
+		h.lastKnown[serviceKey(e.Host, e.Service)] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, Detail: transitionDetail(e.Text)}
 	case e.Level != "":
 		if lvl, ok := level.Parse(e.Level); ok {
 			h.levels[e.Host] = lvl

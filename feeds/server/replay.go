@@ -35,6 +35,9 @@ func (h *Hub) attach(s *subscriber, since uint64, journalID string) (*replay, bo
 	rp := &replay{since: min(since, h.published), cut: h.published}
 	rp.snapshot = appendSorted(nil, h.loads)
 	rp.snapshot = appendSorted(rp.snapshot, h.svcFrames)
+	if f := h.oncallFrame(); f != nil {
+		rp.snapshot = append(rp.snapshot, f)
+	}
 	if since == 0 {
 		rp.heads = h.headsLocked()
 	}
@@ -151,8 +154,13 @@ func (h *Hub) sendReplay(s *subscriber, rp *replay, write func([]byte) error, fl
 	}
 	if err != nil {
 		h.log.Error("journal: reading a replay failed", "remote", s.remote, "err", err)
+		h.noteReadError(err)
+		reason := "the journal could not be read"
+		if d := h.JournalDamaged(); d != nil {
+			reason = damagedClose(d)
+		}
 		flush()
-		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, "the journal could not be read"), writeBy(h.opts.WriteWait))
+		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, reason), writeBy(h.opts.WriteWait))
 		return err
 	}
 	if err := write(protocol.MustEncode(synced)); err != nil {
@@ -202,6 +210,7 @@ func (h *Hub) history(req *protocol.History) []byte {
 	}
 	if err != nil {
 		h.log.Error("journal: reading history failed", "err", err)
+		h.noteReadError(err)
 		return protocol.MustEncode(&protocol.Nack{ID: req.ID, Code: protocol.CodeUnavailable, Error: "the journal could not be read: " + err.Error()})
 	}
 	// Keep the newest that fit: the answer is the frames plus its envelope.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/config"
+	loadhistory "github.com/vigil-oncall/vigil/feeds/history"
 	"github.com/vigil-oncall/vigil/feeds/ingest"
 	"github.com/vigil-oncall/vigil/feeds/journal"
 	"github.com/vigil-oncall/vigil/feeds/probe"
@@ -63,24 +64,43 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 	if err != nil {
 		return err
 	}
-	j, closeJournal, err := openJournal(ctx, s, opts.Cluster, log)
+	metrics := NewMetrics()
+	j, closeJournal, err := openJournal(ctx, s, opts.Cluster, log, metrics.ObserveFsync)
 	if err != nil {
 		return err
 	}
 	defer closeJournal()
+	lastLoads, err := ReadLastPeaks(filepath.Join(s.DataDir, LoadLogName))
+	if err != nil {
+		log.Warn("load log unreadable: hosts silent since the restart are shown without their last figures", "err", err)
+	}
 	loadLog, err := os.OpenFile(filepath.Join(s.DataDir, LoadLogName), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}
 	defer loadLog.Close()
-	hub := NewHub(j, Options{
+	pagingOpts, err := PagingFromConfig(s, senders)
+	if err != nil {
+		return err
+	}
+	prometheus := ""
+	if s.History != nil {
+		prometheus = s.History.Prometheus
+	}
+	loads, err := loadhistory.ForHub(s.DataDir, prometheus)
+	if err != nil {
+		return err
+	}
+	hub := NewHub(j, Options{History: loads,
+		Paging: pagingOpts, Metrics: metrics,
 		Name: name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration),
 		Agents: agentGrants(s.Agents, secrets.AgentTokens), Site: s.Site(name), Senders: senders,
+		Hosts: knownHosts(s, host), LastLoads: lastLoads,
 		Customers: custs, Plans: s.Plans(), DataDir: s.DataDir, Uptime: s.UptimeRules(), Auto: autoComponents(s),
 	})
 	if s.Alertmanager != nil {
-		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: secrets.AlertmanagerToken, Sink: hub, Log: log})
+		hub.Handle("POST /alertmanager", &ingest.Alertmanager{Token: secrets.AlertmanagerToken, Sink: hub.AlertSink(), Log: log})
 	}
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
@@ -104,6 +124,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); loads.Run(partsCtx) }()
 	startParts(partsCtx, &wg, s, host, hub, log)
 	startAudience(partsCtx, &wg, hub, custs, subs, log)
 	scheme := "ws"
@@ -127,8 +149,9 @@ func startParts(ctx context.Context, wg *sync.WaitGroup, s config.Serve, host st
 		wg.Add(1)
 		go func() { defer wg.Done(); hp.Run(ctx, hub) }()
 	}
+	boot := s.Bootstrap()
 	for _, ch := range s.Checks {
-		c := ch.Probe()
+		c := ch.ProbeWith(boot)
 		wg.Add(1)
 		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", hub) }()
 	}
@@ -181,9 +204,9 @@ type RunOptions struct {
 
 // openJournal opens the hub's journal: a file in the data directory, or
 // with [serve.cluster] the cluster's stream (cluster opens it).
-func openJournal(ctx context.Context, s config.Serve, cluster JournalOpener, log *slog.Logger) (journal.Backend, func(), error) {
+func openJournal(ctx context.Context, s config.Serve, cluster JournalOpener, log *slog.Logger, onSync func(time.Duration)) (journal.Backend, func(), error) {
 	if s.Cluster.Name == "" {
-		j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20})
+		j, rec, err := journal.OpenWith(s.DataDir, journal.Options{SegmentBytes: s.JournalSegmentMiB << 20, OnSync: onSync})
 		if err != nil {
 			return nil, nil, journalOpenError(s.DataDir, err)
 		}
@@ -192,6 +215,9 @@ func openJournal(ctx context.Context, s config.Serve, cluster JournalOpener, log
 		}
 		if rec.TornBytes > 0 {
 			log.Warn("journal: cut an incomplete last record (a crash mid-write); everything before it is kept", "line", rec.TornLine, "bytes", rec.TornBytes, "copy", rec.TornCopy)
+		}
+		for _, why := range rec.Rebuilt {
+			log.Warn("journal: an index file was missing or damaged; read its segment instead and wrote it again", "why", why)
 		}
 		return j, func() { j.Close() }, nil
 	}
@@ -218,4 +244,18 @@ func journalOpenError(dir string, err error) error {
 		return fmt.Errorf("%w (set [serve] data_dir or --data-dir to a writable directory)", err)
 	}
 	return err
+}
+
+// knownHosts are the hosts the configuration says report to this hub: its
+// own (probe_load) and each scrape target, with their intervals.
+func knownHosts(s config.Serve, self string) []KnownHost {
+	var out []KnownHost
+	if s.ProbeLoad {
+		out = append(out, KnownHost{Host: self, Every: s.Interval.Duration})
+	}
+	for _, sc := range s.Scrape {
+		sc = sc.WithDefaults()
+		out = append(out, KnownHost{Host: sc.Host, Every: sc.Every.Duration})
+	}
+	return out
 }

@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
-	"net/http"
 	"time"
 )
 
@@ -13,16 +11,13 @@ import (
 // subscriber with a close frame and waits (briefly) for handlers to end.
 // With certFile and keyFile set it serves TLS (wss://).
 func Serve(ctx context.Context, h *Hub, ln net.Listener, path, certFile, keyFile string) error {
-	srv := &http.Server{
-		Handler:           h.Mux(path),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
-	}
+	srv := NewHTTPServer(h.Mux(path), h.opts.HTTP, h.log)
 	deliverCtx, stopDelivery := context.WithCancel(ctx)
 	delivered := h.startDelivery(deliverCtx)
 	defer func() { stopDelivery(); <-delivered }() // before the caller closes the journal
 	defer h.startWatch(ctx)()
 	defer h.startRunLog(ctx)()
+	defer h.startPaging(ctx)()
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {

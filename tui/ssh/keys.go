@@ -20,17 +20,27 @@ import (
 type Identity struct {
 	Name     string
 	ReadOnly bool
+	// Fingerprint is the key's SHA256 fingerprint, logged and journaled
+	// beside the name; Line is where the key is listed (file:line).
+	Fingerprint string
+	Line        string
 }
 
 // ParseKeys reads authorized_keys text (OpenSSH format) into keys, by the
 // key's wire encoding. Every key needs a comment, the responder's name; an
 // error names the file and line. A key already in keys keeps the stricter
 // identity: read-only wins over read-write, so a key listed in both files
-// can only watch.
+// can only watch. One name has one key: a second key claiming a name
+// already held (in either file) is refused, naming both lines, so every
+// action of a name is one key's.
 func ParseKeys(path string, data []byte, readOnly bool, keys map[string]Identity) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	seen := map[string]string{}
+	holder := map[string]string{} // name → the wire encoding of its key
+	for wire, id := range keys {
+		holder[id.Name] = wire
+	}
 	for n := 1; sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 || line[0] == '#' {
@@ -54,10 +64,14 @@ func ParseKeys(path string, data []byte, readOnly bool, keys map[string]Identity
 			return fmt.Errorf("%s:%d: this key is already listed as %q: one key, one responder", path, n, prev)
 		}
 		seen[wire] = comment
+		if other, held := holder[comment]; held && other != wire {
+			return fmt.Errorf("%s:%d: %q is already the name of another key (%s): one responder, one key; give this key its own name", path, n, comment, keys[other].Line)
+		}
+		holder[comment] = wire
 		if prev, ok := keys[wire]; ok && (prev.ReadOnly || !readOnly) {
 			continue
 		}
-		keys[wire] = Identity{Name: comment, ReadOnly: readOnly}
+		keys[wire] = Identity{Name: comment, ReadOnly: readOnly, Fingerprint: gossh.FingerprintSHA256(key), Line: fmt.Sprintf("%s:%d", path, n)}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)

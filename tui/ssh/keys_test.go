@@ -50,6 +50,7 @@ func TestParseKeys(t *testing.T) {
 		{"not a key", "ssh-ed25519 notbase64 alice", false, nil, "k:1: not an OpenSSH public key line"},
 		{"options", `command="/bin/sh" ` + line(a, "alice"), false, nil, "k:1: key options"},
 		{"one key two names", line(a, "alice") + "\n" + line(a, "mallory"), false, nil, "k:2: this key is already listed as \"alice\""},
+		{"two keys one name", line(a, "alice") + "\n# laptop\n" + line(b, "alice"), false, nil, "k:3: \"alice\" is already the name of another key (k:1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,8 +69,8 @@ func TestParseKeys(t *testing.T) {
 				t.Fatalf("got %d keys, want %d", len(got), len(tt.want))
 			}
 			for k, id := range tt.want {
-				if got[k] != id {
-					t.Fatalf("key of %s: got %+v", id.Name, got[k])
+				if g := got[k]; g.Name != id.Name || g.ReadOnly != id.ReadOnly || !strings.HasPrefix(g.Fingerprint, "SHA256:") {
+					t.Fatalf("key of %s: got %+v", id.Name, g)
 				}
 			}
 		})
@@ -191,5 +192,19 @@ func TestProfileFromClientEnv(t *testing.T) {
 		if got := Profile(tt.env); got != tt.want {
 			t.Errorf("Profile(%q) = %v, want %v", tt.env, got, tt.want)
 		}
+	}
+}
+
+// A name held by a key of the authorized file cannot be claimed by
+// another key in the read-only file either.
+func TestOneNameOneKeyAcrossFiles(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	dir := t.TempDir()
+	auth, ro := filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "read_only_keys")
+	os.WriteFile(auth, []byte(line(a, "alice")+"\n"), 0o600)
+	os.WriteFile(ro, []byte("\n"+line(b, "alice")+"\n"), 0o600)
+	_, err := NewKeyring(auth, ro, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), ro+":2") || !strings.Contains(err.Error(), auth+":1") {
+		t.Fatalf("two keys named alice across files: %v", err)
 	}
 }

@@ -40,11 +40,14 @@ type Config struct {
 	ReadOnlyKeys   string        // optional
 	IdleTimeout    time.Duration // no input this long ends a session; 0: never
 	MaxTimeout     time.Duration // a session's longest life; 0: no limit
-	Dashboard      tui.Options   // each session's, its Actor the key's name
-	FeedName       string        // the feed's name on the dashboard (the hub's name)
-	FPS            int           // the renderer's frames per second
-	Timings        client.Timings
-	Logger         *slog.Logger
+	// HandshakeTimeout: a connection not authenticated by then is
+	// closed (default 30s), so one that says nothing holds nothing.
+	HandshakeTimeout time.Duration
+	Dashboard        tui.Options // each session's, its Actor the key's name
+	FeedName         string      // the feed's name on the dashboard (the hub's name)
+	FPS              int         // the renderer's frames per second
+	Timings          client.Timings
+	Logger           *slog.Logger
 }
 
 // Server is the SSH front end of one hub.
@@ -76,6 +79,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.FeedName == "" {
 		cfg.FeedName = "hub"
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 30 * time.Second
 	}
 	if cfg.Timings == (client.Timings{}) {
 		cfg.Timings = client.DefaultTimings()
@@ -119,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 		)),
 		func(srv *charmssh.Server) error {
 			srv.AddHostKey(signer)
-			srv.HandshakeTimeout = 30 * time.Second
+			srv.HandshakeTimeout = cfg.HandshakeTimeout
 			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 				log.Info("ssh: connection refused", "remote", c.RemoteAddr(), "err", err)
 			}
@@ -150,7 +156,7 @@ func (s *Server) allow(ctx charmssh.Context, key charmssh.PublicKey) bool {
 		s.log.Debug("ssh: unknown key", "remote", ctx.RemoteAddr(), "user", ctx.User(), "fingerprint", gossh.FingerprintSHA256(key))
 		return false
 	}
-	s.log.Debug("ssh: key accepted", "remote", ctx.RemoteAddr(), "responder", id.Name, "read_only", id.ReadOnly)
+	s.log.Debug("ssh: key accepted", "remote", ctx.RemoteAddr(), "responder", id.Name, "key", id.Fingerprint, "read_only", id.ReadOnly)
 	return true
 }
 

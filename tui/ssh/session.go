@@ -72,7 +72,8 @@ func (s *Server) session(next charmssh.Handler) charmssh.Handler {
 		}
 		s.active.Add(1)
 		start := time.Now()
-		s.log.Info("ssh: session started", "session", ss.id, "responder", who.Name, "read_only", who.ReadOnly, "remote", sess.RemoteAddr())
+		s.log.Info("ssh: session started", "session", ss.id, "responder", who.Name, "key", who.Fingerprint, "read_only", who.ReadOnly, "remote", sess.RemoteAddr())
+		s.cfg.Hub.SignedIn(who.Name, protocol.ViaSSH, who.Fingerprint, who.ReadOnly)
 		s.mu.Lock()
 		s.live[sess] = ss // one connection may carry several sessions
 		s.mu.Unlock()
@@ -85,7 +86,7 @@ func (s *Server) session(next charmssh.Handler) charmssh.Handler {
 			s.mu.Unlock()
 			reason := ss.close(sess.Context())
 			s.active.Add(-1)
-			s.log.Info("ssh: session ended", "session", ss.id, "responder", who.Name, "after", time.Since(start).Round(time.Second), "reason", reason)
+			s.log.Info("ssh: session ended", "session", ss.id, "responder", who.Name, "key", who.Fingerprint, "after", time.Since(start).Round(time.Second), "reason", reason)
 			switch reason {
 			case "idle":
 				wish.Printf(sess, "\r\nvigil: no input for %s: session ended\r\n", s.cfg.IdleTimeout)
@@ -101,7 +102,7 @@ func (s *Server) open(sess charmssh.Session, who Identity) (*session, error) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	stop := context.AfterFunc(sess.Context(), cancel) // the connection dropped
 	ss := &session{id: s.nextID.Add(1), who: who, ctx: ctx, cancel: func() { stop(); cancel() }, ended: make(chan struct{})}
-	principal := server.Principal{Actor: who.Name, ReadOnly: who.ReadOnly, Via: protocol.ViaSSH}
+	principal := server.Principal{Actor: who.Name, ReadOnly: who.ReadOnly, Via: protocol.ViaSSH, Key: who.Fingerprint}
 	feed := client.FeedConfig{
 		Name: s.cfg.FeedName, URL: "ws://in-process" + feedPath,
 		Dial: s.mem.dialer(principal), Actor: who.Name, Via: protocol.ViaSSH,

@@ -53,6 +53,7 @@ type fixture struct {
 	dir  string
 	keys map[string]string // name -> private key file
 	stop func()
+	jn   *journal.Journal
 }
 
 func writeClientKey(t *testing.T, dir, name string) (path string, authorized string) {
@@ -77,6 +78,13 @@ func writeClientKey(t *testing.T, dir, name string) (path string, authorized str
 }
 
 func startFixture(t *testing.T, idle, maxLife time.Duration) *fixture {
+	t.Helper()
+	return startFixtureWith(t, idle, maxLife, nil)
+}
+
+// startFixtureWith is startFixture with tweak applied to the server's
+// configuration.
+func startFixtureWith(t *testing.T, idle, maxLife time.Duration, tweak func(*Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{t: t, dir: dir, keys: map[string]string{}}
@@ -103,16 +111,21 @@ func startFixture(t *testing.T, idle, maxLife time.Duration) *fixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.jn = j
 	f.hub = server.NewHub(j, server.Options{Name: "hub-test", Logger: log})
 	res := f.hub.Apply(protocol.Command{ID: "c-setup", Op: protocol.OpDeclare, Actor: "setup", Title: "Mail down on web-3", Severity: "SEV2", Kind: "outage"}, true, nil)
 	if res.Code != "" {
 		t.Fatalf("declare: %s", res.Frame)
 	}
-	f.srv, err = New(Config{
+	cfg := Config{
 		Hub: f.hub, HostKey: filepath.Join(dir, "data", "ssh_host_ed25519_key"),
 		AuthorizedKeys: filepath.Join(dir, "authorized_keys"), ReadOnlyKeys: filepath.Join(dir, "read_only_keys"),
 		IdleTimeout: idle, MaxTimeout: maxLife, Dashboard: tui.Options{}, FeedName: "hub-test", FPS: 30, Logger: log,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	f.srv, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,6 +356,8 @@ func TestReadOnlyKeyCannotTick(t *testing.T) {
 	seq := f.hub.Seq()
 	x := f.openTmux("bob", f.sshArgs("bob"))
 	x.waitFor("the dashboard", contains("INC-1", "4 Checklist"))
+	eventually(t, "bob's sign-in journaled", func() bool { return f.hub.Seq() == seq+1 })
+	seq = f.hub.Seq()
 	x.keys("4")
 	x.waitFor("the checklist", contains("Acknowledge and take ownership"))
 	x.keys("Space")
@@ -399,7 +414,7 @@ func TestColourAndClipboardAsInALocalTerminal(t *testing.T) {
 		x.waitFor("the copy notice", contains("copied to your clipboard"))
 		eventually(t, "the draft in tmux's paste buffer", func() bool {
 			out, err := exec.Command("tmux", "-S", x.socket, "show-buffer").CombinedOutput()
-			return err == nil && strings.Contains(string(out), "Mail down on web-3")
+			return err == nil && strings.Contains(string(out), "Service disruption")
 		})
 	}
 }

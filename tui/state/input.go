@@ -96,6 +96,10 @@ type Health struct {
 	// hub holds.
 	Compacted bool
 	Oldest    uint64
+	// TokenEnv is the variable the dashboard reads the feed's token from;
+	// TokenSent whether it held one.
+	TokenEnv  string
+	TokenSent bool
 }
 
 // Event is an ordered feed event, seen exactly once.

@@ -60,6 +60,9 @@ type Service struct {
 	State, Detail    string
 	Since, Received  time.Time
 	Changes          []time.Time
+	// Previous is the state before the newest change ("" before any):
+	// an expiry that went from warn to ok was renewed.
+	Previous string
 }
 
 // FlapWindow and FlapChanges: this many state changes within the window
@@ -106,6 +109,11 @@ type Notice struct {
 	At    time.Time
 	Text  string
 	Error bool
+	// Progress marks a notice that says a command is on its way
+	// ("declaring SEV1 outage: …"): it goes when the hub acknowledges
+	// Command, the first command queued after it.
+	Progress bool
+	Command  string
 }
 
 // Alert is something worth the terminal bell: once per event.
@@ -128,12 +136,22 @@ type State struct {
 	refused   map[string]Refused // by incident + "/" + item
 	overdue   map[string]bool    // incident + "/" + item
 	gapStart  map[string]gap
+	// wasLive holds the feeds synced at least once: only they can lose
+	// sight of anything (a feed never connected has no gap, it has not
+	// started).
+	wasLive map[string]bool
+	// latestBy is, per feed, the latest time of a responder's entry
+	// journaled so far: one journaled after it with an earlier time
+	// arrived late (a note made offline).
+	latestBy  map[string]time.Time
 	alerts    []Alert
 	presence  map[string][]protocol.Watcher // by feed
 	published map[string]string             // publish ref -> incident/item it was for
 	delivery  map[string]map[string]string  // incident/item -> channel -> latest outcome
 	Notice    Notice
 	paging    paging
+	pages     pageBook   // pages and who is on call (pages.go)
+	hubLoads  []*HubLoad // hosts' history from their hub, newest asked last
 
 	// Versions move when what they name changes, so views can cache.
 	HostsVersion, ServicesVersion, IncidentsVersion, TimelineVersion, HealthVersion, PresenceVersion uint64
@@ -161,7 +179,7 @@ func New(th Thresholds, timelineCap int) *State {
 		hosts:      map[string]*Host{}, services: map[string]*Service{},
 		incidents: map[string]*Incident{}, Timeline: NewTimeline(timelineCap),
 		pending: map[string]*Pending{}, refused: map[string]Refused{},
-		overdue: map[string]bool{}, gapStart: map[string]gap{}, presence: map[string][]protocol.Watcher{},
+		overdue: map[string]bool{}, gapStart: map[string]gap{}, wasLive: map[string]bool{}, latestBy: map[string]time.Time{}, presence: map[string][]protocol.Watcher{},
 		published: map[string]string{}, delivery: map[string]map[string]string{},
 		downFeeds: map[string]bool{},
 		paging:    newPaging(),
@@ -244,6 +262,9 @@ func (s *State) applyService(st *ServiceState, now time.Time) {
 		sv = &Service{Host: host, Name: name}
 		s.services[key] = sv
 	}
+	if sv.State != "" && sv.State != st.Service.State {
+		sv.Previous = sv.State
+	}
 	sv.Feed, sv.State, sv.Detail = st.Feed, st.Service.State, Sanitize(st.Service.Detail)
 	sv.Since, sv.Received, sv.Changes = st.Service.Since.Time, st.Received, append(sv.Changes[:0], st.Changes...)
 	if sv.State == protocol.StateDown && !wasDown && len(st.Changes) > 0 {
@@ -293,10 +314,14 @@ func (s *State) applyEvent(e Event, now time.Time) {
 			s.Timeline.SetClosed(in.ID, in.Resolved())
 			s.IncidentsVersion++
 		case *protocol.Entry:
-			s.Timeline.Add(entryOf(v.Feed, m))
+			s.Timeline.Add(s.markLate(entryOf(v.Feed, m)))
 			s.TimelineVersion++
 			s.noteDelivery(m)
+		case *protocol.PageMsg:
+			s.applyPage(v.Feed, m)
 		}
+	case OncallEvent:
+		s.applyOncall(v)
 	case PresenceEvent:
 		ws := make([]protocol.Watcher, 0, len(v.Watchers))
 		for _, w := range v.Watchers {
@@ -307,6 +332,7 @@ func (s *State) applyEvent(e Event, now time.Time) {
 	case ResetEvent:
 		s.dropFeed(v.Feed)
 		s.forgetPaging(v.Feed)
+		s.forgetPages(v.Feed)
 		delete(s.presence, v.Feed)
 		s.PresenceVersion++
 		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
@@ -316,17 +342,26 @@ func (s *State) applyEvent(e Event, now time.Time) {
 		s.Notice = Notice{At: now, Text: Sanitize(v.Text), Error: v.Error}
 	case QueuedEvent:
 		s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
+		if s.Notice.Progress && s.Notice.Command == "" {
+			s.Notice.Command = v.Command.ID
+		}
 		if v.Command.Op == protocol.OpCheck {
 			delete(s.refused, itemKey(v.Command.Incident, v.Command.Item))
 		}
 		s.IncidentsVersion++
 	case AckEvent:
 		delete(s.pending, v.ID)
+		if s.Notice.Progress && s.Notice.Command == v.ID {
+			s.Notice = Notice{} // done: the timeline and the panes show what it did
+		}
 		s.IncidentsVersion++
 	case NackEvent:
 		p := s.pending[v.ID]
 		delete(s.pending, v.ID)
 		text := fmt.Sprintf("refused (%s): %s", Sanitize(v.Code), Sanitize(v.Error))
+		if v.Code == protocol.CodeForbidden && strings.Contains(v.Error, "token") {
+			text += tokenHint(s.FeedHealth(v.Feed))
+		}
 		if p != nil {
 			text = p.Cmd.Op + " " + text
 			if p.Cmd.Op == protocol.OpCheck {
@@ -356,10 +391,11 @@ func (s *State) applyStatus(v StatusEvent) {
 	switch v.State {
 	case FeedDisconnected, FeedRefused:
 		s.dropAsks(v.Feed) // a request is not kept across a disconnect
-		if _, open := s.gapStart[v.Feed]; !open {
+		if _, open := s.gapStart[v.Feed]; !open && s.wasLive[v.Feed] {
 			s.gapStart[v.Feed] = gap{from: v.At, reason: Sanitize(v.Reason)}
 		}
 	case FeedSynced:
+		s.wasLive[v.Feed] = true
 		if g, open := s.gapStart[v.Feed]; open {
 			delete(s.gapStart, v.Feed)
 			s.Timeline.Add(Entry{Feed: v.Feed, At: g.from, Actor: v.Feed, Kind: KindGap,

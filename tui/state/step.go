@@ -135,6 +135,10 @@ func stateOf(in *Incident, it *protocol.Item, st incident.Status, now time.Time)
 		if in.Resolved() && it.After != protocol.AfterResolved && !it.Done() {
 			word = "not done"
 		}
+		if st.PassedAtDeclare {
+			// Its deadline was gone before anyone could meet it.
+			word += " · " + declaredAhead(in)
+		}
 		v.Status = []Span{{Text: word}}
 	case incident.StepDueIn:
 		v.Status = []Span{{Text: "due in " + Countdown(st.Left(now))}}
@@ -157,6 +161,8 @@ func doneText(in *Incident, it *protocol.Item, st incident.Status, now time.Time
 	text := "✓ " + it.DoneAt.In(zone).Format("15:04") + by
 	if late := incident.Lateness(&in.Incident, it); late > 0 && it.Every == nil {
 		text += " (" + Countdown(late) + " late)"
+	} else if it.Every == nil && incident.PassedAtDeclare(&in.Incident, it) {
+		text += " (" + declaredAhead(in) + ")"
 	}
 	if it.Every != nil {
 		text = fmt.Sprintf("#%d last %s", it.Count, text)
@@ -201,4 +207,13 @@ func Countdown(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", h, m)
 	}
 	return fmt.Sprintf("%02d:%02d", d/time.Minute, (d%time.Minute)/time.Second)
+}
+
+// declaredAhead is how far ahead a maintenance was declared, for a step
+// whose deadline had passed by then.
+func declaredAhead(in *Incident) string {
+	if a := incident.DeclaredAhead(&in.Incident); a != "" {
+		return a
+	}
+	return "declared after its deadline"
 }

@@ -17,6 +17,10 @@ func TestPresentStep(t *testing.T) {
 	open := &Incident{Incident: protocol.Incident{ID: "INC-1", Kind: "outage", Status: protocol.StatusInvestigating, OpenedAt: protocol.At(opened)}}
 	resolved := &Incident{Incident: protocol.Incident{ID: "INC-2", Kind: "outage", Status: protocol.StatusResolved, OpenedAt: protocol.At(opened), ResolvedAt: at(5)}}
 	plain := func(s string) Span { return Span{Text: s} }
+	// A maintenance declared 48 hours ahead: its week-ahead step was past
+	// before anyone could do it.
+	soon := &Incident{Incident: protocol.Incident{ID: "M-1", Kind: "maintenance", Status: protocol.StatusInvestigating, OpenedAt: protocol.At(opened),
+		ScheduledStart: protocol.TimePtr(opened.Add(48 * time.Hour))}}
 
 	tests := []struct {
 		name  string
@@ -41,6 +45,10 @@ func TestPresentStep(t *testing.T) {
 			StepFacts{}, StepView{Box: "[-]", Line: ToneWaiting, Status: []Span{plain("after resolution")}}},
 		{"after resolution, due", resolved, protocol.Item{ID: "a", After: protocol.AfterResolved, Due: dur(30)},
 			StepFacts{}, StepView{Box: "[ ]", Status: []Span{plain("due in 25:00")}}},
+		{"a week ahead, declared two days ahead", soon, protocol.Item{ID: "a", Due: dur(-168 * 60)},
+			StepFacts{}, StepView{Box: "[ ]", Status: []Span{plain("to do · declared 2 days ahead")}}},
+		{"a week ahead, done two days ahead", soon, protocol.Item{ID: "a", Due: dur(-168 * 60), DoneAt: at(4), DoneBy: who("ann")},
+			StepFacts{}, StepView{Box: "[✓]", BoxTone: ToneDone, Status: []Span{{"✓ 10:04 ann (declared 2 days ahead)", ToneDone}}}},
 		{"left undone at resolution", resolved, protocol.Item{ID: "a", Due: dur(5)},
 			StepFacts{}, StepView{Box: "[ ]", Status: []Span{plain("not done")}}},
 		{"repeating, first due", open, protocol.Item{ID: "a", Every: dur(30)},

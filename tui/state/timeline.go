@@ -22,6 +22,9 @@ type Entry struct {
 	Received time.Time
 	Evidence *Evidence // for kind evidence: what ran on Host
 	Outcome  string    // for kind delivery: delivered, retrying or failed
+	// LateAfter is set on a responder's entry journaled after one of a
+	// later time (made offline, sent on reconnecting): that time.
+	LateAfter time.Time
 
 	key int64 // position in the timeline: entries are held in key order
 }
@@ -129,6 +132,9 @@ func (t *Timeline) Add(e Entry) {
 	}
 	if t.tailKey() > math.MaxInt64/2 {
 		t.renumber() // after some 67 million entries: keys start low again
+	}
+	if !e.LateAfter.IsZero() && t.insertByTime(e) {
+		return
 	}
 	e.key = 0
 	if len(t.entries) > 0 {
@@ -478,4 +484,45 @@ func (t *Timeline) DropFeed(feed string) {
 	delete(t.Evicted, feed)
 	t.reindex()
 	t.Shifts++
+}
+
+// lateReach is how far back from the newest entry a late arrival is put
+// in time order: a note made offline for minutes, not a day's journal.
+const lateReach = 512
+
+// insertByTime puts e, a late arrival (journaled after entries of later
+// times), before the newest entries whose time is after its own, so the
+// timeline reads in time order; false when it belongs at the end. Within
+// its feed it is then the one entry whose key does not follow its seq;
+// lookups by seq stay sound (its seq is the feed's newest) and reindex
+// sorts by seq.
+func (t *Timeline) insertByTime(e Entry) bool {
+	n := len(t.entries)
+	p := n
+	for p > 0 && n-p < lateReach && t.entries[p-1].At.After(e.At) {
+		p--
+	}
+	if p == n {
+		return false
+	}
+	key := func() (int64, bool) {
+		next := t.entries[p].key
+		prev := next - 2*spacing
+		if p > 0 {
+			prev = t.entries[p-1].key
+		}
+		return prev + (next-prev)/2, next-prev >= 2
+	}
+	k, ok := key()
+	if !ok {
+		t.renumber()
+		k, _ = key()
+	}
+	e.key = k
+	t.insert([]Entry{e})
+	t.Shifts++
+	if len(t.entries) > t.cap {
+		t.evict(len(t.entries) - t.cap*9/10)
+	}
+	return true
 }

@@ -1,0 +1,412 @@
+// Package history keeps every host's load on the hub's disk, so a review
+// can see what the machines were doing before anyone looked: load1, CPUs
+// and memory at 10 seconds for 48 hours and at 5 minutes (the peak of
+// each 5 minutes) for 90 days.
+//
+// Each host has one file of two fixed rings, so the store is bounded by
+// construction: 12 bytes a slot, 17,280 fine and 25,920 coarse slots,
+// 518,400 bytes a host (518 MB for 1,000 hosts), whatever the uptime.
+// A slot carries the time it belongs to, so a slot left from an earlier
+// lap of the ring is never read as new, and a restarted hub reads what
+// its predecessor wrote. Nothing is kept in memory but a bounded queue of
+// samples to write and a bounded set of open files.
+package history
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+)
+
+// Resolutions and how long each is kept.
+const (
+	FineStep     = 10 * time.Second
+	FineKeep     = 48 * time.Hour
+	CoarseStep   = 5 * time.Minute
+	CoarseKeep   = 90 * 24 * time.Hour
+	fineSlots    = int(FineKeep / FineStep)
+	coarseSlots  = int(CoarseKeep / CoarseStep)
+	slotBytes    = 12
+	headerBytes  = 16
+	fileBytes    = headerBytes + (fineSlots+coarseSlots)*slotBytes
+	coarseOffset = headerBytes + fineSlots*slotBytes
+	magic        = "VGLH\x00\x00\x00\x01"
+)
+
+// FileBytes is what one host costs on disk.
+const FileBytes = fileBytes
+
+// Dir is the store's directory inside the hub's data directory.
+const Dir = "history"
+
+// maxOpen bounds the open files: a fleet larger than this reopens files,
+// it does not run out of descriptors (Go raises the soft limit to the
+// hard one, commonly 4096 or more, at start).
+const maxOpen = 1024
+
+// queueSize bounds the samples waiting to be written; beyond it a sample
+// is dropped (and counted) rather than slowing the hub.
+const queueSize = 8192
+
+// Store is the load history of every host.
+type Store struct {
+	dir   string
+	queue chan protocol.Load
+	now   func() time.Time
+
+	mu      sync.Mutex
+	open    map[string]*os.File
+	dropped uint64
+}
+
+// Open opens (creating) the store under dataDir, removing the files of
+// hosts silent for longer than the coarse ring keeps.
+func Open(dataDir string, now func() time.Time) (*Store, error) {
+	if now == nil {
+		now = time.Now
+	}
+	dir := filepath.Join(dataDir, Dir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	s := &Store{dir: dir, queue: make(chan protocol.Load, queueSize), now: now, open: map[string]*os.File{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && now().Sub(info.ModTime()) > CoarseKeep {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	return s, nil
+}
+
+// Add queues a sample to be written by Run; it never blocks.
+func (s *Store) Add(l protocol.Load) {
+	select {
+	case s.queue <- l:
+	default:
+		s.mu.Lock()
+		s.dropped++
+		s.mu.Unlock()
+	}
+}
+
+// Dropped is how many samples the queue had no room for.
+func (s *Store) Dropped() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+// Run writes queued samples until ctx ends, then closes the files.
+func (s *Store) Run(ctx context.Context) {
+	defer s.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case l := <-s.queue:
+			s.Write(l)
+		}
+	}
+}
+
+// Close closes the open files; the store opens them again when used.
+func (s *Store) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, f := range s.open {
+		f.Close()
+		delete(s.open, h)
+	}
+}
+
+// fileName keeps any host name inside the directory ("..", "a/b").
+func fileName(host string) string { return "h-" + url.PathEscape(host) + ".load" }
+
+func (s *Store) file(host string, create bool) (*os.File, error) {
+	if f := s.open[host]; f != nil {
+		return f, nil
+	}
+	if !create {
+		f, err := os.Open(filepath.Join(s.dir, fileName(host)))
+		return f, err
+	}
+	if len(s.open) >= maxOpen {
+		for h, f := range s.open { // any one: a fleet this large reopens some
+			f.Close()
+			delete(s.open, h)
+			break
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, fileName(host)), os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	var head [len(magic)]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil || string(head[:]) != magic {
+		// New, or not a history file: start it empty (sparse: the rings
+		// take disk as they fill).
+		err := f.Truncate(0)
+		if err == nil {
+			err = f.Truncate(int64(fileBytes))
+		}
+		if err == nil {
+			_, err = f.WriteAt([]byte(magic), 0)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	s.open[host] = f
+	return f, nil
+}
+
+// slot is one stored sample: the time it belongs to (in steps since the
+// epoch; 0 is empty), the peak load1, memory in hundredths of a percent
+// plus one (0: not reported), CPUs.
+type slot struct {
+	stamp uint32
+	load1 float32
+	mem   uint16
+	cpus  uint16
+}
+
+func (sl slot) put(b []byte) {
+	binary.LittleEndian.PutUint32(b[0:], sl.stamp)
+	binary.LittleEndian.PutUint32(b[4:], math.Float32bits(sl.load1))
+	binary.LittleEndian.PutUint16(b[8:], sl.mem)
+	binary.LittleEndian.PutUint16(b[10:], sl.cpus)
+}
+
+func getSlot(b []byte) slot {
+	return slot{
+		stamp: binary.LittleEndian.Uint32(b[0:]),
+		load1: math.Float32frombits(binary.LittleEndian.Uint32(b[4:])),
+		mem:   binary.LittleEndian.Uint16(b[8:]),
+		cpus:  binary.LittleEndian.Uint16(b[10:]),
+	}
+}
+
+func sampleSlot(l protocol.Load, step time.Duration) slot {
+	sl := slot{stamp: uint32(l.At.Unix() / int64(step/time.Second)), load1: float32(l.Load1), cpus: uint16(min(max(l.CPUs, 0), math.MaxUint16))}
+	if l.MemUsedPct != nil {
+		sl.mem = uint16(math.Round(min(max(*l.MemUsedPct, 0), 100)*100)) + 1
+	}
+	return sl
+}
+
+// merge keeps the peak of two samples of one slot: a 5-minute slot shows
+// the worst of its 5 minutes, not whichever sample came last.
+func merge(old, new slot) slot {
+	if old.stamp != new.stamp {
+		return new
+	}
+	out := new
+	out.load1 = max(old.load1, new.load1)
+	out.mem = max(old.mem, new.mem)
+	if out.cpus == 0 {
+		out.cpus = old.cpus
+	}
+	return out
+}
+
+// Write stores one sample now.
+func (s *Store) Write(l protocol.Load) error {
+	if l.Host == "" || l.At.IsZero() || l.At.Unix() <= 0 || math.IsNaN(l.Load1) || math.IsInf(l.Load1, 0) {
+		return errors.New("load history: a sample needs a host, a time and a load")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.file(l.Host, true)
+	if err != nil {
+		return fmt.Errorf("load history: %w", err)
+	}
+	for _, ring := range []struct {
+		step  time.Duration
+		slots int
+		off   int64
+	}{{FineStep, fineSlots, headerBytes}, {CoarseStep, coarseSlots, int64(coarseOffset)}} {
+		sl := sampleSlot(l, ring.step)
+		at := ring.off + int64(int(sl.stamp)%ring.slots)*slotBytes
+		var b [slotBytes]byte
+		if _, err := f.ReadAt(b[:], at); err == nil {
+			sl = merge(getSlot(b[:]), sl)
+		}
+		sl.put(b[:])
+		if _, err := f.WriteAt(b[:], at); err != nil {
+			return fmt.Errorf("load history: %w", err)
+		}
+	}
+	return nil
+}
+
+// Samples are host's samples from from to to, oldest first: 5-minute
+// peaks before the fine ring's 48 hours, 10-second samples within it; at
+// most limit of them (the oldest), and more when the range held more.
+func (s *Store) Samples(host string, from, to time.Time, limit int) (samples []protocol.LoadSample, more bool, err error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.file(host, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load history: %w", err)
+	}
+	if s.open[host] != f {
+		defer f.Close()
+		var head [len(magic)]byte
+		if st, err := f.Stat(); err != nil || st.Size() != int64(fileBytes) {
+			return nil, false, nil // not (yet) a history file: nothing kept
+		}
+		if _, err := f.ReadAt(head[:], 0); err != nil || string(head[:]) != magic {
+			return nil, false, nil
+		}
+	}
+	// A slot holds the time it belongs to, so whatever the fine ring still
+	// holds of the range is exact: 10 s where it was not yet written over
+	// (the last 48 hours of a host that reports, longer of one that
+	// stopped), the 5-minute peaks before that, nothing beyond 90 days.
+	from = maxTime(from, now.Add(-CoarseKeep))
+	fine, err := readRing(f, headerBytes, fineSlots, FineStep, from, to)
+	if err != nil {
+		return nil, false, err
+	}
+	coarse, err := readRing(f, int64(coarseOffset), coarseSlots, CoarseStep, from, to)
+	if err != nil {
+		return nil, false, err
+	}
+	var out []protocol.LoadSample
+	for _, c := range coarse {
+		if len(fine) > 0 && c.At.Add(CoarseStep).After(fine[0].At.Time) {
+			break
+		}
+		out = append(out, c)
+	}
+	out = append(out, fine...)
+	if limit > 0 && len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+func readRing(f *os.File, off int64, n int, step time.Duration, from, to time.Time) ([]protocol.LoadSample, error) {
+	if to.Before(from) {
+		return nil, nil
+	}
+	secs := int64(step / time.Second)
+	lo, hi := (from.Unix()+secs-1)/secs, to.Unix()/secs
+	if from.Unix()%secs == 0 {
+		lo = from.Unix() / secs
+	}
+	if hi < lo {
+		return nil, nil
+	}
+	// Read only the slots the range covers: a rewind asks for a minute.
+	count := int(min(hi-lo+1, int64(n)))
+	start := int(lo % int64(n))
+	buf := make([]byte, count*slotBytes)
+	first := min(count, n-start)
+	if _, err := f.ReadAt(buf[:first*slotBytes], off+int64(start)*slotBytes); err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	if first < count {
+		if _, err := f.ReadAt(buf[first*slotBytes:], off); err != nil {
+			return nil, fmt.Errorf("load history: %w", err)
+		}
+	}
+	var out []protocol.LoadSample
+	for i := 0; i < count; i++ {
+		sl := getSlot(buf[i*slotBytes:])
+		if sl.stamp == 0 || int64(sl.stamp) < lo || int64(sl.stamp) > hi {
+			continue
+		}
+		ls := protocol.LoadSample{At: protocol.At(time.Unix(int64(sl.stamp)*secs, 0).UTC()), Load1: math.Round(float64(sl.load1)*100) / 100, CPUs: int(sl.cpus)}
+		if sl.mem > 0 {
+			v := float64(sl.mem-1) / 100
+			ls.MemUsedPct = &v
+		}
+		out = append(out, ls)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At.Time) })
+	return out, nil
+}
+
+// At is host's newest sample at or before at and at most a minute older
+// (5 minutes beyond the fine ring): where its load stood then.
+func (s *Store) At(host string, at time.Time) (protocol.LoadSample, bool) {
+	back := time.Minute
+	if at.Before(s.now().Add(-FineKeep)) {
+		back = CoarseStep
+	}
+	got, _, err := s.Samples(host, at.Add(-back), at, 0)
+	if err != nil || len(got) == 0 {
+		return protocol.LoadSample{}, false
+	}
+	return got[len(got)-1], true
+}
+
+// Hosts lists the hosts the store holds.
+func (s *Store) Hosts() []string {
+	entries, _ := os.ReadDir(s.dir)
+	var out []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(e.Name(), "h-"), ".load")
+		if !ok {
+			continue
+		}
+		if h, err := url.PathUnescape(name); err == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// LoadSamples is Samples for the hub's history requests.
+func (s *Store) LoadSamples(ctx context.Context, host string, from, to time.Time, limit int) ([]protocol.LoadSample, bool, error) {
+	return s.Samples(host, from, to, limit)
+}
+
+// LoadsAt is where every host's load stood at at: a rewind's loads. It
+// reads a minute of each host's ring, not its history.
+func (s *Store) LoadsAt(ctx context.Context, at time.Time) ([]protocol.Load, error) {
+	step := FineStep
+	if at.Before(s.now().Add(-FineKeep)) {
+		step = CoarseStep
+	}
+	var out []protocol.Load
+	for _, host := range s.Hosts() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if x, ok := s.At(host, at); ok {
+			out = append(out, protocol.Load{Host: host, At: x.At, Interval: protocol.Duration(step), Load1: x.Load1, CPUs: x.CPUs, MemUsedPct: x.MemUsedPct})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out, nil
+}
