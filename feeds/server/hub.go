@@ -383,6 +383,7 @@ func (h *Hub) publishService(s protocol.Service, what, id string) {
 	if prev == nil {
 		prev = h.lastKnownLocked(key)
 	}
+
 	if prev != nil && prev.State == s.State {
 		s.Since = prev.Since
 	}

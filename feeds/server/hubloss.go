@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 
+	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -72,4 +73,6 @@ func (h *Hub) peerChanged(server, state string) {
 	}
 	h.recordOnce(protocol.Entry{Actor: h.opts.Name, Kind: kind, Text: text, Host: server, Service: HubService, State: state},
 		fmt.Sprintf("hub-%s-%s-after-%d", server, state, last.seq))
+	// Every hub that noticed tells the paging hub; it pages once.
+	h.pageEvent(paging.Event{What: protocol.WhatHub, Host: server, Service: HubService, Text: text, Clear: state == protocol.StateOK})
 }

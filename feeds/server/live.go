@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -39,7 +40,7 @@ func (h *Hub) applyLive(frame []byte) {
 		return
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	var back string
 	switch v := m.(type) {
 	case *protocol.Load:
 		h.loads[v.Host] = frame
@@ -50,11 +51,20 @@ func (h *Hub) applyLive(frame []byte) {
 				s.loads.put(v.Host, frame)
 			}
 		}
+		// A host that moved to another hub is not silent here.
+		if h.fleet.life.heardElsewhere(v.Host, h.opts.Now()) {
+			back = v.Host
+		}
 	case *protocol.Service:
 		key := serviceKey(v.Host, v.Service)
 		h.services[key] = v
 		h.svcFrames[key] = frame
 		h.broadcastLocked(frame)
+	}
+	h.mu.Unlock()
+	if back != "" {
+		h.record(protocol.Entry{Actor: back, Kind: protocol.EntrySystem, Host: back, Text: back + " is reporting again, to another hub"})
+		h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: back, Clear: true})
 	}
 }
 
