@@ -33,9 +33,8 @@ const (
 // applyRemoteLocked applies a record another hub appended: its incident
 // frames become this hub's incidents, its publishes show on this hub's
 // status page, and its transitions are what this hub knows a service was
-// left in (an agent that moves here is not journaled again as new). Its
-// deliveries stay with the hub that journaled the publish: three hubs
-// must not each send it.
+// left in (an agent that moves here is not journaled again as new). Every
+// hub holds the deliveries owed; the one holding the delivery lease sends.
 func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 	for i := range msgs {
 		msg, err := msgs[i].Decode()
@@ -45,6 +44,7 @@ func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 		}
 		h.noteIncidentState(msg)
 		h.board.Observe(msg)
+		h.deliveries.Observe(msg)
 		h.noteTransition(msg)
 		h.observeCustomers(msg)
 	}

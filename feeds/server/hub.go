@@ -60,6 +60,9 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+	// Lease is how long a hub of a cluster owns work it does for all
+	// (deliveries, paging) without renewing it; default 10s.
+	Lease time.Duration
 	// Paging, if set, makes the hub page people (paging.go).
 	Paging *PagingOptions
 	// Metrics are served at /metrics; NewHub makes them if nil.

@@ -36,9 +36,6 @@ type PagingOptions struct {
 	// Heartbeat is fetched every HeartbeatEvery while the hub is healthy.
 	Heartbeat      string
 	HeartbeatEvery time.Duration
-	// Lease is how long a cluster's paging hub owns the paging without
-	// renewing it; another hub takes it over within it (default 10s).
-	Lease time.Duration
 	// Tick is how often escalation timers are looked at; default 1s.
 	Tick time.Duration
 	// Retry is how a failed notification is tried again; default 5 tries,
@@ -86,9 +83,6 @@ func newPager(o *PagingOptions) *pager {
 	opts := *o
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
-	}
-	if opts.Lease <= 0 {
-		opts.Lease = 10 * time.Second
 	}
 	if opts.HeartbeatEvery <= 0 {
 		opts.HeartbeatEvery = time.Minute
@@ -234,7 +228,7 @@ func (h *Hub) startPaging(ctx context.Context) func() {
 	var wg sync.WaitGroup
 	if h.clustered() {
 		wg.Add(1)
-		go func() { defer wg.Done(); h.startClusterPaging(ctx, p.opts.Lease) }()
+		go func() { defer wg.Done(); h.startClusterPaging(ctx, h.lease()) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); h.pagingLoop(ctx) }()

@@ -21,7 +21,6 @@ func PagingFromConfig(s config.Serve, senders map[string]publish.Sender) (*Pagin
 	}
 	po := &PagingOptions{Config: s.PagingConfig(), URL: s.Paging.URL, Secret: secret, Webhooks: map[string]publish.Sender{},
 		Heartbeat: s.Paging.Heartbeat, HeartbeatEvery: s.Paging.HeartbeatInterval()}
-	po.Lease = s.Cluster.Lease.Duration
 	if name := s.Paging.Email; name != "" {
 		e, ok := senders[name].(*publish.Email)
 		if !ok {

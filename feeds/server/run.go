@@ -93,7 +93,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 	}
 	hub := NewHub(j, Options{History: loads,
 		Paging: pagingOpts, Metrics: metrics,
-		Name: name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
+		Lease: s.Cluster.Lease.Duration,
+		Name:  name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration),
 		Agents: agentGrants(s.Agents, secrets.AgentTokens), Site: s.Site(name), Senders: senders,
 		Hosts: knownHosts(s, host), LastLoads: lastLoads,
