@@ -175,6 +175,18 @@ func (h *Hub) pageService(s protocol.Service, from, what string) {
 		return
 	}
 	ev := paging.Event{At: s.At.Time, What: what, Host: s.Host, Service: s.Service, Text: s.Detail}
+	if what == protocol.WhatExpiry {
+		// An expiry pages from its warning on: days ahead is the point.
+		bad := func(state string) bool { return state == protocol.StateWarn || state == protocol.StateDown }
+		switch {
+		case bad(s.State) && !bad(from):
+			h.pageEvent(ev)
+		case !bad(s.State) && bad(from):
+			ev.Clear = true
+			h.pageEvent(ev)
+		}
+		return
+	}
 	switch {
 	case s.State == protocol.StateDown:
 		h.pageEvent(ev)
@@ -200,6 +212,23 @@ func (h *Hub) pageLoad(l protocol.Load, from, to string) {
 			h.pageEvent(ev)
 		}
 	}
+}
+
+// ExpirySink takes the hub's own certificate and domain checks: services
+// like any other, whose warning of an expiry (or the expiry) pages as
+// expiry.
+func (h *Hub) ExpirySink() interface {
+	PublishLoad(protocol.Load)
+	PublishService(protocol.Service)
+} {
+	return expirySink{h}
+}
+
+type expirySink struct{ h *Hub }
+
+func (e expirySink) PublishLoad(l protocol.Load) { e.h.PublishLoad(l) }
+func (e expirySink) PublishService(s protocol.Service) {
+	e.h.publishService(s, protocol.WhatExpiry, "")
 }
 
 func loadText(l protocol.Load) string { return fmt.Sprintf("load1 %.2f on %d CPUs", l.Load1, l.CPUs) }

@@ -476,3 +476,41 @@ func TestAckTokenRefusesAnotherHubsKey(t *testing.T) {
 		t.Fatal("its own token refused")
 	}
 }
+
+// A certificate check's warning pages by a rule on expiry, days before
+// anything is down; renewed, its page resolves by itself.
+func TestExpiryWarningPages(t *testing.T) {
+	r := newPagingRig(t)
+	cfg := pagingConfig()
+	cfg.Rules = []paging.Rule{{Name: "renewals", On: []string{"expiry"}, Hosts: []string{"*"}, Services: []string{"*"},
+		Escalation: "default", Group: 30 * time.Second, Urgency: "high"}}
+	r.stop()
+	r.opts.Paging.Config = cfg
+	r.start(t)
+	cert := func(state, detail string, at time.Time) protocol.Service {
+		return protocol.Service{Host: "hub", Service: "www-cert", State: state, Detail: detail, At: protocol.At(at), Since: protocol.At(at)}
+	}
+	sink := r.hub.ExpirySink()
+	sink.PublishService(cert(protocol.StateOK, "expires in 40 days", pagingT0))
+	r.hub.PublishService(protocol.Service{Host: "hub", Service: "www", State: protocol.StateWarn, At: protocol.At(pagingT0), Since: protocol.At(pagingT0)})
+	r.step(t, pagingT0.Add(time.Minute))
+	if n := len(r.hub.Pages()); n != 0 {
+		t.Fatalf("%d pages before any expiry warned", n)
+	}
+	sink.PublishService(cert(protocol.StateWarn, "expires in 13 days", pagingT0.Add(2*time.Minute)))
+	r.step(t, pagingT0.Add(3*time.Minute))
+	mails := r.mail.received()
+	if len(mails) != 1 || !strings.Contains(mails[0], "To: <alice@example.com>") || !strings.Contains(mails[0], "www-cert") {
+		t.Fatalf("the expiry warning paged %q", mails)
+	}
+	sink.PublishService(cert(protocol.StateDown, "expired", pagingT0.Add(4*time.Minute)))
+	r.step(t, pagingT0.Add(4*time.Minute+time.Second))
+	if ps := r.hub.Pages(); len(ps) != 1 {
+		t.Fatalf("warn then down made %d pages, want one", len(ps))
+	}
+	sink.PublishService(cert(protocol.StateOK, "expires in 89 days", pagingT0.Add(5*time.Minute)))
+	r.step(t, pagingT0.Add(5*time.Minute+time.Second))
+	if p := r.page(t, "PG-1"); p.Status != protocol.PageResolved {
+		t.Fatalf("renewed, the page is %s", p.Status)
+	}
+}

@@ -154,7 +154,11 @@ func startParts(ctx context.Context, wg *sync.WaitGroup, s config.Serve, host st
 	for _, ch := range s.Checks {
 		c := ch.ProbeWith(boot)
 		wg.Add(1)
-		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", hub) }()
+		var sink probe.Sink = hub
+		if c.Type == "tls" || c.Type == "domain" {
+			sink = hub.ExpirySink() // pages on "expiry" from the warning on
+		}
+		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", sink) }()
 	}
 	scrapeClient := &http.Client{}
 	for _, sc := range s.Scrape {
