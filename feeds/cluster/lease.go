@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,7 +16,14 @@ import (
 // lease. The owner writes its key again every third of the lease; a hub
 // that is not the owner tries to create the key, which succeeds only once
 // the owner has not written it for a whole lease (it died or was cut off).
+//
+// A bucket's TTL is all its keys', so each lease duration has its own
+// bucket: a hub holding a 10 s lease must not stretch a 2 s one.
 const leaseBucket = "VIGIL_LEASES"
+
+func leaseBucketFor(lease time.Duration) string {
+	return fmt.Sprintf("%s_%d", leaseBucket, lease.Milliseconds())
+}
 
 // Hold runs work while this hub owns name, until ctx ends: work's context
 // ends when the lease is lost (not renewed in time); work runs again when
@@ -32,7 +40,7 @@ func (j *Journal) Hold(ctx context.Context, name string, lease time.Duration, wo
 	for ctx.Err() == nil {
 		if kv == nil {
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			k, err := j.js.CreateOrUpdateKeyValue(cctx, jetstream.KeyValueConfig{Bucket: leaseBucket, TTL: lease, Replicas: j.opts.Replicas, Storage: jetstream.MemoryStorage})
+			k, err := j.js.CreateOrUpdateKeyValue(cctx, jetstream.KeyValueConfig{Bucket: leaseBucketFor(lease), TTL: lease, Replicas: j.opts.Replicas, Storage: jetstream.MemoryStorage})
 			cancel()
 			if err != nil {
 				j.log.Debug("cluster: the lease bucket", "err", err)
