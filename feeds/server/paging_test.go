@@ -105,7 +105,7 @@ func newPagingRig(t *testing.T) *pagingRig {
 // start opens the journal and a hub over it, serving its mux: a start,
 // or a restart after stop.
 func (r *pagingRig) start(t *testing.T) {
-	j, _, err := journal.Open(r.dir)
+	j, _, err := journal.OpenWith(r.dir, journal.Options{Now: r.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,5 +512,44 @@ func TestExpiryWarningPages(t *testing.T) {
 	r.step(t, pagingT0.Add(5*time.Minute+time.Second))
 	if p := r.page(t, "PG-1"); p.Status != protocol.PageResolved {
 		t.Fatalf("renewed, the page is %s", p.Status)
+	}
+}
+
+// A rewind shows each page as its frame stood at the moment.
+func TestRewindShowsPagesAsTheyStood(t *testing.T) {
+	r := newPagingRig(t)
+	r.hub.PublishService(protocol.Service{Host: "shared-04", Service: "exim", State: protocol.StateDown,
+		At: protocol.At(pagingT0), Since: protocol.At(pagingT0)})
+	r.step(t, pagingT0.Add(30*time.Second))
+	r.clock.set(pagingT0.Add(2 * time.Minute))
+	if res := r.hub.Apply(protocol.Command{ID: "c-ack", Actor: "alice", Op: protocol.OpAck, Page: "PG-1"}, true, nil); res.Code != "" {
+		t.Fatalf("ack: %s", res.Frame)
+	}
+	r.step(t, pagingT0.Add(3*time.Minute))
+	for _, tt := range []struct {
+		at   time.Time
+		want string // the page's status, "" for none
+	}{
+		{pagingT0.Add(-time.Minute), ""},
+		{pagingT0.Add(time.Minute), protocol.PageTriggered},
+		{pagingT0.Add(3 * time.Minute), protocol.PageAcknowledged},
+	} {
+		ans, err := r.hub.Rewind(context.Background(), tt.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, frame := range ans.Pages {
+			m, err := protocol.Decode(frame)
+			if err != nil {
+				t.Fatalf("a rewind's page frame: %v", err)
+			}
+			if pg := m.(*protocol.PageMsg).Page; pg.ID == "PG-1" {
+				got = pg.Status
+			}
+		}
+		if got != tt.want {
+			t.Errorf("rewound to %s: PG-1 %q, want %q", tt.at.Format(time.TimeOnly), got, tt.want)
+		}
 	}
 }
