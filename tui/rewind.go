@@ -211,6 +211,13 @@ func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
 		}
 		msgs = append(msgs, msg{r.Incidents[i].Seq, &r.Incidents[i]})
 	}
+	for _, frame := range r.Pages {
+		if pm, err := protocol.Decode(frame); err == nil {
+			if pg, ok := pm.(*protocol.PageMsg); ok && pg.Page.ID != "" {
+				msgs = append(msgs, msg{0, pg}) // a page frame carries no seq; it stands alone
+			}
+		}
+	}
 	rw.entries = rw.entries[:0]
 	for i := range r.Entries {
 		if r.Entries[i].Seq == 0 || r.Entries[i].Text == "" {

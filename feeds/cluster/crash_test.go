@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -45,6 +46,20 @@ func healthy(addr string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// streamLeaderOf is the stream leader a hub's /healthz names.
+func streamLeaderOf(addr string) string {
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var health struct {
+		Cluster Status `json:"cluster"`
+	}
+	json.NewDecoder(resp.Body).Decode(&health)
+	return health.Cluster.StreamLeader
+}
+
 // A hub's process is killed (SIGKILL: no goodbye to its peers, its
 // stream leadership lost with it) while a responder sends commands: the
 // responder moves on, nothing acknowledged is lost or applied twice, and
@@ -86,7 +101,15 @@ func TestKilledHubProcessLosesNothingAcknowledged(t *testing.T) {
 	for _, f := range feeds {
 		urls = append(urls, "ws://"+f+"/feed")
 	}
-	cl := &wsClient{urls: urls}
+	// The responder starts on the hub whose node leads the stream, as
+	// /healthz says: its SIGKILL is the worst case, a new leader must be
+	// elected before anything is appended.
+	var leader int
+	waitFor(t, "a stream leader in /healthz", 30*time.Second, func() bool {
+		leader = slices.Index(routes, streamLeaderOf(feeds[0]))
+		return leader >= 0
+	})
+	cl := &wsClient{urls: urls, at: leader}
 	defer cl.close()
 	if ans, _, err := cl.send(declare("c-declare")); err != nil {
 		t.Fatal(err)
@@ -99,7 +122,7 @@ func TestKilledHubProcessLosesNothingAcknowledged(t *testing.T) {
 		return cl.hub
 	})
 	acked, victim := run.acked, run.victim
-	t.Logf("SIGKILL of hub %d's process: first ack on another hub after %v; longest time between two acks %v; %d nack unavailable meanwhile; %d of %d acked", victim, run.failover, run.stall, run.nacks, len(acked), n)
+	t.Logf("SIGKILL of hub %d's process (it led the stream: %v): first ack on another hub after %v; longest time between two acks %v; %d nack unavailable meanwhile; %d of %d acked", victim, victim == leader, run.failover, run.stall, run.nacks, len(acked), n)
 	if os.Getenv("VIGIL_CRASH_LOGS") != "" {
 		for i, p := range procs {
 			data, _ := os.ReadFile(p.log)

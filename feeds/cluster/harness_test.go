@@ -26,6 +26,8 @@ type testCluster struct {
 	dirs   []string
 	hubs   []*testHub
 	opts   Options
+	// onHub, if set, is called with each hub before it serves.
+	onHub func(i int, h *server.Hub)
 }
 
 type testHub struct {
@@ -57,7 +59,7 @@ func freeAddrs(t testing.TB, n int) []string {
 	return out
 }
 
-func newTestCluster(t testing.TB, n int, opts Options) *testCluster {
+func newTestCluster(t testing.TB, n int, opts Options, onHub ...func(i int, h *server.Hub)) *testCluster {
 	t.Helper()
 	if opts.Replicas == 0 {
 		opts.Replicas = n
@@ -66,6 +68,9 @@ func newTestCluster(t testing.TB, n int, opts Options) *testCluster {
 		opts.CommitTimeout = 3 * time.Second
 	}
 	c := &testCluster{t: t, routes: freeAddrs(t, n), feeds: freeAddrs(t, n), hubs: make([]*testHub, n), opts: opts}
+	if len(onHub) > 0 {
+		c.onHub = onHub[0]
+	}
 	for range n {
 		c.dirs = append(c.dirs, t.TempDir())
 	}
@@ -114,7 +119,7 @@ func (c *testCluster) start(i int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	opts := c.opts
-	opts.Quorum = node.Quorum
+	opts.Quorum, opts.Reaches, opts.Routed = node.Quorum, node.Reaches, node.Routed
 	j, err := Open(ctx, nc, c.dirs[i], opts)
 	if err != nil {
 		nc.Close()
@@ -122,6 +127,9 @@ func (c *testCluster) start(i int) error {
 		return err
 	}
 	h := server.NewHub(j, server.Options{Name: name})
+	if c.onHub != nil {
+		c.onHub(i, h)
+	}
 	ln, err := net.Listen("tcp", c.feeds[i])
 	if err != nil {
 		j.Close()

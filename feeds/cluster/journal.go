@@ -59,9 +59,15 @@ const (
 type Options struct {
 	// Replicas of the stream: the cluster's size (3 or 5). Default 1.
 	Replicas int
-	// CommitTimeout is how long an append waits for a majority before it
-	// is refused (journal.ErrUnavailable). Default 5s.
+	// CommitTimeout is how long an append of a hub that reaches no
+	// majority of its cluster waits for one before it is refused
+	// (journal.ErrUnavailable). Default 5s.
 	CommitTimeout time.Duration
+	// ElectionWait is how long an append of a hub that does reach a
+	// majority waits for the stream to take it (a new stream leader is
+	// being elected: nats-server takes 4-9 s) before it is refused.
+	// Default 30s.
+	ElectionWait time.Duration
 	// SegmentBytes of the hub's local copy (a file journal).
 	SegmentBytes int64
 	Logger       *slog.Logger
@@ -70,6 +76,13 @@ type Options struct {
 	// a proposal a minority leader accepted could still be committed
 	// once the cluster heals, after the command was refused.
 	Quorum func() bool
+	// Reaches, if set, says whether this hub's node has a route to the
+	// named server (Node.Reaches): a stream reader on a server it no
+	// longer reaches is replaced at once.
+	Reaches func(server string) bool
+	// Routed, if set, names the peers this hub's node has routes to now
+	// (Node.Routed): WatchPeers and ClusterStatus read it.
+	Routed func() []string
 }
 
 // Journal is the JetStream backend: the replicated stream is the journal;
@@ -78,6 +91,7 @@ type Options struct {
 // replay and history cost what they cost on a single hub.
 type Journal struct {
 	js      jetstream.JetStream
+	nc      *nats.Conn // core NATS: the live fleet (live.go)
 	stream  jetstream.Stream
 	replica *journal.Journal
 	id      string
@@ -105,6 +119,11 @@ type Journal struct {
 	failed    error
 	closed    bool
 	iter      jetstream.MessagesContext
+	// readerHost is the server the consumer reading the stream for this
+	// hub lives on (an R1 consumer: placed on any of the stream's peers).
+	readerHost string
+	// leases are the names this hub owns now (lease.go).
+	leases map[string]bool
 }
 
 type recState int
@@ -155,6 +174,9 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 	if opts.CommitTimeout <= 0 {
 		opts.CommitTimeout = 5 * time.Second
 	}
+	if opts.ElectionWait <= 0 {
+		opts.ElectionWait = 30 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -162,7 +184,7 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{js: js, opts: opts, log: opts.Logger, starting: true}
+	j := &Journal{js: js, nc: nc, opts: opts, log: opts.Logger, starting: true}
 	j.cond = sync.NewCond(&j.mu)
 	if j.stream, j.id, err = ensureStream(ctx, js, opts, j.log); err != nil {
 		return nil, err
@@ -489,12 +511,17 @@ func (j *Journal) nextToSend() *record {
 	return nil
 }
 
-// publish sends one stream message, retrying while no majority
-// answers, until CommitTimeout. A message of one command's record has
-// the command id as its Nats-Msg-Id; a group's ids are checked by the
-// hubs (Applied) once Nats-Expected-Last-Sequence has ordered them.
+// publish sends one stream message until a majority stores it. A hub
+// that reaches a majority of its peers waits through a stream leader's
+// election (up to ElectionWait) rather than refuse; one cut off refuses
+// after CommitTimeout. Each try waits at most publishTry for its answer:
+// a try sent to a leader that died is never answered, and the next,
+// with the same Nats-Msg-Id, reaches the new leader, which stores it
+// once. A message of one command's record has the command id as its
+// Nats-Msg-Id; a group's ids are checked by the hubs (Applied) once
+// Nats-Expected-Last-Sequence has ordered them.
 func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, error) {
-	deadline := time.Now().Add(j.opts.CommitTimeout)
+	start := time.Now()
 	r := batch[0]
 	msgID := r.cmd
 	if msgID == "" || len(batch) > 1 {
@@ -528,18 +555,22 @@ func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, er
 		}
 		var ack *jetstream.PubAck
 		err := errNoQuorum
-		if j.opts.Quorum == nil || j.opts.Quorum() {
-			ctx, cancel := context.WithDeadline(j.ctx, deadline)
+		quorate := j.opts.Quorum == nil || j.opts.Quorum()
+		if quorate {
+			ctx, cancel := context.WithTimeout(j.ctx, publishTry)
 			ack, err = j.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(msgID), jetstream.WithRetryAttempts(0))
 			cancel()
 		}
-		if err == nil && ack.Duplicate {
-			// The id is in the stream already: this command through
-			// another hub, or an earlier try of this one that answered
-			// late. The copy will tell which; this append is refused.
+		if err == nil && ack.Duplicate && msgID == r.cmd {
+			// The command id is in the stream already: this command
+			// through another hub, or an earlier try of this one whose
+			// answer was lost. The copy will tell which; this append is
+			// refused, and the command validated again finds it applied.
 			return nil, fmt.Errorf("%w: command %s is already at stream seq %d", journal.ErrConflict, r.cmd, ack.Sequence)
 		}
 		if err == nil {
+			// A duplicate of a rec- id is this hub's own earlier try
+			// (the id is made per batch): stored once, where it says.
 			return ack, nil
 		}
 		var apiErr jetstream.JetStreamError
@@ -549,16 +580,23 @@ func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, er
 				return nil, fmt.Errorf("%w: %v", journal.ErrConflict, err)
 			}
 		}
-		if j.ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
-			return nil, fmt.Errorf("%w: no majority of the cluster acknowledged within %s: %v", journal.ErrUnavailable, j.opts.CommitTimeout, err)
+		limit := j.opts.CommitTimeout
+		if quorate {
+			limit = max(limit, j.opts.ElectionWait)
+		}
+		if j.ctx.Err() != nil || time.Since(start)+wait > limit {
+			return nil, fmt.Errorf("%w: no majority of the cluster acknowledged within %s: %v", journal.ErrUnavailable, limit, err)
 		}
 		select {
 		case <-j.ctx.Done():
 		case <-time.After(jitter(wait)):
 		}
-		wait = min(wait*2, 500*time.Millisecond)
+		wait = min(wait*2, 250*time.Millisecond)
 	}
 }
+
+// publishTry bounds the wait for one try's answer.
+const publishTry = time.Second
 
 var errNoQuorum = errors.New("this hub reaches no majority of its cluster")
 
@@ -580,9 +618,29 @@ func (j *Journal) doomFromLocked(r *record, err error) {
 	j.pending = j.pending[:i]
 }
 
+// The stream reader's timings. Its consumer is R1, on whichever of the
+// stream's peers JetStream placed it: when that peer is lost, the hub
+// reads nothing (and acks nothing) until it reads from another.
+const (
+	// readerCreateWait bounds creating a reader: a consumer placed on a
+	// peer just lost never answers, and JetStream notices that peer gone
+	// only after seconds; another try is placed again.
+	readerCreateWait = time.Second
+	// readerHeartbeat is how often an idle reader hears from its consumer:
+	// two missed, it reads from another (the least nats.go allows). Its
+	// host lost outright is noticed sooner, by the route going (Reaches).
+	readerHeartbeat = 500 * time.Millisecond
+	// readerWatch is how often the reader's host is checked.
+	readerWatch = 50 * time.Millisecond
+	// readerIdle is when JetStream drops a reader no one reads from (one
+	// left behind on a peer that came back).
+	readerIdle = time.Minute
+)
+
 // consume reads the stream in order from where the copy ends, for as
-// long as the journal is open; an ordered consumer recreates itself on a
-// gap, and this loop recreates it after anything worse.
+// long as the journal is open, through a consumer of its own: one that
+// stops delivering (its host lost, a gap) is replaced by another from the
+// record after the last one taken.
 func (j *Journal) consume() {
 	defer j.wg.Done()
 	wait := 100 * time.Millisecond
@@ -590,12 +648,16 @@ func (j *Journal) consume() {
 		j.mu.Lock()
 		from := j.consumed + 1
 		j.mu.Unlock()
-		cons, err := j.js.OrderedConsumer(j.ctx, StreamName, jetstream.OrderedConsumerConfig{
+		cctx, cancel := context.WithTimeout(j.ctx, readerCreateWait)
+		cons, err := j.js.CreateConsumer(cctx, StreamName, jetstream.ConsumerConfig{
 			DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
+			AckPolicy: jetstream.AckNonePolicy, MaxDeliver: -1,
+			Replicas: 1, MemoryStorage: true, InactiveThreshold: readerIdle,
 		})
+		cancel()
 		var it jetstream.MessagesContext
 		if err == nil {
-			it, err = cons.Messages()
+			it, err = cons.Messages(jetstream.PullHeartbeat(readerHeartbeat), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 		}
 		if err != nil {
 			j.log.Debug("cluster journal: reading the stream", "from", from, "err", err)
@@ -607,27 +669,88 @@ func (j *Journal) consume() {
 			continue
 		}
 		wait = 100 * time.Millisecond
+		host := ""
+		if info := cons.CachedInfo(); info != nil && info.Cluster != nil {
+			host = info.Cluster.Leader
+		}
 		j.mu.Lock()
 		j.iter = it
+		j.readerHost = host
 		closed := j.closed
 		j.mu.Unlock()
 		if closed {
 			it.Stop()
 			return
 		}
+		lost := j.watchReader(host, it)
+		next := from
 		for {
 			m, err := it.Next()
 			if err != nil {
 				break
 			}
+			md, err := m.Metadata()
+			if err != nil || md.Sequence.Stream != next {
+				// Not the record after the last: read again from there.
+				break
+			}
+			next++
 			if err := j.take(m); err != nil {
 				j.fail(err)
 				it.Stop()
+				lost()
 				return
 			}
 		}
 		it.Stop()
+		lost()
+		j.deleteReader(cons)
 	}
+}
+
+// watchReader stops it once the reader's host is no longer routed to
+// this hub's node; the returned func ends the watch.
+func (j *Journal) watchReader(host string, it jetstream.MessagesContext) (stop func()) {
+	if j.opts.Reaches == nil || host == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		tick := time.NewTicker(readerWatch)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-j.ctx.Done():
+				return
+			case <-tick.C:
+				if !j.opts.Reaches(host) {
+					j.log.Info("cluster journal: the server holding this hub's stream reader is gone; reading from another", "server", host)
+					it.Stop()
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// deleteReader removes a consumer replaced by another, in the background
+// (on a lost host it would wait in vain; readerIdle removes it there).
+func (j *Journal) deleteReader(cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil || j.ctx.Err() != nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		j.js.DeleteConsumer(ctx, StreamName, info.Name)
+	}()
 }
 
 // take hands one stream record to the local copy, deciding whether it is
@@ -832,12 +955,25 @@ func (j *Journal) waitReported(ctx context.Context, s uint64) error {
 }
 
 // CatchUp waits until everything the stream holds now was reported.
+// Each ask for the stream's end waits at most publishTry: while a new
+// stream leader is elected no one answers, and asking again reaches it
+// once it is.
 func (j *Journal) CatchUp(ctx context.Context) error {
-	info, err := j.stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("%w: %v", journal.ErrUnavailable, err)
+	wait := 20 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(ctx, publishTry)
+		info, err := j.stream.Info(tctx)
+		cancel()
+		if err == nil {
+			return j.waitReported(ctx, info.State.LastSeq)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", journal.ErrUnavailable, err)
+		case <-time.After(jitter(wait)):
+		}
+		wait = min(wait*2, 250*time.Millisecond)
 	}
-	return j.waitReported(ctx, info.State.LastSeq)
 }
 
 // Applied returns the seq a command id was acknowledged with: a record

@@ -8,6 +8,7 @@ package cluster
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +39,9 @@ type NodeConfig struct {
 	// DataDir holds the JetStream store (in DataDir/jetstream).
 	DataDir string
 	Logger  *slog.Logger
+	// TLS, if set, makes every route mutual TLS: it must present a
+	// certificate peers verify and verify theirs (config's RouteTLS).
+	TLS *tls.Config
 }
 
 // Node is a running embedded nats-server.
@@ -83,6 +88,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 			// default 2 minutes: until then this node counts it towards
 			// a majority (Quorum).
 			PingInterval: time.Second, MaxPingsOut: 3,
+			TLSConfig: cfg.TLS, TLSTimeout: 2,
 		},
 		Routes: routes,
 		NoSigs: true,
@@ -132,8 +138,43 @@ func (n *Node) Connect(name string) (*nats.Conn, error) {
 		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 }
 
-// Routes is the number of routes to peers the node has now.
-func (n *Node) Routes() int { return n.srv.NumRoutes() }
+// Reaches reports whether the named server is this node or one it has
+// a route to now. A peer killed outright is gone as soon as its route
+// closes; one cut off, after MaxPingsOut missed pings.
+func (n *Node) Reaches(server string) bool {
+	if server == n.srv.Name() {
+		return true
+	}
+	rz, err := n.srv.Routez(nil)
+	if err != nil {
+		return true
+	}
+	for _, r := range rz.Routes {
+		if r.RemoteName == server {
+			return true
+		}
+	}
+	return false
+}
+
+// Routed names the peers this node has routes to now.
+func (n *Node) Routed() []string {
+	rz, err := n.srv.Routez(nil)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, r := range rz.Routes {
+		if !slices.Contains(names, r.RemoteName) {
+			names = append(names, r.RemoteName)
+		}
+	}
+	return names
+}
+
+// Routes is the number of peers the node has routes to now (each peer
+// is several pooled connections).
+func (n *Node) Routes() int { return n.srv.NumRemotes() }
 
 // ClusterAddr is the address routes reach this node at.
 func (n *Node) ClusterAddr() string { return n.srv.ClusterAddr().String() }

@@ -15,7 +15,11 @@ import (
 // and node). It is server.Run's JournalOpener.
 func OpenJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal.Backend, func(), error) {
 	c := s.Cluster
-	node, err := StartNode(NodeConfig{Server: c.Listen, Cluster: c.Name, Listen: c.Listen, Peers: c.Peers, DataDir: s.DataDir, Logger: log})
+	routeTLS, err := c.RouteTLS()
+	if err != nil {
+		return nil, nil, err
+	}
+	node, err := StartNode(NodeConfig{Server: c.Listen, Cluster: c.Name, Listen: c.Listen, Peers: c.Peers, DataDir: s.DataDir, Logger: log, TLS: routeTLS})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -27,7 +31,7 @@ func OpenJournal(ctx context.Context, s config.Serve, log *slog.Logger) (journal
 	log.Info("cluster: node started; opening the journal's stream", "cluster", c.Name, "listen", c.Listen, "peers", c.Peers)
 	j, err := Open(ctx, nc, s.DataDir, Options{
 		Replicas: node.Size(), CommitTimeout: c.CommitTimeout.Duration, SegmentBytes: s.JournalSegmentMiB << 20,
-		Logger: log, Quorum: node.Quorum,
+		Logger: log, Quorum: node.Quorum, Reaches: node.Reaches, Routed: node.Routed,
 	})
 	if err != nil {
 		nc.Close()

@@ -163,6 +163,14 @@ type Cluster struct {
 	// CommitTimeout: how long a command waits for a majority before it
 	// is refused (nack unavailable).
 	CommitTimeout Duration `toml:"commit_timeout"`
+	// TLSCert, TLSKey and TLSCA make the routes between hubs mutual TLS
+	// under one CA (RouteTLS).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	TLSCA   string `toml:"tls_ca"`
+	// Lease: how long a hub owns work it does for all (a scrape target)
+	// without renewing; its loss moves the work within it.
+	Lease Duration `toml:"lease"`
 }
 
 // Report sends this host's load and checks to a hub instead of serving
@@ -279,7 +287,7 @@ func Default() Config {
 			ReplayWindow: Duration{24 * time.Hour}, JournalSegmentMiB: 64, LoadPace: Duration{time.Second},
 			Evidence: Evidence{Processes: probe.DefaultEvidenceProcesses},
 			Status:   Status{History: Duration{DefaultStatusHistory}, Uptime: DefaultUptime()},
-			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}},
+			Cluster:  Cluster{CommitTimeout: Duration{5 * time.Second}, Lease: Duration{10 * time.Second}},
 		},
 	}
 }

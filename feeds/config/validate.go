@@ -27,6 +27,7 @@ func (c *Config) validate(loc *locator) Errors {
 	c.validatePublish(add)
 	c.validateCustomers(add)
 	c.validateFleet(add)
+	c.validateClusterTLS(add)
 	c.validatePaging(add)
 	c.validateHistory(add)
 	c.validateRunbooks(add)

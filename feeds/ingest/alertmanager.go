@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -137,6 +138,28 @@ type ServicePublisher interface {
 	PublishService(protocol.Service)
 }
 
+// OnceServicePublisher journals a change of state at most once per
+// identity however many hubs of a cluster are told it: an Alertmanager
+// cluster posts each notification to every hub it knows.
+type OnceServicePublisher interface {
+	PublishServiceOnce(s protocol.Service, id string)
+}
+
+// Identity names one transition of one alert, the same from every
+// Alertmanager of a cluster: its fingerprint, its status and when that
+// status began (startsAt firing, endsAt resolved). A notification repeated
+// later has the same identity; the alert firing again has another.
+func (a Alert) Identity() string {
+	at := a.StartsAt
+	if a.Status == "resolved" {
+		at = a.EndsAt
+	}
+	if t := alertTime(at); !t.IsZero() {
+		at = strconv.FormatInt(t.UnixMilli(), 10)
+	}
+	return "am-" + a.Fingerprint + "-" + a.Status + "-" + at
+}
+
 // Alertmanager serves POST /alertmanager.
 type Alertmanager struct {
 	Token string // required as a bearer token if set
@@ -197,7 +220,11 @@ func (am *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			am.log().Warn("alertmanager alert skipped", "err", err, "fingerprint", a.Fingerprint)
 			continue
 		}
-		am.Sink.PublishService(s)
+		if once, ok := am.Sink.(OnceServicePublisher); ok && a.Fingerprint != "" {
+			once.PublishServiceOnce(s, a.Identity())
+		} else {
+			am.Sink.PublishService(s)
+		}
 		taken++
 	}
 	fmt.Fprintf(w, "took %d alerts, skipped %d\n", taken, skipped)

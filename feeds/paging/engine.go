@@ -317,6 +317,23 @@ func (e *Engine) Event(ev Event, now time.Time) []protocol.Page {
 	return e.raise(rule.Name, rule.Escalation, rule.Urgency, rule.Group, ev, now)
 }
 
+// Lists reports whether a page lists ev's problem as not cleared: open,
+// or resolved by hand while it stood.
+func (e *Engine) Lists(ev Event) bool {
+	for _, id := range slices.Backward(e.order) {
+		p := e.pages[id]
+		open := p.Open()
+		if slices.ContainsFunc(p.Events, func(x protocol.PageEvent) bool {
+			// A page resolved by hand holds this occurrence, not one that
+			// began after it.
+			return x.ClearedAt == nil && sameProblem(x, ev) && (open || !x.At.Before(ev.At))
+		}) {
+			return true
+		}
+	}
+	return false
+}
+
 // MaxPageEvents is how many events a page lists; more are counted.
 const MaxPageEvents = 100
 
@@ -852,6 +869,8 @@ func phrase(ev protocol.PageEvent) string {
 		return strings.TrimSpace(ev.Service + " alert")
 	case protocol.WhatComms:
 		return ev.Service + " overdue"
+	case protocol.WhatHub:
+		return "hub left the cluster"
 	}
 	if ev.Text != "" {
 		return oneLine(ev.Text)

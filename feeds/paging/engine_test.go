@@ -460,3 +460,39 @@ func TestPageNamesWhomItEscalatesToNext(t *testing.T) {
 		t.Fatal("an acknowledged page names a next")
 	}
 }
+
+// A new paging hub of a cluster raises again what stands unless a page
+// lists it: open, or resolved by hand while it stood; a cleared problem
+// that comes back pages again.
+func TestListsWhatAPageHolds(t *testing.T) {
+	e := New(testConfig())
+	exim := Event{At: t0, What: "down", Host: "shared-04", Service: "exim"}
+	mysql := Event{At: t0, What: "down", Host: "db-1", Service: "mysql"}
+	if e.Lists(exim) {
+		t.Fatal("lists a problem no page holds")
+	}
+	apply(e, e.Event(exim, t0))
+	if !e.Lists(exim) || e.Lists(mysql) {
+		t.Fatalf("Lists(exim) %v, Lists(mysql) %v: want true, false", e.Lists(exim), e.Lists(mysql))
+	}
+	pg, ref := e.ResolveByHand("PG-1", t0.Add(time.Minute))
+	if ref != nil {
+		t.Fatal(ref)
+	}
+	apply(e, []protocol.Page{pg})
+	if !e.Lists(exim) {
+		t.Error("a page resolved by hand while exim stood down no longer lists it")
+	}
+	cleared := exim
+	cleared.Clear = true
+	apply(e, e.Event(cleared, t0.Add(2*time.Minute)))
+	again := exim
+	again.At = t0.Add(3 * time.Minute)
+	if e.Lists(again) {
+		t.Error("lists exim down again after it cleared, as if the page resolved by hand held it")
+	}
+	apply(e, e.Event(again, again.At))
+	if !e.Lists(again) {
+		t.Error("the page opened for exim down again does not list it")
+	}
+}

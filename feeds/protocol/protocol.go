@@ -463,8 +463,10 @@ type Entry struct {
 	Subject  string    `json:"subject,omitempty"`
 	Item     string    `json:"item,omitempty"`
 	Delivery *Delivery `json:"delivery,omitempty"`
-	// Deliverer is, on a publish journaled by a hub of a cluster, the hub
-	// that delivers its channels: every hub holds the entry, one sends.
+	// Deliverer was, on a publish journaled by a hub of a cluster, the hub
+	// that delivered it. Hubs no longer set it: the hub holding the
+	// delivery lease sends every publish, and a lost hub's are sent by
+	// the next (a hub reading an older journal ignores it likewise).
 	Deliverer string `json:"deliverer,omitempty"`
 	// Recipients are, on a publish to a customers channel, the ids of the
 	// customers it writes to, frozen when it was journaled.

@@ -96,7 +96,7 @@ func (h *Hub) pagingRoutes(mux *http.ServeMux) {
 // acknowledges as the person the link was made for.
 func (h *Hub) serveAck(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	page, person, ok := readAckToken(h.pager.opts.Secret, token)
+	page, person, ok := h.pager.readAck(token)
 	if !ok {
 		ackPage(w, http.StatusNotFound, "Not a valid link", "This acknowledge link was altered or was not made by this hub. Nothing was changed.", "")
 		return
@@ -122,7 +122,7 @@ func (h *Hub) serveAck(w http.ResponseWriter, r *http.Request) {
 	}
 	id := "ack-link-" + page + "-" + person + "-" + strconv.Itoa(pg.Round)
 	if len(id) > protocol.MaxIDBytes || protocol.CheckID("id", id) != nil {
-		id = "ack-link-" + b64.EncodeToString(ackMAC(h.pager.opts.Secret, id))
+		id = "ack-link-" + b64.EncodeToString(ackMAC(h.pager.secret(), id))
 	}
 	res := h.Apply(protocol.Command{ID: id, Actor: person, Op: protocol.OpAck, Page: page}, true, nil)
 	switch res.Code {

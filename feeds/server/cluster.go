@@ -20,18 +20,21 @@ import (
 // been had it come second.
 
 const (
-	// maxConflicts bounds how often one command is validated again.
-	maxConflicts = 16
-	// catchUpWait bounds the wait for the cluster before a retry.
-	catchUpWait = 10 * time.Second
+	// maxConflicts bounds how often one command is validated again: hubs
+	// appending all the time (responders on each) can each lose many
+	// races in a row on a loaded machine, and a refusal is an error a
+	// responder sees.
+	maxConflicts = 256
+	// catchUpWait bounds the wait for the cluster before a retry: long
+	// enough for a new stream leader's election (4-9 s in nats-server).
+	catchUpWait = 30 * time.Second
 )
 
 // applyRemoteLocked applies a record another hub appended: its incident
 // frames become this hub's incidents, its publishes show on this hub's
 // status page, and its transitions are what this hub knows a service was
-// left in (an agent that moves here is not journaled again as new). Its
-// deliveries stay with the hub that journaled the publish: three hubs
-// must not each send it.
+// left in (an agent that moves here is not journaled again as new). Every
+// hub holds the deliveries owed; the one holding the delivery lease sends.
 func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 	for i := range msgs {
 		msg, err := msgs[i].Decode()
@@ -41,6 +44,7 @@ func (h *Hub) applyRemoteLocked(msgs []journal.Message) {
 		}
 		h.noteIncidentState(msg)
 		h.board.Observe(msg)
+		h.deliveries.Observe(msg)
 		h.noteTransition(msg)
 		h.observeCustomers(msg)
 	}
@@ -114,7 +118,7 @@ func (h *Hub) runRetries() {
 
 // retryOnConflict appends an entry no command caused again when another
 // hub's record got in first. Only a shared journal conflicts.
-func (h *Hub) retryOnConflict(e *protocol.Entry, tries int) {
+func (h *Hub) retryOnConflict(e *protocol.Entry, id string, tries int) {
 	if _, shared := h.journal.(journal.CatchUpper); !shared {
 		return
 	}
@@ -125,19 +129,22 @@ func (h *Hub) retryOnConflict(e *protocol.Entry, tries int) {
 		case err == nil:
 		case errors.Is(err, journal.ErrConflict) && tries < maxConflicts:
 			again := *e
-			h.retry(tries, func(error) { h.recordAgain(again, tries+1) })
+			h.retry(tries, func(error) { h.recordAgain(again, id, tries+1) })
 		default:
 			h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 		}
 	})
 }
 
-func (h *Hub) recordAgain(e protocol.Entry, tries int) {
+func (h *Hub) recordAgain(e protocol.Entry, id string, tries int) {
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
-	if _, err := h.journal.Append("", &e); err != nil {
+	if _, done := h.journal.Applied(id); done {
+		return // the record that got in first was this one, from another hub
+	}
+	if _, err := h.journal.Append(id, &e); err != nil {
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 		return
 	}
-	h.retryOnConflict(&e, tries)
+	h.retryOnConflict(&e, id, tries)
 }

@@ -161,6 +161,7 @@ func (h *Hub) durable(msgs []journal.Message, err error) {
 			if im, ok := m.Msg.(*protocol.IncidentMsg); ok {
 				h.heads[im.Incident.ID] = m
 			}
+			h.notePeerLocked(m.Seq, m.Msg)
 			h.broadcastLocked(m.Frame)
 			if !remote {
 				h.observeCustomers(m.Msg)

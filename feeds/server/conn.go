@@ -346,6 +346,9 @@ func (h *Hub) Health(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{"status": "ok"}
 	if !h.opts.RequireToken || h.Authorized(bearer(r)) {
 		body["journal"], body["seq"], body["subscribers"] = h.JournalID(), h.Seq(), h.Subscribers()
+		if cs, ok := h.journal.(clusterStatuser); ok {
+			body["cluster"] = cs.ClusterStatus()
+		}
 	}
 	if err := h.JournalFailed(); err != nil {
 		// Said even without a token: a supervisor must see it to restart.

@@ -384,6 +384,29 @@ func (l *liveness) sweep(now time.Time) []staleHost {
 	return out
 }
 
+// silentHosts is the hosts marked stale, in no order.
+func (l *liveness) silentHosts() []string {
+	var out []string
+	for host, hl := range l.hosts {
+		if hl.stale {
+			out = append(out, host)
+		}
+	}
+	return out
+}
+
+// heardElsewhere records that host reported to another hub of the
+// cluster: it is not silent; back says it had been journaled stale here.
+func (l *liveness) heardElsewhere(host string, now time.Time) (back bool) {
+	hl := l.hosts[host]
+	if hl == nil {
+		return false
+	}
+	back = hl.stale
+	hl.last, hl.stale, hl.reason = now, false, ""
+	return back
+}
+
 func (s staleHost) text() string {
 	verb := "stopped reporting"
 	if !s.heard {

@@ -60,6 +60,9 @@ type Options struct {
 	// sample as it comes, queued like any frame (a subscriber that falls
 	// the queue behind is dropped).
 	LoadPace time.Duration
+	// Lease is how long a hub of a cluster owns work it does for all
+	// (deliveries, paging) without renewing it; default 10s.
+	Lease time.Duration
 	// Paging, if set, makes the hub page people (paging.go).
 	Paging *PagingOptions
 	// Metrics are served at /metrics; NewHub makes them if nil.
@@ -171,6 +174,12 @@ type Hub struct {
 	// retries: commands a cluster's conflict refused, to validate again
 	// (cluster.go).
 	retries retryQueue
+	// peers is what the journal last said of each peer hub (hubloss.go);
+	// guarded by mu.
+	peers map[string]peerState
+	// liveOut publishes this hub's live frames to the other hubs of a
+	// cluster (live.go); nil alone.
+	liveOut func(frame []byte)
 
 	pager   *pager // nil without paging (paging.go)
 	metrics *Metrics
@@ -215,6 +224,7 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		}
 		h.noteIncident(m.Msg)
 		h.noteTransition(m.Msg)
+		h.notePeerLocked(m.Seq, m.Msg)
 		h.noteHost(m.Msg)
 		h.observeCustomers(m.Msg)
 		return true
@@ -227,6 +237,8 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 	h.restoreServices()
 	h.placeKnownHosts()
 	j.OnDurable(h.durable)
+	h.watchPeers()
+	h.shareLive()
 	return h
 }
 
@@ -301,6 +313,7 @@ func (h *Hub) PublishLoad(l protocol.Load) {
 	}
 	h.logPeakLocked(l)
 	h.mu.Unlock()
+	h.shareLiveFrame(frame)
 	if h.opts.History != nil {
 		h.opts.History.Add(l)
 	}
@@ -354,11 +367,18 @@ func (h *Hub) logPeakLocked(l protocol.Load) {
 
 // PublishService records a service's state, broadcasts it, and journals a
 // change of state.
-func (h *Hub) PublishService(s protocol.Service) { h.publishService(s, protocol.WhatDown) }
+func (h *Hub) PublishService(s protocol.Service) { h.publishService(s, protocol.WhatDown, "") }
+
+// PublishServiceOnce is PublishService for a change with an identity
+// (an Alertmanager notification): journaled at most once per id across
+// the hubs of a cluster, each of which may be told it.
+func (h *Hub) PublishServiceOnce(s protocol.Service, id string) {
+	h.publishService(s, protocol.WhatAlert, id)
+}
 
 // publishService is PublishService for a service whose going down pages
 // as what (down, or alert for Alertmanager's).
-func (h *Hub) publishService(s protocol.Service, what string) {
+func (h *Hub) publishService(s protocol.Service, what, id string) {
 	key := serviceKey(s.Host, s.Service)
 	s.Detail = trimText(s.Detail, protocol.MaxTextBytes)
 	h.mu.Lock()
@@ -366,6 +386,7 @@ func (h *Hub) publishService(s protocol.Service, what string) {
 	if prev == nil {
 		prev = h.lastKnownLocked(key)
 	}
+
 	if prev != nil && prev.State == s.State {
 		s.Since = prev.Since
 	}
@@ -375,6 +396,7 @@ func (h *Hub) publishService(s protocol.Service, what string) {
 	h.svcFrames[key] = frame
 	h.broadcastLocked(frame)
 	h.mu.Unlock()
+	h.shareLiveFrame(frame)
 	if prev == nil && s.State == protocol.StateOK {
 		return
 	}
@@ -389,24 +411,33 @@ func (h *Hub) publishService(s protocol.Service, what string) {
 	if s.Detail != "" {
 		text += ": " + s.Detail
 	}
-	h.record(transitionEntry(s, from, text))
+	h.recordOnce(transitionEntry(s, from, text), id)
 	h.pageService(s, from, what)
 }
 
 // record journals an entry that belongs to no command. It is broadcast
 // once durable (commit.go); record does not wait for the disk.
-func (h *Hub) record(e protocol.Entry) {
+func (h *Hub) record(e protocol.Entry) { h.recordOnce(e, "") }
+
+// recordOnce is record for an entry with an identity, if id is set: one
+// the journal holds already (another hub of the cluster journaled it) is
+// not journaled again. Appends of a cluster are chained, so of two hubs
+// journaling one id, the second validates against the first's record.
+func (h *Hub) recordOnce(e protocol.Entry, id string) {
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
+	if _, done := h.journal.Applied(id); done {
+		return
+	}
 	if e.At.IsZero() {
 		e.At = protocol.At(h.opts.Now())
 	}
 	fitEntry(&e)
-	if _, err := h.journal.Append("", &e); err != nil && !errors.Is(err, journal.ErrFailed) {
+	if _, err := h.journal.Append(id, &e); err != nil && !errors.Is(err, journal.ErrFailed) {
 		// (A stopped journal was said once, loudly, by durable().)
 		h.log.Error("journal write failed; entry lost", "err", err, "text", e.Text)
 	} else if err == nil {
-		h.retryOnConflict(&e, 0) // a cluster's journal may refuse it: another hub appended first
+		h.retryOnConflict(&e, id, 0) // a cluster's journal may refuse it: another hub appended first
 	}
 }
 

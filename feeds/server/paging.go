@@ -56,10 +56,20 @@ type pager struct {
 	dirty    map[string]bool // pages changed in memory, to journal
 	inflight map[string]bool // notifications being sent
 
-	kick    chan struct{}
-	oncall  atomic.Pointer[[]byte] // the newest oncall frame
-	sending sync.WaitGroup
-	stats   pagingStats
+	kick   chan struct{}
+	oncall atomic.Pointer[[]byte] // the newest oncall frame
+
+	// owner is whether this hub pages: always alone, while it holds the
+	// lease in a cluster (paging_cluster.go). A hub that does not forwards
+	// its events to the one that does.
+	owner   atomic.Bool
+	forward func(event []byte)
+	shared  atomic.Pointer[[]byte] // the cluster's acknowledge key, once agreed
+	// standing is the events this hub saw begin and not yet clear, by
+	// key (guarded by mu), for a new paging hub of the cluster.
+	standing map[string]paging.Event
+	sending  sync.WaitGroup
+	stats    pagingStats
 }
 
 type pagingStats struct {
@@ -83,8 +93,27 @@ func newPager(o *PagingOptions) *pager {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &pager{opts: opts, eng: paging.New(opts.Config), dirty: map[string]bool{}, inflight: map[string]bool{},
-		kick: make(chan struct{}, 1)}
+	p := &pager{opts: opts, eng: paging.New(opts.Config), dirty: map[string]bool{}, inflight: map[string]bool{},
+		standing: map[string]paging.Event{}, kick: make(chan struct{}, 1)}
+	p.owner.Store(true)
+	return p
+}
+
+// secret is the key acknowledge links are made with: the cluster's once
+// agreed, else this hub's.
+func (p *pager) secret() []byte {
+	if s := p.shared.Load(); s != nil {
+		return *s
+	}
+	return p.opts.Secret
+}
+
+// readAck reads an acknowledge link made with either key.
+func (p *pager) readAck(token string) (page, person string, ok bool) {
+	if page, person, ok = readAckToken(p.secret(), token); ok {
+		return page, person, ok
+	}
+	return readAckToken(p.opts.Secret, token)
 }
 
 func (p *pager) poke() {
@@ -104,14 +133,28 @@ func (h *Hub) observePaging(m protocol.Message) {
 	h.pager.mu.Unlock()
 }
 
-// pageEvent applies an event: the engine's pages change at once and are
-// journaled by the paging loop (at most once a tick per page, so a flood
-// of events is a few page frames, not thousands).
+// pageEvent applies an event, or forwards it to the hub that pages.
 func (h *Hub) pageEvent(ev paging.Event) {
 	p := h.pager
 	if p == nil {
 		return
 	}
+	if ev.At.IsZero() {
+		ev.At = h.opts.Now()
+	}
+	p.stand(ev)
+	if !p.owner.Load() {
+		h.forwardEvent(ev, false)
+		return
+	}
+	h.applyPageEvent(ev)
+}
+
+// applyPageEvent applies an event: the engine's pages change at once and
+// are journaled by the paging loop (at most once a tick per page, so a
+// flood of events is a few page frames, not thousands).
+func (h *Hub) applyPageEvent(ev paging.Event) {
+	p := h.pager
 	now := h.opts.Now()
 	p.mu.Lock()
 	ps := p.eng.Event(ev, now)
@@ -132,6 +175,18 @@ func (h *Hub) pageService(s protocol.Service, from, what string) {
 		return
 	}
 	ev := paging.Event{At: s.At.Time, What: what, Host: s.Host, Service: s.Service, Text: s.Detail}
+	if what == protocol.WhatExpiry {
+		// An expiry pages from its warning on: days ahead is the point.
+		bad := func(state string) bool { return state == protocol.StateWarn || state == protocol.StateDown }
+		switch {
+		case bad(s.State) && !bad(from):
+			h.pageEvent(ev)
+		case !bad(s.State) && bad(from):
+			ev.Clear = true
+			h.pageEvent(ev)
+		}
+		return
+	}
 	switch {
 	case s.State == protocol.StateDown:
 		h.pageEvent(ev)
@@ -146,7 +201,7 @@ func (h *Hub) pageLoad(l protocol.Load, from, to string) {
 	if from == to {
 		return
 	}
-	text := fmt.Sprintf("load1 %.2f on %d CPUs", l.Load1, l.CPUs)
+	text := loadText(l)
 	for _, what := range []string{protocol.WhatCrit, protocol.WhatWarn} {
 		ev := paging.Event{At: l.At.Time, What: what, Host: l.Host, Text: text}
 		switch what {
@@ -159,13 +214,38 @@ func (h *Hub) pageLoad(l protocol.Load, from, to string) {
 	}
 }
 
+// ExpirySink takes the hub's own certificate and domain checks: services
+// like any other, whose warning of an expiry (or the expiry) pages as
+// expiry.
+func (h *Hub) ExpirySink() interface {
+	PublishLoad(protocol.Load)
+	PublishService(protocol.Service)
+} {
+	return expirySink{h}
+}
+
+type expirySink struct{ h *Hub }
+
+func (e expirySink) PublishLoad(l protocol.Load) { e.h.PublishLoad(l) }
+func (e expirySink) PublishService(s protocol.Service) {
+	e.h.publishService(s, protocol.WhatExpiry, "")
+}
+
+func loadText(l protocol.Load) string { return fmt.Sprintf("load1 %.2f on %d CPUs", l.Load1, l.CPUs) }
+
 // AlertSink takes Alertmanager's alerts: services like any other, whose
 // firing pages as an alert.
 func (h *Hub) AlertSink() interface{ PublishService(protocol.Service) } { return alertSink{h} }
 
 type alertSink struct{ h *Hub }
 
-func (a alertSink) PublishService(s protocol.Service) { a.h.publishService(s, protocol.WhatAlert) }
+func (a alertSink) PublishService(s protocol.Service) { a.h.publishService(s, protocol.WhatAlert, "") }
+
+// PublishServiceOnce is PublishService for a notification with an
+// identity: journaled once however many hubs of a cluster are told it.
+func (a alertSink) PublishServiceOnce(s protocol.Service, id string) {
+	a.h.publishService(s, protocol.WhatAlert, id)
+}
 
 // startPaging runs the paging loop and the heartbeat until ctx ends; the
 // returned function waits for them (and for sends under way).
@@ -174,14 +254,11 @@ func (h *Hub) startPaging(ctx context.Context) func() {
 	if p == nil {
 		return func() {}
 	}
-	if h.clustered() {
-		// Every hub of a cluster holds the same journal: each would send
-		// what the others journaled as being sent. Until one hub holds the
-		// paging by a lease, a cluster does not page rather than page twice.
-		h.log.Error("paging is configured but this hub is one of a cluster: it keeps the pages it is told of and sends nothing (a cluster does not page yet)")
-		return func() {}
-	}
 	var wg sync.WaitGroup
+	if h.clustered() {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.startClusterPaging(ctx, h.lease()) }()
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); h.pagingLoop(ctx) }()
 	if p.opts.Heartbeat != "" {
@@ -220,6 +297,15 @@ func (h *Hub) PagingStep(ctx context.Context) {
 func (h *Hub) pagingStep(ctx context.Context) {
 	p := h.pager
 	now := h.opts.Now()
+	if !p.owner.Load() {
+		// Another hub pages; this one keeps its dashboards' on-call
+		// line current from the journal.
+		p.mu.Lock()
+		oncall := protocol.MustEncode(ptr(p.eng.OnCall(now)))
+		p.mu.Unlock()
+		h.setOncall(oncall)
+		return
+	}
 	overdue, done := h.overdueSteps(now)
 	h.cmdMu.Lock()
 	defer h.cmdMu.Unlock()
@@ -442,7 +528,7 @@ func (h *Hub) ackURL(page, person, kind string) string {
 	if kind == protocol.NotifyResolved || h.pager.opts.URL == "" {
 		return ""
 	}
-	return strings.TrimRight(h.pager.opts.URL, "/") + "/ack/" + ackToken(h.pager.opts.Secret, page, person)
+	return strings.TrimRight(h.pager.opts.URL, "/") + "/ack/" + ackToken(h.pager.secret(), page, person)
 }
 
 func pageSubject(pg protocol.Page, n paging.Notification) string {
@@ -692,7 +778,7 @@ func (h *Hub) heartbeat(ctx context.Context) {
 	t := time.NewTicker(p.opts.HeartbeatEvery)
 	defer t.Stop()
 	for {
-		if h.JournalFailed() == nil {
+		if h.JournalFailed() == nil && p.owner.Load() {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.opts.Heartbeat, nil)
 			if err == nil {
 				resp, err := p.opts.Client.Do(req)

@@ -105,7 +105,7 @@ func newPagingRig(t *testing.T) *pagingRig {
 // start opens the journal and a hub over it, serving its mux: a start,
 // or a restart after stop.
 func (r *pagingRig) start(t *testing.T) {
-	j, _, err := journal.Open(r.dir)
+	j, _, err := journal.OpenWith(r.dir, journal.Options{Now: r.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,5 +474,82 @@ func TestAckTokenRefusesAnotherHubsKey(t *testing.T) {
 	}
 	if page, person, ok := readAckToken([]byte("one key, thirty-two bytes long!!"), tok); !ok || page != "PG-1" || person != "bob" {
 		t.Fatal("its own token refused")
+	}
+}
+
+// A certificate check's warning pages by a rule on expiry, days before
+// anything is down; renewed, its page resolves by itself.
+func TestExpiryWarningPages(t *testing.T) {
+	r := newPagingRig(t)
+	cfg := pagingConfig()
+	cfg.Rules = []paging.Rule{{Name: "renewals", On: []string{"expiry"}, Hosts: []string{"*"}, Services: []string{"*"},
+		Escalation: "default", Group: 30 * time.Second, Urgency: "high"}}
+	r.stop()
+	r.opts.Paging.Config = cfg
+	r.start(t)
+	cert := func(state, detail string, at time.Time) protocol.Service {
+		return protocol.Service{Host: "hub", Service: "www-cert", State: state, Detail: detail, At: protocol.At(at), Since: protocol.At(at)}
+	}
+	sink := r.hub.ExpirySink()
+	sink.PublishService(cert(protocol.StateOK, "expires in 40 days", pagingT0))
+	r.hub.PublishService(protocol.Service{Host: "hub", Service: "www", State: protocol.StateWarn, At: protocol.At(pagingT0), Since: protocol.At(pagingT0)})
+	r.step(t, pagingT0.Add(time.Minute))
+	if n := len(r.hub.Pages()); n != 0 {
+		t.Fatalf("%d pages before any expiry warned", n)
+	}
+	sink.PublishService(cert(protocol.StateWarn, "expires in 13 days", pagingT0.Add(2*time.Minute)))
+	r.step(t, pagingT0.Add(3*time.Minute))
+	mails := r.mail.received()
+	if len(mails) != 1 || !strings.Contains(mails[0], "To: <alice@example.com>") || !strings.Contains(mails[0], "www-cert") {
+		t.Fatalf("the expiry warning paged %q", mails)
+	}
+	sink.PublishService(cert(protocol.StateDown, "expired", pagingT0.Add(4*time.Minute)))
+	r.step(t, pagingT0.Add(4*time.Minute+time.Second))
+	if ps := r.hub.Pages(); len(ps) != 1 {
+		t.Fatalf("warn then down made %d pages, want one", len(ps))
+	}
+	sink.PublishService(cert(protocol.StateOK, "expires in 89 days", pagingT0.Add(5*time.Minute)))
+	r.step(t, pagingT0.Add(5*time.Minute+time.Second))
+	if p := r.page(t, "PG-1"); p.Status != protocol.PageResolved {
+		t.Fatalf("renewed, the page is %s", p.Status)
+	}
+}
+
+// A rewind shows each page as its frame stood at the moment.
+func TestRewindShowsPagesAsTheyStood(t *testing.T) {
+	r := newPagingRig(t)
+	r.hub.PublishService(protocol.Service{Host: "shared-04", Service: "exim", State: protocol.StateDown,
+		At: protocol.At(pagingT0), Since: protocol.At(pagingT0)})
+	r.step(t, pagingT0.Add(30*time.Second))
+	r.clock.set(pagingT0.Add(2 * time.Minute))
+	if res := r.hub.Apply(protocol.Command{ID: "c-ack", Actor: "alice", Op: protocol.OpAck, Page: "PG-1"}, true, nil); res.Code != "" {
+		t.Fatalf("ack: %s", res.Frame)
+	}
+	r.step(t, pagingT0.Add(3*time.Minute))
+	for _, tt := range []struct {
+		at   time.Time
+		want string // the page's status, "" for none
+	}{
+		{pagingT0.Add(-time.Minute), ""},
+		{pagingT0.Add(time.Minute), protocol.PageTriggered},
+		{pagingT0.Add(3 * time.Minute), protocol.PageAcknowledged},
+	} {
+		ans, err := r.hub.Rewind(context.Background(), tt.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, frame := range ans.Pages {
+			m, err := protocol.Decode(frame)
+			if err != nil {
+				t.Fatalf("a rewind's page frame: %v", err)
+			}
+			if pg := m.(*protocol.PageMsg).Page; pg.ID == "PG-1" {
+				got = pg.Status
+			}
+		}
+		if got != tt.want {
+			t.Errorf("rewound to %s: PG-1 %q, want %q", tt.at.Format(time.TimeOnly), got, tt.want)
+		}
 	}
 }

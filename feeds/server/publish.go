@@ -26,14 +26,11 @@ func (h *Hub) initPublishing() {
 }
 
 // observePublished feeds one journal message, in journal order, to the
-// status page and the delivery engine. A publish another hub of the
-// cluster delivers is only shown: were every hub that replays it to
-// resume its deliveries, customers would hear it once per hub.
+// status page and the delivery engine. Every hub of a cluster holds every
+// delivery owed; only the hub holding the delivery lease sends
+// (startDelivery), so a lost hub's are sent by the next.
 func (h *Hub) observePublished(m protocol.Message) {
 	h.board.Observe(m)
-	if en, ok := m.(*protocol.Entry); ok && en.Kind == protocol.EntryPublish && en.Deliverer != "" && en.Deliverer != h.opts.Name {
-		return
-	}
 	h.deliveries.Observe(m)
 }
 
@@ -43,11 +40,31 @@ func (h *Hub) clustered() bool {
 	return shared
 }
 
-// startDelivery runs the delivery engine until ctx ends; the returned
-// channel closes when it has.
+// DeliveryLease is the lease the hub that delivers a cluster's publishes
+// holds.
+const DeliveryLease = "delivery"
+
+// lease is how long a hub of a cluster owns work it does for all.
+func (h *Hub) lease() time.Duration {
+	if h.opts.Lease > 0 {
+		return h.opts.Lease
+	}
+	return 10 * time.Second
+}
+
+// startDelivery runs the delivery engine until ctx ends (in a cluster,
+// while this hub holds the delivery lease); the returned channel closes
+// when it has.
 func (h *Hub) startDelivery(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
-	go func() { defer close(done); h.deliveries.Run(ctx) }()
+	go func() {
+		defer close(done)
+		if h.clustered() {
+			h.holdOrRun(ctx, DeliveryLease, h.lease(), h.deliveries.Run)
+			return
+		}
+		h.deliveries.Run(ctx)
+	}()
 	return done
 }
 
@@ -112,9 +129,6 @@ func (h *Hub) applyPublish(cur protocol.Incident, cmd protocol.Command, now time
 	}
 	pub := protocol.Entry{Incident: cur.ID, At: protocol.At(now), Actor: cmd.Actor, Kind: protocol.EntryPublish,
 		Text: cmd.Text, Channels: channels, Subject: cmd.Subject, Item: cmd.Item, Ref: cmd.ID}
-	if h.clustered() {
-		pub.Deliverer = h.opts.Name
-	}
 	if ref := h.freezeRecipients(&pub, cur.ID); ref != nil {
 		return cur, false, nil, ref
 	}

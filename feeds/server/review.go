@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -187,9 +188,33 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 			services[k] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, At: e.At, Detail: detail}
 		}
 	}
+	// Pages as their newest frame at the moment stood: open then, or
+	// resolved in the day before.
+	pageSeen := map[string]bool{}
+	notePage := func(pg *protocol.PageMsg) {
+		p := pg.Page
+		if pageSeen[p.ID] {
+			return
+		}
+		pageSeen[p.ID] = true
+		if p.ResolvedAt != nil && p.ResolvedAt.Before(at.Add(-rewindResolved)) {
+			return
+		}
+		if frame, err := protocol.Encode(pg); err == nil {
+			ans.Pages = append(ans.Pages, frame)
+		}
+	}
 	for i := len(recent) - 1; i >= 0; i-- {
 		m := &recent[i]
 		if m.IsIncident() {
+			continue
+		}
+		if bytes.HasPrefix(m.Frame, []byte(`{"type":"page"`)) {
+			if msg, err := m.Decode(); err == nil {
+				if pg, ok := msg.(*protocol.PageMsg); ok {
+					notePage(pg)
+				}
+			}
 			continue
 		}
 		if len(ans.Entries) >= rewindEntries {
@@ -201,7 +226,14 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 		if err != nil {
 			continue
 		}
-		e := msg.(*protocol.Entry)
+		if pg, ok := msg.(*protocol.PageMsg); ok {
+			notePage(pg)
+			continue
+		}
+		e, ok := msg.(*protocol.Entry)
+		if !ok {
+			continue
+		}
 		if len(ans.Entries) < rewindEntries {
 			ans.Entries = append(ans.Entries, *e)
 		}
@@ -229,6 +261,7 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 	for i, j := 0, len(ans.Entries)-1; i < j; i, j = i+1, j-1 {
 		ans.Entries[i], ans.Entries[j] = ans.Entries[j], ans.Entries[i]
 	}
+	slices.Reverse(ans.Pages) // oldest first, as the journal has them
 	for _, s := range services {
 		ans.Services = append(ans.Services, s)
 	}

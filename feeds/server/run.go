@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,7 +93,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, opts RunOptio
 	}
 	hub := NewHub(j, Options{History: loads,
 		Paging: pagingOpts, Metrics: metrics,
-		Name: name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
+		Lease: s.Cluster.Lease.Duration,
+		Name:  name, Book: cfg.Book(), Tokens: secrets.ServeTokens, RequireToken: s.RequireToken, Logger: log, LoadLog: loadLog,
 		Thresholds: cfg.Thresholds.Level(), ReplayWindow: s.ReplayWindow.Duration, LoadPace: loadPace(s.LoadPace.Duration),
 		Agents: agentGrants(s.Agents, secrets.AgentTokens), Site: s.Site(name), Senders: senders,
 		Hosts: knownHosts(s, host), LastLoads: lastLoads,
@@ -152,14 +154,22 @@ func startParts(ctx context.Context, wg *sync.WaitGroup, s config.Serve, host st
 	for _, ch := range s.Checks {
 		c := ch.ProbeWith(boot)
 		wg.Add(1)
-		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", hub) }()
+		var sink probe.Sink = hub
+		if c.Type == "tls" || c.Type == "domain" {
+			sink = hub.ExpirySink() // pages on "expiry" from the warning on
+		}
+		go func() { defer wg.Done(); probe.RunCheck(ctx, host, c, "", sink) }()
 	}
 	scrapeClient := &http.Client{}
 	for _, sc := range s.Scrape {
 		sc = sc.WithDefaults()
 		target := ingest.Target{Host: sc.Host, URL: sc.URL, Every: sc.Every.Duration}
+		scrape := func(ctx context.Context) { target.Run(ctx, scrapeClient, hub) }
 		wg.Add(1)
-		go func() { defer wg.Done(); target.Run(ctx, scrapeClient, hub) }()
+		go func() {
+			defer wg.Done()
+			hub.holdOrRun(ctx, "scrape."+hex.EncodeToString([]byte(sc.Host)), s.Cluster.Lease.Duration, scrape)
+		}()
 	}
 }
 

@@ -1,0 +1,167 @@
+package cluster
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/feeds/server"
+)
+
+// chat is a loopback webhook that takes its first post and never answers
+// it (the sender dies holding it); it answers every later post.
+type chat struct {
+	mu    sync.Mutex
+	posts []string // X-Vigil-Delivery of each post, in arrival order
+}
+
+func (c *chat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	c.mu.Lock()
+	c.posts = append(c.posts, r.Header.Get("X-Vigil-Delivery"))
+	first := len(c.posts) == 1
+	c.mu.Unlock()
+	if first {
+		<-r.Context().Done()
+		return
+	}
+}
+
+func (c *chat) seen() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.posts)
+}
+
+// Three real `vigil serve` processes; a responder publishes on one that
+// does not deliver. The delivering hub is SIGKILLed while the chat holds
+// its post: another hub takes the delivery lease and posts again with the
+// same delivery key, and the journal says delivered once.
+func TestDeliveryOwnerProcessKilled(t *testing.T) {
+	clusterTest(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vigil")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-oncall/vigil").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	hook := &chat{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: hook}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
+	procs := make([]*hubProcess, 3)
+	for i := range procs {
+		var peers []string
+		for k, r := range routes {
+			if k != i {
+				peers = append(peers, fmt.Sprintf("%q", r))
+			}
+		}
+		cfg := fmt.Sprintf(`[serve]
+name = "hub-%d"
+listen = %q
+data_dir = %q
+probe_load = false
+
+[[serve.channels]]
+name = "ops-chat"
+type = "webhook"
+url = "http://%s/chat"
+format = "json"
+
+[serve.cluster]
+name = "delivery"
+listen = %q
+peers = [%s]
+lease = "2s"
+`, i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), ln.Addr(), routes[i], strings.Join(peers, ", "))
+		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
+		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startProcess(t, bin, procs[i])
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+		if t.Failed() {
+			for _, p := range procs {
+				b, _ := os.ReadFile(p.log)
+				t.Logf("%s:\n%s", p.log, b)
+			}
+		}
+	})
+	for i := range procs {
+		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
+	}
+	owner := -1
+	waitFor(t, "a hub to own the deliveries", 30*time.Second, func() bool {
+		for i, f := range feeds {
+			if slices.Contains(leasesOf(f), server.DeliveryLease) {
+				owner = i
+				return true
+			}
+		}
+		return false
+	})
+	other := (owner + 1) % 3
+	cl := &wsClient{urls: []string{"ws://" + feeds[other] + "/feed"}}
+	defer cl.close()
+	for _, cmd := range []protocol.Command{
+		declare("c-declare"),
+		{ID: "c-publish", Actor: "alice", Op: protocol.OpPublish, Incident: "INC-1", Text: "Mail is delayed; we are on it.", Channels: []string{"ops-chat"}},
+	} {
+		m, _, err := cl.send(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.(*protocol.Ack); !ok {
+			t.Fatalf("%s: %+v", cmd.ID, m)
+		}
+	}
+	waitFor(t, "the delivering hub to post to the chat", 30*time.Second, func() bool { return len(hook.seen()) >= 1 })
+	killed := time.Now()
+	procs[owner].cmd.Process.Signal(syscall.SIGKILL)
+	waitFor(t, "another hub to post it again", 30*time.Second, func() bool { return len(hook.seen()) >= 2 })
+	posts := hook.seen()
+	t.Logf("SIGKILL of hub-%d holding the chat's post: posted again %v later by another hub; keys %v", owner, time.Since(killed).Round(time.Millisecond), posts)
+	if posts[0] == "" || posts[1] != posts[0] {
+		t.Errorf("the post again carries key %q, the first %q: want the same, not empty", posts[1], posts[0])
+	}
+	var delivered []string
+	waitFor(t, "the delivery journaled", 30*time.Second, func() bool {
+		delivered = delivered[:0]
+		lines, _ := resume(t, "ws://"+feeds[other]+"/feed", 1, "")
+		for _, line := range lines {
+			m, _ := protocol.Decode([]byte(line[strings.IndexByte(line, ' ')+1:]))
+			if e, ok := m.(*protocol.Entry); ok && e.Kind == protocol.EntryDelivery && e.Delivery != nil && e.Delivery.Outcome == protocol.DeliveryDelivered {
+				delivered = append(delivered, e.Text)
+			}
+		}
+		return len(delivered) > 0
+	})
+	time.Sleep(3 * time.Second) // a second delivery, were there one, would be journaled by now
+	if got := hook.seen(); len(got) != 2 {
+		t.Errorf("the chat got %d posts, want 2 (the one the dead hub held, the one sent again): %v", len(got), got)
+	}
+	if len(delivered) != 1 {
+		t.Errorf("delivered %d times in the journal, want once: %v", len(delivered), delivered)
+	}
+}

@@ -1,0 +1,238 @@
+package cluster
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/server"
+)
+
+// phone is a loopback webhook receiver standing in for people's phones:
+// it records every notification, by path and delivery identity.
+type phone struct {
+	mu    sync.Mutex
+	calls []call
+}
+
+type call struct {
+	who, id, body string
+	at            time.Time
+}
+
+func (p *phone) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	p.mu.Lock()
+	p.calls = append(p.calls, call{who: strings.TrimPrefix(r.URL.Path, "/"), id: r.Header.Get("X-Vigil-Delivery"), body: string(body), at: time.Now()})
+	p.mu.Unlock()
+}
+
+// first is the first call to who whose body holds text.
+func (p *phone) first(who, text string) (call, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.calls {
+		if c.who == who && strings.Contains(c.body, text) {
+			return c, true
+		}
+	}
+	return call{}, false
+}
+
+// ids is how many distinct deliveries who got whose body holds text, and
+// how many calls carried them.
+func (p *phone) ids(who, text string) (distinct []string, calls int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.calls {
+		if c.who == who && strings.Contains(c.body, text) {
+			calls++
+			if !slices.Contains(distinct, c.id) {
+				distinct = append(distinct, c.id)
+			}
+		}
+	}
+	return distinct, calls
+}
+
+// Three real `vigil serve` processes page for one cluster. An alert
+// posted to a hub that does not page reaches the one that does; alice is
+// paged. The paging hub is SIGKILLed: another takes the lease and pages
+// bob when the first level's wait runs out, on time; the lost hub itself
+// pages. Each person is told each thing once.
+func TestPagingOwnerProcessKilled(t *testing.T) {
+	clusterTest(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vigil")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-oncall/vigil").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	phones := &phone{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: phones}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	const wait, lease = 8 * time.Second, 2 * time.Second
+	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
+	procs := make([]*hubProcess, 3)
+	for i := range procs {
+		var peers []string
+		for k, r := range routes {
+			if k != i {
+				peers = append(peers, fmt.Sprintf("%q", r))
+			}
+		}
+		cfg := fmt.Sprintf(`[serve]
+name = "hub-%d"
+listen = %q
+data_dir = %q
+probe_load = false
+
+[serve.alertmanager]
+token_env = ""
+
+[[serve.channels]]
+name = "alice-phone"
+type = "webhook"
+url = "http://%s/alice"
+format = "json"
+
+[[serve.channels]]
+name = "bob-phone"
+type = "webhook"
+url = "http://%s/bob"
+format = "json"
+
+[serve.paging]
+url = "http://%s"
+
+[[serve.paging.rules]]
+name = "alerts"
+on = ["alert"]
+escalation = "default"
+group = "1s"
+
+[[serve.paging.rules]]
+name = "hubs"
+on = ["hub"]
+escalation = "default"
+group = "1s"
+
+[[serve.people]]
+name = "alice"
+webhook = "alice-phone"
+
+[[serve.people]]
+name = "bob"
+webhook = "bob-phone"
+
+[[serve.escalations]]
+name = "default"
+levels = [ { notify = ["person:alice"], wait = %q }, { notify = ["person:bob"], wait = %q } ]
+
+[serve.cluster]
+name = "paging"
+listen = %q
+peers = [%s]
+lease = %q
+`, i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), ln.Addr(), ln.Addr(), feeds[i],
+			wait.String(), wait.String(), routes[i], strings.Join(peers, ", "), lease.String())
+		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
+		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startProcess(t, bin, procs[i])
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+		if t.Failed() {
+			phones.mu.Lock()
+			for _, c := range phones.calls {
+				t.Logf("%s %s %s: %s", c.at.Format("15:04:05.000"), c.who, c.id, c.body)
+			}
+			phones.mu.Unlock()
+			for _, p := range procs {
+				b, _ := os.ReadFile(p.log)
+				t.Logf("%s:\n%s", p.log, b)
+			}
+		}
+	})
+	for i := range procs {
+		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
+	}
+	owner := -1
+	waitFor(t, "a hub to own the paging", 30*time.Second, func() bool {
+		for i, f := range feeds {
+			if slices.Contains(leasesOf(f), server.PagingLease) {
+				owner = i
+				return true
+			}
+		}
+		return false
+	})
+	told := (owner + 1) % 3
+	alert := fmt.Sprintf(`{"version":"4","status":"firing","receiver":"vigil","alerts":[{"status":"firing","labels":{"alertname":"MysqlDown","instance":"db-1:9104","severity":"critical"},"annotations":{"summary":"mysqld not answering"},"startsAt":%q,"fingerprint":"f00d"}]}`,
+		time.Now().UTC().Format(time.RFC3339))
+	resp, err := http.Post("http://"+feeds[told]+"/alertmanager", "application/json", bytes.NewBufferString(alert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("hub-%d answered the alert %s", told, resp.Status)
+	}
+	var alice call
+	waitFor(t, "alice paged for the alert posted to a hub that does not page", 30*time.Second, func() bool {
+		var ok bool
+		alice, ok = phones.first("alice", "MysqlDown")
+		return ok
+	})
+	killed := time.Now()
+	procs[owner].cmd.Process.Signal(syscall.SIGKILL)
+	var bob call
+	waitFor(t, "bob paged once alice's wait ran out", wait+lease+30*time.Second, func() bool {
+		var ok bool
+		bob, ok = phones.first("bob", "MysqlDown")
+		return ok
+	})
+	lost := routes[owner] // a hub is known to its peers by its route address
+	waitFor(t, "the loss of the paging hub paged", 60*time.Second, func() bool {
+		_, ok := phones.first("alice", lost)
+		return ok
+	})
+	late := bob.at.Sub(alice.at) - wait
+	t.Logf("SIGKILL of hub-%d (%s), which paged, %v after alice was paged: bob paged %v after alice (wait %v, lease %v: %v late)",
+		owner, lost, killed.Sub(alice.at).Round(time.Millisecond), bob.at.Sub(alice.at).Round(time.Millisecond), wait, lease, late.Round(time.Millisecond))
+	if late > lease+2*time.Second {
+		t.Errorf("bob paged %v after the level's wait, more than the lease (%v) and two ticks", late, lease)
+	}
+	for _, who := range []string{"alice", "bob"} {
+		ids, calls := phones.ids(who, "MysqlDown")
+		if len(ids) != 1 {
+			t.Errorf("%s was paged for the alert as %d deliveries %v, want one", who, len(ids), ids)
+		}
+		if calls > 1 {
+			t.Logf("%s's one delivery came %d times with the same identity (the window no sender can close)", who, calls)
+		}
+	}
+	if ids, _ := phones.ids("alice", lost); len(ids) != 1 {
+		t.Errorf("alice was paged for %s's loss as %d deliveries %v, want one", lost, len(ids), ids)
+	}
+}

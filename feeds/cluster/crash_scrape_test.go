@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-oncall/vigil/feeds/protocol"
+	"github.com/vigil-oncall/vigil/internal/testprog"
+)
+
+// leasesOf is the leases a hub's /healthz says it owns.
+func leasesOf(addr string) []string {
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var health struct {
+		Cluster Status `json:"cluster"`
+	}
+	json.NewDecoder(resp.Body).Decode(&health)
+	return health.Cluster.Leases
+}
+
+// Three real `vigil serve` processes scrape one real node_exporter: one
+// owns it; SIGKILLed, another takes it over, and a dashboard on a third
+// sees the host's load with no gap longer than two intervals plus the
+// lease; nothing about the host is journaled twice.
+func TestScrapeOwnerProcessKilled(t *testing.T) {
+	clusterTest(t)
+	nodeExporter := testprog.Need(t, "prometheus-node-exporter", "prometheus-node-exporter")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vigil")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-oncall/vigil").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	neAddr := freeAddrs(t, 1)[0]
+	startProgram(t, "http://"+neAddr+"/metrics", nodeExporter,
+		"--web.listen-address="+neAddr, "--collector.disable-defaults", "--collector.loadavg", "--collector.cpu", "--collector.meminfo")
+	const every, lease = time.Second, 2 * time.Second
+	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
+	procs := make([]*hubProcess, 3)
+	for i := range procs {
+		var peers []string
+		for k, r := range routes {
+			if k != i {
+				peers = append(peers, fmt.Sprintf("%q", r))
+			}
+		}
+		cfg := fmt.Sprintf("[serve]\nname = \"hub-%d\"\nlisten = %q\ndata_dir = %q\nprobe_load = false\n[[serve.scrape]]\nhost = \"db-1\"\nurl = \"http://%s/metrics\"\nevery = \"1s\"\n[serve.cluster]\nname = \"scrape\"\nlisten = %q\npeers = [%s]\nlease = \"2s\"\n",
+			i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), neAddr, routes[i], strings.Join(peers, ", "))
+		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
+		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startProcess(t, bin, procs[i])
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	for i := range procs {
+		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
+	}
+	name := "scrape." + hex.EncodeToString([]byte("db-1"))
+	owner := -1
+	waitFor(t, "a hub to own db-1's scrape", 30*time.Second, func() bool {
+		for i, f := range feeds {
+			if slices.Contains(leasesOf(f), name) {
+				owner = i
+				return true
+			}
+		}
+		return false
+	})
+	watcher := (owner + 1) % 3
+	dash := rawConn(t, "ws://"+feeds[watcher]+"/feed", protocol.Subscribe{})
+	var ats []time.Time
+	readUntil := func(until time.Time) {
+		for {
+			dash.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, data, err := dash.ReadMessage()
+			if err != nil {
+				t.Fatalf("the dashboard on hub %d: %v", watcher, err)
+			}
+			if m, err := protocol.Decode(data); err == nil {
+				if l, ok := m.(*protocol.Load); ok && l.Host == "db-1" {
+					if n := len(ats); n == 0 || l.At.After(ats[n-1]) {
+						ats = append(ats, l.At.Time)
+					}
+					if l.At.After(until) {
+						return
+					}
+				}
+			}
+		}
+	}
+	readUntil(time.Now().Add(3 * every))
+	killed := time.Now()
+	procs[owner].cmd.Process.Signal(syscall.SIGKILL)
+	readUntil(killed.Add(lease + 4*every))
+	var gap time.Duration
+	for k := 1; k < len(ats); k++ {
+		gap = max(gap, ats[k].Sub(ats[k-1]))
+	}
+	var now []string
+	for i, f := range feeds {
+		if i != owner && slices.Contains(leasesOf(f), name) {
+			now = append(now, fmt.Sprintf("hub-%d", i))
+		}
+	}
+	t.Logf("SIGKILL of hub-%d, which scraped db-1: the dashboard on hub-%d saw db-1 unscraped for at most %v (every %v, lease %v); the scrape is now on %v", owner, watcher, gap, every, lease, now)
+	if limit := 2*every + lease; gap > limit {
+		t.Errorf("db-1 unscraped for %v, more than two intervals plus the lease (%v)", gap, limit)
+	}
+	if len(now) != 1 {
+		t.Errorf("db-1's scrape is owned by %v, want one hub", now)
+	}
+	texts := map[string]int{}
+	lines, _ := resume(t, "ws://"+feeds[watcher]+"/feed", 1, "")
+	for _, line := range lines {
+		m, _ := protocol.Decode([]byte(line[strings.IndexByte(line, ' ')+1:]))
+		if e, ok := m.(*protocol.Entry); ok && e.Host == "db-1" {
+			if texts[e.Text]++; texts[e.Text] > 1 {
+				t.Errorf("journaled twice: %q", e.Text)
+			}
+		}
+	}
+}
