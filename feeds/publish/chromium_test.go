@@ -129,7 +129,7 @@ func TestStatusPageInChromium(t *testing.T) {
 
 	dir := t.TempDir()
 	if d := os.Getenv("VIGIL_STATUS_SCREENSHOTS"); d != "" {
-		dir = d // the README's screenshot: VIGIL_STATUS_SCREENSHOTS=docs go test -run InChromium ./feeds/publish
+		dir = d // docs/publishing.md's screenshot: VIGIL_STATUS_SCREENSHOTS=docs go test -run InChromium ./feeds/publish
 	}
 	for _, shot := range []struct {
 		name string
