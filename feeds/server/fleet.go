@@ -384,17 +384,6 @@ func (l *liveness) sweep(now time.Time) []staleHost {
 	return out
 }
 
-// silentHosts is the hosts marked stale, in no order.
-func (l *liveness) silentHosts() []string {
-	var out []string
-	for host, hl := range l.hosts {
-		if hl.stale {
-			out = append(out, host)
-		}
-	}
-	return out
-}
-
 // heardElsewhere records that host reported to another hub of the
 // cluster: it is not silent; back says it had been journaled stale here.
 func (l *liveness) heardElsewhere(host string, now time.Time) (back bool) {
