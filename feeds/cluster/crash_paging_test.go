@@ -187,10 +187,22 @@ lease = %q
 		}
 		return false
 	})
+	// /metrics says what /healthz says: quorum, and who holds the paging.
+	resp, err := http.Get("http://" + feeds[owner] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"vigil_cluster_quorum 1", `vigil_cluster_lease_held{lease="paging"} 1`, "vigil_cluster_peers_routed 2"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("hub-%d's /metrics lacks %q:\n%s", owner, want, metrics)
+		}
+	}
 	told := (owner + 1) % 3
 	alert := fmt.Sprintf(`{"version":"4","status":"firing","receiver":"vigil","alerts":[{"status":"firing","labels":{"alertname":"MysqlDown","instance":"db-1:9104","severity":"critical"},"annotations":{"summary":"mysqld not answering"},"startsAt":%q,"fingerprint":"f00d"}]}`,
 		time.Now().UTC().Format(time.RFC3339))
-	resp, err := http.Post("http://"+feeds[told]+"/alertmanager", "application/json", bytes.NewBufferString(alert))
+	resp, err = http.Post("http://"+feeds[told]+"/alertmanager", "application/json", bytes.NewBufferString(alert))
 	if err != nil {
 		t.Fatal(err)
 	}

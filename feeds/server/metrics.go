@@ -60,6 +60,7 @@ func NewMetrics() *Metrics {
 		}),
 		counter("vigil_page_notifications_sent_total", "Page notifications delivered.", func(p *pager) float64 { return float64(p.stats.sent.Load()) }),
 		counter("vigil_page_notifications_failed_total", "Page notification tries that failed.", func(p *pager) float64 { return float64(p.stats.failed.Load()) }),
+		clusterCollector{m},
 	)
 	return m
 }
