@@ -256,8 +256,10 @@ func (h *Hub) startPaging(ctx context.Context) func() {
 	}
 	var wg sync.WaitGroup
 	if h.clustered() {
-		wg.Add(1)
-		go func() { defer wg.Done(); h.startClusterPaging(ctx, h.lease()) }()
+		h.joinClusterPaging()
+		wg.Add(2)
+		go func() { defer wg.Done(); h.agreeAckSecret(ctx) }()
+		go func() { defer wg.Done(); h.holdPaging(ctx, h.lease()) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); h.pagingLoop(ctx) }()

@@ -47,16 +47,20 @@ type wireEvent struct {
 	Resync bool `json:"resync,omitempty"`
 }
 
-// startClusterPaging makes this hub one of a cluster's pagers: it
-// forwards events until it owns the lease, and pages while it does.
-// It returns once the lease is let go (ctx ended).
-func (h *Hub) startClusterPaging(ctx context.Context, lease time.Duration) {
+// joinClusterPaging makes this hub one of a cluster's pagers, before any
+// of its loops start: it forwards its events until it holds the lease.
+func (h *Hub) joinClusterPaging() {
 	p := h.pager
 	p.owner.Store(false)
 	if s, ok := h.journal.(sharer); ok {
 		p.forward = s.Share("paging", h.takeForwardedEvent)
 	}
-	go h.agreeAckSecret(ctx)
+}
+
+// holdPaging pages for the cluster while this hub holds the lease, until
+// ctx ends.
+func (h *Hub) holdPaging(ctx context.Context, lease time.Duration) {
+	p := h.pager
 	h.holdOrRun(ctx, PagingLease, lease, func(ctx context.Context) {
 		h.log.Info("paging: this hub pages for the cluster")
 		p.owner.Store(true)
