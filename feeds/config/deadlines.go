@@ -2,9 +2,9 @@ package config
 
 import (
 	"net"
-	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,82 +89,115 @@ func (s Serve) Bootstrap() *probe.Bootstrap {
 // validateDeadlineChecks checks the keys of tls, domain and dns checks,
 // and the keys each other type must not carry.
 func (s Serve) validateDeadlineChecks(add addFunc) {
-	if s.RDAPBootstrap != "" {
-		if u, err := url.Parse(s.RDAPBootstrap); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add([]string{"serve", "rdap_bootstrap"}, -1, "expected an http:// or https:// URL, got %q", s.RDAPBootstrap)
-		}
+	if s.RDAPBootstrap != "" && !httpURL(s.RDAPBootstrap) {
+		add([]string{"serve", "rdap_bootstrap"}, -1, "expected an http:// or https:// URL, got %q", s.RDAPBootstrap)
 	}
 	for i, ch := range s.Checks {
-		key := func(k string) []string { return []string{"serve", "checks", k} }
-		k := ch.DeadlineKeys
-		only := func(name string, set bool, types ...string) {
-			for _, t := range types {
-				if ch.Type == t {
-					return
-				}
-			}
-			if set {
-				add(key(name), i, "only a %s check takes %s", strings.Join(types, " or "), name)
-			}
-		}
-		only("server_name", k.ServerName != "", "tls", "http")
-		only("ca_file", k.CAFile != "", "tls", "http")
-		only("warn_days", k.WarnDays != 0, "tls", "http", "domain")
-		only("crit_days", k.CritDays != 0, "tls", "http", "domain")
-		only("rdap", k.RDAP != "", "domain")
-		only("record", k.Record != "", "dns")
-		only("server", k.Server != "", "dns")
-		only("answer", len(k.Answer) > 0, "dns")
-		only("expect_body", k.ExpectBody != "", "http")
+		at := add.at(i, "serve", "checks")
+		ch.validateDeadlineKeyTypes(at)
 		switch ch.Type {
 		case "tls":
-			if host, port, err := net.SplitHostPort(ch.Target); err != nil || host == "" || port == "" {
-				add(key("target"), i, "a tls check needs host:port (\"shop.example.com:443\"), got %q", ch.Target)
-			}
+			ch.validateTLSTarget(at)
 		case "domain":
-			if !domainName(ch.Target) || !strings.Contains(ch.Target, ".") {
-				add(key("target"), i, "a domain check needs a registered domain (\"example.com\"), got %q", ch.Target)
-			}
-			if k.RDAP != "" {
-				if u, err := url.Parse(k.RDAP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					add(key("rdap"), i, "expected the registry's RDAP base URL (https://rdap.example/), got %q", k.RDAP)
-				}
-			}
+			ch.validateDomain(at)
 		case "dns":
-			if !domainName(ch.Target) {
-				add(key("target"), i, "a dns check needs a name (\"shop.example.com\"), got %q", ch.Target)
-			}
-			if _, ok := probe.DNSRecords[strings.ToUpper(k.Record)]; !ok {
-				add(key("record"), i, "expected A, AAAA, CNAME, MX, TXT or NS, got %q", k.Record)
-			}
-			if k.Server != "" {
-				if _, _, err := net.SplitHostPort(k.Server); err != nil {
-					add(key("server"), i, "expected the DNS server as host:port (\"127.0.0.1:53\"), got %q", k.Server)
-				}
-			}
-			for _, a := range k.Answer {
-				if bad := badAnswer(strings.ToUpper(k.Record), a); bad != "" {
-					add(key("answer"), i, "%q is not %s", a, bad)
-				}
-			}
+			ch.validateDNS(at)
 		}
-		if ch.Type == "tls" || ch.Type == "http" || ch.Type == "domain" {
-			c := ch.deadlineDefaults()
-			if c.WarnDays < 0 || c.CritDays < 0 || c.CritDays >= c.WarnDays {
-				add(key("crit_days"), i, "expected 0 <= crit_days < warn_days (days before expiry), got crit_days %d, warn_days %d", c.CritDays, c.WarnDays)
-			}
+		ch.validateExpiryDays(at)
+		ch.validateCAFile(at)
+		ch.validateExpectBody(at)
+	}
+}
+
+// deadlineKeyTypes are the check types that take each deadline key, in the
+// order a check's misplaced keys are reported.
+var deadlineKeyTypes = []struct {
+	key   string
+	set   func(DeadlineKeys) bool
+	types []string
+}{
+	{"server_name", func(k DeadlineKeys) bool { return k.ServerName != "" }, []string{"tls", "http"}},
+	{"ca_file", func(k DeadlineKeys) bool { return k.CAFile != "" }, []string{"tls", "http"}},
+	{"warn_days", func(k DeadlineKeys) bool { return k.WarnDays != 0 }, []string{"tls", "http", "domain"}},
+	{"crit_days", func(k DeadlineKeys) bool { return k.CritDays != 0 }, []string{"tls", "http", "domain"}},
+	{"rdap", func(k DeadlineKeys) bool { return k.RDAP != "" }, []string{"domain"}},
+	{"record", func(k DeadlineKeys) bool { return k.Record != "" }, []string{"dns"}},
+	{"server", func(k DeadlineKeys) bool { return k.Server != "" }, []string{"dns"}},
+	{"answer", func(k DeadlineKeys) bool { return len(k.Answer) > 0 }, []string{"dns"}},
+	{"expect_body", func(k DeadlineKeys) bool { return k.ExpectBody != "" }, []string{"http"}},
+}
+
+func (ch Check) validateDeadlineKeyTypes(at addAt) {
+	for _, k := range deadlineKeyTypes {
+		if k.set(ch.DeadlineKeys) && !slices.Contains(k.types, ch.Type) {
+			at(k.key, "only a %s check takes %s", strings.Join(k.types, " or "), k.key)
 		}
-		if k.CAFile != "" {
-			if pem, err := os.ReadFile(k.CAFile); err != nil {
-				add(key("ca_file"), i, "cannot read: %v", err)
-			} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-				add(key("ca_file"), i, "%s holds no PEM certificate", k.CAFile)
-			}
+	}
+}
+
+func (ch Check) validateTLSTarget(at addAt) {
+	if host, port, err := net.SplitHostPort(ch.Target); err != nil || host == "" || port == "" {
+		at("target", "a tls check needs host:port (\"shop.example.com:443\"), got %q", ch.Target)
+	}
+}
+
+func (ch Check) validateDomain(at addAt) {
+	if !domainName(ch.Target) || !strings.Contains(ch.Target, ".") {
+		at("target", "a domain check needs a registered domain (\"example.com\"), got %q", ch.Target)
+	}
+	if ch.RDAP != "" && !httpURL(ch.RDAP) {
+		at("rdap", "expected the registry's RDAP base URL (https://rdap.example/), got %q", ch.RDAP)
+	}
+}
+
+func (ch Check) validateDNS(at addAt) {
+	if !domainName(ch.Target) {
+		at("target", "a dns check needs a name (\"shop.example.com\"), got %q", ch.Target)
+	}
+	if _, ok := probe.DNSRecords[strings.ToUpper(ch.Record)]; !ok {
+		at("record", "expected A, AAAA, CNAME, MX, TXT or NS, got %q", ch.Record)
+	}
+	if ch.Server != "" {
+		if _, _, err := net.SplitHostPort(ch.Server); err != nil {
+			at("server", "expected the DNS server as host:port (\"127.0.0.1:53\"), got %q", ch.Server)
 		}
-		if re, ok := strings.CutPrefix(k.ExpectBody, "/"); ok && len(re) > 0 && strings.HasSuffix(re, "/") {
-			if _, err := regexp.Compile(strings.TrimSuffix(re, "/")); err != nil {
-				add(key("expect_body"), i, "a /regexp/ that does not compile: %v", err)
-			}
+	}
+	for _, a := range ch.Answer {
+		if bad := badAnswer(strings.ToUpper(ch.Record), a); bad != "" {
+			at("answer", "%q is not %s", a, bad)
+		}
+	}
+}
+
+// validateExpiryDays checks the thresholds of a check that watches an
+// expiry, its defaults filled in.
+func (ch Check) validateExpiryDays(at addAt) {
+	if ch.Type != "tls" && ch.Type != "http" && ch.Type != "domain" {
+		return
+	}
+	c := ch.deadlineDefaults()
+	if c.WarnDays < 0 || c.CritDays < 0 || c.CritDays >= c.WarnDays {
+		at("crit_days", "expected 0 <= crit_days < warn_days (days before expiry), got crit_days %d, warn_days %d", c.CritDays, c.WarnDays)
+	}
+}
+
+func (ch Check) validateCAFile(at addAt) {
+	if ch.CAFile == "" {
+		return
+	}
+	if pem, err := os.ReadFile(ch.CAFile); err != nil {
+		at("ca_file", "cannot read: %v", err)
+	} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		at("ca_file", "%s holds no PEM certificate", ch.CAFile)
+	}
+}
+
+// validateExpectBody compiles an expect_body written as /regexp/; any
+// other is a plain substring.
+func (ch Check) validateExpectBody(at addAt) {
+	if re, ok := strings.CutPrefix(ch.ExpectBody, "/"); ok && len(re) > 0 && strings.HasSuffix(re, "/") {
+		if _, err := regexp.Compile(strings.TrimSuffix(re, "/")); err != nil {
+			at("expect_body", "a /regexp/ that does not compile: %v", err)
 		}
 	}
 }
