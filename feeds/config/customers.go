@@ -112,40 +112,56 @@ func recipientOf(src *customers.Source) func(string) (publish.Recipient, bool) {
 	}
 }
 
-func (c *Config) validateCustomers(add func(key []string, index int, format string, args ...any)) {
+func (c *Config) validateCustomers(add addFunc) {
 	s := c.Serve
 	c.validateSubscriptions(add)
 	s.Status.Uptime.validate(add)
 	s.validateAuto(add)
+	s.validateSLA(add)
+	c.validateCustomersFile(add)
+	s.validateCustomerChannels(add)
+}
+
+func (s Serve) validateSLA(add addFunc) {
 	plans := map[string]bool{}
 	for i, p := range s.SLA {
-		key := func(k string) []string { return []string{"serve", "sla", k} }
+		at := add.at(i, "serve", "sla")
 		switch {
 		case strings.TrimSpace(p.Plan) == "":
-			add(key("plan"), i, "sla %d needs the plan name the customers file uses", i+1)
+			at("plan", "sla %d needs the plan name the customers file uses", i+1)
 		case plans[p.Plan]:
-			add(key("plan"), i, "plan %q has two [[serve.sla]]", p.Plan)
+			at("plan", "plan %q has two [[serve.sla]]", p.Plan)
 		}
 		plans[p.Plan] = true
 		if p.Target <= 0 || p.Target > 100 {
-			add(key("target"), i, "plan %q: target is a percent above 0 and at most 100, got %v", p.Plan, p.Target)
+			at("target", "plan %q: target is a percent above 0 and at most 100, got %v", p.Plan, p.Target)
 		}
 		for _, t := range p.Credits {
 			if t.Below <= 0 || t.Below > 100 || t.Percent <= 0 || t.Percent > 100 {
-				add(key("credits"), i, "plan %q: each credit is { below = <percent>, percent = <percent of the fee> }, both above 0 and at most 100; got below = %v, percent = %v", p.Plan, t.Below, t.Percent)
+				at("credits", "plan %q: each credit is { below = <percent>, percent = <percent of the fee> }, both above 0 and at most 100; got below = %v, percent = %v", p.Plan, t.Below, t.Percent)
 			}
 		}
 	}
-	if f := c.CustomersFile(); f != "" {
-		if _, err := customers.Load(f, s.knownPlan()); err != nil {
-			var ce *customers.Error
-			msg := err.Error()
-			if errors.As(err, &ce) && ce.Line > 0 {
-				msg = fmt.Sprintf("line %d of %s: %s", ce.Line, ce.File, ce.Msg)
-			}
-			add([]string{"serve", "customers", "file"}, -1, "%s", msg)
-		}
+}
+
+// validateCustomersFile reads the customers file as serve would, its
+// error located at the file's line rather than this one's.
+func (c *Config) validateCustomersFile(add addFunc) {
+	f := c.CustomersFile()
+	if f == "" {
+		return
 	}
+	if _, err := customers.Load(f, c.Serve.knownPlan()); err != nil {
+		var ce *customers.Error
+		msg := err.Error()
+		if errors.As(err, &ce) && ce.Line > 0 {
+			msg = fmt.Sprintf("line %d of %s: %s", ce.Line, ce.File, ce.Msg)
+		}
+		add([]string{"serve", "customers", "file"}, -1, "%s", msg)
+	}
+}
+
+func (s Serve) validateCustomerChannels(add addFunc) {
 	emails := map[string]bool{}
 	for _, ch := range s.Channels {
 		if ch.Type == "email" {
@@ -153,25 +169,29 @@ func (c *Config) validateCustomers(add func(key []string, index int, format stri
 		}
 	}
 	for i, ch := range s.Channels {
-		key := func(k string) []string { return []string{"serve", "channels", k} }
+		at := add.at(i, "serve", "channels")
 		if ch.Type != ChannelCustomers {
 			if ch.Email != "" || ch.PerSecond != 0 {
-				add(key("email"), i, "email and per_second are for customers channels")
+				at("email", "email and per_second are for customers channels")
 			}
 			continue
 		}
-		if !emails[ch.Email] {
-			add(key("email"), i, "channel %q: email must name an email channel whose relay and from it uses, got %q", ch.Name, ch.Email)
-		}
-		if s.Customers.File == "" {
-			add(key("type"), i, "channel %q writes to customers but [serve.customers] has no file", ch.Name)
-		}
-		if ch.PerSecond < 0 || ch.PerSecond > 1000 {
-			add(key("per_second"), i, "expected messages per second between 0 (the default, %d) and 1000, got %v", DefaultCustomersPerSecond, ch.PerSecond)
-		}
-		if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.URL != "" || ch.Format != "" {
-			add(key("smtp"), i, "a customers channel takes relay and from from its email channel, and its recipients from the customers file")
-		}
+		s.validateCustomerChannel(at, ch, emails)
+	}
+}
+
+func (s Serve) validateCustomerChannel(at addAt, ch Channel, emails map[string]bool) {
+	if !emails[ch.Email] {
+		at("email", "channel %q: email must name an email channel whose relay and from it uses, got %q", ch.Name, ch.Email)
+	}
+	if s.Customers.File == "" {
+		at("type", "channel %q writes to customers but [serve.customers] has no file", ch.Name)
+	}
+	if ch.PerSecond < 0 || ch.PerSecond > 1000 {
+		at("per_second", "expected messages per second between 0 (the default, %d) and 1000, got %v", DefaultCustomersPerSecond, ch.PerSecond)
+	}
+	if ch.SMTP != "" || ch.From != "" || len(ch.To) > 0 || ch.URL != "" || ch.Format != "" {
+		at("smtp", "a customers channel takes relay and from from its email channel, and its recipients from the customers file")
 	}
 }
 
