@@ -132,22 +132,41 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 	if kind == "" {
 		return fmt.Errorf("runbook without kind")
 	}
+	if err := checkSteps(kind, steps); err != nil {
+		return err
+	}
+	if err := protocol.CheckID("kind", kind); err != nil {
+		return fmt.Errorf("runbook %q: %v", kind, err)
+	}
+	existing, ok := b[kind]
+	if !ok || replace {
+		if len(steps) > protocol.MaxChecklist {
+			return fmt.Errorf("runbook %q has %d steps; a checklist holds at most %d", kind, len(steps), protocol.MaxChecklist)
+		}
+		return b.set(Runbook{Kind: kind, Steps: cloneSteps(steps)})
+	}
+	merged := mergeSteps(existing.Steps, steps)
+	if len(merged) > protocol.MaxChecklist {
+		return fmt.Errorf("runbook %q would have %d steps; a checklist holds at most %d", kind, len(merged), protocol.MaxChecklist)
+	}
+	return b.set(Runbook{Kind: kind, Steps: merged})
+}
+
+// set stores rb unless its incidents could not be sent.
+func (b Book) set(rb Runbook) error {
+	if err := rb.checkSize(); err != nil {
+		return err
+	}
+	b[rb.Kind] = rb
+	return nil
+}
+
+// checkSteps refuses the first step of runbook kind that is not valid.
+func checkSteps(kind string, steps []Step) error {
 	seen := map[string]bool{}
 	for _, s := range steps {
-		if s.ID == "" {
-			return fmt.Errorf("runbook %q: a step has no id", kind)
-		}
-		if err := protocol.CheckID("step id", s.ID); err != nil {
-			return fmt.Errorf("runbook %q: %v", kind, err)
-		}
-		if err := protocol.CheckText("title", s.Title, protocol.MaxTitleBytes); err != nil {
-			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
-		}
-		if err := protocol.CheckText("hint", s.Hint, protocol.MaxTextBytes); err != nil {
-			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
-		}
-		if err := protocol.CheckText("template", s.Template, protocol.MaxTextBytes); err != nil {
-			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
+		if err := s.checkText(kind); err != nil {
+			return err
 		}
 		if seen[s.ID] {
 			return fmt.Errorf("runbook %q: step %q appears twice", kind, s.ID)
@@ -160,22 +179,32 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 			return fmt.Errorf("runbook %q step %q: every must be positive", kind, s.ID)
 		}
 	}
-	if err := protocol.CheckID("kind", kind); err != nil {
+	return nil
+}
+
+// checkText checks the step's id and the texts a frame carries.
+func (s Step) checkText(kind string) error {
+	if s.ID == "" {
+		return fmt.Errorf("runbook %q: a step has no id", kind)
+	}
+	if err := protocol.CheckID("step id", s.ID); err != nil {
 		return fmt.Errorf("runbook %q: %v", kind, err)
 	}
-	existing, ok := b[kind]
-	if !ok || replace {
-		if len(steps) > protocol.MaxChecklist {
-			return fmt.Errorf("runbook %q has %d steps; a checklist holds at most %d", kind, len(steps), protocol.MaxChecklist)
+	for _, t := range []struct {
+		name, text string
+		max        int
+	}{{"title", s.Title, protocol.MaxTitleBytes}, {"hint", s.Hint, protocol.MaxTextBytes}, {"template", s.Template, protocol.MaxTextBytes}} {
+		if err := protocol.CheckText(t.name, t.text, t.max); err != nil {
+			return fmt.Errorf("runbook %q step %q: %v", kind, s.ID, err)
 		}
-		rb := Runbook{Kind: kind, Steps: cloneSteps(steps)}
-		if err := rb.checkSize(); err != nil {
-			return err
-		}
-		b[kind] = rb
-		return nil
 	}
-	merged := cloneSteps(existing.Steps)
+	return nil
+}
+
+// mergeSteps replaces the steps of existing that have the id of one of
+// steps and appends the others.
+func mergeSteps(existing, steps []Step) []Step {
+	merged := cloneSteps(existing)
 	for _, s := range steps {
 		replaced := false
 		for i := range merged {
@@ -188,15 +217,7 @@ func (b Book) Merge(kind string, steps []Step, replace bool) error {
 			merged = append(merged, s)
 		}
 	}
-	if len(merged) > protocol.MaxChecklist {
-		return fmt.Errorf("runbook %q would have %d steps; a checklist holds at most %d", kind, len(merged), protocol.MaxChecklist)
-	}
-	rb := Runbook{Kind: kind, Steps: merged}
-	if err := rb.checkSize(); err != nil {
-		return err
-	}
-	b[kind] = rb
-	return nil
+	return merged
 }
 
 // MaxChecklistBytes bounds a runbook's checklist as encoded: half a frame,
