@@ -112,117 +112,155 @@ type Page struct {
 // the page about. Nothing else of an incident (hosts, checks, notes)
 // reaches the page.
 func BuildPage(site Site, tracked []Tracked, now time.Time) Page {
-	p := Page{Name: site.Name, URL: site.URL, Indicator: ImpactNone}
-	names := map[string]string{}
-	states := map[string]*ComponentState{}
-	for _, c := range site.Components {
-		names[c.ID] = c.Name
-		states[c.ID] = &ComponentState{ID: c.ID, Name: c.Name, Status: Operational}
-		p.Components = append(p.Components, ComponentState{})
-	}
-	maintenanceNow := false
-	cut := now.Add(-site.history())
+	b := newPageBuilder(site, now)
 	for _, t := range tracked {
-		in := t.Incident
-		if t.Updated.After(p.Updated) {
-			p.Updated = t.Updated
-		}
-		maint := in.Kind == MaintenanceKind
-		status := in.Status
-		if maint {
-			status = maintenanceStatus(in, now)
-		}
-		open := !in.Resolved()
-		published := len(t.Updates) > 0
-		// Components: the truth of every incident naming them.
-		compStatus := ""
-		switch {
-		case maint && status == MaintenanceInProgress:
-			compStatus = UnderMaintenance
-			maintenanceNow = true
-		case !maint && open:
-			compStatus = severityStatus(in.Severity)
-		}
-		touched := t.Updated // when this incident last changed what it does to its components
-		if maint && status == MaintenanceInProgress && in.ScheduledStart != nil && in.ScheduledStart.After(touched) {
-			touched = in.ScheduledStart.Time
-		}
-		for _, id := range in.Components {
-			st := states[id]
-			if st == nil {
-				continue // a component no longer configured
-			}
-			if compStatus != "" && componentRank[compStatus] > componentRank[st.Status] {
-				st.Status = compStatus
-			}
-			if (compStatus != "" || in.Resolved()) && touched.After(st.Updated) {
-				st.Updated = touched
-			}
-		}
-		if !maint && open && (published || len(in.Components) > 0) {
-			if imp := impact(in.Severity); impactRank[imp] > impactRank[p.Indicator] {
-				p.Indicator = imp
-			}
-		}
-		if !published {
-			continue
-		}
-		n := Notice{ID: in.ID, Status: status, Maintenance: maint,
-			Created: in.OpenedAt.Time, Updated: t.Updated}
-		if !maint {
-			n.Impact = impact(in.Severity)
-		}
-		if in.ResolvedAt != nil {
-			v := in.ResolvedAt.Time
-			n.Resolved = &v
-		}
-		if in.ScheduledStart != nil {
-			v := in.ScheduledStart.Time
-			n.ScheduledFor = &v
-		}
-		if in.ScheduledEnd != nil {
-			v := in.ScheduledEnd.Time
-			n.ScheduledUntil = &v
-		}
-		for _, id := range in.Components {
-			if name, ok := names[id]; ok {
-				n.Components = append(n.Components, id)
-				n.ComponentNames = append(n.ComponentNames, name)
-			}
-		}
-		n.Name = publicName(in, t.Updates, n.ComponentNames)
-		for i := len(t.Updates) - 1; i >= 0; i-- {
-			u := t.Updates[i]
-			st := u.Status
-			if maint {
-				st = maintenanceStatusAt(in, u)
-			}
-			n.Updates = append(n.Updates, PageUpdate{Ref: u.Ref, Status: st, Body: u.Body, At: u.At})
-			if u.At.After(n.Updated) {
-				n.Updated = u.At
-			}
-		}
-		if n.Updated.After(p.Updated) {
-			p.Updated = n.Updated
-		}
-		switch {
-		case maint && status != MaintenanceCompleted:
-			p.Maintenance = append(p.Maintenance, n)
-		case !maint && open:
-			p.Active = append(p.Active, n)
-		case n.Resolved != nil && n.Resolved.Before(cut):
-			// past the history window
-		default:
-			p.Past = append(p.Past, n)
+		b.add(t)
+	}
+	return b.page()
+}
+
+// pageBuilder is a page being built, one tracked incident at a time.
+type pageBuilder struct {
+	p              Page
+	site           Site
+	now, cut       time.Time // cut: the oldest resolution still listed
+	names          map[string]string
+	states         map[string]*ComponentState
+	maintenanceNow bool
+}
+
+func newPageBuilder(site Site, now time.Time) *pageBuilder {
+	b := &pageBuilder{p: Page{Name: site.Name, URL: site.URL, Indicator: ImpactNone}, site: site, now: now, cut: now.Add(-site.history()),
+		names: map[string]string{}, states: map[string]*ComponentState{}}
+	for _, c := range site.Components {
+		b.names[c.ID] = c.Name
+		b.states[c.ID] = &ComponentState{ID: c.ID, Name: c.Name, Status: Operational}
+		b.p.Components = append(b.p.Components, ComponentState{})
+	}
+	return b
+}
+
+func (b *pageBuilder) add(t Tracked) {
+	in := t.Incident
+	if t.Updated.After(b.p.Updated) {
+		b.p.Updated = t.Updated
+	}
+	maint := in.Kind == MaintenanceKind
+	status := in.Status
+	if maint {
+		status = maintenanceStatus(in, b.now)
+	}
+	published := len(t.Updates) > 0
+	b.touchComponents(t, maint, status)
+	if !maint && !in.Resolved() && (published || len(in.Components) > 0) {
+		if imp := impact(in.Severity); impactRank[imp] > impactRank[b.p.Indicator] {
+			b.p.Indicator = imp
 		}
 	}
-	for i, c := range site.Components {
-		p.Components[i] = *states[c.ID]
+	if published {
+		b.list(b.notice(t, maint, status), !in.Resolved())
+	}
+}
+
+// touchComponents applies the incident to the components it names: the
+// truth of every incident naming them.
+func (b *pageBuilder) touchComponents(t Tracked, maint bool, status string) {
+	in := t.Incident
+	inProgress := maint && status == MaintenanceInProgress
+	compStatus := ""
+	switch {
+	case inProgress:
+		compStatus = UnderMaintenance
+		b.maintenanceNow = true
+	case !maint && !in.Resolved():
+		compStatus = severityStatus(in.Severity)
+	}
+	touched := t.Updated // when this incident last changed what it does to its components
+	if inProgress && in.ScheduledStart != nil && in.ScheduledStart.After(touched) {
+		touched = in.ScheduledStart.Time
+	}
+	for _, id := range in.Components {
+		st := b.states[id]
+		if st == nil {
+			continue // a component no longer configured
+		}
+		if compStatus != "" && componentRank[compStatus] > componentRank[st.Status] {
+			st.Status = compStatus
+		}
+		if (compStatus != "" || in.Resolved()) && touched.After(st.Updated) {
+			st.Updated = touched
+		}
+	}
+}
+
+// notice is the incident as the page lists it.
+func (b *pageBuilder) notice(t Tracked, maint bool, status string) Notice {
+	in := t.Incident
+	n := Notice{ID: in.ID, Status: status, Maintenance: maint,
+		Created: in.OpenedAt.Time, Updated: t.Updated,
+		Resolved: timeOf(in.ResolvedAt), ScheduledFor: timeOf(in.ScheduledStart), ScheduledUntil: timeOf(in.ScheduledEnd)}
+	if !maint {
+		n.Impact = impact(in.Severity)
+	}
+	for _, id := range in.Components {
+		if name, ok := b.names[id]; ok {
+			n.Components = append(n.Components, id)
+			n.ComponentNames = append(n.ComponentNames, name)
+		}
+	}
+	n.Name = publicName(in, t.Updates, n.ComponentNames)
+	for i := len(t.Updates) - 1; i >= 0; i-- {
+		u := t.Updates[i]
+		st := u.Status
+		if maint {
+			st = maintenanceStatusAt(in, u)
+		}
+		n.Updates = append(n.Updates, PageUpdate{Ref: u.Ref, Status: st, Body: u.Body, At: u.At})
+		if u.At.After(n.Updated) {
+			n.Updated = u.At
+		}
+	}
+	return n
+}
+
+// timeOf is a copy of t, so a notice never aliases an incident.
+func timeOf(t *protocol.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+// list puts the notice of an open or resolved incident in its list,
+// unless it is past the history.
+func (b *pageBuilder) list(n Notice, open bool) {
+	if n.Updated.After(b.p.Updated) {
+		b.p.Updated = n.Updated
+	}
+	switch {
+	case n.Maintenance && n.Status != MaintenanceCompleted:
+		b.p.Maintenance = append(b.p.Maintenance, n)
+	case !n.Maintenance && open:
+		b.p.Active = append(b.p.Active, n)
+	case n.Resolved != nil && n.Resolved.Before(b.cut):
+		// past the history window
+	default:
+		b.p.Past = append(b.p.Past, n)
+	}
+}
+
+// page is the page built: the components in the site's order, each list
+// in its own.
+func (b *pageBuilder) page() Page {
+	p := b.p
+	for i, c := range b.site.Components {
+		p.Components[i] = *b.states[c.ID]
 	}
 	sort.SliceStable(p.Active, func(i, j int) bool { return p.Active[i].Created.After(p.Active[j].Created) })
 	sort.SliceStable(p.Maintenance, func(i, j int) bool { return soonest(p.Maintenance[i]).Before(soonest(p.Maintenance[j])) })
 	sort.SliceStable(p.Past, func(i, j int) bool { return pastAt(p.Past[i]).After(pastAt(p.Past[j])) })
-	p.Description = description(p.Indicator, maintenanceNow)
+	p.Description = description(p.Indicator, b.maintenanceNow)
 	return p
 }
 
