@@ -197,7 +197,35 @@ func measureDay(from, to time.Time, states, fromHosts []stateSpan, running []Spa
 	if !to.After(from) {
 		return day
 	}
-	// Cut points: every boundary within the day.
+	cuts := dayCuts(from, to, states, fromHosts, running)
+	var noData time.Duration
+	for i := 0; i+1 < len(cuts); i++ {
+		a, b := cuts[i], cuts[i+1]
+		span := b.Sub(a)
+		if !inAny(a, running) {
+			noData += span
+			continue
+		}
+		day.observed += span
+		switch worstAt(a, states, fromHosts) {
+		case MajorOutage:
+			day.down[0] += span
+		case PartialOutage:
+			day.down[1] += span
+		case DegradedPerformance:
+			day.down[2] += span
+		case UnderMaintenance:
+			day.down[3] += span
+		}
+	}
+	secs := func(d time.Duration) int64 { return int64(d.Round(time.Second) / time.Second) }
+	day.MajorS, day.PartialS, day.DegradedS, day.MaintenanceS, day.NoDataS = secs(day.down[0]), secs(day.down[1]), secs(day.down[2]), secs(day.down[3]), secs(noData)
+	return day
+}
+
+// dayCuts are from, to and every boundary of a span between them, sorted
+// and each once: between two cuts nothing changes.
+func dayCuts(from, to time.Time, states, fromHosts []stateSpan, running []Span) []time.Time {
 	cuts := []time.Time{from, to}
 	add := func(t time.Time) {
 		if t.After(from) && t.Before(to) {
@@ -213,44 +241,30 @@ func measureDay(from, to time.Time, states, fromHosts []stateSpan, running []Spa
 		add(r.To)
 	}
 	slices.SortFunc(cuts, func(a, b time.Time) int { return a.Compare(b) })
-	cuts = slices.Compact(cuts)
-	var noData time.Duration
-	for i := 0; i+1 < len(cuts); i++ {
-		a, b := cuts[i], cuts[i+1]
-		span := b.Sub(a)
-		if !inAny(a, running) {
-			noData += span
-			continue
-		}
-		day.observed += span
-		worst, named := Operational, false
-		for _, s := range states {
-			if !a.Before(s.from) && a.Before(s.to) {
-				named = true
-				if componentRank[s.state] > componentRank[worst] {
-					worst = s.state
-				}
-			}
-		}
-		for _, s := range fromHosts {
-			if !named && !a.Before(s.from) && a.Before(s.to) && componentRank[s.state] > componentRank[worst] {
+	return slices.Compact(cuts)
+}
+
+// worstAt is the component's worst state at t: from the incidents naming
+// it, else from its hosts.
+func worstAt(t time.Time, states, fromHosts []stateSpan) string {
+	worst, named := Operational, false
+	for _, s := range states {
+		if !t.Before(s.from) && t.Before(s.to) {
+			named = true
+			if componentRank[s.state] > componentRank[worst] {
 				worst = s.state
 			}
 		}
-		switch worst {
-		case MajorOutage:
-			day.down[0] += span
-		case PartialOutage:
-			day.down[1] += span
-		case DegradedPerformance:
-			day.down[2] += span
-		case UnderMaintenance:
-			day.down[3] += span
+	}
+	if named {
+		return worst
+	}
+	for _, s := range fromHosts {
+		if !t.Before(s.from) && t.Before(s.to) && componentRank[s.state] > componentRank[worst] {
+			worst = s.state
 		}
 	}
-	secs := func(d time.Duration) int64 { return int64(d.Round(time.Second) / time.Second) }
-	day.MajorS, day.PartialS, day.DegradedS, day.MaintenanceS, day.NoDataS = secs(day.down[0]), secs(day.down[1]), secs(day.down[2]), secs(day.down[3]), secs(noData)
-	return day
+	return worst
 }
 
 func inAny(t time.Time, spans []Span) bool {
