@@ -42,7 +42,7 @@ func TestCustomerMailOutcomes(t *testing.T) {
 		{name: "twelve refused, ten named", refuse: refuseAll, n: 12, ctx: context.Background(),
 			want: "customers affected: 0 of 12 accepted, failed; c0: "},
 		{name: "paced", n: 3, perSecond: 1000, ctx: context.Background(), want: "customers affected: 3 of 3 accepted"},
-		{name: "cancelled", n: 2, ctx: cancelled, wantErr: context.Canceled.Error()},
+		{name: "cancelled", addr: closed, n: 2, ctx: cancelled, wantErr: context.Canceled.Error()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := &personalRelay{got: map[string]int{}, refuse: c.refuse}
