@@ -81,92 +81,142 @@ type personal struct {
 }
 
 func (c *personal) send(ctx context.Context, m Message, ids []string) (string, error) {
-	total := len(ids)
 	prog, err := openProgress(c.dir, m.DeliveryKey())
 	if err != nil {
 		return "", fmt.Errorf("%s: progress: %w", c.what, err)
 	}
 	defer prog.close()
-	failed := map[string]string{} // id → why; temporary failures are tried again
-	var cl *mail.Client
-	defer func() {
-		if cl != nil {
-			_ = cl.Close()
-		}
-	}()
-	var gap time.Duration
+	s := &sending{personal: c, m: m, total: len(ids), prog: prog, failed: map[string]string{}}
 	if c.perSecond > 0 {
-		gap = time.Duration(float64(time.Second) / c.perSecond)
+		s.gap = time.Duration(float64(time.Second) / c.perSecond)
 	}
-	var last time.Time
+	defer s.hangUp()
 	for _, id := range ids {
-		if prog.done[id] || prog.refused[id] != "" {
-			continue
+		if err := s.sendOne(ctx, id); err != nil {
+			return "", err
 		}
-		r, ok, whyNot := c.lookup(id)
-		if !ok {
-			failed[id] = whyNot
-			continue
+	}
+	return s.outcome()
+}
+
+// sending is one send of a message to its recipients: the relay's
+// connection, opened at the first message and kept, and what failed.
+type sending struct {
+	*personal
+	m      Message
+	total  int
+	prog   *progress
+	failed map[string]string // id → why; temporary failures are tried again
+	cl     *mail.Client
+	gap    time.Duration // between two messages; 0 is no limit
+	last   time.Time     // when the last message was started
+}
+
+func (s *sending) hangUp() {
+	if s.cl != nil {
+		_ = s.cl.Close()
+	}
+}
+
+// sendOne sends to the recipient unless they are done; an error ends the
+// send, a recipient's failure does not.
+func (s *sending) sendOne(ctx context.Context, id string) error {
+	if s.prog.done[id] || s.prog.refused[id] != "" {
+		return nil
+	}
+	r, ok, whyNot := s.lookup(id)
+	if !ok {
+		s.failed[id] = whyNot
+		return nil
+	}
+	if err := s.pace(ctx); err != nil {
+		return err
+	}
+	if err := s.dial(ctx); err != nil {
+		return err
+	}
+	msg, err := s.message(s.m, r)
+	if err == nil {
+		err = s.cl.Send(msg)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		s.failedTo(id, r, err)
+		return nil
+	}
+	if err := s.prog.accept(id); err != nil {
+		return fmt.Errorf("%s: progress: %w", s.what, err)
+	}
+	return nil
+}
+
+// pace waits out the gap since the last message.
+func (s *sending) pace(ctx context.Context) error {
+	if wait := s.gap - time.Since(s.last); s.gap > 0 && !s.last.IsZero() && wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
 		}
-		if wait := gap - time.Since(last); gap > 0 && !last.IsZero() && wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return "", ctx.Err()
-			case <-t.C:
-			}
-		}
-		last = time.Now()
-		if cl == nil {
-			if cl, err = c.mail.client(); err == nil {
-				err = cl.DialWithContext(ctx)
-			}
-			if err != nil {
-				cl = nil
-				if ctx.Err() != nil {
-					return "", ctx.Err()
-				}
-				return "", fmt.Errorf("%s: %d of %d accepted; relay: %s", c.what, len(prog.done), total, smtpReason(err))
-			}
-		}
-		msg, err := c.message(m, r)
-		if err == nil {
-			err = cl.Send(msg)
-		}
+	}
+	s.last = time.Now()
+	return nil
+}
+
+// dial connects to the relay unless connected.
+func (s *sending) dial(ctx context.Context) error {
+	if s.cl != nil {
+		return nil
+	}
+	cl, err := s.mail.client()
+	if err == nil {
+		err = cl.DialWithContext(ctx)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
-			return "", ctx.Err()
+			return ctx.Err()
 		}
-		if err != nil {
-			// The relay's words without go-mail's recipient and Message-ID
-			// tail: the journal names customers by id only.
-			why, _, _ := strings.Cut(smtpReason(err), ", affected recipient")
-			why = strings.ReplaceAll(why, r.Email, id)
-			var se *mail.SendError
-			if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
-				prog.refuse(id, why)
-			} else {
-				failed[id] = why
-			}
-			if errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
-				_ = cl.Close()
-				cl = nil
-			}
-			continue
-		}
-		if err := prog.accept(id); err != nil {
-			return "", fmt.Errorf("%s: progress: %w", c.what, err)
-		}
+		return fmt.Errorf("%s: %d of %d accepted; relay: %s", s.what, len(s.prog.done), s.total, smtpReason(err))
 	}
-	summary := fmt.Sprintf("%s: %d of %d accepted", c.what, len(prog.done), total)
-	for id, why := range prog.refused {
-		failed[id] = why
+	s.cl = cl
+	return nil
+}
+
+// failedTo records why the relay did not take r's message: for good when
+// it refused it, else to be tried again.
+func (s *sending) failedTo(id string, r Recipient, err error) {
+	// The relay's words without go-mail's recipient and Message-ID
+	// tail: the journal names customers by id only.
+	why, _, _ := strings.Cut(smtpReason(err), ", affected recipient")
+	why = strings.ReplaceAll(why, r.Email, id)
+	var se *mail.SendError
+	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
+		s.prog.refuse(id, why)
+	} else {
+		s.failed[id] = why
 	}
-	if len(failed) == 0 {
+	if errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
+		_ = s.cl.Close()
+		s.cl = nil
+	}
+}
+
+// outcome says how many were accepted and names the first ten failures by
+// id; it is an error when a failure is worth another try.
+func (s *sending) outcome() (string, error) {
+	summary := fmt.Sprintf("%s: %d of %d accepted", s.what, len(s.prog.done), s.total)
+	for id, why := range s.prog.refused {
+		s.failed[id] = why
+	}
+	if len(s.failed) == 0 {
 		return summary, nil
 	}
-	bad := make([]string, 0, len(failed))
-	for id := range failed {
+	bad := make([]string, 0, len(s.failed))
+	for id := range s.failed {
 		bad = append(bad, id)
 	}
 	sort.Strings(bad)
@@ -176,10 +226,10 @@ func (c *personal) send(ctx context.Context, m Message, ids []string) (string, e
 			fmt.Fprintf(&b, "; and %d more", len(bad)-10)
 			break
 		}
-		fmt.Fprintf(&b, "; %s: %s", id, failed[id])
+		fmt.Fprintf(&b, "; %s: %s", id, s.failed[id])
 	}
 	// Only temporary failures are worth another try; refusals stay.
-	if len(failed) == len(prog.refused) {
+	if len(s.failed) == len(s.prog.refused) {
 		return summary + ", failed" + b.String(), nil
 	}
 	return "", errors.New(summary + ", failed" + b.String())
