@@ -201,93 +201,132 @@ func normalize(m Message) {
 func validate(m Message) error {
 	switch v := m.(type) {
 	case *Hello:
-		if v.Protocol <= 0 {
-			return malformed("hello: missing protocol")
-		}
-		if v.Journal == "" {
-			return malformed("hello: missing journal")
-		}
+		return v.validate()
 	case *Load:
-		if v.Host == "" {
-			return malformed("load: missing host")
-		}
-		if v.At.IsZero() {
-			return malformed("load: missing at")
-		}
+		return v.validate()
 	case *Service:
-		if v.Host == "" || v.Service == "" {
-			return malformed("service: missing host or service")
-		}
-		if v.State == "" {
-			return malformed("service: missing state")
-		}
+		return v.validate()
 	case *IncidentMsg:
-		in := &v.Incident
-		switch {
-		case in.ID == "":
-			return malformed("incident: missing incident.id")
-		case in.Title == "":
-			return malformed("incident: missing incident.title")
-		case in.Status == "":
-			return malformed("incident: missing incident.status")
-		case in.OpenedAt.IsZero():
-			return malformed("incident: missing incident.opened_at")
-		}
-		for i, it := range in.Checklist {
-			if it.ID == "" {
-				return malformed("incident: checklist[%d] missing id", i)
-			}
-		}
+		return v.validate()
 	case *Entry:
-		if v.Seq == 0 {
-			return malformed("entry: missing seq")
-		}
-		if v.Text == "" {
-			return malformed("entry: missing text")
-		}
+		return v.validate()
 	case *Ack:
-		if v.ID == "" {
-			return malformed("ack: missing id")
-		}
+		return requireID("ack", v.ID)
 	case *Nack:
-		if v.ID == "" {
-			return malformed("nack: missing id")
-		}
+		return requireID("nack", v.ID)
 	case *Command:
-		if v.ID == "" {
-			return malformed("command: missing id")
-		}
-		if v.Op == "" {
-			return malformed("command: missing op")
-		}
+		return v.validate()
 	case *Register:
 		if len(v.Hosts) == 0 {
 			return malformed("register: missing hosts")
 		}
 	case *Evidence:
-		if v.Host == "" {
-			return malformed("evidence: missing host")
-		}
-		if v.At.IsZero() {
-			return malformed("evidence: missing at")
-		}
+		return v.validate()
 	case *History:
-		if v.ID == "" {
-			return malformed("history: missing id")
-		}
+		return requireID("history", v.ID)
 	case *PageMsg:
-		switch p := &v.Page; {
-		case p.ID == "":
-			return malformed("page: missing page.id")
-		case p.Status == "":
-			return malformed("page: missing page.status")
-		case p.OpenedAt.IsZero():
-			return malformed("page: missing page.opened_at")
-		}
+		return v.validate()
 	case *Rewind:
-		if v.ID == "" {
-			return malformed("rewind: missing id")
+		return requireID("rewind", v.ID)
+	}
+	return nil
+}
+
+func requireID(what, id string) error {
+	if id == "" {
+		return malformed("%s: missing id", what)
+	}
+	return nil
+}
+
+func (v *Hello) validate() error {
+	if v.Protocol <= 0 {
+		return malformed("hello: missing protocol")
+	}
+	if v.Journal == "" {
+		return malformed("hello: missing journal")
+	}
+	return nil
+}
+
+func (v *Load) validate() error {
+	if v.Host == "" {
+		return malformed("load: missing host")
+	}
+	if v.At.IsZero() {
+		return malformed("load: missing at")
+	}
+	return nil
+}
+
+func (v *Service) validate() error {
+	if v.Host == "" || v.Service == "" {
+		return malformed("service: missing host or service")
+	}
+	if v.State == "" {
+		return malformed("service: missing state")
+	}
+	return nil
+}
+
+func (v *IncidentMsg) validate() error {
+	in := &v.Incident
+	switch {
+	case in.ID == "":
+		return malformed("incident: missing incident.id")
+	case in.Title == "":
+		return malformed("incident: missing incident.title")
+	case in.Status == "":
+		return malformed("incident: missing incident.status")
+	case in.OpenedAt.IsZero():
+		return malformed("incident: missing incident.opened_at")
+	}
+	for i, it := range in.Checklist {
+		if it.ID == "" {
+			return malformed("incident: checklist[%d] missing id", i)
 		}
+	}
+	return nil
+}
+
+func (v *Entry) validate() error {
+	if v.Seq == 0 {
+		return malformed("entry: missing seq")
+	}
+	if v.Text == "" {
+		return malformed("entry: missing text")
+	}
+	return nil
+}
+
+func (v *Command) validate() error {
+	if err := requireID("command", v.ID); err != nil {
+		return err
+	}
+	if v.Op == "" {
+		return malformed("command: missing op")
+	}
+	return nil
+}
+
+func (v *Evidence) validate() error {
+	if v.Host == "" {
+		return malformed("evidence: missing host")
+	}
+	if v.At.IsZero() {
+		return malformed("evidence: missing at")
+	}
+	return nil
+}
+
+func (v *PageMsg) validate() error {
+	switch p := &v.Page; {
+	case p.ID == "":
+		return malformed("page: missing page.id")
+	case p.Status == "":
+		return malformed("page: missing page.status")
+	case p.OpenedAt.IsZero():
+		return malformed("page: missing page.opened_at")
 	}
 	return nil
 }
