@@ -87,19 +87,46 @@ type Report struct {
 
 // Build assembles the report of incident id from src.
 func Build(src Source, id string) (*Report, error) {
+	inc, err := findIncident(src, id)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Source: src.Origin, Incident: *inc, WindowFrom: inc.OpenedAt.Time, TornLine: src.Torn.TornLine}
+	last := lastEntryAt(src.Messages)
+	r.window(inc, last)
+	// The window the post-mortem looks at: from a little before the
+	// incident was declared (what led to it) to its end.
+	lead := 30 * time.Minute
+	ticks := r.readEntries(src.Messages, id, lead)
+	r.LateArrivals = lateArrivals(r.Timeline)
+	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At.Time) })
+	for i := range inc.Checklist {
+		r.Steps = append(r.Steps, buildStep(inc, &inc.Checklist[i], ticks[inc.Checklist[i].Title], last))
+	}
+	r.keyTimes(inc)
+	r.peaks(src, lead)
+	r.evidence(id)
+	return r, nil
+}
+
+// findIncident is the last state of incident id in src; the error names
+// the incidents src holds instead.
+func findIncident(src Source, id string) (*protocol.Incident, error) {
 	var inc *protocol.Incident
 	var ids []string
 	seen := map[string]bool{}
 	for _, m := range src.Messages {
-		if im, ok := m.(*protocol.IncidentMsg); ok {
-			if !seen[im.Incident.ID] {
-				seen[im.Incident.ID] = true
-				ids = append(ids, im.Incident.ID)
-			}
-			if im.Incident.ID == id {
-				c := im.Incident.Clone()
-				inc = &c
-			}
+		im, ok := m.(*protocol.IncidentMsg)
+		if !ok {
+			continue
+		}
+		if !seen[im.Incident.ID] {
+			seen[im.Incident.ID] = true
+			ids = append(ids, im.Incident.ID)
+		}
+		if im.Incident.ID == id {
+			c := im.Incident.Clone()
+			inc = &c
 		}
 	}
 	if inc == nil {
@@ -109,13 +136,23 @@ func Build(src Source, id string) (*Report, error) {
 		}
 		return nil, fmt.Errorf("%w: %s is not in %s (%s)", ErrUnknownIncident, id, src.Origin, known)
 	}
-	r := &Report{Source: src.Origin, Incident: *inc, WindowFrom: inc.OpenedAt.Time, TornLine: src.Torn.TornLine}
+	return inc, nil
+}
+
+// lastEntryAt is the time of the newest journal entry.
+func lastEntryAt(msgs []protocol.Message) time.Time {
 	var last time.Time
-	for _, m := range src.Messages {
+	for _, m := range msgs {
 		if e, ok := m.(*protocol.Entry); ok && e.At.After(last) {
 			last = e.At.Time
 		}
 	}
+	return last
+}
+
+// window sets the incident's window and durations: to its resolution, or
+// while ongoing to the newest entry.
+func (r *Report) window(inc *protocol.Incident, last time.Time) {
 	if inc.ResolvedAt != nil {
 		r.WindowTo = inc.ResolvedAt.Time
 	} else {
@@ -130,11 +167,14 @@ func Build(src Source, id string) (*Report, error) {
 	} else {
 		r.TimeToResolve = round(r.WindowTo.Sub(r.WindowFrom))
 	}
-	// The window the post-mortem looks at: from a little before the
-	// incident was declared (what led to it) to its end.
-	lead := 30 * time.Minute
+}
+
+// readEntries takes into the timeline the incident's entries and the
+// fleet's within the window, starting lead before it; it returns when
+// each step was ticked, by title, an untick taking back the last tick.
+func (r *Report) readEntries(msgs []protocol.Message, id string, lead time.Duration) map[string][]Done {
 	ticks := map[string][]Done{}
-	for _, m := range src.Messages {
+	for _, m := range msgs {
 		e, ok := m.(*protocol.Entry)
 		if !ok {
 			continue
@@ -143,18 +183,8 @@ func Build(src Source, id string) (*Report, error) {
 		switch {
 		case e.Incident == id:
 			r.Timeline = append(r.Timeline, *e)
-			if e.Kind == protocol.EntryCheck && strings.HasPrefix(e.Text, "ticked: ") {
-				title := strings.TrimPrefix(e.Text, "ticked: ")
-				if i := strings.LastIndex(title, " (#"); i >= 0 {
-					title = title[:i]
-				}
-				ticks[title] = append(ticks[title], Done{At: e.At.Time, Actor: e.Actor})
-			}
-			if e.Kind == protocol.EntryCheck && strings.HasPrefix(e.Text, "unticked: ") {
-				title := strings.TrimPrefix(e.Text, "unticked: ")
-				if n := len(ticks[title]); n > 0 {
-					ticks[title] = ticks[title][:n-1]
-				}
+			if e.Kind == protocol.EntryCheck {
+				tick(ticks, e)
 			}
 		case e.Incident == "" && inWindow:
 			r.Timeline = append(r.Timeline, *e)
@@ -163,68 +193,94 @@ func Build(src Source, id string) (*Report, error) {
 			}
 		}
 	}
-	r.LateArrivals = lateArrivals(r.Timeline)
-	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At.Time) })
-	for i := range inc.Checklist {
-		r.Steps = append(r.Steps, buildStep(inc, &inc.Checklist[i], ticks[inc.Checklist[i].Title], last))
+	return ticks
+}
+
+// tick records a check entry: "ticked: TITLE" or "ticked: TITLE (#N)" of
+// a recurring step, or "unticked: TITLE".
+func tick(ticks map[string][]Done, e *protocol.Entry) {
+	if title, ok := strings.CutPrefix(e.Text, "ticked: "); ok {
+		if i := strings.LastIndex(title, " (#"); i >= 0 {
+			title = title[:i]
+		}
+		ticks[title] = append(ticks[title], Done{At: e.At.Time, Actor: e.Actor})
 	}
-	r.keyTimes(inc)
-	r.peaks(src, lead)
-	r.evidence(id)
-	return r, nil
+	if title, ok := strings.CutPrefix(e.Text, "unticked: "); ok {
+		if n := len(ticks[title]); n > 0 {
+			ticks[title] = ticks[title][:n-1]
+		}
+	}
 }
 
 // buildStep judges a step as of asOf, the newest journal entry: a step
 // whose deadline is still ahead then is open, not missed.
 func buildStep(inc *protocol.Incident, it *protocol.Item, done []Done, asOf time.Time) Step {
-	s := Step{ID: it.ID, Title: it.Title, Communication: IsCommunication(it), Done: done, AfterResolved: it.After == protocol.AfterResolved}
-	if s.Done == nil {
-		s.Done = []Done{}
+	s := Step{ID: it.ID, Title: it.Title, Communication: IsCommunication(it), Done: stepDone(it, done), AfterResolved: it.After == protocol.AfterResolved}
+	if it.Every != nil {
+		s.Every = protocol.FormatDuration(it.Every.Std())
 	}
+	// A step counted from the resolution has no deadline before it.
+	waiting := it.After == protocol.AfterResolved && inc.ResolvedAt == nil
+	if it.Due != nil || it.Every != nil {
+		s.judgeFirst(inc, it, waiting)
+	}
+	s.NeverDone = len(s.Done) == 0 && !waiting && s.DeclaredAhead == ""
+	if s.NeverDone && s.Due != nil && s.Due.After(asOf) {
+		s.NeverDone, s.NotYetDue = false, true
+	}
+	return s
+}
+
+// stepDone is when the step was ticked, from the journal, else from the
+// checklist itself.
+func stepDone(it *protocol.Item, done []Done) []Done {
 	if len(done) == 0 && it.Done() {
 		by := ""
 		if it.DoneBy != nil {
 			by = *it.DoneBy
 		}
-		s.Done = []Done{{At: it.DoneAt.Time, Actor: by}}
+		return []Done{{At: it.DoneAt.Time, Actor: by}}
 	}
-	if it.Every != nil {
-		s.Every = protocol.FormatDuration(it.Every.Std())
+	if done == nil {
+		return []Done{}
 	}
-	// The first occurrence is judged against the deadline.
-	if it.Due != nil || it.Every != nil {
-		base := inc.OpenedAt.Time
-		if it.After == protocol.AfterResolved && inc.ResolvedAt != nil {
-			base = inc.ResolvedAt.Time
-		} else if inc.Kind == "maintenance" && inc.ScheduledStart != nil {
-			base = inc.ScheduledStart.Time
-		}
-		var due time.Time
-		if it.Due != nil {
-			due = base.Add(it.Due.Std())
-		} else {
-			due = base.Add(it.Every.Std())
-		}
-		passed := it.Due != nil && incident.PassedAtDeclare(inc, it)
-		if passed {
-			s.DeclaredAhead = incident.DeclaredAhead(inc)
-			if s.DeclaredAhead == "" {
-				s.DeclaredAhead = "declared after its deadline"
-			}
-		}
-		if !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil) {
-			s.Due = &due
-			if len(s.Done) > 0 && s.Done[0].At.After(due) && !passed {
-				late := s.Done[0].At.Sub(due)
-				s.Late, s.LateText = &late, round(late)
-			}
+	return done
+}
+
+// judgeFirst judges the step's first occurrence against its deadline.
+func (s *Step) judgeFirst(inc *protocol.Incident, it *protocol.Item, waiting bool) {
+	due := firstDue(inc, it)
+	passed := it.Due != nil && incident.PassedAtDeclare(inc, it)
+	if passed {
+		s.DeclaredAhead = incident.DeclaredAhead(inc)
+		if s.DeclaredAhead == "" {
+			s.DeclaredAhead = "declared after its deadline"
 		}
 	}
-	s.NeverDone = len(s.Done) == 0 && !(it.After == protocol.AfterResolved && inc.ResolvedAt == nil) && s.DeclaredAhead == ""
-	if s.NeverDone && s.Due != nil && s.Due.After(asOf) {
-		s.NeverDone, s.NotYetDue = false, true
+	if waiting {
+		return
 	}
-	return s
+	s.Due = &due
+	if len(s.Done) > 0 && s.Done[0].At.After(due) && !passed {
+		late := s.Done[0].At.Sub(due)
+		s.Late, s.LateText = &late, round(late)
+	}
+}
+
+// firstDue is when the step first fell due: counted from the resolution
+// for a step after it, from the scheduled start for a maintenance, else
+// from the declaration.
+func firstDue(inc *protocol.Incident, it *protocol.Item) time.Time {
+	base := inc.OpenedAt.Time
+	if it.After == protocol.AfterResolved && inc.ResolvedAt != nil {
+		base = inc.ResolvedAt.Time
+	} else if inc.Kind == "maintenance" && inc.ScheduledStart != nil {
+		base = inc.ScheduledStart.Time
+	}
+	if it.Due != nil {
+		return base.Add(it.Due.Std())
+	}
+	return base.Add(it.Every.Std())
 }
 
 func (r *Report) keyTimes(inc *protocol.Incident) {
