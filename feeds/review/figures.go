@@ -111,8 +111,32 @@ type incidentTrack struct {
 func Review(msgs []protocol.Message, opts Options) Month {
 	from := time.Date(opts.Month.Year(), opts.Month.Month(), 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(0, 1, 0)
-	tracks := map[string]*incidentTrack{}
-	var order []string
+	tracks, order := readTracks(msgs)
+	out := Month{Month: from.Format("2006-01"), Incidents: []Incident{}, CustomersPending: true}
+	var down []span
+	end := to
+	if opts.Now.Before(to) {
+		end = opts.Now
+	}
+	for _, id := range order {
+		tr := tracks[id]
+		if s, ok := outage(&tr.last, from, end); ok {
+			down = append(down, s)
+		}
+		if opened := tr.last.OpenedAt; !opened.Before(from) && opened.Before(to) {
+			out.Incidents = append(out.Incidents, judge(tr, opts.Now))
+		}
+	}
+	out.setFigures()
+	out.Availability = availability(down, to.Sub(from), opts.TargetPct)
+	out.addCustomers(msgs, opts.Customers, from, to, opts.Now)
+	return out
+}
+
+// readTracks follows each incident through msgs; order is the incidents'
+// ids in the order they first appear.
+func readTracks(msgs []protocol.Message) (tracks map[string]*incidentTrack, order []string) {
+	tracks = map[string]*incidentTrack{}
 	for _, m := range msgs {
 		switch v := m.(type) {
 		case *protocol.IncidentMsg:
@@ -122,65 +146,71 @@ func Review(msgs []protocol.Message, opts Options) Month {
 				tracks[v.Incident.ID] = tr
 				order = append(order, v.Incident.ID)
 			}
-			tr.last = v.Incident
-			for _, it := range v.Incident.Checklist {
-				if _, seen := tr.firstDone[it.ID]; !seen && it.Done() {
-					tr.firstDone[it.ID] = it.DoneAt.Time
-				}
-			}
+			tr.follow(v.Incident)
 		case *protocol.Entry:
-			tr := tracks[v.Incident]
-			if tr != nil && v.Kind == protocol.EntryPublish && slices.Contains(v.Channels, "page") &&
-				(tr.firstNotice.IsZero() || v.At.Before(tr.firstNotice)) {
-				tr.firstNotice = v.At.Time
+			if tr := tracks[v.Incident]; tr != nil && v.Kind == protocol.EntryPublish && slices.Contains(v.Channels, "page") {
+				tr.firstNotice = earliest(tr.firstNotice, v.At.Time)
 			}
 		}
 	}
-	out := Month{Month: from.Format("2006-01"), Incidents: []Incident{}, CustomersPending: true}
+	return tracks, order
+}
+
+// follow takes the incident's newest state, keeping each step's first
+// done_at.
+func (tr *incidentTrack) follow(inc protocol.Incident) {
+	tr.last = inc
+	for _, it := range inc.Checklist {
+		if _, seen := tr.firstDone[it.ID]; !seen && it.Done() {
+			tr.firstDone[it.ID] = it.DoneAt.Time
+		}
+	}
+}
+
+// earliest is the earlier of first (zero when there is none yet) and t.
+func earliest(first, t time.Time) time.Time {
+	if first.IsZero() || t.Before(first) {
+		return t
+	}
+	return first
+}
+
+// outage is the part of the month [from, end) an outage ran in: it
+// counts against every month it ran in. A maintenance is no outage.
+func outage(inc *protocol.Incident, from, end time.Time) (span, bool) {
+	if inc.Kind == "maintenance" {
+		return span{}, false
+	}
+	stop := end
+	if inc.ResolvedAt != nil {
+		stop = minTime(inc.ResolvedAt.Time, end)
+	}
+	start := maxTime(inc.OpenedAt.Time, from)
+	return span{start, stop}, stop.After(start)
+}
+
+// setFigures sets the month's means, percentiles and late steps from its
+// incidents.
+func (m *Month) setFigures() {
 	var acks, resolves, notices []int64
-	var down []span
-	end := to
-	if opts.Now.Before(to) {
-		end = opts.Now
-	}
-	for _, id := range order {
-		tr := tracks[id]
-		inc := &tr.last
-		if inc.Kind != "maintenance" {
-			// An outage counts against every month it ran in.
-			stop := end
-			if inc.ResolvedAt != nil {
-				stop = minTime(inc.ResolvedAt.Time, end)
-			}
-			if start := maxTime(inc.OpenedAt.Time, from); stop.After(start) {
-				down = append(down, span{start, stop})
-			}
-		}
-		if inc.OpenedAt.Before(from) || !inc.OpenedAt.Before(to) {
-			continue
-		}
-		r := judge(tr, opts.Now)
-		out.Incidents = append(out.Incidents, r)
+	for _, r := range m.Incidents {
 		if r.TimeToAck != nil {
 			acks = append(acks, *r.TimeToAck)
 		}
 		if r.TimeToFirstNotice != nil {
 			notices = append(notices, *r.TimeToFirstNotice)
 		}
-		if inc.Kind != "maintenance" && r.TimeToResolve != nil {
+		if r.Kind != "maintenance" && r.TimeToResolve != nil {
 			resolves = append(resolves, *r.TimeToResolve)
 		}
 		for _, s := range r.Steps {
 			if s.Late != nil && *s.Late > 0 {
-				out.StepsLate++
+				m.StepsLate++
 			}
 		}
 	}
-	out.MTTA, out.MTTR = mean(acks), mean(resolves)
-	out.FirstNoticeP50, out.FirstNoticeP90 = percentile(notices, 50), percentile(notices, 90)
-	out.Availability = availability(down, to.Sub(from), opts.TargetPct)
-	out.addCustomers(msgs, opts.Customers, from, to, opts.Now)
-	return out
+	m.MTTA, m.MTTR = mean(acks), mean(resolves)
+	m.FirstNoticeP50, m.FirstNoticeP90 = percentile(notices, 50), percentile(notices, 90)
 }
 
 func judge(tr *incidentTrack, now time.Time) Incident {
