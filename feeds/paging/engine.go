@@ -203,65 +203,88 @@ func (e *Engine) attempts(id string) int { return e.sent[id].Attempt }
 
 // Due returns the notifications to send at now, page by page.
 func (e *Engine) Due(now time.Time) []Notification {
-	var out []Notification
-	seen := map[string]bool{}
-	add := func(page string, kind string, level, round int, person string) {
-		for _, c := range e.contacts(person) {
-			n := Notification{Page: page, Notify: protocol.Notify{Kind: kind, Level: level, Round: round, Person: person, Via: c[0], Contact: c[1]}}
-			id := n.ID()
-			if seen[id] || !e.needs(n, now) {
-				continue
-			}
-			seen[id] = true
-			n.Attempt = e.attempts(id)
-			out = append(out, n)
-		}
-	}
+	d := &dueList{e: e, now: now, seen: map[string]bool{}}
 	for _, id := range e.order {
-		p := e.pages[id]
-		switch p.Status {
-		case protocol.PageTriggered:
-			if p.LevelAt == nil || p.LevelAt.After(now) || p.Level < 1 {
-				continue
-			}
-			esc := e.cfg.escalation(p.Escalation)
-			if p.Level > len(esc.Levels) {
-				continue
-			}
-			for _, who := range e.Resolve(esc.Levels[p.Level-1].Notify, p.LevelAt.Time) {
-				add(p.ID, protocol.NotifyPage, p.Level, p.Round, who)
-			}
-		case protocol.PageAcknowledged:
-			if p.AckedBy != nil && p.AckedAt != nil && slices.ContainsFunc(p.Events, func(ev protocol.PageEvent) bool { return ev.At.After(p.AckedAt.Time) }) {
-				add(p.ID, protocol.NotifyUpdate, 0, p.Round, *p.AckedBy)
-			}
-		case protocol.PageResolved:
-			if p.ResolvedAt == nil || now.Sub(p.ResolvedAt.Time) > 24*time.Hour {
-				continue
-			}
-			for _, who := range paged(p) {
-				add(p.ID, protocol.NotifyResolved, 0, 0, who)
-			}
-		}
+		d.page(e.pages[id])
 	}
 	// What a stopped hub left half-sent, or a failed try waiting for its
 	// retry, goes out even when the page moved on (a level's page while
 	// the page is still triggered).
 	for _, id := range e.unsettled {
-		st := e.sent[id]
-		page, _, _ := strings.Cut(id, "/")
-		n := Notification{Page: page, Notify: st}
-		n.Outcome, n.NextTry = "", nil
-		if seen[n.ID()] || !e.needs(n, now) {
-			continue
-		}
-		if p := e.pages[page]; st.Kind == protocol.NotifyPage && (p == nil || p.Status != protocol.PageTriggered) {
-			continue
-		}
-		seen[n.ID()] = true
-		out = append(out, n)
+		d.resend(id)
 	}
-	return out
+	return d.out
+}
+
+// dueList is the notifications due at now, each identity once.
+type dueList struct {
+	e    *Engine
+	now  time.Time
+	seen map[string]bool
+	out  []Notification
+}
+
+// page adds what the page's status calls for: its level's page while
+// triggered, an update to whoever acknowledged it when events joined
+// since, and for a day after its resolution the notice to everyone it
+// paged.
+func (d *dueList) page(p *protocol.Page) {
+	switch p.Status {
+	case protocol.PageTriggered:
+		if p.LevelAt == nil || p.LevelAt.After(d.now) || p.Level < 1 {
+			return
+		}
+		esc := d.e.cfg.escalation(p.Escalation)
+		if p.Level > len(esc.Levels) {
+			return
+		}
+		for _, who := range d.e.Resolve(esc.Levels[p.Level-1].Notify, p.LevelAt.Time) {
+			d.add(p.ID, protocol.NotifyPage, p.Level, p.Round, who)
+		}
+	case protocol.PageAcknowledged:
+		if p.AckedBy != nil && p.AckedAt != nil && slices.ContainsFunc(p.Events, func(ev protocol.PageEvent) bool { return ev.At.After(p.AckedAt.Time) }) {
+			d.add(p.ID, protocol.NotifyUpdate, 0, p.Round, *p.AckedBy)
+		}
+	case protocol.PageResolved:
+		if p.ResolvedAt == nil || d.now.Sub(p.ResolvedAt.Time) > 24*time.Hour {
+			return
+		}
+		for _, who := range paged(p) {
+			d.add(p.ID, protocol.NotifyResolved, 0, 0, who)
+		}
+	}
+}
+
+// add adds a notification to each of the person's contacts that needs
+// one.
+func (d *dueList) add(page string, kind string, level, round int, person string) {
+	for _, c := range d.e.contacts(person) {
+		n := Notification{Page: page, Notify: protocol.Notify{Kind: kind, Level: level, Round: round, Person: person, Via: c[0], Contact: c[1]}}
+		id := n.ID()
+		if d.seen[id] || !d.e.needs(n, d.now) {
+			continue
+		}
+		d.seen[id] = true
+		n.Attempt = d.e.attempts(id)
+		d.out = append(d.out, n)
+	}
+}
+
+// resend adds the unsettled notification of identity id again, unless it
+// is a level's page of a page no longer triggered.
+func (d *dueList) resend(id string) {
+	st := d.e.sent[id]
+	page, _, _ := strings.Cut(id, "/")
+	n := Notification{Page: page, Notify: st}
+	n.Outcome, n.NextTry = "", nil
+	if d.seen[n.ID()] || !d.e.needs(n, d.now) {
+		return
+	}
+	if p := d.e.pages[page]; st.Kind == protocol.NotifyPage && (p == nil || p.Status != protocol.PageTriggered) {
+		return
+	}
+	d.seen[n.ID()] = true
+	d.out = append(d.out, n)
 }
 
 // unsettled reports whether a notification's outcome is still open.
