@@ -188,6 +188,7 @@ func csvError(file string, err error) error {
 	return &Error{File: file, Msg: err.Error()}
 }
 
+// row reads one record, its columns at idx (in the order of Columns).
 func row(rec []string, idx []int) (Customer, error) {
 	get := func(i int) string {
 		if idx[i] >= len(rec) {
@@ -204,30 +205,11 @@ func row(rec []string, idx []int) (Customer, error) {
 		return Customer{}, fmt.Errorf("expected %d fields (%s), got %d", len(Columns), strings.Join(Columns, ","), len(rec))
 	}
 	c := Customer{ID: get(0), Name: get(1), Email: get(2), Plan: get(5)}
-	if err := protocol.CheckID("id", c.ID); err != nil {
+	if err := c.checkContact(); err != nil {
 		return c, err
 	}
-	if c.Name == "" || !printable(c.Name) {
-		return c, fmt.Errorf("customer %q: name must be printable text, got %q", c.ID, c.Name)
-	}
-	a, err := mail.ParseAddress(c.Email)
-	if err != nil || a.Address != c.Email || a.Name != "" {
-		return c, fmt.Errorf("customer %q: bad email address %q", c.ID, c.Email)
-	}
-	if c.Hosts = strings.Fields(get(3)); len(c.Hosts) > maxHosts {
-		return c, fmt.Errorf("customer %q: more than %d hosts", c.ID, maxHosts)
-	}
-	for _, h := range c.Hosts {
-		if err := protocol.CheckID("host", h); err != nil {
-			return c, fmt.Errorf("customer %q: %v", c.ID, err)
-		}
-	}
-	c.Hosts = dedupe(c.Hosts)
-	c.Components = dedupe(strings.Fields(get(4)))
-	for _, k := range c.Components {
-		if err := protocol.CheckID("component", k); err != nil {
-			return c, fmt.Errorf("customer %q: %v", c.ID, err)
-		}
+	if err := c.readPlaces(get(3), get(4)); err != nil {
+		return c, err
 	}
 	if c.Plan == "" {
 		return c, fmt.Errorf("customer %q: plan is empty", c.ID)
@@ -240,6 +222,42 @@ func row(rec []string, idx []int) (Customer, error) {
 		c.MonthlyFee = v
 	}
 	return c, nil
+}
+
+// checkContact checks who the customer is and how a message reaches them.
+func (c *Customer) checkContact() error {
+	if err := protocol.CheckID("id", c.ID); err != nil {
+		return err
+	}
+	if c.Name == "" || !printable(c.Name) {
+		return fmt.Errorf("customer %q: name must be printable text, got %q", c.ID, c.Name)
+	}
+	a, err := mail.ParseAddress(c.Email)
+	if err != nil || a.Address != c.Email || a.Name != "" {
+		return fmt.Errorf("customer %q: bad email address %q", c.ID, c.Email)
+	}
+	return nil
+}
+
+// readPlaces reads the customer's hosts and components, each a
+// space-separated list, each name once.
+func (c *Customer) readPlaces(hosts, components string) error {
+	if c.Hosts = strings.Fields(hosts); len(c.Hosts) > maxHosts {
+		return fmt.Errorf("customer %q: more than %d hosts", c.ID, maxHosts)
+	}
+	for _, h := range c.Hosts {
+		if err := protocol.CheckID("host", h); err != nil {
+			return fmt.Errorf("customer %q: %v", c.ID, err)
+		}
+	}
+	c.Hosts = dedupe(c.Hosts)
+	c.Components = dedupe(strings.Fields(components))
+	for _, k := range c.Components {
+		if err := protocol.CheckID("component", k); err != nil {
+			return fmt.Errorf("customer %q: %v", c.ID, err)
+		}
+	}
+	return nil
 }
 
 func printable(s string) bool {
