@@ -124,6 +124,8 @@ type Journal struct {
 	readerHost string
 	// leases are the names this hub owns now (lease.go).
 	leases map[string]bool
+	// watched are the peers WatchPeers has seen routed (peers.go).
+	watched []string
 }
 
 type recState int

@@ -78,6 +78,7 @@ func (j *Journal) WatchPeers(lost, back func(server string)) {
 				return
 			case now := <-tick.C:
 				l, b := tr.observe(now, j.opts.Routed())
+				j.watching(tr.seen)
 				for _, s := range l {
 					j.log.Warn("cluster: a hub left the cluster", "server", s)
 					lost(s)
@@ -104,8 +105,12 @@ type Status struct {
 	// all: the stream's appends (its leader); a hub's own deliveries
 	// stay with the hub that journaled them.
 	Owners map[string]string `json:"owners"`
-	// Leases are the leases this hub owns (its scrape targets).
+	// Leases are the leases this hub owns (paging, delivery, its scrape
+	// targets).
 	Leases []string `json:"leases,omitempty"`
+	// Watched are the peers this hub has seen routed, whose loss it would
+	// notice and journal (a peer lost before it was ever routed is not).
+	Watched []string `json:"watched,omitempty"`
 	// Replicas is the stream's current peers and how far behind each is.
 	Replicas []Replica `json:"replicas,omitempty"`
 }
@@ -138,7 +143,22 @@ func (j *Journal) ClusterStatus() any {
 	for name := range j.leases {
 		st.Leases = append(st.Leases, name)
 	}
+	st.Watched = slices.Clone(j.watched)
 	j.mu.Unlock()
 	sort.Strings(st.Leases)
 	return st
+}
+
+// watching records the peers the tracker has seen routed, for Status.
+func (j *Journal) watching(seen map[string]bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(seen) == len(j.watched) {
+		return
+	}
+	j.watched = j.watched[:0]
+	for name := range seen {
+		j.watched = append(j.watched, name)
+	}
+	sort.Strings(j.watched)
 }
