@@ -126,6 +126,8 @@ type Journal struct {
 	leases map[string]bool
 	// watched are the peers WatchPeers has seen routed (peers.go).
 	watched []string
+	// leaseBuckets are the KV buckets this hub's leases live in.
+	leaseBuckets map[string]bool
 }
 
 type recState int

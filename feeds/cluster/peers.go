@@ -102,8 +102,8 @@ type Status struct {
 	// ("" while one is elected, or not known from here).
 	StreamLeader string `json:"stream_leader"`
 	// Owners names the hub owning each piece of work one hub does for
-	// all: the stream's appends (its leader); a hub's own deliveries
-	// stay with the hub that journaled them.
+	// all: the stream's appends (its leader), and the leases' bucket
+	// (its leader: a lease moves only while the bucket has one).
 	Owners map[string]string `json:"owners"`
 	// Leases are the leases this hub owns (paging, delivery, its scrape
 	// targets).
@@ -139,6 +139,21 @@ func (j *Journal) ClusterStatus() any {
 		}
 	}
 	st.Owners["journal"] = st.StreamLeader
+	// A lease moves only once its bucket has a leader: a hub that led the
+	// bucket and dies costs an election on top of the lease.
+	j.mu.Lock()
+	buckets := make([]string, 0, len(j.leaseBuckets))
+	for b := range j.leaseBuckets {
+		buckets = append(buckets, b)
+	}
+	j.mu.Unlock()
+	for _, b := range buckets {
+		if s, err := j.js.Stream(ctx, "KV_"+b); err == nil {
+			if info, err := s.Info(ctx); err == nil && info.Cluster != nil {
+				st.Owners["leases"] = info.Cluster.Leader
+			}
+		}
+	}
 	j.mu.Lock()
 	for name := range j.leases {
 		st.Leases = append(st.Leases, name)
