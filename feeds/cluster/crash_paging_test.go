@@ -216,7 +216,7 @@ lease = %q
 		alice, ok = phones.first("alice", "MysqlDown")
 		return ok
 	})
-	limit := takeoverLimit(t, lease+2*time.Second, routes[owner], feeds[told])
+	limit := takeoverLimit(t, lease+2*time.Second, routes[owner], feeds)
 	killed := time.Now()
 	procs[owner].cmd.Process.Signal(syscall.SIGKILL)
 	var bob call
