@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -74,10 +73,7 @@ func (p *phone) ids(who, text string) (distinct []string, calls int) {
 func TestPagingOwnerProcessKilled(t *testing.T) {
 	clusterTest(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-oncall/vigil").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vigilBinary(t)
 	phones := &phone{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,10 +81,7 @@ func TestScrapeOwnerProcessKilled(t *testing.T) {
 	clusterTest(t)
 	nodeExporter := testprog.Need(t, "prometheus-node-exporter", "prometheus-node-exporter")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-oncall/vigil").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vigilBinary(t)
 	neAddr := freeAddrs(t, 1)[0]
 	startProgram(t, "http://"+neAddr+"/metrics", nodeExporter,
 		"--web.listen-address="+neAddr, "--collector.disable-defaults", "--collector.loadavg", "--collector.cpu", "--collector.meminfo")
