@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,10 +50,7 @@ func (c *chat) seen() []string {
 func TestDeliveryOwnerProcessKilled(t *testing.T) {
 	clusterTest(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vigil")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vigil-oncall/vigil").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vigilBinary(t)
 	hook := &chat{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

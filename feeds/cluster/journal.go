@@ -124,6 +124,10 @@ type Journal struct {
 	readerHost string
 	// leases are the names this hub owns now (lease.go).
 	leases map[string]bool
+	// watched are the peers WatchPeers has seen routed (peers.go).
+	watched []string
+	// leaseBuckets are the KV buckets this hub's leases live in.
+	leaseBuckets map[string]bool
 }
 
 type recState int

@@ -48,6 +48,12 @@ func (j *Journal) Hold(ctx context.Context, name string, lease time.Duration, wo
 				continue
 			}
 			kv = k
+			j.mu.Lock()
+			if j.leaseBuckets == nil {
+				j.leaseBuckets = map[string]bool{}
+			}
+			j.leaseBuckets[leaseBucketFor(lease)] = true
+			j.mu.Unlock()
 		}
 		cctx, cancel := context.WithTimeout(ctx, lease/3)
 		rev, err := kv.Create(cctx, name, self)

@@ -78,6 +78,7 @@ func (j *Journal) WatchPeers(lost, back func(server string)) {
 				return
 			case now := <-tick.C:
 				l, b := tr.observe(now, j.opts.Routed())
+				j.watching(tr.seen)
 				for _, s := range l {
 					j.log.Warn("cluster: a hub left the cluster", "server", s)
 					lost(s)
@@ -101,11 +102,15 @@ type Status struct {
 	// ("" while one is elected, or not known from here).
 	StreamLeader string `json:"stream_leader"`
 	// Owners names the hub owning each piece of work one hub does for
-	// all: the stream's appends (its leader); a hub's own deliveries
-	// stay with the hub that journaled them.
+	// all: the stream's appends (its leader), and the leases' bucket
+	// (its leader: a lease moves only while the bucket has one).
 	Owners map[string]string `json:"owners"`
-	// Leases are the leases this hub owns (its scrape targets).
+	// Leases are the leases this hub owns (paging, delivery, its scrape
+	// targets).
 	Leases []string `json:"leases,omitempty"`
+	// Watched are the peers this hub has seen routed, whose loss it would
+	// notice and journal (a peer lost before it was ever routed is not).
+	Watched []string `json:"watched,omitempty"`
 	// Replicas is the stream's current peers and how far behind each is.
 	Replicas []Replica `json:"replicas,omitempty"`
 }
@@ -134,11 +139,41 @@ func (j *Journal) ClusterStatus() any {
 		}
 	}
 	st.Owners["journal"] = st.StreamLeader
+	// A lease moves only once its bucket has a leader: a hub that led the
+	// bucket and dies costs an election on top of the lease.
+	j.mu.Lock()
+	buckets := make([]string, 0, len(j.leaseBuckets))
+	for b := range j.leaseBuckets {
+		buckets = append(buckets, b)
+	}
+	j.mu.Unlock()
+	for _, b := range buckets {
+		if s, err := j.js.Stream(ctx, "KV_"+b); err == nil {
+			if info, err := s.Info(ctx); err == nil && info.Cluster != nil {
+				st.Owners["leases"] = info.Cluster.Leader
+			}
+		}
+	}
 	j.mu.Lock()
 	for name := range j.leases {
 		st.Leases = append(st.Leases, name)
 	}
+	st.Watched = slices.Clone(j.watched)
 	j.mu.Unlock()
 	sort.Strings(st.Leases)
 	return st
+}
+
+// watching records the peers the tracker has seen routed, for Status.
+func (j *Journal) watching(seen map[string]bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(seen) == len(j.watched) {
+		return
+	}
+	j.watched = j.watched[:0]
+	for name := range seen {
+		j.watched = append(j.watched, name)
+	}
+	sort.Strings(j.watched)
 }
