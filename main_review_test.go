@@ -107,8 +107,15 @@ probe_load = true
 	stop()
 	stop = start()
 	again := loadOf("after a restart")
-	if !again[0].At.Equal(first[0].At.Time) || again[0].Load1 != first[0].Load1 {
+	// The first 10-second slot was still filling when it was first read
+	// (samples every 200 ms), so its figure may have moved since; that the
+	// slot is there after the restart is what the store promises. A slot
+	// closed before the first read keeps its figure exactly.
+	if !again[0].At.Equal(first[0].At.Time) {
 		t.Fatalf("after the restart the first sample is %+v, was %+v", again[0], first[0])
+	}
+	if len(first) > 1 && (len(again) < 2 || again[0].Load1 != first[0].Load1) {
+		t.Fatalf("after the restart the first closed slot is %+v, was %+v", again[0], first[0])
 	}
 	rw, ok := ask(t, url, &protocol.Rewind{ID: "r-1", At: protocol.At(first[0].At.Time)}, "r-1").(*protocol.Rewind)
 	if !ok || len(rw.Loads) != 1 || rw.Loads[0].Host != "hub-1" || rw.Loads[0].Level == "" {
