@@ -376,20 +376,31 @@ func (h *Hub) pagingStep(ctx context.Context) {
 	if len(msgs) == 0 {
 		return
 	}
-	written, err := h.journal.Append("", msgs...)
-	if err != nil {
+	// Not written: the next step tries again. Alone, a failed write stops
+	// the journal (the step does nothing more; a restart resends what was
+	// journaled as sending); in a cluster a write may be refused while the
+	// stream elects a leader, and paging must go on after it.
+	holdBack := func(err error) {
 		h.log.Error("journal write failed; paging held back", "err", err)
 		p.mu.Lock()
 		for _, n := range due {
 			delete(p.inflight, n.ID())
 		}
+		for _, id := range ids {
+			p.dirty[id] = true
+		}
 		p.mu.Unlock()
+	}
+	written, err := h.journal.Append("", msgs...)
+	if err != nil {
+		holdBack(err)
 		return
 	}
 	h.mu.Lock()
 	h.whenDurableLocked(written[len(written)-1].Seq, recordOf(written), func(err error) {
 		if err != nil {
-			return // fail-stop: a restart resends what was journaled as sending
+			holdBack(err)
+			return
 		}
 		for _, n := range due {
 			p.sending.Add(1)
