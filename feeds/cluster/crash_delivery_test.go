@@ -5,8 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -49,8 +47,6 @@ func (c *chat) seen() []string {
 // same delivery key, and the journal says delivered once.
 func TestDeliveryOwnerProcessKilled(t *testing.T) {
 	clusterTest(t)
-	dir := t.TempDir()
-	bin := vigilBinary(t)
 	hook := &chat{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,64 +55,11 @@ func TestDeliveryOwnerProcessKilled(t *testing.T) {
 	srv := &http.Server{Handler: hook}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
-	procs := make([]*hubProcess, 3)
-	for i := range procs {
-		var peers []string
-		for k, r := range routes {
-			if k != i {
-				peers = append(peers, fmt.Sprintf("%q", r))
-			}
-		}
-		cfg := fmt.Sprintf(`[serve]
-name = "hub-%d"
-listen = %q
-data_dir = %q
-probe_load = false
-
-[[serve.channels]]
-name = "ops-chat"
-type = "webhook"
-url = "http://%s/chat"
-format = "json"
-
-[serve.cluster]
-name = "delivery"
-listen = %q
-peers = [%s]
-lease = "2s"
-`, i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), ln.Addr(), routes[i], strings.Join(peers, ", "))
-		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
-		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		startProcess(t, bin, procs[i])
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-		if t.Failed() {
-			for _, p := range procs {
-				b, _ := os.ReadFile(p.log)
-				t.Logf("%s:\n%s", p.log, b)
-			}
-		}
-	})
-	for i := range procs {
-		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
-	}
-	owner := -1
-	waitFor(t, "a hub to own the deliveries", 30*time.Second, func() bool {
-		for i, f := range feeds {
-			if slices.Contains(leasesOf(f), server.DeliveryLease) {
-				owner = i
-				return true
-			}
-		}
-		return false
-	})
+	c := startHubCluster(t, "delivery", func(int, string) string {
+		return fmt.Sprintf("[[serve.channels]]\nname = \"ops-chat\"\ntype = \"webhook\"\nurl = \"http://%s/chat\"\nformat = \"json\"\n", ln.Addr())
+	}, `lease = "2s"`+"\n")
+	procs, feeds := c.procs, c.feeds
+	owner := c.owner(t, server.DeliveryLease)
 	other := (owner + 1) % 3
 	cl := &wsClient{urls: []string{"ws://" + feeds[other] + "/feed"}}
 	defer cl.close()

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -72,8 +70,6 @@ func (p *phone) ids(who, text string) (distinct []string, calls int) {
 // pages. Each person is told each thing once.
 func TestPagingOwnerProcessKilled(t *testing.T) {
 	clusterTest(t)
-	dir := t.TempDir()
-	bin := vigilBinary(t)
 	phones := &phone{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,38 +79,33 @@ func TestPagingOwnerProcessKilled(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	const wait, lease = 8 * time.Second, 2 * time.Second
-	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
-	procs := make([]*hubProcess, 3)
-	for i := range procs {
-		var peers []string
-		for k, r := range routes {
-			if k != i {
-				peers = append(peers, fmt.Sprintf("%q", r))
+	t.Cleanup(func() {
+		if t.Failed() {
+			phones.mu.Lock()
+			defer phones.mu.Unlock()
+			for _, c := range phones.calls {
+				t.Logf("%s %s %s: %s", c.at.Format("15:04:05.000"), c.who, c.id, c.body)
 			}
 		}
-		cfg := fmt.Sprintf(`[serve]
-name = "hub-%d"
-listen = %q
-data_dir = %q
-probe_load = false
-
-[serve.alertmanager]
+	})
+	c := startHubCluster(t, "paging", func(_ int, feed string) string {
+		return fmt.Sprintf(`[serve.alertmanager]
 token_env = ""
 
 [[serve.channels]]
 name = "alice-phone"
 type = "webhook"
-url = "http://%s/alice"
+url = "http://%[1]s/alice"
 format = "json"
 
 [[serve.channels]]
 name = "bob-phone"
 type = "webhook"
-url = "http://%s/bob"
+url = "http://%[1]s/bob"
 format = "json"
 
 [serve.paging]
-url = "http://%s"
+url = "http://%[2]s"
 
 [[serve.paging.rules]]
 name = "alerts"
@@ -138,51 +129,12 @@ webhook = "bob-phone"
 
 [[serve.escalations]]
 name = "default"
-levels = [ { notify = ["person:alice"], wait = %q }, { notify = ["person:bob"], wait = %q } ]
+levels = [ { notify = ["person:alice"], wait = %[3]q }, { notify = ["person:bob"], wait = %[3]q } ]
 
-[serve.cluster]
-name = "paging"
-listen = %q
-peers = [%s]
-lease = %q
-`, i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), ln.Addr(), ln.Addr(), feeds[i],
-			wait.String(), wait.String(), routes[i], strings.Join(peers, ", "), lease.String())
-		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
-		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		startProcess(t, bin, procs[i])
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-		if t.Failed() {
-			phones.mu.Lock()
-			for _, c := range phones.calls {
-				t.Logf("%s %s %s: %s", c.at.Format("15:04:05.000"), c.who, c.id, c.body)
-			}
-			phones.mu.Unlock()
-			for _, p := range procs {
-				b, _ := os.ReadFile(p.log)
-				t.Logf("%s:\n%s", p.log, b)
-			}
-		}
-	})
-	for i := range procs {
-		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
-	}
-	owner := -1
-	waitFor(t, "a hub to own the paging", 30*time.Second, func() bool {
-		for i, f := range feeds {
-			if slices.Contains(leasesOf(f), server.PagingLease) {
-				owner = i
-				return true
-			}
-		}
-		return false
-	})
+`, ln.Addr(), feed, wait.String())
+	}, fmt.Sprintf("lease = %q\n", lease.String()))
+	procs, routes, feeds := c.procs, c.routes, c.feeds
+	owner := c.owner(t, server.PagingLease)
 	// /metrics says what /healthz says: quorum, and who holds the paging.
 	resp, err := http.Get("http://" + feeds[owner] + "/metrics")
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -80,49 +78,16 @@ func takeoverLimit(t *testing.T, base time.Duration, killedRoute string, feeds [
 func TestScrapeOwnerProcessKilled(t *testing.T) {
 	clusterTest(t)
 	nodeExporter := testprog.Need(t, "prometheus-node-exporter", "prometheus-node-exporter")
-	dir := t.TempDir()
-	bin := vigilBinary(t)
 	neAddr := freeAddrs(t, 1)[0]
 	startProgram(t, "http://"+neAddr+"/metrics", nodeExporter,
 		"--web.listen-address="+neAddr, "--collector.disable-defaults", "--collector.loadavg", "--collector.cpu", "--collector.meminfo")
 	const every, lease = time.Second, 2 * time.Second
-	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
-	procs := make([]*hubProcess, 3)
-	for i := range procs {
-		var peers []string
-		for k, r := range routes {
-			if k != i {
-				peers = append(peers, fmt.Sprintf("%q", r))
-			}
-		}
-		cfg := fmt.Sprintf("[serve]\nname = \"hub-%d\"\nlisten = %q\ndata_dir = %q\nprobe_load = false\n[[serve.scrape]]\nhost = \"db-1\"\nurl = \"http://%s/metrics\"\nevery = \"1s\"\n[serve.cluster]\nname = \"scrape\"\nlisten = %q\npeers = [%s]\nlease = \"2s\"\n",
-			i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), neAddr, routes[i], strings.Join(peers, ", "))
-		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
-		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		startProcess(t, bin, procs[i])
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
-	for i := range procs {
-		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
-	}
+	c := startHubCluster(t, "scrape", func(int, string) string {
+		return fmt.Sprintf("[[serve.scrape]]\nhost = \"db-1\"\nurl = \"http://%s/metrics\"\nevery = \"1s\"\n", neAddr)
+	}, `lease = "2s"`+"\n")
+	procs, routes, feeds := c.procs, c.routes, c.feeds
 	name := "scrape." + hex.EncodeToString([]byte("db-1"))
-	owner := -1
-	waitFor(t, "a hub to own db-1's scrape", 30*time.Second, func() bool {
-		for i, f := range feeds {
-			if slices.Contains(leasesOf(f), name) {
-				owner = i
-				return true
-			}
-		}
-		return false
-	})
+	owner := c.owner(t, name)
 	watcher := (owner + 1) % 3
 	dash := rawConn(t, "ws://"+feeds[watcher]+"/feed", protocol.Subscribe{})
 	var ats []time.Time

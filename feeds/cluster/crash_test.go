@@ -52,6 +52,71 @@ func vigilBinary(t *testing.T) string {
 	return vigilBin.path
 }
 
+// hubCluster is three real `vigil serve` processes of one cluster.
+type hubCluster struct {
+	procs         []*hubProcess
+	routes, feeds []string
+}
+
+// startHubCluster starts three `vigil serve` processes of one cluster on
+// loopback and waits until each serves: each gets its own name, listen
+// address, data_dir and route, serve (TOML after [serve], given the hub's
+// index and feed address) and cluster (TOML after [serve.cluster]). They
+// are killed at cleanup, their logs printed if the test failed.
+func startHubCluster(t *testing.T, name string, serve func(i int, feed string) string, cluster string) *hubCluster {
+	t.Helper()
+	dir := t.TempDir()
+	bin := vigilBinary(t)
+	c := &hubCluster{procs: make([]*hubProcess, 3), routes: freeAddrs(t, 3), feeds: freeAddrs(t, 3)}
+	for i := range c.procs {
+		var peers []string
+		for k, r := range c.routes {
+			if k != i {
+				peers = append(peers, fmt.Sprintf("%q", r))
+			}
+		}
+		cfg := fmt.Sprintf("[serve]\nname = \"hub-%d\"\nlisten = %q\ndata_dir = %q\nprobe_load = false\n%s\n[serve.cluster]\nname = %q\nlisten = %q\npeers = [%s]\n%s",
+			i, c.feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), serve(i, c.feeds[i]), name, c.routes[i], strings.Join(peers, ", "), cluster)
+		c.procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
+		if err := os.WriteFile(c.procs[i].config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startProcess(t, bin, c.procs[i])
+	}
+	t.Cleanup(func() {
+		for _, p := range c.procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+		if t.Failed() {
+			for _, p := range c.procs {
+				b, _ := os.ReadFile(p.log)
+				t.Logf("%s:\n%s", p.log, b)
+			}
+		}
+	})
+	for i := range c.procs {
+		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(c.feeds[i]) })
+	}
+	return c
+}
+
+// owner waits for a hub to hold lease and returns its index.
+func (c *hubCluster) owner(t *testing.T, lease string) int {
+	t.Helper()
+	owner := -1
+	waitFor(t, "a hub to hold the lease "+lease, 30*time.Second, func() bool {
+		for i, f := range c.feeds {
+			if slices.Contains(leasesOf(f), lease) {
+				owner = i
+				return true
+			}
+		}
+		return false
+	})
+	return owner
+}
+
 type hubProcess struct {
 	cmd    *exec.Cmd
 	config string
@@ -101,34 +166,8 @@ func streamLeaderOf(addr string) string {
 // the hub, started again, catches up.
 func TestKilledHubProcessLosesNothingAcknowledged(t *testing.T) {
 	clusterTest(t)
-	dir := t.TempDir()
-	bin := vigilBinary(t)
-	routes, feeds := freeAddrs(t, 3), freeAddrs(t, 3)
-	procs := make([]*hubProcess, 3)
-	for i := range procs {
-		var peers []string
-		for k, r := range routes {
-			if k != i {
-				peers = append(peers, fmt.Sprintf("%q", r))
-			}
-		}
-		cfg := fmt.Sprintf("[serve]\nname = \"hub-%d\"\nlisten = %q\ndata_dir = %q\nprobe_load = false\n[serve.cluster]\nname = \"crash\"\nlisten = %q\npeers = [%s]\ncommit_timeout = \"3s\"\n",
-			i, feeds[i], filepath.Join(dir, fmt.Sprintf("data-%d", i)), routes[i], strings.Join(peers, ", "))
-		procs[i] = &hubProcess{config: filepath.Join(dir, fmt.Sprintf("hub-%d.toml", i)), log: filepath.Join(dir, fmt.Sprintf("hub-%d.log", i))}
-		if err := os.WriteFile(procs[i].config, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		startProcess(t, bin, procs[i])
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
-	for i := range procs {
-		waitFor(t, fmt.Sprintf("hub %d to serve", i), 90*time.Second, func() bool { return healthy(feeds[i]) })
-	}
+	c := startHubCluster(t, "crash", func(int, string) string { return "" }, `commit_timeout = "3s"`+"\n")
+	procs, routes, feeds, bin := c.procs, c.routes, c.feeds, vigilBinary(t)
 	var urls []string
 	for _, f := range feeds {
 		urls = append(urls, "ws://"+f+"/feed")
