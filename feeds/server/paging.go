@@ -142,7 +142,9 @@ func (h *Hub) pageEvent(ev paging.Event) {
 	if ev.At.IsZero() {
 		ev.At = h.opts.Now()
 	}
-	p.stand(ev)
+	if p.forward != nil {
+		p.stand(ev) // for a new paging hub of the cluster (raiseStanding)
+	}
 	if !p.owner.Load() {
 		h.forwardEvent(ev, false)
 		return

@@ -191,18 +191,17 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 	// Pages as their newest frame at the moment stood: open then, or
 	// resolved in the day before.
 	pageSeen := map[string]bool{}
-	notePage := func(pg *protocol.PageMsg) {
-		p := pg.Page
-		if pageSeen[p.ID] {
+	notePage := func(m *journal.Message) {
+		msg, err := m.Decode()
+		pg, ok := msg.(*protocol.PageMsg)
+		if err != nil || !ok || pageSeen[pg.Page.ID] {
 			return
 		}
-		pageSeen[p.ID] = true
-		if p.ResolvedAt != nil && p.ResolvedAt.Before(at.Add(-rewindResolved)) {
+		pageSeen[pg.Page.ID] = true
+		if p := pg.Page; p.ResolvedAt != nil && p.ResolvedAt.Before(at.Add(-rewindResolved)) {
 			return
 		}
-		if frame, err := protocol.Encode(pg); err == nil {
-			ans.Pages = append(ans.Pages, frame)
-		}
+		ans.Pages = append(ans.Pages, json.RawMessage(m.Frame))
 	}
 	for i := len(recent) - 1; i >= 0; i-- {
 		m := &recent[i]
@@ -210,11 +209,7 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 			continue
 		}
 		if bytes.HasPrefix(m.Frame, []byte(`{"type":"page"`)) {
-			if msg, err := m.Decode(); err == nil {
-				if pg, ok := msg.(*protocol.PageMsg); ok {
-					notePage(pg)
-				}
-			}
+			notePage(m)
 			continue
 		}
 		if len(ans.Entries) >= rewindEntries {
@@ -224,10 +219,6 @@ func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Ti
 		}
 		msg, err := m.Decode()
 		if err != nil {
-			continue
-		}
-		if pg, ok := msg.(*protocol.PageMsg); ok {
-			notePage(pg)
 			continue
 		}
 		e, ok := msg.(*protocol.Entry)
