@@ -106,12 +106,14 @@ func TestCheckConfigRefusesWhatServeRefuses(t *testing.T) {
 func TestServeNamesTheListenKeyWhenBindFails(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	held := freeAddr(t)
-	ln, err := net.Listen("tcp", held)
+	// Held from the start: an address let go and taken again could be
+	// another test's in between.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	held := ln.Addr().String()
 	path := filepath.Join(dir, "vigil.toml")
 	os.WriteFile(path, []byte(fmt.Sprintf("[serve]\nprobe_load = false\nlisten = %q\ndata_dir = %q\n", held, filepath.Join(dir, "data"))), 0o600)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
