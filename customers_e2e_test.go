@@ -26,6 +26,7 @@ import (
 // the customers of those hosts once each, through a kill -9 of the hub in
 // the middle of 1,000 sends.
 func TestAffectedCustomersOnceEachThroughKill9(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	box := &personalBox{byRcpt: map[string][]*mailMessage{}}
@@ -271,14 +272,13 @@ func startKillableHub(t *testing.T, bin, conf, addr string) *killableHub {
 			t.Logf("hub log:\n%s", h.logs.String())
 		}
 	})
-	for i := 0; i < 400; i++ {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return h
 			}
 		}
-		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatalf("the hub did not come up:\n%s", h.logs.String())
 	return nil
@@ -352,7 +352,7 @@ func (f *feedConn) command(t *testing.T, cmd protocol.Command) {
 	if err := f.conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&cmd)); err != nil {
 		t.Fatal(err)
 	}
-	m := f.find(t, "answer to "+cmd.ID, 10*time.Second, func(m protocol.Message) bool {
+	m := f.find(t, "answer to "+cmd.ID, 30*time.Second, func(m protocol.Message) bool {
 		switch a := m.(type) {
 		case *protocol.Ack:
 			return a.ID == cmd.ID
@@ -368,7 +368,7 @@ func (f *feedConn) command(t *testing.T, cmd protocol.Command) {
 
 func (f *feedConn) incidentID(t *testing.T) string {
 	t.Helper()
-	return f.find(t, "incident", 5*time.Second, func(m protocol.Message) bool {
+	return f.find(t, "incident", 30*time.Second, func(m protocol.Message) bool {
 		_, ok := m.(*protocol.IncidentMsg)
 		return ok
 	}).(*protocol.IncidentMsg).Incident.ID
@@ -376,7 +376,7 @@ func (f *feedConn) incidentID(t *testing.T) string {
 
 func (f *feedConn) publishEntry(t *testing.T, ref string) *protocol.Entry {
 	t.Helper()
-	return f.find(t, "publish entry", 5*time.Second, func(m protocol.Message) bool {
+	return f.find(t, "publish entry", 30*time.Second, func(m protocol.Message) bool {
 		e, ok := m.(*protocol.Entry)
 		return ok && e.Kind == protocol.EntryPublish && e.Ref == ref
 	}).(*protocol.Entry)

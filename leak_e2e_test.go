@@ -20,6 +20,7 @@ import (
 // more, and /status, its Atom feed and summary.json never show the title
 // or the host, through the first notice and the resolution notice.
 func TestTheInternalTitleNeverReachesThePage(t *testing.T) {
+	t.Parallel()
 	testprog.Need(t, "tmux", "tmux")
 	bin := buildVigil(t)
 	dir := t.TempDir()

@@ -58,6 +58,7 @@ func ask(t *testing.T, url string, req protocol.Message, id string) protocol.Mes
 // answered by history and rewind requests; vigil report reads the
 // month's figures from its data directory.
 func TestServeKeepsLoadHistoryAndReports(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)

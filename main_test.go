@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +31,20 @@ var vigilBin struct {
 	out  []byte
 }
 
+// waitingTests is how many parallel tests run at once unless -parallel
+// says otherwise. The tests here spend their time waiting on the real
+// binary, tmux and the wall clock (an escalation's level, a SIGTERM's
+// moment), not on the CPU: GOMAXPROCS of them at a time (the default)
+// leaves a two-core machine idle while they wait.
+const waitingTests = 4
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet && runtime.GOMAXPROCS(0) < waitingTests {
+		flag.Set("test.parallel", strconv.Itoa(waitingTests))
+	}
 	code := m.Run()
 	if vigilBin.dir != "" {
 		os.RemoveAll(vigilBin.dir)

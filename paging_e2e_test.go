@@ -93,6 +93,7 @@ func startPagerRelay(t *testing.T) (*pagerRelay, string) {
 // still fires on time and nobody is paged twice; the link in the mail
 // acknowledges and nothing more is sent.
 func TestPagingSurvivesKill9AndTheMailLinkAcks(t *testing.T) {
+	t.Parallel()
 	bin := buildVigil(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)

@@ -323,14 +323,13 @@ func startPublishingHub(t *testing.T, bin, conf, addr, certFile string) *lockedB
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for i := 0; i < 200; i++ {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return logs
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("the hub did not come up:\n%s", logs.String())
 	return nil
