@@ -2,9 +2,12 @@ package history_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,10 +81,13 @@ func TestHubAnswersLoadHistoryFromPrometheus(t *testing.T) {
 	start(t, "http://"+promAddr+"/-/ready", prometheus, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+promAddr)
 	prom := &history.Prometheus{URL: "http://" + promAddr}
-	began := time.Now()
+	// A range's points are from, from+10s, ...: from on the first
+	// scrape puts a point on it, so two points 10 s apart are there 10 s
+	// after it, not up to 20 s as from a time the scrapes ignore.
+	from := firstScrape(t, "http://"+promAddr).Add(-6 * history.FineStep)
 	// Wait for two points 10 s apart: history to answer with.
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		got, _, err := prom.LoadSamples(context.Background(), "127.0.0.1", began.Add(-time.Minute), time.Now(), 0)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		got, _, err := prom.LoadSamples(context.Background(), "127.0.0.1", from, time.Now(), 0)
 		if err == nil && len(got) >= 2 && got[len(got)-1].MemUsedPct != nil && got[len(got)-1].CPUs > 0 {
 			break
 		}
@@ -107,7 +113,7 @@ func TestHubAnswersLoadHistoryFromPrometheus(t *testing.T) {
 	url := "ws://" + ln.Addr().String() + "/feed"
 
 	ans, ok := ask(t, url, &protocol.History{ID: "h-1", Kind: "load", Host: "127.0.0.1",
-		From: protocol.TimePtr(began.Add(-time.Minute)), To: protocol.TimePtr(time.Now())}, "h-1").(*protocol.History)
+		From: protocol.TimePtr(from), To: protocol.TimePtr(time.Now())}, "h-1").(*protocol.History)
 	if !ok || len(ans.Samples) < 2 || ans.More {
 		t.Fatalf("answer %+v", ans)
 	}
@@ -124,4 +130,39 @@ func TestHubAnswersLoadHistoryFromPrometheus(t *testing.T) {
 	if !ok || len(rw.Loads) != 1 || rw.Loads[0].Host != "127.0.0.1" || rw.Loads[0].CPUs != ans.Samples[0].CPUs || rw.Loads[0].Level == "" {
 		t.Fatalf("rewind loads %+v", rw)
 	}
+}
+
+// firstScrape waits for Prometheus's first sample of node_exporter's
+// load and returns its time, as Prometheus stamped it.
+func firstScrape(t *testing.T, promURL string) time.Time {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.PostForm(promURL+"/api/v1/query", url.Values{"query": {"node_load1[5m]"}})
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		var ans struct {
+			Data struct {
+				Result []struct {
+					Values [][2]any `json:"values"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		if len(ans.Data.Result) == 1 && len(ans.Data.Result[0].Values) > 0 {
+			if secs, ok := ans.Data.Result[0].Values[0][0].(float64); ok {
+				return time.UnixMilli(int64(math.Round(secs * 1000)))
+			}
+		}
+		last = fmt.Sprintf("%+v", ans.Data.Result)
+	}
+	t.Fatalf("Prometheus never scraped node_exporter: %s", last)
+	return time.Time{}
 }
