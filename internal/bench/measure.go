@@ -26,6 +26,7 @@ type Options struct {
 	Vigil      string        // the vigil binary
 	Window     time.Duration // steady-state window for bandwidth
 	IdleWindow time.Duration // window for the idle cost (scaled to a minute)
+	Settle     time.Duration // how long a program runs before its window starts (3 s)
 	Presses    int           // keypresses for responsiveness
 	Samples    int           // load samples per memory round (1,000,000)
 	Entries    int           // journal entries for the memory figure (100,000)
@@ -42,6 +43,9 @@ func (o *Options) defaults() {
 	}
 	if o.IdleWindow <= 0 {
 		o.IdleWindow = 60 * time.Second
+	}
+	if o.Settle <= 0 {
+		o.Settle = defaultSettle
 	}
 	if o.Presses <= 0 {
 		o.Presses = 200
@@ -152,7 +156,7 @@ func MeasureScreen(ctx context.Context, o Options, w, h int) (Screen, error) {
 		done()
 		return r, fmt.Errorf("vigil never showed the hosts: %w", err)
 	}
-	time.Sleep(settle)
+	time.Sleep(o.Settle)
 	r.Vigil, err = usage(t, o.Window)
 	done()
 	if err != nil {
@@ -162,7 +166,7 @@ func MeasureScreen(ctx context.Context, o Options, w, h int) (Screen, error) {
 		if !slices.Contains(o.Peers, p.name) {
 			continue
 		}
-		u, ok, err := measurePeer(ctx, p, w, h, o.Window)
+		u, ok, err := measurePeer(ctx, p, w, h, o.Settle, o.Window)
 		switch {
 		case err != nil:
 			r.Notes = append(r.Notes, p.name+": "+err.Error())
@@ -221,7 +225,7 @@ func MeasureFleet(ctx context.Context, o Options, hosts, feeds int) (Fleet, erro
 	if _, err := t.WaitFor(30*time.Second, "host-"); err != nil {
 		return r, fmt.Errorf("vigil never showed the hosts: %w", err)
 	}
-	time.Sleep(settle)
+	time.Sleep(o.Settle)
 	u, err := usage(t, o.Window)
 	r.CPU = u.CPU
 	return r, err

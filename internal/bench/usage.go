@@ -71,7 +71,7 @@ func PeerNames() []string {
 
 // measurePeer runs a peer in a pty of w x h and measures it like vigil:
 // settle, then one window. A peer not installed is ok=false, no error.
-func measurePeer(ctx context.Context, p peer, w, h int, window time.Duration) (u Usage, ok bool, err error) {
+func measurePeer(ctx context.Context, p peer, w, h int, settle, window time.Duration) (u Usage, ok bool, err error) {
 	bin, err := exec.LookPath(p.name)
 	if err != nil {
 		return u, false, nil
@@ -96,9 +96,10 @@ func measurePeer(ctx context.Context, p peer, w, h int, window time.Duration) (u
 	return u, err == nil, err
 }
 
-// settle is how long a program runs before its window starts: past its
-// first frames and its start-up work.
-const settle = 3 * time.Second
+// defaultSettle is how long a program runs before its window starts,
+// unless Options.Settle says otherwise: past its first frames and its
+// start-up work.
+const defaultSettle = 3 * time.Second
 
 // Spread is a figure over several runs.
 type Spread struct {
