@@ -12,6 +12,7 @@ import (
 // A client that opens the connection and never finishes the handshake
 // holds it no longer than the handshake deadline.
 func TestStalledHandshakeIsClosed(t *testing.T) {
+	t.Parallel()
 	f := startFixtureWith(t, time.Hour, 0, func(c *Config) { c.HandshakeTimeout = 150 * time.Millisecond })
 	for name, opening := range map[string]string{
 		"silent":               "",

@@ -16,6 +16,7 @@ import (
 // A session's key is in the journal and the log beside its name: which
 // key acted is never a guess afterwards.
 func TestSessionKeyIsJournaledAndLogged(t *testing.T) {
+	t.Parallel()
 	need(t, "ssh", "tmux")
 	f := startFixture(t, time.Hour, 0)
 	data, err := os.ReadFile(f.keys["alice"])

