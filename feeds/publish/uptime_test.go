@@ -139,6 +139,7 @@ func TestUptimeJSONShape(t *testing.T) {
 // The bars and the sign-up form at 390 px: no horizontal overflow, the
 // percentages in text.
 func TestUptimeBarsAndFormInChromium(t *testing.T) {
+	t.Parallel() // waits on chromium
 	bin := chromium(t)
 	now := day("2026-11-22T12:00")
 	b := NewBoard(site)
@@ -149,26 +150,26 @@ func TestUptimeBarsAndFormInChromium(t *testing.T) {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/status", Handler(b, func() time.Time { return now }))
-	mux.HandleFunc("/probe-390", func(rw http.ResponseWriter, r *http.Request) { fmt.Fprintf(rw, probe, 390) })
+	serveProbe(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+	dir := t.TempDir()
+	if d := os.Getenv("VIGIL_STATUS_SCREENSHOTS"); d != "" {
+		dir = d
+	}
 
-	dom := headless(t, bin, "--window-size=390,844", "--dump-dom", srv.URL+"/status")
+	// The screenshot is of the page whose DOM is read: one browser.
+	dom := headless(t, bin, "--window-size=390,2400", "--hide-scrollbars", "--screenshot="+filepath.Join(dir, "status-uptime.png"), "--dump-dom", srv.URL+"/status")
 	for _, want := range []string{"Uptime, last 90 days", "99.95% uptime", `title="2026-11-21: 97.92% up, worst Major outage"`, `title="2026-08-25: no data"`,
 		`action="/status/subscribe"`, `name="components" value="mail"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the rendered page lacks %q", want)
 		}
 	}
-	out := headless(t, bin, "--window-size=410,900", "--virtual-time-budget=2000", "--dump-dom", srv.URL+"/probe-390")
-	m := measured.FindStringSubmatch(out)
-	if m == nil || m[1] != m[2] {
+	url, window := probeURL(srv.URL, 390)
+	out := headless(t, bin, window, "--virtual-time-budget=2000", "--dump-dom", url)
+	m := measuredAt(out, 390)
+	if m == nil || m[0] != m[1] {
 		t.Fatalf("at 390 px the page overflows (scrollWidth/clientWidth %v)", m)
 	}
-	dir := t.TempDir()
-	if d := os.Getenv("VIGIL_STATUS_SCREENSHOTS"); d != "" {
-		dir = d
-	}
-	shot := filepath.Join(dir, "status-uptime.png")
-	headless(t, bin, "--window-size=390,2400", "--hide-scrollbars", "--screenshot="+shot, srv.URL+"/status")
 }
