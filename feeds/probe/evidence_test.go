@@ -275,13 +275,16 @@ func TestCaptureFindsTheBusyProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewCapturer(EvidenceConfig{Window: time.Second})
+	// Half a second is the default window: the burners, on every CPU,
+	// use most of it.
+	const window = 500 * time.Millisecond
+	c := NewCapturer(EvidenceConfig{Window: window})
 	t.Cleanup(func() { c.Close() })
 	// The first capture samples for a window by itself; the second
 	// measures against the first's sample, without waiting.
 	for i, what := range []string{"own window", "previous sample"} {
 		if i == 1 {
-			time.Sleep(time.Second) // let the burners burn between the two
+			time.Sleep(window) // let the burners burn between the two
 		}
 		ev := c.Capture(context.Background(), "test: "+what)
 		rank := -1
