@@ -88,6 +88,7 @@ func ask(t *testing.T, url string, req protocol.Message, id string) protocol.Mes
 }
 
 func TestHubAnswersLoadHistoryAcrossARestart(t *testing.T) {
+	t.Parallel() // beside the Prometheus test's wait, not before it
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
