@@ -148,6 +148,7 @@ func TestOversizedFrameClosesAndReconnects(t *testing.T) {
 }
 
 func TestUnauthorizedIsRefusedAndNotHammered(t *testing.T) {
+	t.Parallel() // most of it is watching the retries for 0.7 s
 	tf := newTestFeed(t)
 	tf.token = "s3cret"
 	tm := fastTimings()
