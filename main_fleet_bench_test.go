@@ -34,7 +34,8 @@ import (
 //
 // VIGIL_BENCH_WINDOW sets the measuring window (default 10s);
 // VIGIL_BENCH_AGENTS the agent counts (default 100,1000,5000; 0 is the
-// baseline of the same machine without a fleet).
+// baseline of the same machine without a fleet); VIGIL_BENCH_HUB_PROFILE
+// a file for the hub's CPU profile of each round.
 func BenchmarkFleet(b *testing.B) {
 	bin := buildVigil(b)
 	counts := []int{100, 1000, 5000}
@@ -153,6 +154,9 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	const token = "bench-token"
 	hub := exec.Command(bin, "serve", "--config", conf, "--listen", addr)
 	hub.Env = append(os.Environ(), "BENCH_AGENT_TOKEN="+token)
+	if p := os.Getenv("VIGIL_BENCH_HUB_PROFILE"); p != "" {
+		hub.Env = append(hub.Env, "VIGIL_CPUPROFILE="+p)
+	}
 	hubLog, _ := os.Create(filepath.Join(dir, "hub.log"))
 	hub.Stdout, hub.Stderr = hubLog, hubLog
 	if err := hub.Start(); err != nil {
