@@ -57,6 +57,9 @@ func (s *subscriber) drop(reason string) bool {
 	return first
 }
 
+// writeBuffers are the connections' write buffers, held while writing.
+var writeBuffers sync.Pool
+
 func bearer(r *http.Request) string {
 	auth := r.Header.Get("Authorization")
 	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
@@ -75,9 +78,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	up := websocket.Upgrader{
-		Subprotocols:    []string{protocol.Subprotocol},
-		ReadBufferSize:  4 << 10,
+		Subprotocols: []string{protocol.Subprotocol},
+		// Reads reuse the HTTP server's 4 KiB buffer; a write takes a
+		// buffer from the pool for the message it writes. An agent's
+		// connection is mostly idle: ten thousand of them must not hold
+		// 16 KiB each.
 		WriteBufferSize: 16 << 10,
+		WriteBufferPool: &writeBuffers,
 		// CheckOrigin stays the default: same-origin browsers only.
 	}
 	cw := &corkingWriter{ResponseWriter: w}
