@@ -84,8 +84,10 @@ type Store struct {
 	mu      sync.Mutex
 	open    map[string]*os.File
 	maxOpen int
-	current map[string]*current
-	dropped uint64
+	// verified are the hosts whose file this store checked or made.
+	verified map[string]bool
+	current  map[string]*current
+	dropped  uint64
 }
 
 // current is a host's slots in progress: merged in memory, written when
@@ -107,7 +109,7 @@ func Open(dataDir string, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("load history: %w", err)
 	}
-	s := &Store{dir: dir, queue: make(chan protocol.Load, queueSize), now: now, open: map[string]*os.File{}, maxOpen: openBound(), current: map[string]*current{}}
+	s := &Store{dir: dir, queue: make(chan protocol.Load, queueSize), now: now, open: map[string]*os.File{}, maxOpen: openBound(), verified: map[string]bool{}, current: map[string]*current{}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load history: %w", err)
@@ -205,6 +207,10 @@ func (s *Store) file(host string, create bool) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.verified[host] { // reopened: it was a history file a moment ago
+		s.open[host] = f
+		return f, nil
+	}
 	var head [len(magic)]byte
 	if _, err := f.ReadAt(head[:], 0); err != nil || string(head[:]) != magic {
 		// New, or not a history file: start it empty (sparse: the rings
@@ -222,6 +228,7 @@ func (s *Store) file(host string, create bool) (*os.File, error) {
 		}
 	}
 	s.open[host] = f
+	s.verified[host] = true
 	return f, nil
 }
 
