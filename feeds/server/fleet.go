@@ -1,18 +1,15 @@
 package server
 
 import (
-	"context"
 	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"path"
-	"sort"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
-	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -288,157 +285,6 @@ func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
 	return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: h.Seq()})}
 }
 
-// ReportLoad is PublishLoad for a host that is expected to keep reporting
-// (an agent's, a scraped node_exporter's): one silent for 3 of its
-// intervals is journaled as stopped reporting, and again when it is back.
-func (h *Hub) ReportLoad(l protocol.Load) {
-	if err := checkLoad(&l); err != nil {
-		h.log.Warn("load report refused", "host", l.Host, "err", err)
-		return
-	}
-	h.PublishLoad(l)
-	every := l.Interval.Std()
-	h.mu.Lock()
-	back, silent := h.fleet.life.seen(l.Host, every, h.opts.Now())
-	h.mu.Unlock()
-	if back {
-		h.record(protocol.Entry{Actor: l.Host, Kind: protocol.EntrySystem, Host: l.Host,
-			Text: fmt.Sprintf("%s is reporting again after %s", l.Host, protocol.FormatDuration(silent.Round(time.Second)))})
-		h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: l.Host, Clear: true})
-	}
-}
-
-// ReportFailure says host could not be read (a scrape failed) and why;
-// the reason goes with the stopped-reporting entry if the host goes stale.
-func (h *Hub) ReportFailure(host, reason string, every time.Duration) {
-	h.mu.Lock()
-	h.fleet.life.failed(host, reason, every, h.opts.Now())
-	h.mu.Unlock()
-}
-
-// staleAfter is how many intervals a host may be silent.
-const staleAfter = 3
-
-// hostLife is when a reported host was last heard and how often it should be.
-type hostLife struct {
-	every  time.Duration
-	last   time.Time
-	heard  bool // reported at least once
-	stale  bool
-	reason string
-}
-
-// liveness tracks reported hosts; it is pure (the caller passes the time)
-// and guarded by the hub's mu.
-type liveness struct {
-	hosts map[string]*hostLife
-}
-
-func (l *liveness) get(host string, every time.Duration, now time.Time) *hostLife {
-	hl := l.hosts[host]
-	if hl == nil {
-		hl = &hostLife{last: now}
-		l.hosts[host] = hl
-	}
-	if every > 0 {
-		hl.every = every
-	}
-	return hl
-}
-
-// seen records a report; back says the host had been journaled stale, and
-// silent for how long.
-func (l *liveness) seen(host string, every time.Duration, now time.Time) (back bool, silent time.Duration) {
-	hl := l.get(host, every, now)
-	back, silent = hl.stale, now.Sub(hl.last)
-	hl.last, hl.heard, hl.stale, hl.reason = now, true, false, ""
-	return back, silent
-}
-
-func (l *liveness) failed(host, reason string, every time.Duration, now time.Time) {
-	l.get(host, every, now).reason = reason
-}
-
-// staleHost is a host that has just gone silent.
-type staleHost struct {
-	host   string
-	silent time.Duration
-	heard  bool
-	reason string
-}
-
-// sweep returns the hosts that have been silent for staleAfter intervals
-// since the last sweep, in name order, and marks them stale.
-func (l *liveness) sweep(now time.Time) []staleHost {
-	var out []staleHost
-	for host, hl := range l.hosts {
-		if hl.stale || hl.every <= 0 {
-			continue
-		}
-		if silent := now.Sub(hl.last); silent >= staleAfter*hl.every {
-			hl.stale = true
-			out = append(out, staleHost{host: host, silent: silent, heard: hl.heard, reason: hl.reason})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].host < out[j].host })
-	return out
-}
-
-// heardElsewhere records that host reported to another hub of the
-// cluster: it is not silent; back says it had been journaled stale here.
-func (l *liveness) heardElsewhere(host string, now time.Time) (back bool) {
-	hl := l.hosts[host]
-	if hl == nil {
-		return false
-	}
-	back = hl.stale
-	hl.last, hl.stale, hl.reason = now, false, ""
-	return back
-}
-
-func (s staleHost) text() string {
-	verb := "stopped reporting"
-	if !s.heard {
-		verb = "is not reporting"
-	}
-	text := fmt.Sprintf("%s %s (silent %s)", s.host, verb, protocol.FormatDuration(s.silent.Round(time.Second)))
-	if s.reason != "" {
-		text += ": " + s.reason
-	}
-	return text
-}
-
-// watchHosts journals hosts that stop reporting until ctx ends.
-func (h *Hub) watchHosts(ctx context.Context) {
-	t := time.NewTicker(h.opts.StaleCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		h.mu.Lock()
-		gone := h.fleet.life.sweep(h.opts.Now())
-		h.mu.Unlock()
-		for _, s := range gone {
-			h.log.Warn("host stopped reporting", "host", s.host, "silent", s.silent, "reason", s.reason)
-			h.record(protocol.Entry{Actor: s.host, Kind: protocol.EntryAlert, Host: s.host, Text: s.text()})
-			h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: s.host, Text: s.text()})
-		}
-		h.sweepOverruns()
-	}
-}
-
-// startWatch runs watchHosts until ctx ends or the returned stop is called,
-// which waits for it.
-func (h *Hub) startWatch(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); h.watchHosts(ctx) }()
-	return func() { cancel(); <-done }
-}
-
 // deliverCollect answers a collect like Apply answers any command: deliver
 // sees the answer under the broadcast lock, so ordering holds.
 func (h *Hub) deliverCollect(cmd protocol.Command, authorized bool, deliver func(Result)) Result {
@@ -449,15 +295,4 @@ func (h *Hub) deliverCollect(cmd protocol.Command, authorized bool, deliver func
 		h.mu.Unlock()
 	}
 	return res
-}
-
-// Service returns the latest state of service on host, if the hub has one.
-func (h *Hub) Service(host, service string) (protocol.Service, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s := h.services[host+"\x00"+service]
-	if s == nil {
-		return protocol.Service{}, false
-	}
-	return *s, true
 }

@@ -33,8 +33,7 @@ func (h *Hub) attach(s *subscriber, since uint64, journalID string) (*replay, bo
 		since = 0
 	}
 	rp := &replay{since: min(since, h.published), cut: h.published}
-	rp.snapshot = appendSorted(nil, h.loads)
-	rp.snapshot = appendSorted(rp.snapshot, h.svcFrames)
+	rp.snapshot = h.live.snapshot(nil)
 	if f := h.oncallFrame(); f != nil {
 		rp.snapshot = append(rp.snapshot, f)
 	}
