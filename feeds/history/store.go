@@ -9,11 +9,12 @@
 // A slot carries the time it belongs to, so a slot left from an earlier
 // lap of the ring is never read as new, and a restarted hub reads what
 // its predecessor wrote. In memory: a bounded queue of samples to write,
-// a bounded set of open files, and each host's current slots: the samples
-// of a 10-second slot are merged there and the slot written once, when it
+// a bounded set of open files, and each host's current minute: its six
+// 10-second slots are merged there and written together when the minute
 // ends (at the host's next sample, the store's next tick, a read of the
-// host, or Close), so a hub whose hosts report every second writes a
-// tenth as often. A crash loses at most the slot in progress.
+// host, or Close), so a hub whose hosts report every second writes each
+// host once a minute, not sixty times. A crash loses at most the minute
+// in progress.
 package history
 
 import (
@@ -90,11 +91,19 @@ type Store struct {
 	dropped  uint64
 }
 
-// current is a host's slots in progress: merged in memory, written when
-// they end. onDisk says the slot's copy on disk (a restarted hub's, or an
-// earlier write of this one) is merged in already.
+// minuteSlots is how many fine slots a minute holds; the fine ring holds
+// whole minutes, so a minute's slots are next to each other on disk.
+const minuteSlots = int(time.Minute / FineStep)
+
+// current is a host's slots in progress, merged in memory and written
+// when their minute ends: the minute's fine slots (by stamp modulo
+// minuteSlots) and the coarse slot. onDisk says what the disk held of
+// them (a restarted hub's, or an earlier write of this one) is merged in
+// already.
 type current struct {
-	fine, coarse             slot
+	minute                   int64 // fine stamp / minuteSlots
+	fine                     [minuteSlots]slot
+	coarse                   slot
 	fineOnDisk, coarseOnDisk bool
 	dirty                    bool // changed since written
 }
@@ -158,13 +167,13 @@ func (s *Store) Run(ctx context.Context) {
 	}
 }
 
-// writeEnded writes every slot in progress whose fine step has ended.
+// writeEnded writes every host's minute that has ended.
 func (s *Store) writeEnded() {
-	nowStamp := sampleSlot(protocol.Load{At: protocol.At(s.now())}, FineStep).stamp
+	nowMinute := int64(sampleSlot(protocol.Load{At: protocol.At(s.now())}, FineStep).stamp) / int64(minuteSlots)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for host, c := range s.current {
-		if c.fine.stamp < nowStamp {
+		if c.minute < nowMinute {
 			s.writeCurrentLocked(host, c)
 			delete(s.current, host)
 		}
@@ -281,29 +290,30 @@ func merge(old, new slot) slot {
 	return out
 }
 
-// Write stores one sample: merged into the host's slot in progress, which
-// is written when it ends.
+// Write stores one sample: merged into the host's minute in progress,
+// which is written when it ends.
 func (s *Store) Write(l protocol.Load) error {
 	if l.Host == "" || l.At.IsZero() || l.At.Unix() <= 0 || math.IsNaN(l.Load1) || math.IsInf(l.Load1, 0) {
 		return errors.New("load history: a sample needs a host, a time and a load")
 	}
 	fine, coarse := sampleSlot(l, FineStep), sampleSlot(l, CoarseStep)
+	minute := int64(fine.stamp) / int64(minuteSlots)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.current[l.Host]
 	if c == nil {
-		s.current[l.Host] = &current{fine: fine, coarse: coarse, dirty: true}
-		return nil
+		c = &current{minute: minute}
+		s.current[l.Host] = c
 	}
 	var err error
-	if c.fine.stamp != fine.stamp || c.coarse.stamp != coarse.stamp {
+	if c.minute != minute || c.coarse.stamp != coarse.stamp {
 		err = s.writeCurrentLocked(l.Host, c)
 	}
-	if c.fine.stamp != fine.stamp {
-		c.fine, c.fineOnDisk = fine, false
-	} else {
-		c.fine = merge(c.fine, fine)
+	if c.minute != minute {
+		c.minute, c.fine, c.fineOnDisk = minute, [minuteSlots]slot{}, false
 	}
+	i := int(fine.stamp) % minuteSlots
+	c.fine[i] = merge(c.fine[i], fine)
 	if c.coarse.stamp != coarse.stamp {
 		c.coarse, c.coarseOnDisk = coarse, false
 	} else {
@@ -313,8 +323,9 @@ func (s *Store) Write(l protocol.Load) error {
 	return err
 }
 
-// writeCurrentLocked writes a host's slots in progress into its rings,
-// merged with what the disk holds of them the first time.
+// writeCurrentLocked writes a host's minute in progress into its rings,
+// merged with what the disk holds of it the first time: a slot of the
+// minute without a sample keeps what the disk holds there.
 func (s *Store) writeCurrentLocked(host string, c *current) error {
 	if !c.dirty {
 		return nil
@@ -323,24 +334,38 @@ func (s *Store) writeCurrentLocked(host string, c *current) error {
 	if err != nil {
 		return fmt.Errorf("load history: %w", err)
 	}
-	for _, ring := range []struct {
-		sl     *slot
-		onDisk *bool
-		slots  int
-		off    int64
-	}{{&c.fine, &c.fineOnDisk, fineSlots, headerBytes}, {&c.coarse, &c.coarseOnDisk, coarseSlots, int64(coarseOffset)}} {
-		at := ring.off + int64(int(ring.sl.stamp)%ring.slots)*slotBytes
-		var b [slotBytes]byte
-		if !*ring.onDisk {
-			if _, err := f.ReadAt(b[:], at); err == nil {
-				*ring.sl = merge(getSlot(b[:]), *ring.sl)
+	var block [minuteSlots * slotBytes]byte
+	fineAt := headerBytes + (c.minute*int64(minuteSlots)%int64(fineSlots))*slotBytes
+	if !c.fineOnDisk {
+		if _, err := f.ReadAt(block[:], fineAt); err == nil {
+			for i := range c.fine {
+				disk := getSlot(block[i*slotBytes:])
+				if c.fine[i].stamp == 0 {
+					c.fine[i] = disk
+				} else {
+					c.fine[i] = merge(disk, c.fine[i])
+				}
 			}
-			*ring.onDisk = true
 		}
-		ring.sl.put(b[:])
-		if _, err := f.WriteAt(b[:], at); err != nil {
-			return fmt.Errorf("load history: %w", err)
+		c.fineOnDisk = true
+	}
+	for i, sl := range c.fine {
+		sl.put(block[i*slotBytes:])
+	}
+	if _, err := f.WriteAt(block[:], fineAt); err != nil {
+		return fmt.Errorf("load history: %w", err)
+	}
+	var b [slotBytes]byte
+	coarseAt := int64(coarseOffset) + int64(int(c.coarse.stamp)%coarseSlots)*slotBytes
+	if !c.coarseOnDisk {
+		if _, err := f.ReadAt(b[:], coarseAt); err == nil {
+			c.coarse = merge(getSlot(b[:]), c.coarse)
 		}
+		c.coarseOnDisk = true
+	}
+	c.coarse.put(b[:])
+	if _, err := f.WriteAt(b[:], coarseAt); err != nil {
+		return fmt.Errorf("load history: %w", err)
 	}
 	c.dirty = false
 	return nil
