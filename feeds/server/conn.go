@@ -92,10 +92,21 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
+	// The connection is served by a goroutine of its own and the handler
+	// returns: net/http then lets go of the request and the connection's
+	// buffered writer, which a long-lived connection (ten thousand agents)
+	// would otherwise hold for nothing.
 	h.active.Add(1)
-	defer h.active.Done()
-	defer conn.Close()
-	remote := r.RemoteAddr
+	go func() {
+		defer h.active.Done()
+		defer conn.Close()
+		h.serveConn(conn, r.RemoteAddr, authorized, grant, principal, cw.conn)
+	}()
+}
+
+// serveConn runs an upgraded connection: the hello, its subscribe (or an
+// agent's register), then its reader, until either side ends.
+func (h *Hub) serveConn(conn *websocket.Conn, remote string, authorized bool, grant *AgentGrant, principal *Principal, cork *corkConn) {
 	if conn.Subprotocol() != protocol.Subprotocol {
 		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseProtocolError, "offer subprotocol vigil.v1"), time.Now().Add(h.opts.WriteWait))
 		return
@@ -126,7 +137,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if principal != nil {
 		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
 	}
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cw.conn, loads: newLoadBox()}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cork, loads: newLoadBox()}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))

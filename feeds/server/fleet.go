@@ -43,11 +43,16 @@ func newFleet() fleet {
 	return fleet{agents: map[string]*agentConn{}, conns: map[*agentConn]struct{}{}, life: liveness{hosts: map[string]*hostLife{}}, routes: map[string]http.Handler{}}
 }
 
+// agentQueue is how many frames (collect commands) may wait for an agent.
+const agentQueue = 8
+
 // agentConn is one agent's connection: reports come in on its reader,
-// collect commands go out through its subscriber's queue and writer.
+// collect commands go out through its writer.
 type agentConn struct {
-	sub   *subscriber
-	name  string
+	conn   *websocket.Conn
+	remote string
+	out    *agentWriter
+	name   string
 	grant *AgentGrant
 	hosts map[string]bool
 	// refusals counts reports refused, for the log (reports.go).
@@ -112,7 +117,7 @@ func (h *Hub) closeAgents() {
 	h.fleet.conns = map[*agentConn]struct{}{}
 	h.mu.Unlock()
 	for ac := range conns {
-		ac.sub.drop("server shutting down")
+		ac.out.close(websocket.CloseGoingAway, "server shutting down")
 	}
 }
 
@@ -139,10 +144,8 @@ func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant,
 			return
 		}
 	}
-	ac := &agentConn{
-		sub:  &subscriber{conn: conn, send: make(chan []byte, 64), kill: make(chan struct{}), remote: remote, loads: newLoadBox()},
-		name: reg.Agent, grant: grant, hosts: map[string]bool{},
-	}
+	ac := &agentConn{conn: conn, remote: remote, out: newAgentWriter(conn, h.opts.WriteWait, h.opts.PingPeriod), name: reg.Agent, grant: grant, hosts: map[string]bool{}}
+	defer ac.out.stop()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -156,9 +159,6 @@ func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant,
 	}
 	h.mu.Unlock()
 	h.log.Info("agent registered", "agent", reg.Agent, "hosts", len(reg.Hosts), "remote", remote)
-	readerDone := make(chan struct{})
-	writerDone := make(chan struct{})
-	go h.write(ac.sub, nil, readerDone, writerDone)
 	deadline()
 	h.readAgent(ac, deadline)
 	h.mu.Lock()
@@ -169,21 +169,21 @@ func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant,
 		}
 	}
 	h.mu.Unlock()
-	close(readerDone)
-	<-writerDone
 	h.log.Info("agent gone", "agent", reg.Agent, "remote", remote)
 }
 
 // readAgent is an agent connection's one reader.
 func (h *Hub) readAgent(ac *agentConn, deadline func()) {
 	for {
-		mt, data, err := ac.sub.conn.ReadMessage()
+		mt, data, err := ac.conn.ReadMessage()
 		if err != nil {
 			return
 		}
 		deadline()
 		if mt != websocket.TextMessage {
-			h.dropBinary(ac.sub)
+			if ac.out.close(websocket.CloseUnsupportedData, errBinary.Error()) {
+				h.log.Info("closed a connection that sent a binary frame", "remote", ac.remote)
+			}
 			continue // to the agent's answer to the close frame
 		}
 		m, err := protocol.DecodeReport(data)
@@ -203,7 +203,7 @@ func (h *Hub) readAgent(ac *agentConn, deadline func()) {
 			continue
 		}
 		if !ac.grant.Covers(host) {
-			h.refuseAgent(ac.sub.conn, ac.sub.remote, ac.name, fmt.Sprintf("host %s is not covered by this agent's token", host))
+			h.refuseAgent(ac.conn, ac.remote, ac.name, fmt.Sprintf("host %s is not covered by this agent's token", host))
 			return
 		}
 		if !ac.hosts[host] {
@@ -273,7 +273,7 @@ func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
 	frame := protocol.MustEncode(&cmd)
 	h.mu.Lock()
 	ac := h.fleet.agents[cmd.Host]
-	sent := ac != nil && ac.sub.offer(frame)
+	sent := ac != nil && ac.out.send(frame)
 	h.mu.Unlock()
 	switch {
 	case ac == nil:
