@@ -182,12 +182,15 @@ func (h *Hub) rewindRead(ans *protocol.Rewind, lo, seq uint64, at time.Time) err
 	}
 	// Services that last changed before the scan: their newest transition
 	// overall, where that is not after the moment.
-	h.journal.Seqs(h.startSeqsBefore(lo), func(m journal.Message) bool {
+	err := h.journal.Seqs(h.startSeqsBefore(lo), func(m journal.Message) bool {
 		if e, ok := journalEntry(&m); ok {
 			b.noteService(e)
 		}
 		return true
 	})
+	if err != nil {
+		return err
+	}
 	b.finish()
 	return nil
 }

@@ -3,7 +3,10 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -183,9 +186,10 @@ func oneTransitionJournal(t *testing.T) (journal.Backend, string, time.Time) {
 }
 
 // A service that last changed before the rewind's scan stands as its
-// newest transition said.
+// newest transition said; where that cannot be read, the rewind says so
+// rather than show the board without it.
 func TestRewindPlacesServicesOlderThanItsScan(t *testing.T) {
-	j, _, end := oneTransitionJournal(t)
+	j, dir, end := oneTransitionJournal(t)
 	h := NewHub(j, Options{Now: func() time.Time { return end }})
 	defer h.Close()
 	seq := j.Seq()
@@ -196,5 +200,16 @@ func TestRewindPlacesServicesOlderThanItsScan(t *testing.T) {
 	}
 	if len(ans.Entries) != 100 || len(ans.Services) != 1 || ans.Services[0].Service != "exim" || ans.Services[0].State != protocol.StateDown {
 		t.Fatalf("%d entries, services %+v", len(ans.Entries), ans.Services)
+	}
+
+	if err := os.Truncate(filepath.Join(dir, "journal-00000000000000000001.wal"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Range(lo, seq, func(journal.Message) bool { return true }); err != nil {
+		t.Fatalf("the scan reaches the damaged segment: %v", err)
+	}
+	ans = &protocol.Rewind{Services: []protocol.Service{}, Pages: []json.RawMessage{}, Entries: []protocol.Entry{}}
+	if err := h.rewindRead(ans, lo, seq, end); !errors.Is(err, journal.ErrDamaged) {
+		t.Fatalf("read over a damaged start-up seq: services %+v, err %v", ans.Services, err)
 	}
 }
