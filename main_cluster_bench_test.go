@@ -243,7 +243,19 @@ func clusterFleetRound(b *testing.B, bin string, hosts, per int) {
 		}
 	}
 	if len(delays) < notes*9/10 {
-		b.Fatalf("only %d of %d notes reached all 3 hubs' watchers", len(delays), notes)
+		perHub := make([]int, len(feeds))
+		for _, ds := range arrivals {
+			perHub[len(ds)-1]++
+		}
+		for i := range hubs {
+			log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("hub-%d.log", i)))
+			if len(log) > 3000 {
+				log = log[len(log)-3000:]
+			}
+			b.Logf("hub-%d log (end):\n%s", i, log)
+		}
+		b.Fatalf("only %d of %d notes reached all 3 hubs' watchers (notes by how many watchers they reached: %v); hosts seen: %d, %d, %d; CPU %.1f%%",
+			len(delays), notes, perHub, len(seen[0]), len(seen[1]), len(seen[2]), cpuPct)
 	}
 	slices.Sort(delays)
 	b.Logf("hubs' CPU %.1f%% RSS %.0f MiB; hosts seen by each hub's watcher: %d, %d, %d", cpuPct, rssMiB, len(seen[0]), len(seen[1]), len(seen[2]))
