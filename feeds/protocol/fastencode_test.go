@@ -12,7 +12,7 @@ import (
 // bytes, and to json's refusal where it refuses.
 func FuzzLoadEncoding(f *testing.F) {
 	f.Add("web-1", int64(1796000000123), int64(time.Second), 0.25, 1.5, 12.0, 4, true, 37.5, "warn")
-	f.Add("a<b>&\"\\é\u2028", int64(-62135596800000), int64(1500*time.Microsecond), 1e-7, 1e21, -0.0, -3, false, 0.0, "")
+	f.Add("a<b>&\"\\é\u2028", int64(-62135596800000), int64(1500*time.Microsecond), 1e-7, 1e21, math.Copysign(0, -1), -3, false, 0.0, "")
 	f.Add("", int64(0), int64(0), math.Inf(1), math.NaN(), 5e-324, 0, true, math.Inf(-1), "ok\n")
 	f.Fuzz(func(t *testing.T, host string, atMillis, interval int64, l1, l5, l15 float64, cpus int, hasMem bool, mem float64, lvl string) {
 		l := Load{Type: TypeLoad, Host: host, Interval: Duration(interval), Load1: l1, Load5: l5, Load15: l15, CPUs: cpus, Level: lvl}
