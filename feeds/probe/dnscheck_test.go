@@ -21,6 +21,24 @@ import (
 func startDnsmasq(t *testing.T, records ...string) string {
 	t.Helper()
 	bin := testprog.Need(t, "dnsmasq", "dnsmasq")
+	// The port is free when chosen, not held: something may take it
+	// before dnsmasq binds it, and dnsmasq exits. Another port then.
+	var failed []string
+	for range 5 {
+		addr, out, ok := tryDnsmasq(t, bin, records)
+		if ok {
+			return addr
+		}
+		failed = append(failed, addr+": "+out)
+	}
+	t.Fatalf("dnsmasq never answered:\n%s", strings.Join(failed, "\n"))
+	return ""
+}
+
+// tryDnsmasq starts dnsmasq on a port free a moment before and waits for
+// it to answer; if it does not, it is stopped and its output returned.
+func tryDnsmasq(t *testing.T, bin string, records []string) (addr, output string, ok bool) {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -40,20 +58,28 @@ func startDnsmasq(t *testing.T, records ...string) string {
 		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop := func() { cancel(); <-exited }
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	q := new(dns.Msg)
 	q.SetQuestion("ready.invalid.", dns.TypeA)
 	client := &dns.Client{Timeout: 100 * time.Millisecond}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, _, err := client.Exchange(q, addr); err == nil {
-			return addr
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		// An answer, not the question: before dnsmasq binds the port, the
+		// client's own socket may be given it, and read back what it sent.
+		if r, _, err := client.Exchange(q, addr); err == nil && r.Response {
+			t.Cleanup(stop)
+			return addr, "", true
 		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			t.Fatalf("dnsmasq on %s never answered: %s", addr, out.String())
+		select {
+		case <-exited:
+			return addr, out.String(), false
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	stop()
+	return addr, "no answer in 10 s: " + out.String(), false
 }
 
 func userName() (string, error) {
