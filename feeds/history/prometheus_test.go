@@ -84,8 +84,11 @@ func TestHubAnswersLoadHistoryFromPrometheus(t *testing.T) {
 	// A range's points are from, from+10s, ...: from on the first
 	// scrape puts a point on it, so two points 10 s apart are there 10 s
 	// after it, not up to 20 s as from a time the scrapes ignore.
-	from := firstScrape(t, "http://"+promAddr).Add(-6 * history.FineStep)
-	// Wait for two points 10 s apart: history to answer with.
+	first := firstScrape(t, "http://"+promAddr)
+	from := first.Add(-6 * history.FineStep)
+	// Wait for two points 10 s apart: history to answer with. The
+	// second cannot be there before its time; asking sooner only costs.
+	time.Sleep(time.Until(first.Add(history.FineStep)))
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		got, _, err := prom.LoadSamples(context.Background(), "127.0.0.1", from, time.Now(), 0)
 		if err == nil && len(got) >= 2 && got[len(got)-1].MemUsedPct != nil && got[len(got)-1].CPUs > 0 {
