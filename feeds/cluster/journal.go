@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -526,63 +527,22 @@ func (j *Journal) nextToSend() *record {
 // Nats-Expected-Last-Sequence has ordered them.
 func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, error) {
 	start := time.Now()
-	r := batch[0]
-	msgID := r.cmd
-	if msgID == "" || len(batch) > 1 {
-		msgID = "rec-" + r.batch
-	}
-	data := r.data
-	var counts []string
-	var cmds []string
-	if len(batch) > 1 {
-		data = nil
-		for i, b := range batch {
-			if i > 0 {
-				data = append(data, '\n')
-			}
-			data = append(data, b.data...)
-			counts = append(counts, strconv.Itoa(len(b.msgs)))
-			cmds = append(cmds, b.cmd)
-		}
-	}
-	cmdsJSON, _ := json.Marshal(cmds)
+	out := outgoingOf(batch)
 	wait := 20 * time.Millisecond
 	for {
-		msg := &nats.Msg{Subject: subject, Header: nats.Header{}, Data: data}
-		msg.Header.Set(hdrSeq, strconv.FormatUint(r.msgs[0].Seq, 10))
-		msg.Header.Set(hdrRec, r.batch)
-		if len(batch) > 1 {
-			msg.Header.Set(hdrCounts, strings.Join(counts, ","))
-			msg.Header.Set(hdrCmds, string(cmdsJSON))
-		} else if r.cmd != "" {
-			msg.Header.Set(hdrCmd, r.cmd)
-		}
 		var ack *jetstream.PubAck
 		err := errNoQuorum
 		quorate := j.opts.Quorum == nil || j.opts.Quorum()
 		if quorate {
 			ctx, cancel := context.WithTimeout(j.ctx, publishTry)
-			ack, err = j.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(msgID), jetstream.WithRetryAttempts(0))
+			ack, err = j.js.PublishMsg(ctx, out.msg(), jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(out.id), jetstream.WithRetryAttempts(0))
 			cancel()
 		}
-		if err == nil && ack.Duplicate && msgID == r.cmd {
-			// The command id is in the stream already: this command
-			// through another hub, or an earlier try of this one whose
-			// answer was lost. The copy will tell which; this append is
-			// refused, and the command validated again finds it applied.
-			return nil, fmt.Errorf("%w: command %s is already at stream seq %d", journal.ErrConflict, r.cmd, ack.Sequence)
-		}
 		if err == nil {
-			// A duplicate of a rec- id is this hub's own earlier try
-			// (the id is made per batch): stored once, where it says.
-			return ack, nil
+			return out.stored(ack)
 		}
-		var apiErr jetstream.JetStreamError
-		if errors.As(err, &apiErr) && apiErr.APIError() != nil {
-			switch apiErr.APIError().ErrorCode {
-			case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
-				return nil, fmt.Errorf("%w: %v", journal.ErrConflict, err)
-			}
+		if wrongLastSequence(err) {
+			return nil, fmt.Errorf("%w: %v", journal.ErrConflict, err)
 		}
 		limit := j.opts.CommitTimeout
 		if quorate {
@@ -597,6 +557,85 @@ func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, er
 		}
 		wait = min(wait*2, 250*time.Millisecond)
 	}
+}
+
+// outgoing is the stream message a batch of this hub's records is sent
+// as, the same on every try.
+type outgoing struct {
+	id   string // its Nats-Msg-Id
+	cmd  string // the command id of the batch's first record
+	data []byte
+	hdr  nats.Header
+}
+
+// outgoingOf is batch's stream message: one record's frames, with its
+// command id, or a group's, with each record's message count and command
+// id.
+func outgoingOf(batch []*record) *outgoing {
+	r := batch[0]
+	out := &outgoing{id: r.cmd, cmd: r.cmd, data: r.data, hdr: nats.Header{}}
+	out.hdr.Set(hdrSeq, strconv.FormatUint(r.msgs[0].Seq, 10))
+	out.hdr.Set(hdrRec, r.batch)
+	if len(batch) == 1 {
+		if r.cmd == "" {
+			out.id = "rec-" + r.batch
+		} else {
+			out.hdr.Set(hdrCmd, r.cmd)
+		}
+		return out
+	}
+	out.id = "rec-" + r.batch
+	out.data = nil
+	var counts, cmds []string
+	for i, b := range batch {
+		if i > 0 {
+			out.data = append(out.data, '\n')
+		}
+		out.data = append(out.data, b.data...)
+		counts = append(counts, strconv.Itoa(len(b.msgs)))
+		cmds = append(cmds, b.cmd)
+	}
+	cmdsJSON, _ := json.Marshal(cmds)
+	out.hdr.Set(hdrCounts, strings.Join(counts, ","))
+	out.hdr.Set(hdrCmds, string(cmdsJSON))
+	return out
+}
+
+// msg is a try's message: its own, as publishing sets headers on it.
+func (o *outgoing) msg() *nats.Msg {
+	hdr := make(nats.Header, len(o.hdr))
+	for k, v := range o.hdr {
+		hdr[k] = slices.Clone(v)
+	}
+	return &nats.Msg{Subject: subject, Header: hdr, Data: o.data}
+}
+
+// stored is what the stream's ack means for the append.
+func (o *outgoing) stored(ack *jetstream.PubAck) (*jetstream.PubAck, error) {
+	if ack.Duplicate && o.id == o.cmd {
+		// The command id is in the stream already: this command
+		// through another hub, or an earlier try of this one whose
+		// answer was lost. The copy will tell which; this append is
+		// refused, and the command validated again finds it applied.
+		return nil, fmt.Errorf("%w: command %s is already at stream seq %d", journal.ErrConflict, o.cmd, ack.Sequence)
+	}
+	// A duplicate of a rec- id is this hub's own earlier try (the id is
+	// made per batch): stored once, where it says.
+	return ack, nil
+}
+
+// wrongLastSequence reports whether the stream refused a message because
+// another record landed after the one it was chained to.
+func wrongLastSequence(err error) bool {
+	var apiErr jetstream.JetStreamError
+	if !errors.As(err, &apiErr) || apiErr.APIError() == nil {
+		return false
+	}
+	switch apiErr.APIError().ErrorCode {
+	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+		return true
+	}
+	return false
 }
 
 // publishTry bounds the wait for one try's answer.
