@@ -299,7 +299,9 @@ func jitter(d time.Duration) time.Duration {
 
 // position finds where the local copy ends in the stream: the stream seq
 // to read from, and the stream's last seq now. A binary search over the
-// records' first journal seqs (each read is one request).
+// records' first journal seqs (each read is one request). A read that
+// fails (no stream leader yet) is an error to try again after, never
+// taken for damage.
 func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64, err error) {
 	info, err := j.stream.Info(ctx)
 	if err != nil {
@@ -321,11 +323,19 @@ func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64,
 	}
 	// The lowest stream seq whose record starts after the copy's end.
 	i := sort.Search(int(end), func(i int) bool { return searchErr != nil || firstOf(uint64(i)+1) > last })
+	start = uint64(i) + 1
+	fits := false
+	switch {
+	case searchErr != nil:
+	case start <= end:
+		fits = firstOf(start) == last+1
+	default:
+		fits, searchErr = j.endsAt(ctx, end, last)
+	}
 	if searchErr != nil {
 		return 0, 0, fmt.Errorf("cluster journal: finding seq %d in the stream: %w", last, searchErr)
 	}
-	start = uint64(i) + 1
-	if start <= end && firstOf(start) != last+1 || start > end && !j.endsAt(ctx, end, last) {
+	if !fits {
 		return 0, 0, fmt.Errorf("%w: the local copy ends at seq %d, which is not the end of a record of stream %s; move %s aside to copy the journal again", journal.ErrDamaged, last, StreamName, j.replicaDir())
 	}
 	return start, end, nil
@@ -333,16 +343,16 @@ func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64,
 
 // endsAt reports whether the stream's record at seq ends at journal seq
 // last.
-func (j *Journal) endsAt(ctx context.Context, seq, last uint64) bool {
+func (j *Journal) endsAt(ctx context.Context, seq, last uint64) (bool, error) {
 	if seq == 0 {
-		return last == 0
+		return last == 0, nil
 	}
 	m, err := j.stream.GetMsg(ctx, seq)
 	if err != nil {
-		return false
+		return false, err
 	}
 	first, _ := strconv.ParseUint(m.Header.Get(hdrSeq), 10, 64)
-	return first+uint64(len(splitFrames(m.Data)))-1 == last
+	return first+uint64(len(splitFrames(m.Data)))-1 == last, nil
 }
 
 func (j *Journal) replicaDir() string { return "cluster-" + j.id }
