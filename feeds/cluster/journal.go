@@ -202,14 +202,7 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 	}
 	j.replica.OnDurable(j.copied)
 	last := j.replica.Seq()
-	position := func() (uint64, uint64, error) {
-		// Each try has its own deadline: a request no leader answers
-		// must not use up the whole wait.
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		return j.position(actx, last)
-	}
-	start, end, err := position()
+	start, end, err := j.position(ctx, last)
 	for wait := 100 * time.Millisecond; err != nil && !errors.Is(err, journal.ErrDamaged) && ctx.Err() == nil; wait = min(wait*2, 3*time.Second) {
 		// The stream has no leader yet (its peers are starting): wait.
 		j.log.Info("cluster journal: waiting for the stream's leader to find where this hub's copy ends", "err", err)
@@ -217,7 +210,7 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 		case <-ctx.Done():
 		case <-time.After(jitter(wait)):
 		}
-		start, end, err = position()
+		start, end, err = j.position(ctx, last)
 	}
 	if err != nil {
 		j.replica.Close()
@@ -246,7 +239,10 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, opts Options, log
 	wait := 100 * time.Millisecond
 	var lastLog time.Time
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// A request sent before the cluster elects its metadata leader
+		// is never answered: wait for an answer no longer than publishTry,
+		// and ask again.
+		actx, cancel := context.WithTimeout(ctx, publishTry)
 		s, err := js.Stream(actx, StreamName)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			var r [6]byte
@@ -303,7 +299,9 @@ func jitter(d time.Duration) time.Duration {
 // fails (no stream leader yet) is an error to try again after, never
 // taken for damage.
 func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64, err error) {
-	info, err := j.stream.Info(ctx)
+	ictx, cancel := context.WithTimeout(ctx, publishTry)
+	info, err := j.stream.Info(ictx)
+	cancel()
 	if err != nil {
 		return 0, 0, fmt.Errorf("cluster journal: %w", err)
 	}
@@ -313,7 +311,7 @@ func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64,
 	}
 	var searchErr error
 	firstOf := func(seq uint64) uint64 {
-		m, err := j.stream.GetMsg(ctx, seq)
+		m, err := j.msgAt(ctx, seq)
 		if err != nil {
 			searchErr = err
 			return 0
@@ -347,12 +345,21 @@ func (j *Journal) endsAt(ctx context.Context, seq, last uint64) (bool, error) {
 	if seq == 0 {
 		return last == 0, nil
 	}
-	m, err := j.stream.GetMsg(ctx, seq)
+	m, err := j.msgAt(ctx, seq)
 	if err != nil {
 		return false, err
 	}
 	first, _ := strconv.ParseUint(m.Header.Get(hdrSeq), 10, 64)
 	return first+uint64(len(splitFrames(m.Data)))-1 == last, nil
+}
+
+// msgAt reads the stream's message at seq. Each read waits at most
+// publishTry, as CatchUp's asks do: a request the stream's leader was not
+// there to answer is never answered, and the next reaches the one elected.
+func (j *Journal) msgAt(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
+	ctx, cancel := context.WithTimeout(ctx, publishTry)
+	defer cancel()
+	return j.stream.GetMsg(ctx, seq)
 }
 
 func (j *Journal) replicaDir() string { return "cluster-" + j.id }
