@@ -12,13 +12,19 @@ import (
 )
 
 // The cluster tests start real nats-servers and take seconds each: they
-// run in CI and are skipped with -short.
+// run in CI and are skipped with -short. Each has its own servers, ports,
+// cluster name and directories: they run in parallel with one another.
 func clusterTest(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("cluster test: starts three nats-servers (tens of seconds); run without -short")
 	}
+	t.Parallel()
 }
+
+// clustersAtOnce is how many cluster tests run at once unless -parallel
+// says: all of them.
+const clustersAtOnce = 16
 
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
