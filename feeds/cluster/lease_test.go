@@ -55,7 +55,12 @@ func TestScrapeOwnerLossMovesTheScrape(t *testing.T) {
 	startProgram(t, "http://"+neAddr+"/metrics", nodeExporter,
 		"--web.listen-address="+neAddr, "--collector.disable-defaults", "--collector.loadavg", "--collector.cpu", "--collector.meminfo")
 	c := newTestCluster(t, 3, Options{})
-	const every, lease = 500 * time.Millisecond, 2 * time.Second
+	// At worst the key was renewed as the owner died, and a scrape was
+	// one interval old: the lease runs out, and the next try to take it
+	// comes up to a fifth of the lease later. The limit leaves the rest
+	// of a second interval (every less lease/5) for the cluster to answer
+	// and the new owner to scrape, on a machine busy with other tests.
+	const every, lease = time.Second, 2 * time.Second
 	log := &scrapes{}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
