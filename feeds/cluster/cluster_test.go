@@ -204,6 +204,11 @@ func TestMinorityHubRefusesCommands(t *testing.T) {
 	before := c.hubs[0].j.Seq()
 	c.kill(1)
 	c.kill(2)
+	// The hub learns it is alone when its routes close: a command sent
+	// before that is proposed (the hub still counts a majority), and a
+	// proposal may be committed once the cluster heals, whatever the hub
+	// answered meanwhile. The hub refuses what it is sent once it knows.
+	waitFor(t, "hub 0 to see itself cut off", 30*time.Second, func() bool { return !c.hubs[0].node.Quorum() })
 	ans, _, err := cl.send(noteCmd("c-alone", "INC-1", "said to a hub alone"))
 	if err != nil {
 		t.Fatal(err)
