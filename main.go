@@ -63,47 +63,65 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	sub, args := subcommand(args)
+	return exitStatus(runCommand(ctx, sub, args, stdout, stderr), stderr)
+}
+
+// subcommand splits the command's name from its arguments: none names
+// the dashboard, unless its flags ask for the version or help.
+func subcommand(args []string) (string, []string) {
 	sub := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, args = args[0], args[1:]
 	}
-	var err error
 	switch {
 	case sub == "" && hasFlag(args, "-version", "--version"):
 		sub = "version"
 	case sub == "" && hasFlag(args, "-h", "-help", "--help", "--h"):
 		sub = "help"
 	}
+	return sub, args
+}
+
+func runCommand(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	switch sub {
 	case "":
-		err = cmdDashboard(ctx, args, stderr)
+		return cmdDashboard(ctx, args, stderr)
 	case "serve":
-		err = cmdServe(ctx, args, stderr)
+		return cmdServe(ctx, args, stderr)
 	case "demo":
-		err = cmdDemo(ctx, args, stdout, stderr)
+		return cmdDemo(ctx, args, stdout, stderr)
 	case "export":
-		err = cmdExport(ctx, args, stdout, stderr)
+		return cmdExport(ctx, args, stdout, stderr)
 	case "report":
-		err = cmdReport(ctx, args, stdout, stderr)
+		return cmdReport(ctx, args, stdout, stderr)
 	case "check-config":
-		err = cmdCheckConfig(args, stdout, stderr)
+		return cmdCheckConfig(args, stdout, stderr)
 	case "oncall":
-		err = cmdOncall(ctx, args, stdout, stderr)
+		return cmdOncall(ctx, args, stdout, stderr)
 	case "credits":
-		if err = credits.Run(ctx, args, stdout, stderr); errors.As(err, new(credits.UsageError)) {
-			err = usageError{err}
+		err := credits.Run(ctx, args, stdout, stderr)
+		if errors.As(err, new(credits.UsageError)) {
+			return usageError{err}
 		}
+		return err
 	case "bench":
-		err = cmdBench(ctx, args, stdout, stderr)
+		return cmdBench(ctx, args, stdout, stderr)
 	case "version":
 		info, ok := debug.ReadBuildInfo()
 		fmt.Fprintln(stdout, version.Line(info, ok))
+		return nil
 	case "help":
 		fs, _ := dashboardFlags(stdout)
 		fs.Usage()
-	default:
-		err = usageError{fmt.Errorf("unknown command %q\n\n%s", sub, topUsage)}
+		return nil
 	}
+	return usageError{fmt.Errorf("unknown command %q\n\n%s", sub, topUsage)}
+}
+
+// exitStatus reports a command's error and says how vigil exits: a
+// mistake in how it was called or configured is a usage error.
+func exitStatus(err error, stderr io.Writer) int {
 	var ue usageError
 	var ce *config.Error
 	var ces config.Errors

@@ -34,7 +34,8 @@ import (
 //
 // VIGIL_BENCH_WINDOW sets the measuring window (default 10s);
 // VIGIL_BENCH_AGENTS the agent counts (default 100,1000,5000; 0 is the
-// baseline of the same machine without a fleet).
+// baseline of the same machine without a fleet); VIGIL_BENCH_HUB_PROFILE
+// a file for the hub's CPU profile of each round.
 func BenchmarkFleet(b *testing.B) {
 	bin := buildVigil(b)
 	counts := []int{100, 1000, 5000}
@@ -57,37 +58,47 @@ func BenchmarkFleet(b *testing.B) {
 
 const fleetHelperEnv = "VIGIL_BENCH_FLEET_HELPER"
 
-// TestFleetAgentsHelper is BenchmarkFleet's agents process: "URL TOKEN N"
-// in its environment, it runs N agents that each report once a second,
+// TestFleetAgentsHelper is the fleet benchmarks' agents process: "URLS
+// TOKEN N [PER]" in its environment (URLS comma-separated), it runs agents
+// for N hosts, PER hosts to an agent's connection (default 1), agent j
+// reporting to URLS[j mod len] first; each host reports once a second. It
 // says "connected" once all are, and stops when its stdin closes.
 func TestFleetAgentsHelper(t *testing.T) {
 	spec := os.Getenv(fleetHelperEnv)
 	if spec == "" {
 		t.Skip("run by BenchmarkFleet")
 	}
-	var url, token string
-	var agents int
-	if _, err := fmt.Sscan(spec, &url, &token, &agents); err != nil {
+	var urlList, token string
+	var hosts int
+	per := 1
+	if n, err := fmt.Sscan(spec, &urlList, &token, &hosts, &per); n < 3 {
 		t.Fatal(err)
 	}
+	urls := strings.Split(urlList, ",")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
-	ats := make([]*agent.Agent, agents)
+	name := func(i int) string { return fmt.Sprintf("bench-%05d", i) }
+	ats := make([]*agent.Agent, (hosts+per-1)/per)
 	tm := agent.DefaultTimings()
 	tm.BackoffMin, tm.BackoffMax = 50*time.Millisecond, time.Second
-	for i := range ats {
-		a, err := agent.New(agent.Config{Hosts: []string{fmt.Sprintf("bench-%05d", i)}, URLs: []string{url}, Token: token, Timings: tm})
+	for j := range ats {
+		var hs []string
+		for i := j * per; i < min((j+1)*per, hosts); i++ {
+			hs = append(hs, name(i))
+		}
+		first := j % len(urls)
+		a, err := agent.New(agent.Config{Hosts: hs, URLs: append(slices.Clone(urls[first:]), urls[:first]...), Token: token, Timings: tm})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ats[i] = a
+		ats[j] = a
 		wg.Add(1)
 		go func() { defer wg.Done(); a.Run(ctx) }()
 	}
-	// Every agent reports once a second, spread over the second.
+	// Every host reports once a second, spread over the second.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -101,13 +112,13 @@ func TestFleetAgentsHelper(t *testing.T) {
 			case <-tick.C:
 			}
 			now := time.Now()
-			for i := slot; i < agents; i += slots {
+			for i := slot; i < hosts; i += slots {
 				l1 := 0.2 + 0.1*float64((i+now.Second())%5)
-				ats[i].PublishLoad(protocol.Load{Host: fmt.Sprintf("bench-%05d", i), At: protocol.At(now), Interval: protocol.Duration(time.Second), Load1: l1, Load5: l1, Load15: l1, CPUs: 4})
+				ats[i/per].PublishLoad(protocol.Load{Host: name(i), At: protocol.At(now), Interval: protocol.Duration(time.Second), Load1: l1, Load5: l1, Load15: l1, CPUs: 4})
 			}
 		}
 	}()
-	for connected := 0; connected < agents && ctx.Err() == nil; {
+	for connected := 0; connected < len(ats) && ctx.Err() == nil; {
 		time.Sleep(100 * time.Millisecond)
 		connected = 0
 		for _, a := range ats {
@@ -153,6 +164,9 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	const token = "bench-token"
 	hub := exec.Command(bin, "serve", "--config", conf, "--listen", addr)
 	hub.Env = append(os.Environ(), "BENCH_AGENT_TOKEN="+token)
+	if p := os.Getenv("VIGIL_BENCH_HUB_PROFILE"); p != "" {
+		hub.Env = append(hub.Env, "VIGIL_CPUPROFILE="+p)
+	}
 	hubLog, _ := os.Create(filepath.Join(dir, "hub.log"))
 	hub.Stdout, hub.Stderr = hubLog, hubLog
 	if err := hub.Start(); err != nil {

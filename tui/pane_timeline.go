@@ -142,6 +142,20 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	rows := r.H - 1
 	p.settle(n, rows)
 	p.remember(v, id, n)
+	lines := []string{v.title(p.title(v, id, n), r.W, focused)}
+	if n == 0 {
+		lines = append(lines, v.styles.Dim.Render(fit(" nothing journaled yet", r.W)))
+	}
+	for i := p.top; i < n && len(lines) <= rows; i++ {
+		line := mark(focused && i == p.sel) + entryLine(v, p.entry(v, id, i))
+		lines = append(lines, clip(line, r.W))
+	}
+	return block(lines, r.W, r.H)
+}
+
+// title says whose timeline it is, how many entries it shows and through
+// what filter, and whether it follows the newest.
+func (p *timelinePane) title(v *viewCtx, id string, n int) string {
 	title := "Timeline"
 	if id != "" {
 		title += " " + id
@@ -163,46 +177,50 @@ func (p *timelinePane) draw(v *viewCtx, r Rect, focused bool) string {
 	if in := v.st.Incident(id); in != nil && in.Title != "" {
 		title += "  · " + in.Title // last: a narrow pane cuts it first
 	}
-	lines := []string{v.title(title, r.W, focused)}
-	if n == 0 {
-		lines = append(lines, v.styles.Dim.Render(fit(" nothing journaled yet", r.W)))
-	}
+	return title
+}
+
+// entryLine is one entry as the timeline shows it, after its selection
+// mark: time, actor, kind and text.
+func entryLine(v *viewCtx, e *state.Entry) string {
 	zone, suffix := v.zone()
-	for i := p.top; i < n && len(lines) <= rows; i++ {
-		e := p.entry(v, id, i)
-		ts := e.At.In(zone).Format("15:04:05") + suffix
-		kind := fit(e.Kind, 8)
-		switch e.Kind {
-		case protocol.EntryAlert:
-			kind = v.styles.Crit.Render(kind)
-		case protocol.EntryCheck:
-			kind = v.styles.Done.Render(kind)
-		case protocol.EntryStatus:
-			kind = v.styles.Bold.Render(kind)
-		case protocol.EntryEvidence, protocol.EntryPublish:
-			kind = v.styles.Maint.Render(kind)
-		case protocol.EntryDelivery:
-			if e.Outcome == protocol.DeliveryFailed {
-				kind = v.styles.Crit.Render(kind)
-			} else if e.Outcome == protocol.DeliveryRetrying {
-				kind = v.styles.Warn.Render(kind)
-			}
-		case state.KindGap:
-			kind = v.styles.Gap.Render(kind)
-		}
-		text := e.Text
-		if e.Evidence != nil {
-			text = "▤ " + text + fmt.Sprintf(" (%d processes, %d outputs: enter)", len(e.Evidence.Processes), len(e.Evidence.Outputs))
-		}
-		if !e.LateAfter.IsZero() {
-			// Made offline: its time is when it happened, its place when it
-			// reached the hub.
-			text += v.styles.Warn.Render(" ⟲ late: reached the hub after " + e.LateAfter.In(zone).Format("15:04:05") + suffix)
-		}
-		line := mark(focused && i == p.sel) + v.styles.Dim.Render(ts) + " " + fit(cutMiddle(e.Actor, 10), 10) + " " + kind + " " + text
-		lines = append(lines, clip(line, r.W))
+	ts := e.At.In(zone).Format("15:04:05") + suffix
+	text := e.Text
+	if e.Evidence != nil {
+		text = "▤ " + text + fmt.Sprintf(" (%d processes, %d outputs: enter)", len(e.Evidence.Processes), len(e.Evidence.Outputs))
 	}
-	return block(lines, r.W, r.H)
+	if !e.LateAfter.IsZero() {
+		// Made offline: its time is when it happened, its place when it
+		// reached the hub.
+		text += v.styles.Warn.Render(" ⟲ late: reached the hub after " + e.LateAfter.In(zone).Format("15:04:05") + suffix)
+	}
+	return v.styles.Dim.Render(ts) + " " + fit(cutMiddle(e.Actor, 10), 10) + " " + entryKind(v.styles, e) + " " + text
+}
+
+// entryKind is an entry's kind, eight columns wide, styled by what it
+// means: an alert or a failed delivery stands out, a check reads as done.
+func entryKind(styles *Styles, e *state.Entry) string {
+	kind := fit(e.Kind, 8)
+	switch e.Kind {
+	case protocol.EntryAlert:
+		return styles.Crit.Render(kind)
+	case protocol.EntryCheck:
+		return styles.Done.Render(kind)
+	case protocol.EntryStatus:
+		return styles.Bold.Render(kind)
+	case protocol.EntryEvidence, protocol.EntryPublish:
+		return styles.Maint.Render(kind)
+	case protocol.EntryDelivery:
+		switch e.Outcome {
+		case protocol.DeliveryFailed:
+			return styles.Crit.Render(kind)
+		case protocol.DeliveryRetrying:
+			return styles.Warn.Render(kind)
+		}
+	case state.KindGap:
+		return styles.Gap.Render(kind)
+	}
+	return kind
 }
 
 func (p *timelinePane) move(v *viewCtx, delta, rows int) {

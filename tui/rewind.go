@@ -182,12 +182,27 @@ func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
 	rw := m.rv.rw
 	at := r.At.Time
 	st := state.New(m.opts.Thresholds, m.opts.TimelineCap)
-	b := state.Batch{}
+	b := rewindFrames(feed, r)
 	if h := rw.live.FeedHealth(feed); h != nil {
 		b.Health = []state.Health{*h}
 	}
-	// A feed's frames are kept only with the fields the protocol requires,
-	// as the live path keeps them.
+	b.Events, rw.entries = rewindEvents(feed, r, rw.entries[:0])
+	st.Apply(b, at)
+	st.Tick(at)
+	rw.shown, rw.seq = true, r.Seq
+	m.st, m.now = st, at
+	m.pinned = false
+	m.chooseIncident()
+	m.tl.follow = true
+	return m
+}
+
+// rewindFrames are a rewind answer's loads and services as a feed's would
+// be received at its moment. A feed's frames are kept only with the fields
+// the protocol requires, as the live path keeps them.
+func rewindFrames(feed string, r *protocol.Rewind) state.Batch {
+	var b state.Batch
+	at := r.At.Time
 	for _, l := range r.Loads {
 		if l.Host == "" || l.At.IsZero() {
 			continue
@@ -200,6 +215,14 @@ func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
 		}
 		b.Services = append(b.Services, state.ServiceState{Feed: feed, Service: s, Received: at})
 	}
+	return b
+}
+
+// rewindEvents are a rewind answer's journal messages in seq order (its
+// pages, which carry none, first), each kept only with the fields the
+// protocol requires; and its entries' times, oldest first, appended to
+// times.
+func rewindEvents(feed string, r *protocol.Rewind, times []time.Time) ([]state.Event, []time.Time) {
 	type msg struct {
 		seq uint64
 		m   protocol.Message
@@ -218,27 +241,20 @@ func (m Model) showRewind(feed string, r *protocol.Rewind) Model {
 			}
 		}
 	}
-	rw.entries = rw.entries[:0]
 	for i := range r.Entries {
 		if r.Entries[i].Seq == 0 || r.Entries[i].Text == "" {
 			continue
 		}
 		msgs = append(msgs, msg{r.Entries[i].Seq, &r.Entries[i]})
-		rw.entries = append(rw.entries, r.Entries[i].At.Time)
+		times = append(times, r.Entries[i].At.Time)
 	}
-	sort.Slice(rw.entries, func(i, j int) bool { return rw.entries[i].Before(rw.entries[j]) })
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].seq < msgs[j].seq })
+	var events []state.Event
 	for _, x := range msgs {
-		b.Events = append(b.Events, state.JournalEvent{Feed: feed, Msg: x.m})
+		events = append(events, state.JournalEvent{Feed: feed, Msg: x.m})
 	}
-	st.Apply(b, at)
-	st.Tick(at)
-	rw.shown, rw.seq = true, r.Seq
-	m.st, m.now = st, at
-	m.pinned = false
-	m.chooseIncident()
-	m.tl.follow = true
-	return m
+	return events, times
 }
 
 // goLive returns to the live board.

@@ -8,8 +8,13 @@
 // 518,400 bytes a host (518 MB for 1,000 hosts), whatever the uptime.
 // A slot carries the time it belongs to, so a slot left from an earlier
 // lap of the ring is never read as new, and a restarted hub reads what
-// its predecessor wrote. Nothing is kept in memory but a bounded queue of
-// samples to write and a bounded set of open files.
+// its predecessor wrote. In memory: a bounded queue of samples to write,
+// a bounded set of open files, and each host's current minute: its six
+// 10-second slots are merged there and written together when the minute
+// ends (at the host's next sample, the store's next tick, a read of the
+// host, or Close), so a hub whose hosts report every second writes each
+// host once a minute, not sixty times. A crash loses at most the minute
+// in progress.
 package history
 
 import (
@@ -25,6 +30,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
@@ -51,10 +57,20 @@ const FileBytes = fileBytes
 // Dir is the store's directory inside the hub's data directory.
 const Dir = "history"
 
-// maxOpen bounds the open files: a fleet larger than this reopens files,
-// it does not run out of descriptors (Go raises the soft limit to the
-// hard one, commonly 4096 or more, at start).
-const maxOpen = 1024
+// minOpen is the fewest files the store keeps open. A fleet larger than
+// the bound reopens files; it does not run out of descriptors.
+const minOpen = 1024
+
+// openBound is how many files the store keeps open: a quarter of the
+// descriptors the process may hold (Go raises the soft limit to the hard
+// one at start), so the agents' connections keep the rest.
+func openBound() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur/4 < minOpen {
+		return minOpen
+	}
+	return int(min(rl.Cur/4, 1<<20))
+}
 
 // queueSize bounds the samples waiting to be written; beyond it a sample
 // is dropped (and counted) rather than slowing the hub.
@@ -68,7 +84,28 @@ type Store struct {
 
 	mu      sync.Mutex
 	open    map[string]*os.File
-	dropped uint64
+	maxOpen int
+	// verified are the hosts whose file this store checked or made.
+	verified map[string]bool
+	current  map[string]*current
+	dropped  uint64
+}
+
+// minuteSlots is how many fine slots a minute holds; the fine ring holds
+// whole minutes, so a minute's slots are next to each other on disk.
+const minuteSlots = int(time.Minute / FineStep)
+
+// current is a host's slots in progress, merged in memory and written
+// when their minute ends: the minute's fine slots (by stamp modulo
+// minuteSlots) and the coarse slot. onDisk says what the disk held of
+// them (a restarted hub's, or an earlier write of this one) is merged in
+// already.
+type current struct {
+	minute                   int64 // fine stamp / minuteSlots
+	fine                     [minuteSlots]slot
+	coarse                   slot
+	fineOnDisk, coarseOnDisk bool
+	dirty                    bool // changed since written
 }
 
 // Open opens (creating) the store under dataDir, removing the files of
@@ -81,7 +118,7 @@ func Open(dataDir string, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("load history: %w", err)
 	}
-	s := &Store{dir: dir, queue: make(chan protocol.Load, queueSize), now: now, open: map[string]*os.File{}}
+	s := &Store{dir: dir, queue: make(chan protocol.Load, queueSize), now: now, open: map[string]*os.File{}, maxOpen: openBound(), verified: map[string]bool{}, current: map[string]*current{}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load history: %w", err)
@@ -112,23 +149,45 @@ func (s *Store) Dropped() uint64 {
 	return s.dropped
 }
 
-// Run writes queued samples until ctx ends, then closes the files.
+// Run writes queued samples until ctx ends, then closes the files. Each
+// fine step it writes the slots that ended of hosts that went quiet.
 func (s *Store) Run(ctx context.Context) {
 	defer s.Close()
+	tick := time.NewTicker(FineStep)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case l := <-s.queue:
 			s.Write(l)
+		case <-tick.C:
+			s.writeEnded()
 		}
 	}
 }
 
-// Close closes the open files; the store opens them again when used.
+// writeEnded writes every host's minute that has ended.
+func (s *Store) writeEnded() {
+	nowMinute := int64(sampleSlot(protocol.Load{At: protocol.At(s.now())}, FineStep).stamp) / int64(minuteSlots)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for host, c := range s.current {
+		if c.minute < nowMinute {
+			s.writeCurrentLocked(host, c)
+			delete(s.current, host)
+		}
+	}
+}
+
+// Close writes the slots in progress and closes the open files; the
+// store opens them again when used.
 func (s *Store) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for host, c := range s.current {
+		s.writeCurrentLocked(host, c)
+	}
 	for h, f := range s.open {
 		f.Close()
 		delete(s.open, h)
@@ -146,7 +205,7 @@ func (s *Store) file(host string, create bool) (*os.File, error) {
 		f, err := os.Open(filepath.Join(s.dir, fileName(host)))
 		return f, err
 	}
-	if len(s.open) >= maxOpen {
+	if len(s.open) >= s.maxOpen {
 		for h, f := range s.open { // any one: a fleet this large reopens some
 			f.Close()
 			delete(s.open, h)
@@ -156,6 +215,10 @@ func (s *Store) file(host string, create bool) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(s.dir, fileName(host)), os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, err
+	}
+	if s.verified[host] { // reopened: it was a history file a moment ago
+		s.open[host] = f
+		return f, nil
 	}
 	var head [len(magic)]byte
 	if _, err := f.ReadAt(head[:], 0); err != nil || string(head[:]) != magic {
@@ -174,6 +237,7 @@ func (s *Store) file(host string, create bool) (*os.File, error) {
 		}
 	}
 	s.open[host] = f
+	s.verified[host] = true
 	return f, nil
 }
 
@@ -226,33 +290,84 @@ func merge(old, new slot) slot {
 	return out
 }
 
-// Write stores one sample now.
+// Write stores one sample: merged into the host's minute in progress,
+// which is written when it ends.
 func (s *Store) Write(l protocol.Load) error {
 	if l.Host == "" || l.At.IsZero() || l.At.Unix() <= 0 || math.IsNaN(l.Load1) || math.IsInf(l.Load1, 0) {
 		return errors.New("load history: a sample needs a host, a time and a load")
 	}
+	fine, coarse := sampleSlot(l, FineStep), sampleSlot(l, CoarseStep)
+	minute := int64(fine.stamp) / int64(minuteSlots)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := s.file(l.Host, true)
+	c := s.current[l.Host]
+	if c == nil {
+		c = &current{minute: minute}
+		s.current[l.Host] = c
+	}
+	var err error
+	if c.minute != minute || c.coarse.stamp != coarse.stamp {
+		err = s.writeCurrentLocked(l.Host, c)
+	}
+	if c.minute != minute {
+		c.minute, c.fine, c.fineOnDisk = minute, [minuteSlots]slot{}, false
+	}
+	i := int(fine.stamp) % minuteSlots
+	c.fine[i] = merge(c.fine[i], fine)
+	if c.coarse.stamp != coarse.stamp {
+		c.coarse, c.coarseOnDisk = coarse, false
+	} else {
+		c.coarse = merge(c.coarse, coarse)
+	}
+	c.dirty = true
+	return err
+}
+
+// writeCurrentLocked writes a host's minute in progress into its rings,
+// merged with what the disk holds of it the first time: a slot of the
+// minute without a sample keeps what the disk holds there.
+func (s *Store) writeCurrentLocked(host string, c *current) error {
+	if !c.dirty {
+		return nil
+	}
+	f, err := s.file(host, true)
 	if err != nil {
 		return fmt.Errorf("load history: %w", err)
 	}
-	for _, ring := range []struct {
-		step  time.Duration
-		slots int
-		off   int64
-	}{{FineStep, fineSlots, headerBytes}, {CoarseStep, coarseSlots, int64(coarseOffset)}} {
-		sl := sampleSlot(l, ring.step)
-		at := ring.off + int64(int(sl.stamp)%ring.slots)*slotBytes
-		var b [slotBytes]byte
-		if _, err := f.ReadAt(b[:], at); err == nil {
-			sl = merge(getSlot(b[:]), sl)
+	var block [minuteSlots * slotBytes]byte
+	fineAt := headerBytes + (c.minute*int64(minuteSlots)%int64(fineSlots))*slotBytes
+	if !c.fineOnDisk {
+		if _, err := f.ReadAt(block[:], fineAt); err == nil {
+			for i := range c.fine {
+				disk := getSlot(block[i*slotBytes:])
+				if c.fine[i].stamp == 0 {
+					c.fine[i] = disk
+				} else {
+					c.fine[i] = merge(disk, c.fine[i])
+				}
+			}
 		}
-		sl.put(b[:])
-		if _, err := f.WriteAt(b[:], at); err != nil {
-			return fmt.Errorf("load history: %w", err)
-		}
+		c.fineOnDisk = true
 	}
+	for i, sl := range c.fine {
+		sl.put(block[i*slotBytes:])
+	}
+	if _, err := f.WriteAt(block[:], fineAt); err != nil {
+		return fmt.Errorf("load history: %w", err)
+	}
+	var b [slotBytes]byte
+	coarseAt := int64(coarseOffset) + int64(int(c.coarse.stamp)%coarseSlots)*slotBytes
+	if !c.coarseOnDisk {
+		if _, err := f.ReadAt(b[:], coarseAt); err == nil {
+			c.coarse = merge(getSlot(b[:]), c.coarse)
+		}
+		c.coarseOnDisk = true
+	}
+	c.coarse.put(b[:])
+	if _, err := f.WriteAt(b[:], coarseAt); err != nil {
+		return fmt.Errorf("load history: %w", err)
+	}
+	c.dirty = false
 	return nil
 }
 
@@ -263,6 +378,11 @@ func (s *Store) Samples(host string, from, to time.Time, limit int) (samples []p
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c := s.current[host]; c != nil {
+		if err := s.writeCurrentLocked(host, c); err != nil {
+			return nil, false, err
+		}
+	}
 	f, err := s.file(host, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
@@ -363,19 +483,29 @@ func (s *Store) At(host string, at time.Time) (protocol.LoadSample, bool) {
 	return got[len(got)-1], true
 }
 
-// Hosts lists the hosts the store holds.
+// Hosts lists the hosts the store holds, in name order.
 func (s *Store) Hosts() []string {
 	entries, _ := os.ReadDir(s.dir)
-	var out []string
+	seen := map[string]bool{}
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(strings.TrimPrefix(e.Name(), "h-"), ".load")
 		if !ok {
 			continue
 		}
 		if h, err := url.PathUnescape(name); err == nil {
-			out = append(out, h)
+			seen[h] = true
 		}
 	}
+	s.mu.Lock()
+	for h := range s.current { // not written yet
+		seen[h] = true
+	}
+	s.mu.Unlock()
+	out := make([]string, 0, len(seen))
+	for h := range seen {
+		out = append(out, h)
+	}
+	sort.Strings(out)
 	return out
 }
 

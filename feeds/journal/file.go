@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,65 +183,18 @@ func (j *Journal) open(rec *Recovery) error {
 // and covers the segment (sealed) or a prefix of it (active), by reading
 // the segment otherwise. Only the active segment may end torn.
 func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
-	h, hdrLen, err := readHeader(seg.path)
+	hdrLen, err := j.checkHeader(seg)
 	if err != nil {
 		return err
-	}
-	if j.id == "" {
-		j.id = h.Journal
-	} else if h.Journal != j.id {
-		return fmt.Errorf("%w: %s belongs to journal %s, not %s", ErrDamaged, seg.path, h.Journal, j.id)
-	}
-	if h.First != seg.first {
-		return fmt.Errorf("%w: %s says it starts at seq %d", ErrDamaged, seg.path, h.First)
 	}
 	st, err := os.Stat(seg.path)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	from := hdrLen
 	seg.size = hdrLen
-	ix, err := readIndex(seg.path)
-	switch {
-	case err != nil && !active:
-		rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: %v", indexPath(seg.path), err))
-	case err == nil && (ix.First != seg.first || ix.Size < hdrLen || ix.Size > st.Size()):
-		if !active {
-			rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: it does not describe its segment", indexPath(seg.path)))
-		}
-	case err == nil:
-		// Both segments' ids are checked before the index is adopted:
-		// an ids file that lies would let a command be applied twice.
-		ids, err := checkIDs(seg.path, ix)
-		if err != nil {
-			rec.Rebuilt = append(rec.Rebuilt, err.Error())
-		}
-		whole := ix.Size == st.Size() && len(ix.Bloom) > 0
-		if err == nil && !active && !whole {
-			rec.Rebuilt = append(rec.Rebuilt, fmt.Sprintf("%s: it covers %d of the segment's %d bytes", indexPath(seg.path), ix.Size, st.Size()))
-		}
-		if err == nil && (active || whole) {
-			// Damage is fatal, in a sealed segment too: a hub that
-			// started over it would fail every full replay. An index
-			// that disagrees with its segment is only set aside, and
-			// the segment read instead.
-			err = verifyChecksums(seg.path, hdrLen, ix.Size, ix)
-			if errors.Is(err, ErrDamaged) {
-				return err
-			}
-			if err != nil && !active {
-				rec.Rebuilt = append(rec.Rebuilt, err.Error())
-			}
-		}
-		if err == nil && (active || whole) {
-			j.adoptIndex(seg, ix)
-			if active {
-				for id, seq := range ids {
-					j.applied[id] = seq
-				}
-			}
-			from = ix.Size
-		}
+	from, err := j.loadIndex(seg, active, hdrLen, st.Size(), rec)
+	if err != nil {
+		return err
 	}
 	sc, err := scanSegment(seg.path, from, seg.last+1, 1+seg.records, func(r record, off int64) { j.indexRecord(seg, r, off) })
 	if err != nil {
@@ -257,9 +211,7 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 	}
 	seg.size = sc.end
 	if active {
-		for id, seq := range sc.ids {
-			j.applied[id] = seq
-		}
+		maps.Copy(j.applied, sc.ids)
 		return nil
 	}
 	if from < sc.end {
@@ -269,6 +221,73 @@ func (j *Journal) loadSegment(seg *segment, active bool, rec *Recovery) error {
 		return j.seal(seg, sc.ids)
 	}
 	return nil
+}
+
+// checkHeader reads seg's header and returns its length. The first
+// segment names the journal; every later one must belong to it, and each
+// must start at the seq its file name says.
+func (j *Journal) checkHeader(seg *segment) (int64, error) {
+	h, hdrLen, err := readHeader(seg.path)
+	if err != nil {
+		return 0, err
+	}
+	if j.id == "" {
+		j.id = h.Journal
+	} else if h.Journal != j.id {
+		return 0, fmt.Errorf("%w: %s belongs to journal %s, not %s", ErrDamaged, seg.path, h.Journal, j.id)
+	}
+	if h.First != seg.first {
+		return 0, fmt.Errorf("%w: %s says it starts at seq %d", ErrDamaged, seg.path, h.First)
+	}
+	return hdrLen, nil
+}
+
+// loadIndex adopts seg's index file where it can be trusted and returns
+// where the segment must be read from: the end of what the index covers,
+// or the end of the header (hdrLen) when the index is set aside. A sealed
+// segment's index that is set aside is noted in rec, to be rebuilt; the
+// active one's is often missing or short after a crash, so only ids that
+// fail their check are noted for it. Damage the index's checksums find in
+// the segment is the only error.
+func (j *Journal) loadIndex(seg *segment, active bool, hdrLen, size int64, rec *Recovery) (int64, error) {
+	setAside := func(why string) (int64, error) {
+		if !active {
+			rec.Rebuilt = append(rec.Rebuilt, why)
+		}
+		return hdrLen, nil
+	}
+	ix, err := readIndex(seg.path)
+	if err != nil {
+		return setAside(fmt.Sprintf("%s: %v", indexPath(seg.path), err))
+	}
+	if ix.First != seg.first || ix.Size < hdrLen || ix.Size > size {
+		return setAside(fmt.Sprintf("%s: it does not describe its segment", indexPath(seg.path)))
+	}
+	// Both segments' ids are checked before the index is adopted: an ids
+	// file that lies would let a command be applied twice.
+	ids, err := checkIDs(seg.path, ix)
+	if err != nil {
+		rec.Rebuilt = append(rec.Rebuilt, err.Error())
+		return hdrLen, nil
+	}
+	whole := ix.Size == size && len(ix.Bloom) > 0
+	if !active && !whole {
+		return setAside(fmt.Sprintf("%s: it covers %d of the segment's %d bytes", indexPath(seg.path), ix.Size, size))
+	}
+	// Damage is fatal, in a sealed segment too: a hub that started over
+	// it would fail every full replay. An index that disagrees with its
+	// segment is only set aside, and the segment read instead.
+	if err := verifyChecksums(seg.path, hdrLen, ix.Size, ix); err != nil {
+		if errors.Is(err, ErrDamaged) {
+			return 0, err
+		}
+		return setAside(err.Error())
+	}
+	j.adoptIndex(seg, ix)
+	if active {
+		maps.Copy(j.applied, ids)
+	}
+	return ix.Size, nil
 }
 
 // indexRecord adds a durable record, at off in seg, to the indexes.

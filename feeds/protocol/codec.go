@@ -338,6 +338,9 @@ func Encode(m Message) ([]byte, error) {
 		v.Type = TypeHello
 	case *Load:
 		v.Type = TypeLoad
+		if b, ok := appendLoad(make([]byte, 0, 192), v); ok {
+			return b, nil
+		}
 	case *Service:
 		v.Type = TypeService
 	case *IncidentMsg:

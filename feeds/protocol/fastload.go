@@ -34,53 +34,8 @@ func decodeCanonicalLoad(frame []byte) (*Load, bool) {
 			return nil, false // unknown or repeated: the general path decides
 		}
 		seen |= 1 << field
-		switch field {
-		case fHost, fAt, fInterval, fLevel:
-			s, rest, ok := quoted(p)
-			if !ok {
-				return nil, false
-			}
-			p = rest
-			switch field {
-			case fHost:
-				l.Host = string(s)
-			case fAt:
-				l.At.setText(string(s))
-			case fInterval:
-				l.Interval.setText(string(s))
-			case fLevel:
-				l.Level = string(s)
-			}
-		case fCPUs:
-			n, rest, ok := number(p)
-			if !ok {
-				return nil, false
-			}
-			v, err := strconv.ParseInt(string(n), 10, 64)
-			if err != nil || int64(int(v)) != v {
-				return nil, false // a fraction, an exponent or too big: mistyped
-			}
-			l.CPUs, p = int(v), rest
-		default:
-			n, rest, ok := number(p)
-			if !ok {
-				return nil, false
-			}
-			v, err := strconv.ParseFloat(string(n), 64)
-			if err != nil {
-				return nil, false
-			}
-			p = rest
-			switch field {
-			case fLoad1:
-				l.Load1 = v
-			case fLoad5:
-				l.Load5 = v
-			case fLoad15:
-				l.Load15 = v
-			case fMem:
-				l.MemUsedPct = &v
-			}
+		if p, ok = l.setCanonical(field, p); !ok {
+			return nil, false
 		}
 		switch {
 		case len(p) == 1 && p[0] == '}':
@@ -91,6 +46,59 @@ func decodeCanonicalLoad(frame []byte) (*Load, bool) {
 			return nil, false
 		}
 	}
+}
+
+// setCanonical reads field's value at the start of p into l, returning
+// what follows.
+func (l *Load) setCanonical(field int, p []byte) (rest []byte, ok bool) {
+	switch field {
+	case fHost, fAt, fInterval, fLevel:
+		s, rest, ok := quoted(p)
+		if !ok {
+			return nil, false
+		}
+		switch field {
+		case fHost:
+			l.Host = string(s)
+		case fAt:
+			l.At.setText(string(s))
+		case fInterval:
+			l.Interval.setText(string(s))
+		case fLevel:
+			l.Level = string(s)
+		}
+		return rest, true
+	case fCPUs:
+		n, rest, ok := number(p)
+		if !ok {
+			return nil, false
+		}
+		v, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || int64(int(v)) != v {
+			return nil, false // a fraction, an exponent or too big: mistyped
+		}
+		l.CPUs = int(v)
+		return rest, true
+	}
+	n, rest, ok := number(p)
+	if !ok {
+		return nil, false
+	}
+	v, err := strconv.ParseFloat(string(n), 64)
+	if err != nil {
+		return nil, false
+	}
+	switch field {
+	case fLoad1:
+		l.Load1 = v
+	case fLoad5:
+		l.Load5 = v
+	case fLoad15:
+		l.Load15 = v
+	case fMem:
+		l.MemUsedPct = &v
+	}
+	return rest, true
 }
 
 const (

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"path"
 	"slices"
 	"strings"
@@ -48,61 +49,87 @@ func newAutoTrack(rules []AutoComponent) *autoTrack {
 // silent partially out; recovery clears what it set.
 func (t *autoTrack) observe(m protocol.Message) {
 	e, ok := m.(*protocol.Entry)
-	if !ok || t == nil || len(t.rules) == 0 || e.Host == "" || e.Level != "" || e.Incident != "" {
+	if !ok || t == nil || len(t.rules) == 0 {
 		return
 	}
-	key, status := "", ""
-	switch {
-	case e.Service != "" && protocol.ValidState(e.State):
-		key = e.Host + "\x00" + e.Service
-		switch e.State {
-		case protocol.StateDown:
-			status = publish.PartialOutage
-		case protocol.StateWarn:
-			status = publish.DegradedPerformance
-		}
-	case e.Service == "" && e.Kind == protocol.EntryAlert && strings.Contains(e.Text, " reporting"):
-		key, status = e.Host+"\x00", publish.PartialOutage
-	case e.Service == "" && e.Kind == protocol.EntrySystem && strings.Contains(e.Text, "reporting again"):
-		key = e.Host + "\x00"
-	default:
+	key, status, ok := autoReading(e)
+	if !ok {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range t.rules {
-		if !r.covers(e.Host, e.Service) {
-			continue
+		if r.covers(e.Host, e.Service) {
+			t.set(r.ID, key, status, e.At.Time)
 		}
-		bad := t.bad[r.ID]
-		if bad == nil {
-			bad = map[string]string{}
-			t.bad[r.ID] = bad
-		}
-		if status == "" {
-			delete(bad, key)
-		} else {
-			bad[key] = status
-		}
-		next := publish.Operational
-		for _, s := range bad {
-			if s == publish.PartialOutage || next == publish.Operational {
-				next = s
-			}
-		}
-		prev := t.cur[r.ID]
-		if prev == "" {
-			prev = publish.Operational
-		}
-		if next == prev {
-			continue
-		}
-		at := e.At.Time
-		if prev != publish.Operational {
-			t.spans[r.ID] = append(t.spans[r.ID], publish.StateSpan{From: t.since[r.ID], To: at, State: prev})
-		}
-		t.cur[r.ID], t.since[r.ID] = next, at
 	}
+}
+
+// autoReading is what an entry says of a host for the auto components:
+// key is host\x00service, or host\x00 for its silence, and status the
+// state it gives the components covering it ("" clears what key set).
+// ok is false for an entry that says nothing of a host's state.
+func autoReading(e *protocol.Entry) (key, status string, ok bool) {
+	if e.Host == "" || e.Level != "" || e.Incident != "" {
+		return "", "", false
+	}
+	switch {
+	case e.Service != "" && protocol.ValidState(e.State):
+		return e.Host + "\x00" + e.Service, autoStatusOf(e.State), true
+	case e.Service == "" && e.Kind == protocol.EntryAlert && strings.Contains(e.Text, " reporting"):
+		return e.Host + "\x00", publish.PartialOutage, true
+	case e.Service == "" && e.Kind == protocol.EntrySystem && strings.Contains(e.Text, "reporting again"):
+		return e.Host + "\x00", "", true
+	}
+	return "", "", false
+}
+
+// autoStatusOf is the component state a service's state gives: down a
+// partial outage, a warning degraded, any other none.
+func autoStatusOf(state string) string {
+	switch state {
+	case protocol.StateDown:
+		return publish.PartialOutage
+	case protocol.StateWarn:
+		return publish.DegradedPerformance
+	}
+	return ""
+}
+
+// set records key's status for component id (clearing it for "") and,
+// where that moves the component's state, closes the span it leaves.
+func (t *autoTrack) set(id, key, status string, at time.Time) {
+	bad := t.bad[id]
+	if bad == nil {
+		bad = map[string]string{}
+		t.bad[id] = bad
+	}
+	if status == "" {
+		delete(bad, key)
+	} else {
+		bad[key] = status
+	}
+	next := worstAutoStatus(bad)
+	prev := cmp.Or(t.cur[id], publish.Operational)
+	if next == prev {
+		return
+	}
+	if prev != publish.Operational {
+		t.spans[id] = append(t.spans[id], publish.StateSpan{From: t.since[id], To: at, State: prev})
+	}
+	t.cur[id], t.since[id] = next, at
+}
+
+// worstAutoStatus is a component's state from what its hosts set: a
+// partial outage over degraded, operational where none is set.
+func worstAutoStatus(bad map[string]string) string {
+	worst := publish.Operational
+	for _, s := range bad {
+		if s == publish.PartialOutage || worst == publish.Operational {
+			worst = s
+		}
+	}
+	return worst
 }
 
 // snapshot is each auto component's spans (the current one open) and its

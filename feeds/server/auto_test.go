@@ -65,3 +65,54 @@ func TestAutoComponentFollowsItsHosts(t *testing.T) {
 		t.Fatalf("day %+v auto %v", d, mail.Auto)
 	}
 }
+
+// What one entry says of a host for the auto components.
+func TestAutoReading(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		e           protocol.Entry
+		key, status string
+		ok          bool
+	}{
+		{"service down", protocol.Entry{Host: "web-1", Service: "httpd", State: protocol.StateDown}, "web-1\x00httpd", publish.PartialOutage, true},
+		{"service warning", protocol.Entry{Host: "web-1", Service: "httpd", State: protocol.StateWarn}, "web-1\x00httpd", publish.DegradedPerformance, true},
+		{"service ok clears", protocol.Entry{Host: "web-1", Service: "httpd", State: protocol.StateOK}, "web-1\x00httpd", "", true},
+		{"service unknown clears", protocol.Entry{Host: "web-1", Service: "httpd", State: protocol.StateUnknown}, "web-1\x00httpd", "", true},
+		{"service in maintenance clears", protocol.Entry{Host: "web-1", Service: "httpd", State: protocol.StateMaintenance}, "web-1\x00httpd", "", true},
+		{"no state of the protocol", protocol.Entry{Host: "web-1", Service: "httpd", State: "sideways"}, "", "", false},
+		{"a service without a state", protocol.Entry{Host: "web-1", Service: "httpd", Kind: protocol.EntryAlert, Text: "web-1 stopped reporting"}, "", "", false},
+		{"host silent", protocol.Entry{Host: "web-1", Kind: protocol.EntryAlert, Text: "web-1 stopped reporting (silent 45s)"}, "web-1\x00", publish.PartialOutage, true},
+		{"host back", protocol.Entry{Host: "web-1", Kind: protocol.EntrySystem, Text: "web-1 reporting again"}, "web-1\x00", "", true},
+		{"another alert", protocol.Entry{Host: "web-1", Kind: protocol.EntryAlert, Text: "disk full"}, "", "", false},
+		{"another system entry", protocol.Entry{Host: "web-1", Kind: protocol.EntrySystem, Text: "web-1 stopped reporting"}, "", "", false},
+		{"a note", protocol.Entry{Host: "web-1", Kind: protocol.EntryNote, Text: "web-1 stopped reporting"}, "", "", false},
+		{"no host", protocol.Entry{Service: "httpd", State: protocol.StateDown}, "", "", false},
+		{"a load level", protocol.Entry{Host: "web-1", Service: "httpd", State: protocol.StateDown, Level: "crit"}, "", "", false},
+		{"an incident's entry", protocol.Entry{Host: "web-1", Service: "httpd", State: protocol.StateDown, Incident: "INC-1"}, "", "", false},
+	} {
+		key, status, ok := autoReading(&tt.e)
+		if key != tt.key || status != tt.status || ok != tt.ok {
+			t.Errorf("%s: got %q %q %v, want %q %q %v", tt.name, key, status, ok, tt.key, tt.status, tt.ok)
+		}
+	}
+}
+
+// A component's state is the worst its hosts set.
+func TestWorstAutoStatus(t *testing.T) {
+	for _, tt := range []struct {
+		bad  map[string]string
+		want string
+	}{
+		{nil, publish.Operational},
+		{map[string]string{"a\x00x": publish.DegradedPerformance}, publish.DegradedPerformance},
+		{map[string]string{"a\x00x": publish.PartialOutage}, publish.PartialOutage},
+		{map[string]string{"a\x00x": publish.DegradedPerformance, "a\x00y": publish.PartialOutage, "b\x00": publish.DegradedPerformance}, publish.PartialOutage},
+		{map[string]string{"a\x00x": publish.DegradedPerformance, "b\x00y": publish.DegradedPerformance}, publish.DegradedPerformance},
+	} {
+		for range 20 { // the map's order varies; the answer must not
+			if got := worstAutoStatus(tt.bad); got != tt.want {
+				t.Fatalf("%v: got %q, want %q", tt.bad, got, tt.want)
+			}
+		}
+	}
+}

@@ -57,6 +57,9 @@ func (s *subscriber) drop(reason string) bool {
 	return first
 }
 
+// writeBuffers are the connections' write buffers, held while writing.
+var writeBuffers sync.Pool
+
 func bearer(r *http.Request) string {
 	auth := r.Header.Get("Authorization")
 	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
@@ -75,9 +78,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	up := websocket.Upgrader{
-		Subprotocols:    []string{protocol.Subprotocol},
-		ReadBufferSize:  4 << 10,
+		Subprotocols: []string{protocol.Subprotocol},
+		// A connection reads through a buffer of 1 KiB (a load sample
+		// is a fifth of it; a larger frame takes more reads), and a write
+		// takes a buffer from the pool for the message it writes: ten
+		// thousand agents' connections, mostly idle, must not hold 20 KiB
+		// each.
+		ReadBufferSize:  1 << 10,
 		WriteBufferSize: 16 << 10,
+		WriteBufferPool: &writeBuffers,
 		// CheckOrigin stays the default: same-origin browsers only.
 	}
 	cw := &corkingWriter{ResponseWriter: w}
@@ -85,10 +94,21 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
+	// The connection is served by a goroutine of its own and the handler
+	// returns: net/http then lets go of the request and the connection's
+	// buffered writer, which a long-lived connection (ten thousand agents)
+	// would otherwise hold for nothing.
 	h.active.Add(1)
-	defer h.active.Done()
-	defer conn.Close()
-	remote := r.RemoteAddr
+	go func() {
+		defer h.active.Done()
+		defer conn.Close()
+		h.serveConn(conn, r.RemoteAddr, authorized, grant, principal, cw.conn)
+	}()
+}
+
+// serveConn runs an upgraded connection: the hello, its subscribe (or an
+// agent's register), then its reader, until either side ends.
+func (h *Hub) serveConn(conn *websocket.Conn, remote string, authorized bool, grant *AgentGrant, principal *Principal, cork *corkConn) {
 	if conn.Subprotocol() != protocol.Subprotocol {
 		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseProtocolError, "offer subprotocol vigil.v1"), time.Now().Add(h.opts.WriteWait))
 		return
@@ -119,7 +139,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if principal != nil {
 		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
 	}
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cw.conn, loads: newLoadBox()}
+	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cork, loads: newLoadBox()}
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))
@@ -216,122 +236,6 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 				h.dropSlowLocked(s, tooSlow) // deliver runs under h.mu
 			}
 		})
-	}
-}
-
-func (h *Hub) write(s *subscriber, first *replay, readerDone <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	conn := s.conn
-	fail := func(err error) {
-		h.log.Info("subscriber connection ended", "remote", s.remote, "err", err)
-		conn.Close() // the reader sees the failure and ends
-		<-readerDone
-	}
-	// A frame that has not gone out after WriteWait means the peer is not
-	// reading: the watchdog drops it as too slow. The write itself may
-	// take twice as long, so a peer that reads again soon after still gets
-	// the frame in flight and then the 1013 close frame; a write that
-	// timed out would leave the connection unable to send any close frame.
-	watchdog := time.AfterFunc(time.Hour, func() {
-		h.mu.Lock()
-		h.dropSlowLocked(s, tooSlowWrite)
-		h.mu.Unlock()
-	})
-	watchdog.Stop()
-	defer watchdog.Stop()
-	send := func(mt int, frame []byte) error {
-		watchdog.Reset(h.opts.WriteWait)
-		defer watchdog.Stop()
-		deadline := time.Now().Add(2 * h.opts.WriteWait)
-		if mt == websocket.PingMessage {
-			return conn.WriteControl(mt, nil, deadline)
-		}
-		conn.SetWriteDeadline(deadline)
-		return conn.WriteMessage(mt, frame)
-	}
-	// A dropped subscriber is sent nothing more than its close frame,
-	// whatever is still queued: the close frame must not wait behind it.
-	closeAndWait := func() {
-		if err := conn.WriteControl(websocket.CloseMessage, closeFrame(s.code, s.reason), time.Now().Add(h.opts.WriteWait)); err != nil {
-			fail(err)
-			return
-		}
-		select {
-		case <-readerDone:
-		case <-time.After(h.opts.WriteWait):
-			fail(errors.New("no close frame in answer"))
-		}
-	}
-	// The replay is read from the journal as it is sent, each frame as
-	// the watchdog watches; a subscriber dropped meanwhile gets its close.
-	write := func(frame []byte) error {
-		select {
-		case <-s.kill:
-			return errKilled
-		default:
-		}
-		return send(websocket.TextMessage, frame)
-	}
-	// flush writes what a corked drain gathered, watched like a frame.
-	flush := func() error {
-		watchdog.Reset(h.opts.WriteWait)
-		defer watchdog.Stop()
-		return s.cork.uncork()
-	}
-	if err := h.sendReplay(s, first, write, flush); err == errKilled {
-		closeAndWait()
-		return
-	} else if err != nil {
-		fail(err)
-		return
-	}
-	ping := time.NewTicker(h.opts.PingPeriod)
-	defer ping.Stop()
-	pace := time.NewTimer(time.Hour)
-	pace.Stop()
-	defer pace.Stop()
-	var paced <-chan time.Time // armed while loads wait
-	for {
-		select {
-		case <-s.kill:
-			closeAndWait()
-			return
-		default:
-		}
-		select {
-		case frame := <-s.send:
-			if err := h.writeQueued(s, frame, write, flush); err == errKilled {
-				closeAndWait()
-				return
-			} else if err != nil {
-				fail(err)
-				return
-			}
-		case <-s.loads.ready:
-			if paced == nil { // armed already: a reset could lose a turn that fired
-				pace.Reset(untilPace(time.Now(), h.opts.LoadPace))
-				paced = pace.C
-			}
-		case <-paced:
-			paced = nil
-			if err := h.writeLoads(s, write, flush); err == errKilled {
-				closeAndWait()
-				return
-			} else if err != nil {
-				fail(err)
-				return
-			}
-		case <-ping.C:
-			if err := send(websocket.PingMessage, nil); err != nil {
-				fail(err)
-				return
-			}
-		case <-s.kill:
-			closeAndWait()
-			return
-		case <-readerDone:
-			return
-		}
 	}
 }
 

@@ -312,7 +312,7 @@ func TestRestartFabricatesNoTransitions(t *testing.T) {
 	}
 	var since protocol.Time
 	srv.hub.mu.Lock()
-	since = srv.hub.services[serviceKey("web-3", "exim")].Since
+	since = srv.hub.live.services[serviceKey("web-3", "exim")].Since
 	srv.hub.mu.Unlock()
 	addr := srv.addr
 	srv.stop()
@@ -325,7 +325,7 @@ func TestRestartFabricatesNoTransitions(t *testing.T) {
 	eventually(t, "exim reported after the restart", func() bool {
 		srv2.hub.mu.Lock()
 		defer srv2.hub.mu.Unlock()
-		s := srv2.hub.services[serviceKey("web-3", "exim")]
+		s := srv2.hub.live.services[serviceKey("web-3", "exim")]
 		if s != nil {
 			after = *s
 		}

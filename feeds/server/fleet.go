@@ -1,18 +1,15 @@
 package server
 
 import (
-	"context"
 	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"path"
-	"sort"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/vigil-oncall/vigil/feeds/incident"
-	"github.com/vigil-oncall/vigil/feeds/paging"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
@@ -46,11 +43,16 @@ func newFleet() fleet {
 	return fleet{agents: map[string]*agentConn{}, conns: map[*agentConn]struct{}{}, life: liveness{hosts: map[string]*hostLife{}}, routes: map[string]http.Handler{}}
 }
 
+// agentQueue is how many frames (collect commands) may wait for an agent.
+const agentQueue = 8
+
 // agentConn is one agent's connection: reports come in on its reader,
-// collect commands go out through its subscriber's queue and writer.
+// collect commands go out through its writer.
 type agentConn struct {
-	sub   *subscriber
-	name  string
+	conn   *websocket.Conn
+	remote string
+	out    *agentWriter
+	name   string
 	grant *AgentGrant
 	hosts map[string]bool
 	// refusals counts reports refused, for the log (reports.go).
@@ -115,7 +117,7 @@ func (h *Hub) closeAgents() {
 	h.fleet.conns = map[*agentConn]struct{}{}
 	h.mu.Unlock()
 	for ac := range conns {
-		ac.sub.drop("server shutting down")
+		ac.out.close(websocket.CloseGoingAway, "server shutting down")
 	}
 }
 
@@ -142,10 +144,8 @@ func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant,
 			return
 		}
 	}
-	ac := &agentConn{
-		sub:  &subscriber{conn: conn, send: make(chan []byte, 64), kill: make(chan struct{}), remote: remote, loads: newLoadBox()},
-		name: reg.Agent, grant: grant, hosts: map[string]bool{},
-	}
+	ac := &agentConn{conn: conn, remote: remote, out: newAgentWriter(conn, h.opts.WriteWait, h.opts.PingPeriod), name: reg.Agent, grant: grant, hosts: map[string]bool{}}
+	defer ac.out.stop()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -159,9 +159,6 @@ func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant,
 	}
 	h.mu.Unlock()
 	h.log.Info("agent registered", "agent", reg.Agent, "hosts", len(reg.Hosts), "remote", remote)
-	readerDone := make(chan struct{})
-	writerDone := make(chan struct{})
-	go h.write(ac.sub, nil, readerDone, writerDone)
 	deadline()
 	h.readAgent(ac, deadline)
 	h.mu.Lock()
@@ -172,21 +169,21 @@ func (h *Hub) serveAgent(conn *websocket.Conn, remote string, grant *AgentGrant,
 		}
 	}
 	h.mu.Unlock()
-	close(readerDone)
-	<-writerDone
 	h.log.Info("agent gone", "agent", reg.Agent, "remote", remote)
 }
 
 // readAgent is an agent connection's one reader.
 func (h *Hub) readAgent(ac *agentConn, deadline func()) {
 	for {
-		mt, data, err := ac.sub.conn.ReadMessage()
+		mt, data, err := ac.conn.ReadMessage()
 		if err != nil {
 			return
 		}
 		deadline()
 		if mt != websocket.TextMessage {
-			h.dropBinary(ac.sub)
+			if ac.out.close(websocket.CloseUnsupportedData, errBinary.Error()) {
+				h.log.Info("closed a connection that sent a binary frame", "remote", ac.remote)
+			}
 			continue // to the agent's answer to the close frame
 		}
 		m, err := protocol.DecodeReport(data)
@@ -206,7 +203,7 @@ func (h *Hub) readAgent(ac *agentConn, deadline func()) {
 			continue
 		}
 		if !ac.grant.Covers(host) {
-			h.refuseAgent(ac.sub.conn, ac.sub.remote, ac.name, fmt.Sprintf("host %s is not covered by this agent's token", host))
+			h.refuseAgent(ac.conn, ac.remote, ac.name, fmt.Sprintf("host %s is not covered by this agent's token", host))
 			return
 		}
 		if !ac.hosts[host] {
@@ -276,7 +273,7 @@ func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
 	frame := protocol.MustEncode(&cmd)
 	h.mu.Lock()
 	ac := h.fleet.agents[cmd.Host]
-	sent := ac != nil && ac.sub.offer(frame)
+	sent := ac != nil && ac.out.send(frame)
 	h.mu.Unlock()
 	switch {
 	case ac == nil:
@@ -286,157 +283,6 @@ func (h *Hub) collect(cmd protocol.Command, authorized bool) Result {
 	}
 	h.log.Info("collect forwarded", "id", cmd.ID, "actor", cmd.Actor, "host", cmd.Host, "agent", ac.name)
 	return Result{Frame: protocol.MustEncode(&protocol.Ack{ID: cmd.ID, Seq: h.Seq()})}
-}
-
-// ReportLoad is PublishLoad for a host that is expected to keep reporting
-// (an agent's, a scraped node_exporter's): one silent for 3 of its
-// intervals is journaled as stopped reporting, and again when it is back.
-func (h *Hub) ReportLoad(l protocol.Load) {
-	if err := checkLoad(&l); err != nil {
-		h.log.Warn("load report refused", "host", l.Host, "err", err)
-		return
-	}
-	h.PublishLoad(l)
-	every := l.Interval.Std()
-	h.mu.Lock()
-	back, silent := h.fleet.life.seen(l.Host, every, h.opts.Now())
-	h.mu.Unlock()
-	if back {
-		h.record(protocol.Entry{Actor: l.Host, Kind: protocol.EntrySystem, Host: l.Host,
-			Text: fmt.Sprintf("%s is reporting again after %s", l.Host, protocol.FormatDuration(silent.Round(time.Second)))})
-		h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: l.Host, Clear: true})
-	}
-}
-
-// ReportFailure says host could not be read (a scrape failed) and why;
-// the reason goes with the stopped-reporting entry if the host goes stale.
-func (h *Hub) ReportFailure(host, reason string, every time.Duration) {
-	h.mu.Lock()
-	h.fleet.life.failed(host, reason, every, h.opts.Now())
-	h.mu.Unlock()
-}
-
-// staleAfter is how many intervals a host may be silent.
-const staleAfter = 3
-
-// hostLife is when a reported host was last heard and how often it should be.
-type hostLife struct {
-	every  time.Duration
-	last   time.Time
-	heard  bool // reported at least once
-	stale  bool
-	reason string
-}
-
-// liveness tracks reported hosts; it is pure (the caller passes the time)
-// and guarded by the hub's mu.
-type liveness struct {
-	hosts map[string]*hostLife
-}
-
-func (l *liveness) get(host string, every time.Duration, now time.Time) *hostLife {
-	hl := l.hosts[host]
-	if hl == nil {
-		hl = &hostLife{last: now}
-		l.hosts[host] = hl
-	}
-	if every > 0 {
-		hl.every = every
-	}
-	return hl
-}
-
-// seen records a report; back says the host had been journaled stale, and
-// silent for how long.
-func (l *liveness) seen(host string, every time.Duration, now time.Time) (back bool, silent time.Duration) {
-	hl := l.get(host, every, now)
-	back, silent = hl.stale, now.Sub(hl.last)
-	hl.last, hl.heard, hl.stale, hl.reason = now, true, false, ""
-	return back, silent
-}
-
-func (l *liveness) failed(host, reason string, every time.Duration, now time.Time) {
-	l.get(host, every, now).reason = reason
-}
-
-// staleHost is a host that has just gone silent.
-type staleHost struct {
-	host   string
-	silent time.Duration
-	heard  bool
-	reason string
-}
-
-// sweep returns the hosts that have been silent for staleAfter intervals
-// since the last sweep, in name order, and marks them stale.
-func (l *liveness) sweep(now time.Time) []staleHost {
-	var out []staleHost
-	for host, hl := range l.hosts {
-		if hl.stale || hl.every <= 0 {
-			continue
-		}
-		if silent := now.Sub(hl.last); silent >= staleAfter*hl.every {
-			hl.stale = true
-			out = append(out, staleHost{host: host, silent: silent, heard: hl.heard, reason: hl.reason})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].host < out[j].host })
-	return out
-}
-
-// heardElsewhere records that host reported to another hub of the
-// cluster: it is not silent; back says it had been journaled stale here.
-func (l *liveness) heardElsewhere(host string, now time.Time) (back bool) {
-	hl := l.hosts[host]
-	if hl == nil {
-		return false
-	}
-	back = hl.stale
-	hl.last, hl.stale, hl.reason = now, false, ""
-	return back
-}
-
-func (s staleHost) text() string {
-	verb := "stopped reporting"
-	if !s.heard {
-		verb = "is not reporting"
-	}
-	text := fmt.Sprintf("%s %s (silent %s)", s.host, verb, protocol.FormatDuration(s.silent.Round(time.Second)))
-	if s.reason != "" {
-		text += ": " + s.reason
-	}
-	return text
-}
-
-// watchHosts journals hosts that stop reporting until ctx ends.
-func (h *Hub) watchHosts(ctx context.Context) {
-	t := time.NewTicker(h.opts.StaleCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		h.mu.Lock()
-		gone := h.fleet.life.sweep(h.opts.Now())
-		h.mu.Unlock()
-		for _, s := range gone {
-			h.log.Warn("host stopped reporting", "host", s.host, "silent", s.silent, "reason", s.reason)
-			h.record(protocol.Entry{Actor: s.host, Kind: protocol.EntryAlert, Host: s.host, Text: s.text()})
-			h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: s.host, Text: s.text()})
-		}
-		h.sweepOverruns()
-	}
-}
-
-// startWatch runs watchHosts until ctx ends or the returned stop is called,
-// which waits for it.
-func (h *Hub) startWatch(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); h.watchHosts(ctx) }()
-	return func() { cancel(); <-done }
 }
 
 // deliverCollect answers a collect like Apply answers any command: deliver
@@ -449,15 +295,4 @@ func (h *Hub) deliverCollect(cmd protocol.Command, authorized bool, deliver func
 		h.mu.Unlock()
 	}
 	return res
-}
-
-// Service returns the latest state of service on host, if the hub has one.
-func (h *Hub) Service(host, service string) (protocol.Service, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s := h.services[host+"\x00"+service]
-	if s == nil {
-		return protocol.Service{}, false
-	}
-	return *s, true
 }

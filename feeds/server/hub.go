@@ -5,9 +5,7 @@ package server
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"sort"
@@ -143,17 +141,13 @@ type Hub struct {
 	journal journal.Backend
 
 	mu        sync.Mutex
-	loads     map[string][]byte // host -> encoded load frame
-	levels    map[string]level.Level
-	services  map[string]*protocol.Service
-	svcFrames map[string][]byte
-	lastKnown map[string]protocol.Service // before the restart, until first reported
+	live      liveFleet // hosts' loads, levels, services, liveness (livefleet.go)
 	incidents map[string]protocol.Incident
 	order     []string // incident ids in declaration order
-	peaks     map[string]*LoadPeak
 	subs      map[*subscriber]struct{}
 	closed    bool
 	active    sync.WaitGroup // connection handlers still running
+	loadLogMu sync.Mutex     // one writer of the load log at a time
 
 	board      *publish.Board  // what the status page shows
 	deliveries *publish.Engine // publishes not yet delivered to every channel
@@ -199,10 +193,8 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 	opts.defaults()
 	h := &Hub{
 		opts: opts, log: opts.Logger, journal: j,
-		loads: map[string][]byte{}, levels: map[string]level.Level{},
-		services: map[string]*protocol.Service{}, svcFrames: map[string][]byte{},
+		live:      newLiveFleet(opts.Thresholds, opts.LoadPace, opts.LoadLog != nil),
 		incidents: map[string]protocol.Incident{}, subs: map[*subscriber]struct{}{},
-		peaks: map[string]*LoadPeak{},
 		heads: map[string]journal.Message{}, waiting: map[uint64][]waiter{},
 		fleet: newFleet(), presence: presence{watchers: map[*subscriber]protocol.Watcher{}},
 	}
@@ -234,8 +226,8 @@ func NewHub(j journal.Backend, opts Options) *Hub {
 		h.noteReadError(err)
 	}
 	h.declarationOrder()
-	h.restoreServices()
-	h.placeKnownHosts()
+	h.live.restoreServices()
+	h.live.placeKnownHosts(h.heardOf, h.opts.Hosts, h.opts.LastLoads, h.opts.Now())
 	j.OnDurable(h.durable)
 	h.watchPeers()
 	h.shareLive()
@@ -289,46 +281,6 @@ func (h *Hub) Authorized(token string) bool {
 	return ok == 1
 }
 
-// PublishLoad records a host's load, broadcasts it with the hub's level,
-// and journals a threshold crossing.
-func (h *Hub) PublishLoad(l protocol.Load) {
-	h.mu.Lock()
-	if p := h.opts.LoadPace; p > 0 && l.Interval > 0 && l.Interval.Std() < p {
-		// Subscribers hear of the host once a pace, and call it stale
-		// after 3 intervals: for them the pace is its interval.
-		l.Interval = protocol.Duration(p)
-	}
-	prev, known := h.levels[l.Host]
-	lvl := h.opts.Thresholds.From(prev, l.Load1, l.CPUs)
-	h.levels[l.Host] = lvl
-	l.Level = lvl.String()
-	frame := protocol.MustEncode(&l)
-	h.loads[l.Host] = frame
-	if h.opts.LoadPace < 0 {
-		h.broadcastLocked(frame) // every sample, queued like any frame
-	} else {
-		for s := range h.subs {
-			s.loads.put(l.Host, frame)
-		}
-	}
-	h.logPeakLocked(l)
-	h.mu.Unlock()
-	h.shareLiveFrame(frame)
-	if h.opts.History != nil {
-		h.opts.History.Add(l)
-	}
-	if (known && prev != lvl) || (!known && lvl != level.OK) {
-		kind := protocol.EntryAlert
-		if lvl < prev {
-			kind = protocol.EntrySystem
-		}
-		text := fmt.Sprintf("load on %s %s → %s: load1 %.2f on %d CPUs (%.2f per CPU; warn %.2f, crit %.2f)",
-			l.Host, prev, lvl, l.Load1, l.CPUs, level.PerCPU(l.Load1, l.CPUs), h.opts.Thresholds.WarnPerCPU, h.opts.Thresholds.CritPerCPU)
-		h.record(protocol.Entry{At: l.At, Actor: l.Host, Kind: kind, Text: text, Host: l.Host, Level: lvl.String()})
-		h.pageLoad(l, prev.String(), lvl.String())
-	}
-}
-
 // LoadPeak is one line of the load log: a host's highest load in a minute.
 type LoadPeak struct {
 	Host  string        `json:"host"`
@@ -340,80 +292,6 @@ type LoadPeak struct {
 
 // LoadLogName is the load log's file inside the data directory.
 const LoadLogName = "loads.jsonl"
-
-func (h *Hub) logPeakLocked(l protocol.Load) {
-	if h.opts.LoadLog == nil {
-		return
-	}
-	minute := l.At.Truncate(time.Minute)
-	p := h.peaks[l.Host]
-	if p != nil && !p.At.Equal(minute) {
-		if line, err := json.Marshal(p); err == nil {
-			h.opts.LoadLog.Write(append(line, '\n'))
-		}
-		p = nil
-	}
-	if p == nil {
-		p = &LoadPeak{Host: l.Host, At: protocol.At(minute), CPUs: l.CPUs}
-		h.peaks[l.Host] = p
-	}
-	if l.Load1 >= p.Load1 {
-		p.Load1, p.CPUs = l.Load1, l.CPUs
-	}
-	if l.At.After(p.Last.Time) {
-		p.Last = l.At
-	}
-}
-
-// PublishService records a service's state, broadcasts it, and journals a
-// change of state.
-func (h *Hub) PublishService(s protocol.Service) { h.publishService(s, protocol.WhatDown, "") }
-
-// PublishServiceOnce is PublishService for a change with an identity
-// (an Alertmanager notification): journaled at most once per id across
-// the hubs of a cluster, each of which may be told it.
-func (h *Hub) PublishServiceOnce(s protocol.Service, id string) {
-	h.publishService(s, protocol.WhatAlert, id)
-}
-
-// publishService is PublishService for a service whose going down pages
-// as what (down, or alert for Alertmanager's).
-func (h *Hub) publishService(s protocol.Service, what, id string) {
-	key := serviceKey(s.Host, s.Service)
-	s.Detail = trimText(s.Detail, protocol.MaxTextBytes)
-	h.mu.Lock()
-	prev := h.services[key]
-	if prev == nil {
-		prev = h.lastKnownLocked(key)
-	}
-
-	if prev != nil && prev.State == s.State {
-		s.Since = prev.Since
-	}
-	frame := protocol.MustEncode(&s)
-	copyS := s
-	h.services[key] = &copyS
-	h.svcFrames[key] = frame
-	h.broadcastLocked(frame)
-	h.mu.Unlock()
-	h.shareLiveFrame(frame)
-	if prev == nil && s.State == protocol.StateOK {
-		return
-	}
-	if prev != nil && prev.State == s.State {
-		return
-	}
-	from := "new"
-	if prev != nil {
-		from = prev.State
-	}
-	text := fmt.Sprintf("%s on %s %s → %s", s.Service, s.Host, from, s.State)
-	if s.Detail != "" {
-		text += ": " + s.Detail
-	}
-	h.recordOnce(transitionEntry(s, from, text), id)
-	h.pageService(s, from, what)
-}
 
 // record journals an entry that belongs to no command. It is broadcast
 // once durable (commit.go); record does not wait for the disk.
@@ -596,7 +474,7 @@ func (h *Hub) Seq() uint64 {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
-	h.flushPeaksLocked()
+	h.writePeaks(h.live.takePeaks())
 	subs := h.subs
 	h.subs = map[*subscriber]struct{}{}
 	h.mu.Unlock()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -24,15 +23,15 @@ import (
 // restoreServices puts every service the journal's transitions left in a
 // state into the hub's current state, as reported when that transition
 // was: the first report after the restart is compared with it as before.
-func (h *Hub) restoreServices() {
-	for key, s := range h.lastKnown {
-		if _, live := h.services[key]; live {
+func (f *liveFleet) restoreServices() {
+	for key, s := range f.lastKnown {
+		if _, live := f.services[key]; live {
 			continue
 		}
 		s.At = s.Since
 		restored := s
-		h.services[key] = &restored
-		h.svcFrames[key] = protocol.MustEncode(&restored)
+		f.services[key] = &restored
+		f.svcFrames[key] = protocol.MustEncode(&restored)
 	}
 }
 
@@ -76,39 +75,38 @@ func (h *Hub) noteHost(m protocol.Message) {
 // peak) at the time it was last heard of, its interval where configured,
 // its level as the journal left it. A dashboard shows it stale from the
 // first snapshot; its first report replaces it.
-func (h *Hub) placeKnownHosts() {
+func (f *liveFleet) placeKnownHosts(heardOf map[string]time.Time, hosts []KnownHost, lastLoads map[string]LoadPeak, start time.Time) {
 	every := map[string]time.Duration{}
 	last := map[string]time.Time{}
-	for host, at := range h.heardOf {
+	for host, at := range heardOf {
 		last[host] = at
 	}
-	for _, k := range h.opts.Hosts {
+	for _, k := range hosts {
 		every[k.Host] = k.Every
 		if _, ok := last[k.Host]; !ok {
 			last[k.Host] = time.Time{}
 		}
 	}
-	for host, p := range h.opts.LastLoads {
+	for host, p := range lastLoads {
 		// Its newest sample is when it was last heard; a newer entry
 		// about it may be the one saying it went silent.
 		last[host] = p.heard()
 	}
-	start := h.opts.Now()
 	for host, at := range last {
-		if _, live := h.loads[host]; live || protocol.CheckID("host", host) != nil {
+		if _, live := f.loads[host]; live || protocol.CheckID("host", host) != nil {
 			continue
 		}
 		if at.IsZero() {
 			at = start // never heard of: silent since the start
 		}
 		l := protocol.Load{Host: host, At: protocol.At(at), Interval: protocol.Duration(every[host])}
-		if p, ok := h.opts.LastLoads[host]; ok {
+		if p, ok := lastLoads[host]; ok {
 			l.Load1, l.CPUs = p.Load1, p.CPUs
 		}
-		if lvl, ok := h.levels[host]; ok {
+		if lvl, ok := f.levels[host]; ok {
 			l.Level = lvl.String()
 		}
-		h.loads[host] = protocol.MustEncode(&l)
+		f.loads[host] = protocol.MustEncode(&l)
 	}
 }
 
@@ -157,23 +155,4 @@ func ReadLastPeaks(path string) (map[string]LoadPeak, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-// flushPeaksLocked writes the minute's peaks not yet written, on close:
-// the next start reads the newest from the log.
-func (h *Hub) flushPeaksLocked() {
-	if h.opts.LoadLog == nil {
-		return
-	}
-	hosts := make([]string, 0, len(h.peaks))
-	for host := range h.peaks {
-		hosts = append(hosts, host)
-	}
-	sort.Strings(hosts)
-	for _, host := range hosts {
-		if line, err := json.Marshal(h.peaks[host]); err == nil {
-			h.opts.LoadLog.Write(append(line, '\n'))
-		}
-	}
-	h.peaks = map[string]*LoadPeak{}
 }

@@ -125,7 +125,7 @@ func TestHostDownAcrossRestartStaysStale(t *testing.T) {
 	var before protocol.Load
 	eventually(t, "db-1 scraped", func() bool {
 		srv.hub.mu.Lock()
-		frame := srv.hub.loads["db-1"]
+		frame := srv.hub.live.loads["db-1"]
 		srv.hub.mu.Unlock()
 		m, err := protocol.Decode(frame)
 		if err != nil {
@@ -138,11 +138,11 @@ func TestHostDownAcrossRestartStaysStale(t *testing.T) {
 	eventually(t, "db-1 journaled as stopped reporting", func() bool {
 		srv.hub.mu.Lock()
 		defer srv.hub.mu.Unlock()
-		hl := srv.hub.fleet.life.hosts["db-1"]
+		hl := srv.hub.live.life.hosts["db-1"]
 		return hl != nil && hl.stale
 	})
 	srv.hub.mu.Lock()
-	lastAt, _ := protocol.Decode(srv.hub.loads["db-1"])
+	lastAt, _ := protocol.Decode(srv.hub.live.loads["db-1"])
 	srv.hub.mu.Unlock()
 	stopScrape()
 	srv.stop()

@@ -3,9 +3,6 @@ package server
 import (
 	"context"
 	"time"
-
-	"github.com/vigil-oncall/vigil/feeds/paging"
-	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // liveSharer is a cluster journal that shares hosts' live load and
@@ -27,44 +24,6 @@ func (h *Hub) shareLive() {
 func (h *Hub) shareLiveFrame(frame []byte) {
 	if h.liveOut != nil {
 		h.liveOut(frame)
-	}
-}
-
-// applyLive shows another hub's host to this hub's dashboards: its load
-// with the level that hub gave it, its services as they are. Nothing is
-// journaled here: the hub the host reports to journals its transitions.
-func (h *Hub) applyLive(frame []byte) {
-	m, err := protocol.Decode(frame)
-	if err != nil {
-		h.log.Debug("cluster: another hub's live frame does not decode", "err", err)
-		return
-	}
-	h.mu.Lock()
-	var back string
-	switch v := m.(type) {
-	case *protocol.Load:
-		h.loads[v.Host] = frame
-		if h.opts.LoadPace < 0 {
-			h.broadcastLocked(frame)
-		} else {
-			for s := range h.subs {
-				s.loads.put(v.Host, frame)
-			}
-		}
-		// A host that moved to another hub is not silent here.
-		if h.fleet.life.heardElsewhere(v.Host, h.opts.Now()) {
-			back = v.Host
-		}
-	case *protocol.Service:
-		key := serviceKey(v.Host, v.Service)
-		h.services[key] = v
-		h.svcFrames[key] = frame
-		h.broadcastLocked(frame)
-	}
-	h.mu.Unlock()
-	if back != "" {
-		h.record(protocol.Entry{Actor: back, Kind: protocol.EntrySystem, Host: back, Text: back + " is reporting again, to another hub"})
-		h.pageEvent(paging.Event{What: protocol.WhatSilent, Host: back, Clear: true})
 	}
 }
 

@@ -317,20 +317,31 @@ func (h *Hub) pagingStep(ctx context.Context) {
 		return
 	}
 	p.mu.Lock()
-	eng := p.eng
-	changed := func(ps []protocol.Page) {
-		for i := range ps {
-			eng.Observe(&protocol.PageMsg{Page: ps[i]})
-			p.dirty[ps[i].ID] = true
-		}
+	p.advanceLocked(now, overdue, done)
+	msgs, ids := p.changedPagesLocked()
+	due, sending := p.startDueLocked(now, h.opts.Name)
+	msgs = append(msgs, sending...)
+	oncall := protocol.MustEncode(ptr(p.eng.OnCall(now)))
+	p.mu.Unlock()
+	h.setOncall(oncall)
+	if len(msgs) == 0 {
+		return
 	}
+	h.journalPaging(ctx, msgs, ids, due)
+}
+
+// advanceLocked moves the engine on to now: events released, customer
+// steps overdue paged and those done cleared, timers, handoffs; the pages
+// it changes are marked to journal.
+func (p *pager) advanceLocked(now time.Time, overdue []overdueStep, done []string) {
+	eng := p.eng
 	for _, ev := range eng.Released(now) {
-		changed(eng.Event(ev, now))
+		p.changedLocked(eng.Event(ev, now))
 	}
 	// Both are idempotent (a step already paged, or not paged, changes
 	// nothing), so a restart needs no memory of them.
 	for _, o := range overdue {
-		changed(eng.Comms(o.commander, o.incident, o.step, o.text, now))
+		p.changedLocked(eng.Comms(o.commander, o.incident, o.step, o.text, now))
 	}
 	paged := eng.OpenComms()
 	for _, k := range done {
@@ -338,25 +349,42 @@ func (h *Hub) pagingStep(ctx context.Context) {
 			continue
 		}
 		inc, step, _ := strings.Cut(k, "/")
-		changed(eng.Event(paging.Event{What: protocol.WhatComms, Host: inc, Service: step, Clear: true}, now))
+		p.changedLocked(eng.Event(paging.Event{What: protocol.WhatComms, Host: inc, Service: step, Clear: true}, now))
 	}
-	changed(eng.Tick(now))
-	changed(eng.Handoffs(now))
-	var msgs []protocol.Message
-	ids := make([]string, 0, len(p.dirty))
+	p.changedLocked(eng.Tick(now))
+	p.changedLocked(eng.Handoffs(now))
+}
+
+// changedLocked has the engine observe pages it changed, marked to journal.
+func (p *pager) changedLocked(ps []protocol.Page) {
+	for i := range ps {
+		p.eng.Observe(&protocol.PageMsg{Page: ps[i]})
+		p.dirty[ps[i].ID] = true
+	}
+}
+
+// changedPagesLocked takes the pages marked to journal: their frames in
+// id order, and the ids to mark again if the write fails.
+func (p *pager) changedPagesLocked() (msgs []protocol.Message, ids []string) {
+	ids = make([]string, 0, len(p.dirty))
 	for id := range p.dirty {
 		ids = append(ids, id)
 	}
 	// PG-9 before PG-10.
 	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), cmp.Compare(a, b)) })
 	for _, id := range ids {
-		if pg, ok := eng.Page(id); ok {
+		if pg, ok := p.eng.Page(id); ok {
 			msgs = append(msgs, &protocol.PageMsg{Page: pg})
 		}
 	}
 	clear(p.dirty)
-	var due []paging.Notification
-	for _, n := range eng.Due(now) {
+	return msgs, ids
+}
+
+// startDueLocked takes the notifications due and not already being sent
+// as in flight, each with the entry (by actor) that journals it as sending.
+func (p *pager) startDueLocked(now time.Time, actor string) (due []paging.Notification, sending []protocol.Message) {
+	for _, n := range p.eng.Due(now) {
 		if p.inflight[n.ID()] {
 			continue
 		}
@@ -364,44 +392,30 @@ func (h *Hub) pagingStep(ctx context.Context) {
 		due = append(due, n)
 		st := n.Notify
 		st.Outcome = protocol.NotifySending
-		e := &protocol.Entry{At: protocol.At(now), Actor: h.opts.Name, Kind: protocol.EntryPage, Page: n.Page, Notify: &st,
+		e := &protocol.Entry{At: protocol.At(now), Actor: actor, Kind: protocol.EntryPage, Page: n.Page, Notify: &st,
 			Text: fmt.Sprintf("paging %s by %s (%s %s)", n.Person, n.Via, n.Page, notifyWhat(n.Notify))}
-		if pg, ok := eng.Page(n.Page); ok && pg.Incident != nil {
+		if pg, ok := p.eng.Page(n.Page); ok && pg.Incident != nil {
 			e.Incident = *pg.Incident
 		}
-		eng.Observe(e)
-		msgs = append(msgs, e)
+		p.eng.Observe(e)
+		sending = append(sending, e)
 	}
-	oncall := protocol.MustEncode(ptr(eng.OnCall(now)))
-	p.mu.Unlock()
-	h.setOncall(oncall)
-	if len(msgs) == 0 {
-		return
-	}
-	// Not written: the next step tries again. Alone, a failed write stops
-	// the journal (the step does nothing more; a restart resends what was
-	// journaled as sending); in a cluster a write may be refused while the
-	// stream elects a leader, and paging must go on after it.
-	holdBack := func(err error) {
-		h.log.Error("journal write failed; paging held back", "err", err)
-		p.mu.Lock()
-		for _, n := range due {
-			delete(p.inflight, n.ID())
-		}
-		for _, id := range ids {
-			p.dirty[id] = true
-		}
-		p.mu.Unlock()
-	}
+	return due, sending
+}
+
+// journalPaging writes a step's msgs (the pages ids changed, the due
+// notifications as sending) and, once they are on disk, sends due.
+func (h *Hub) journalPaging(ctx context.Context, msgs []protocol.Message, ids []string, due []paging.Notification) {
+	p := h.pager
 	written, err := h.journal.Append("", msgs...)
 	if err != nil {
-		holdBack(err)
+		h.holdBackPaging(err, ids, due)
 		return
 	}
 	h.mu.Lock()
 	h.whenDurableLocked(written[len(written)-1].Seq, recordOf(written), func(err error) {
 		if err != nil {
-			holdBack(err)
+			h.holdBackPaging(err, ids, due)
 			return
 		}
 		for _, n := range due {
@@ -410,6 +424,25 @@ func (h *Hub) pagingStep(ctx context.Context) {
 		}
 	})
 	h.mu.Unlock()
+}
+
+// holdBackPaging undoes a step whose write failed: its pages are marked
+// to journal again and its notifications are no longer in flight, so the
+// next step tries again. Alone, a failed write stops the journal (the
+// step does nothing more; a restart resends what was journaled as
+// sending); in a cluster a write may be refused while the stream elects
+// a leader, and paging must go on after it.
+func (h *Hub) holdBackPaging(err error, ids []string, due []paging.Notification) {
+	p := h.pager
+	h.log.Error("journal write failed; paging held back", "err", err)
+	p.mu.Lock()
+	for _, n := range due {
+		delete(p.inflight, n.ID())
+	}
+	for _, id := range ids {
+		p.dirty[id] = true
+	}
+	p.mu.Unlock()
 }
 
 func ptr[T any](v T) *T { return &v }

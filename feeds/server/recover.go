@@ -29,15 +29,21 @@ func (h *Hub) noteTransition(m protocol.Message) {
 		}
 		e = &legacy
 	}
+	h.live.restoreTransition(e)
+}
+
+// restoreTransition keeps the state a journaled transition left a service
+// or a host's load in.
+func (f *liveFleet) restoreTransition(e *protocol.Entry) {
 	switch {
 	case e.Service != "" && protocol.ValidState(e.State):
-		if h.lastKnown == nil {
-			h.lastKnown = map[string]protocol.Service{}
+		if f.lastKnown == nil {
+			f.lastKnown = map[string]protocol.Service{}
 		}
-		h.lastKnown[serviceKey(e.Host, e.Service)] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, Detail: transitionDetail(e.Text)}
+		f.lastKnown[serviceKey(e.Host, e.Service)] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, Detail: transitionDetail(e.Text)}
 	case e.Level != "":
 		if lvl, ok := level.Parse(e.Level); ok {
-			h.levels[e.Host] = lvl
+			f.levels[e.Host] = lvl
 		}
 	}
 }
@@ -78,17 +84,6 @@ func legacyTransition(e *protocol.Entry) (protocol.Entry, bool) {
 }
 
 func serviceKey(host, service string) string { return host + "\x00" + service }
-
-// lastKnownLocked returns, once, the state a service was left in before
-// the restart: the first report after it is compared with that.
-func (h *Hub) lastKnownLocked(key string) *protocol.Service {
-	s, ok := h.lastKnown[key]
-	if !ok {
-		return nil
-	}
-	delete(h.lastKnown, key)
-	return &s
-}
 
 // transitionEntry is the journal entry of a service changing state, with
 // the fields a restart recovers it from.

@@ -64,7 +64,7 @@ func TestRestartOverLegacyJournal(t *testing.T) {
 		t.Fatalf("the restart journaled %d messages", seq-2)
 	}
 	srv.hub.mu.Lock()
-	got := srv.hub.services[serviceKey("web-3", "exim")].Since
+	got := srv.hub.live.services[serviceKey("web-3", "exim")].Since
 	srv.hub.mu.Unlock()
 	if !got.Equal(since.Time) {
 		t.Fatalf("since %s, want %s", got, since)

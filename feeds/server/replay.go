@@ -33,8 +33,7 @@ func (h *Hub) attach(s *subscriber, since uint64, journalID string) (*replay, bo
 		since = 0
 	}
 	rp := &replay{since: min(since, h.published), cut: h.published}
-	rp.snapshot = appendSorted(nil, h.loads)
-	rp.snapshot = appendSorted(rp.snapshot, h.svcFrames)
+	rp.snapshot = h.live.snapshot(nil)
 	if f := h.oncallFrame(); f != nil {
 		rp.snapshot = append(rp.snapshot, f)
 	}
@@ -68,17 +67,35 @@ func (h *Hub) startState(fn func(journal.Message) bool) error {
 // superseded by its incident's newest).
 func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, extra []uint64, fn func(journal.Message) bool) error {
 	window := h.journal.SeqAt(h.opts.Now().Add(-h.opts.ReplayWindow))
-	var early []uint64 // open incidents' entries (and extra seqs) before the window
+	out := &headMerge{heads: heads, fn: fn}
+	if err := h.journal.Seqs(h.earlySeqs(heads, window, cut, extra), out.emit); err != nil || out.stopped {
+		return err
+	}
+	if window <= cut {
+		if err := h.journal.Range(window, cut, out.emit); err != nil || out.stopped {
+			return err
+		}
+	}
+	out.headsTo(cut)
+	return nil
+}
+
+// earlySeqs is what the compacted journal holds from before the window,
+// in increasing seq, each once: the extra seqs and the entries of the
+// incidents open at their head, none past cut.
+func (h *Hub) earlySeqs(heads []journal.Message, window, cut uint64, extra []uint64) []uint64 {
+	var early []uint64
 	for _, seq := range extra {
 		if seq < window && seq <= cut {
 			early = append(early, seq)
 		}
 	}
 	for _, m := range heads {
-		if m.Msg.(*protocol.IncidentMsg).Incident.Resolved() {
+		in := m.Msg.(*protocol.IncidentMsg).Incident
+		if in.Resolved() {
 			continue
 		}
-		for _, seq := range h.journal.IncidentSeqs(m.Msg.(*protocol.IncidentMsg).Incident.ID) {
+		for _, seq := range h.journal.IncidentSeqs(in.ID) {
 			if seq >= window || seq > cut { // (the journal may be durable past cut: those go live)
 				break
 			}
@@ -86,40 +103,48 @@ func (h *Hub) compactedFrom(heads []journal.Message, cut uint64, extra []uint64,
 		}
 	}
 	slices.Sort(early)
-	early = slices.Compact(early)
-	next := 0 // the next head to send
-	stopped := false
-	emit := func(m journal.Message) bool {
-		for next < len(heads) && heads[next].Seq < m.Seq {
-			if !fn(heads[next]) {
-				stopped = true
-				return false
-			}
-			next++
-		}
-		if m.IsIncident() {
-			return true // older than its head, or the head itself, sent from memory
-		}
-		if !fn(m) {
-			stopped = true
+	return slices.Compact(early)
+}
+
+// headMerge passes journal messages, in increasing seq, to fn with the
+// incidents' heads (sent from memory) each placed before the first
+// message after it; the journal's incident frames are left out, each
+// older than its head or the head itself.
+type headMerge struct {
+	heads   []journal.Message
+	next    int // the next head to send
+	fn      func(journal.Message) bool
+	stopped bool // fn asked for no more
+}
+
+func (o *headMerge) emit(m journal.Message) bool {
+	for o.next < len(o.heads) && o.heads[o.next].Seq < m.Seq {
+		if !o.send(o.heads[o.next]) {
 			return false
 		}
+		o.next++
+	}
+	if m.IsIncident() {
 		return true
 	}
-	if err := h.journal.Seqs(early, emit); err != nil || stopped {
-		return err
+	return o.send(m)
+}
+
+func (o *headMerge) send(m journal.Message) bool {
+	if !o.fn(m) {
+		o.stopped = true
+		return false
 	}
-	if window <= cut {
-		if err := h.journal.Range(window, cut, emit); err != nil || stopped {
-			return err
+	return true
+}
+
+// headsTo sends the heads left, up to cut.
+func (o *headMerge) headsTo(cut uint64) {
+	for ; o.next < len(o.heads) && o.heads[o.next].Seq <= cut; o.next++ {
+		if !o.send(o.heads[o.next]) {
+			return
 		}
 	}
-	for ; next < len(heads) && heads[next].Seq <= cut; next++ {
-		if !fn(heads[next]) {
-			return nil
-		}
-	}
-	return nil
 }
 
 // sendReplay writes a subscriber's replay through write, reading the

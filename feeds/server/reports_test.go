@@ -68,7 +68,7 @@ func TestAgentSamplesThatCannotBeTrueAreRefused(t *testing.T) {
 	eventually(t, "the sentinel stored", func() bool {
 		srv.hub.mu.Lock()
 		defer srv.hub.mu.Unlock()
-		return strings.Contains(string(srv.hub.loads["web-7"]), `"load1":0.25`)
+		return strings.Contains(string(srv.hub.live.loads["web-7"]), `"load1":0.25`)
 	})
 	if seq := srv.hub.Seq(); seq != 0 {
 		t.Fatalf("refused samples journaled %d messages", seq)
@@ -78,7 +78,7 @@ func TestAgentSamplesThatCannotBeTrueAreRefused(t *testing.T) {
 	})
 	// The one that reported every 0s is known by its real interval now.
 	srv.hub.mu.Lock()
-	every := srv.hub.fleet.life.hosts["web-7"].every
+	every := srv.hub.live.life.hosts["web-7"].every
 	srv.hub.mu.Unlock()
 	if every != 5*time.Second {
 		t.Fatalf("web-7 expected every %s", every)

@@ -158,108 +158,165 @@ func (h *Hub) Rewind(ctx context.Context, at time.Time) (*protocol.Rewind, error
 	return ans, ctx.Err()
 }
 
+// rewindJournal places on ans what the journal says stood at seq (at
+// at): the newest entries, each service's state and each page's frame,
+// then the incidents.
 func (h *Hub) rewindJournal(ans *protocol.Rewind, seq, oldest uint64, at time.Time) error {
-	// The newest messages up to the moment: entries, and service
-	// transitions newest first.
-	lo := oldest
-	if seq > rewindScan {
-		lo = max(lo, seq-rewindScan+1)
+	if err := h.rewindRead(ans, rewindScanFrom(seq, oldest), seq, at); err != nil {
+		return err
 	}
+	return h.rewindIncidents(ans, seq, at)
+}
+
+// rewindRead places on ans the entries, services and pages of the
+// messages lo to seq, read newest first, and the services whose newest
+// transition lies before lo.
+func (h *Hub) rewindRead(ans *protocol.Rewind, lo, seq uint64, at time.Time) error {
 	var recent []journal.Message
 	if err := h.journal.Range(lo, seq, func(m journal.Message) bool { recent = append(recent, m); return true }); err != nil {
 		return err
 	}
-	services := map[string]protocol.Service{}
-	seen := map[string]bool{}
-	note := func(e *protocol.Entry) {
-		if e.Service == "" && e.Level == "" {
-			legacy, ok := legacyTransition(e)
-			if !ok {
-				return
-			}
-			e = &legacy
-		}
-		if e.Service == "" || !protocol.ValidState(e.State) {
-			return
-		}
-		k := serviceKey(e.Host, e.Service)
-		if _, seen := services[k]; !seen {
-			_, detail, _ := strings.Cut(e.Text, ": ")
-			services[k] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, At: e.At, Detail: detail}
-		}
-	}
-	// Pages as their newest frame at the moment stood: open then, or
-	// resolved in the day before.
-	pageSeen := map[string]bool{}
-	notePage := func(m *journal.Message) {
-		msg, err := m.Decode()
-		pg, ok := msg.(*protocol.PageMsg)
-		if err != nil || !ok || pageSeen[pg.Page.ID] {
-			return
-		}
-		pageSeen[pg.Page.ID] = true
-		if p := pg.Page; p.ResolvedAt != nil && p.ResolvedAt.Before(at.Add(-rewindResolved)) {
-			return
-		}
-		ans.Pages = append(ans.Pages, json.RawMessage(m.Frame))
-	}
+	b := newRewindBoard(ans, at)
 	for i := len(recent) - 1; i >= 0; i-- {
-		m := &recent[i]
-		if m.IsIncident() {
-			continue
-		}
-		if bytes.HasPrefix(m.Frame, []byte(`{"type":"page"`)) {
-			notePage(m)
-			continue
-		}
-		if len(ans.Entries) >= rewindEntries {
-			if k, ok := transitionKey(m.Frame); !ok || seen[k] {
-				continue // not a transition, or one of a service already placed
-			}
-		}
-		msg, err := m.Decode()
-		if err != nil {
-			continue
-		}
-		e, ok := msg.(*protocol.Entry)
-		if !ok {
-			continue
-		}
-		if len(ans.Entries) < rewindEntries {
-			ans.Entries = append(ans.Entries, *e)
-		}
-		note(e)
-		if k, ok := transitionKey(m.Frame); ok {
-			seen[k] = true
-		}
+		b.read(&recent[i])
 	}
 	// Services that last changed before the scan: their newest transition
 	// overall, where that is not after the moment.
+	err := h.journal.Seqs(h.startSeqsBefore(lo), func(m journal.Message) bool {
+		if e, ok := journalEntry(&m); ok {
+			b.noteService(e)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	b.finish()
+	return nil
+}
+
+// rewindScanFrom is the oldest seq a rewind to seq reads through:
+// rewindScan messages back, none before oldest.
+func rewindScanFrom(seq, oldest uint64) uint64 {
+	if seq > rewindScan {
+		return max(oldest, seq-rewindScan+1)
+	}
+	return oldest
+}
+
+// startSeqsBefore is the journal's start-up seqs (each service's newest
+// transition, the publishes) that lie before lo.
+func (h *Hub) startSeqsBefore(lo uint64) []uint64 {
 	var start []uint64
 	for _, s := range h.journal.StartSeqs() {
 		if s < lo {
 			start = append(start, s)
 		}
 	}
-	h.journal.Seqs(start, func(m journal.Message) bool {
-		if msg, err := m.Decode(); err == nil {
-			if e, ok := msg.(*protocol.Entry); ok {
-				note(e)
-			}
+	return start
+}
+
+// journalEntry is m as an entry, if it is one.
+func journalEntry(m *journal.Message) (*protocol.Entry, bool) {
+	msg, err := m.Decode()
+	if err != nil {
+		return nil, false
+	}
+	e, ok := msg.(*protocol.Entry)
+	return e, ok
+}
+
+// rewindBoard is a rewind's board from journal messages read newest
+// first: the newest entries, each service's newest transition, each
+// page's newest frame.
+type rewindBoard struct {
+	ans      *protocol.Rewind
+	at       time.Time
+	services map[string]protocol.Service // by serviceKey
+	placed   map[string]bool             // the transitionKey of every transition read
+	pages    map[string]bool             // the pages whose newest frame is read
+}
+
+func newRewindBoard(ans *protocol.Rewind, at time.Time) *rewindBoard {
+	return &rewindBoard{ans: ans, at: at, services: map[string]protocol.Service{}, placed: map[string]bool{}, pages: map[string]bool{}}
+}
+
+// read takes the next message back. Incident frames are left to
+// rewindIncidents; once the entries are full, only transitions of
+// services not yet placed are decoded.
+func (b *rewindBoard) read(m *journal.Message) {
+	if m.IsIncident() {
+		return
+	}
+	if bytes.HasPrefix(m.Frame, []byte(`{"type":"page"`)) {
+		b.notePage(m)
+		return
+	}
+	full := len(b.ans.Entries) >= rewindEntries
+	k, transition := transitionKey(m.Frame)
+	if full && (!transition || b.placed[k]) {
+		return // not a transition, or one of a service already placed
+	}
+	e, ok := journalEntry(m)
+	if !ok {
+		return
+	}
+	if !full {
+		b.ans.Entries = append(b.ans.Entries, *e)
+	}
+	b.noteService(e)
+	if transition {
+		b.placed[k] = true
+	}
+}
+
+// noteService places the service a transition entry (or a legacy one,
+// said in its text) names, unless a newer one placed it.
+func (b *rewindBoard) noteService(e *protocol.Entry) {
+	if e.Service == "" && e.Level == "" {
+		legacy, ok := legacyTransition(e)
+		if !ok {
+			return
 		}
-		return true
-	})
-	for i, j := 0, len(ans.Entries)-1; i < j; i, j = i+1, j-1 {
-		ans.Entries[i], ans.Entries[j] = ans.Entries[j], ans.Entries[i]
+		e = &legacy
 	}
-	slices.Reverse(ans.Pages) // oldest first, as the journal has them
-	for _, s := range services {
-		ans.Services = append(ans.Services, s)
+	if e.Service == "" || !protocol.ValidState(e.State) {
+		return
 	}
-	sort.Slice(ans.Services, func(i, j int) bool {
-		return serviceKey(ans.Services[i].Host, ans.Services[i].Service) < serviceKey(ans.Services[j].Host, ans.Services[j].Service)
+	k := serviceKey(e.Host, e.Service)
+	if _, placed := b.services[k]; placed {
+		return
+	}
+	_, detail, _ := strings.Cut(e.Text, ": ")
+	b.services[k] = protocol.Service{Host: e.Host, Service: e.Service, State: e.State, Since: e.At, At: e.At, Detail: detail}
+}
+
+// notePage keeps a page's newest frame as it is: open at the moment, or
+// resolved in the day before.
+func (b *rewindBoard) notePage(m *journal.Message) {
+	msg, err := m.Decode()
+	pg, ok := msg.(*protocol.PageMsg)
+	if err != nil || !ok || b.pages[pg.Page.ID] {
+		return
+	}
+	b.pages[pg.Page.ID] = true
+	if p := pg.Page; p.ResolvedAt != nil && p.ResolvedAt.Before(b.at.Add(-rewindResolved)) {
+		return
+	}
+	b.ans.Pages = append(b.ans.Pages, json.RawMessage(m.Frame))
+}
+
+// finish puts the entries and pages oldest first, as the journal has
+// them, and the services in key order.
+func (b *rewindBoard) finish() {
+	slices.Reverse(b.ans.Entries)
+	slices.Reverse(b.ans.Pages)
+	for _, s := range b.services {
+		b.ans.Services = append(b.ans.Services, s)
+	}
+	sort.Slice(b.ans.Services, func(i, j int) bool {
+		return serviceKey(b.ans.Services[i].Host, b.ans.Services[i].Service) < serviceKey(b.ans.Services[j].Host, b.ans.Services[j].Service)
 	})
-	return h.rewindIncidents(ans, seq, at)
 }
 
 // rewindIncidents adds each incident's frame as it stood at seq: those

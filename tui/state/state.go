@@ -304,73 +304,105 @@ func sanitizeIncident(in protocol.Incident) protocol.Incident {
 func (s *State) applyEvent(e Event, now time.Time) {
 	switch v := e.(type) {
 	case JournalEvent:
-		switch m := v.Msg.(type) {
-		case *protocol.IncidentMsg:
-			in := sanitizeIncident(m.Incident)
-			if _, seen := s.incidents[in.ID]; !seen {
-				s.incOrder = append(s.incOrder, in.ID)
-			}
-			s.incidents[in.ID] = &Incident{Feed: v.Feed, Incident: in}
-			s.Timeline.SetClosed(in.ID, in.Resolved())
-			s.IncidentsVersion++
-		case *protocol.Entry:
-			s.Timeline.Add(s.markLate(entryOf(v.Feed, m)))
-			s.TimelineVersion++
-			s.noteDelivery(m)
-		case *protocol.PageMsg:
-			s.applyPage(v.Feed, m)
-		}
+		s.applyJournal(v)
 	case OncallEvent:
 		s.applyOncall(v)
 	case PresenceEvent:
-		ws := make([]protocol.Watcher, 0, len(v.Watchers))
-		for _, w := range v.Watchers {
-			ws = append(ws, protocol.Watcher{Actor: Sanitize(w.Actor), Via: Sanitize(w.Via), Since: w.Since})
-		}
-		s.presence[v.Feed] = ws
-		s.PresenceVersion++
+		s.applyPresence(v)
 	case ResetEvent:
-		s.dropFeed(v.Feed)
-		s.forgetPaging(v.Feed)
-		s.forgetPages(v.Feed)
-		delete(s.presence, v.Feed)
-		s.PresenceVersion++
-		s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
+		s.applyReset(v, now)
 	case StatusEvent:
 		s.applyStatus(v)
 	case NoticeEvent:
 		s.Notice = Notice{At: now, Text: Sanitize(v.Text), Error: v.Error}
 	case QueuedEvent:
-		s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
-		if s.Notice.Progress && s.Notice.Command == "" {
-			s.Notice.Command = v.Command.ID
-		}
-		if v.Command.Op == protocol.OpCheck {
-			delete(s.refused, itemKey(v.Command.Incident, v.Command.Item))
-		}
-		s.IncidentsVersion++
+		s.applyQueued(v, now)
 	case AckEvent:
-		delete(s.pending, v.ID)
-		if s.Notice.Progress && s.Notice.Command == v.ID {
-			s.Notice = Notice{} // done: the timeline and the panes show what it did
-		}
-		s.IncidentsVersion++
+		s.applyAck(v)
 	case NackEvent:
-		p := s.pending[v.ID]
-		delete(s.pending, v.ID)
-		text := fmt.Sprintf("refused (%s): %s", Sanitize(v.Code), Sanitize(v.Error))
-		if v.Code == protocol.CodeForbidden && strings.Contains(v.Error, "token") {
-			text += tokenHint(s.FeedHealth(v.Feed))
-		}
-		if p != nil {
-			text = p.Cmd.Op + " " + text
-			if p.Cmd.Op == protocol.OpCheck {
-				s.refused[itemKey(p.Cmd.Incident, p.Cmd.Item)] = Refused{Cmd: p.Cmd, Code: Sanitize(v.Code), Error: Sanitize(v.Error), At: now}
-			}
-		}
-		s.Notice = Notice{At: now, Text: text, Error: true}
-		s.IncidentsVersion++
+		s.applyNack(v, now)
 	}
+}
+
+// applyJournal folds in one journal message: an incident's new frame, a
+// timeline entry or a page.
+func (s *State) applyJournal(v JournalEvent) {
+	switch m := v.Msg.(type) {
+	case *protocol.IncidentMsg:
+		in := sanitizeIncident(m.Incident)
+		if _, seen := s.incidents[in.ID]; !seen {
+			s.incOrder = append(s.incOrder, in.ID)
+		}
+		s.incidents[in.ID] = &Incident{Feed: v.Feed, Incident: in}
+		s.Timeline.SetClosed(in.ID, in.Resolved())
+		s.IncidentsVersion++
+	case *protocol.Entry:
+		s.Timeline.Add(s.markLate(entryOf(v.Feed, m)))
+		s.TimelineVersion++
+		s.noteDelivery(m)
+	case *protocol.PageMsg:
+		s.applyPage(v.Feed, m)
+	}
+}
+
+func (s *State) applyPresence(v PresenceEvent) {
+	ws := make([]protocol.Watcher, 0, len(v.Watchers))
+	for _, w := range v.Watchers {
+		ws = append(ws, protocol.Watcher{Actor: Sanitize(w.Actor), Via: Sanitize(w.Via), Since: w.Since})
+	}
+	s.presence[v.Feed] = ws
+	s.PresenceVersion++
+}
+
+// applyReset forgets all that came from a feed whose journal was replaced.
+func (s *State) applyReset(v ResetEvent, now time.Time) {
+	s.dropFeed(v.Feed)
+	s.forgetPaging(v.Feed)
+	s.forgetPages(v.Feed)
+	delete(s.presence, v.Feed)
+	s.PresenceVersion++
+	s.Notice = Notice{At: now, Text: fmt.Sprintf("feed %s has a new journal (%s): reloaded", v.Feed, Sanitize(v.NewJournal))}
+}
+
+// applyQueued holds a command sent until its answer; the progress notice
+// waiting for a command takes this one, and a step checked again is no
+// longer shown refused.
+func (s *State) applyQueued(v QueuedEvent, now time.Time) {
+	s.pending[v.Command.ID] = &Pending{Feed: v.Feed, Cmd: v.Command, Queued: now}
+	if s.Notice.Progress && s.Notice.Command == "" {
+		s.Notice.Command = v.Command.ID
+	}
+	if v.Command.Op == protocol.OpCheck {
+		delete(s.refused, itemKey(v.Command.Incident, v.Command.Item))
+	}
+	s.IncidentsVersion++
+}
+
+func (s *State) applyAck(v AckEvent) {
+	delete(s.pending, v.ID)
+	if s.Notice.Progress && s.Notice.Command == v.ID {
+		s.Notice = Notice{} // done: the timeline and the panes show what it did
+	}
+	s.IncidentsVersion++
+}
+
+// applyNack says why a command was refused, and marks a refused check on
+// its step.
+func (s *State) applyNack(v NackEvent, now time.Time) {
+	p := s.pending[v.ID]
+	delete(s.pending, v.ID)
+	text := fmt.Sprintf("refused (%s): %s", Sanitize(v.Code), Sanitize(v.Error))
+	if v.Code == protocol.CodeForbidden && strings.Contains(v.Error, "token") {
+		text += tokenHint(s.FeedHealth(v.Feed))
+	}
+	if p != nil {
+		text = p.Cmd.Op + " " + text
+		if p.Cmd.Op == protocol.OpCheck {
+			s.refused[itemKey(p.Cmd.Incident, p.Cmd.Item)] = Refused{Cmd: p.Cmd, Code: Sanitize(v.Code), Error: Sanitize(v.Error), At: now}
+		}
+	}
+	s.Notice = Notice{At: now, Text: text, Error: true}
+	s.IncidentsVersion++
 }
 
 // entryOf is a journal entry as the timeline holds it, sanitised.
