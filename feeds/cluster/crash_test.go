@@ -2,12 +2,15 @@ package cluster
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,6 +29,15 @@ var vigilBin struct {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The cluster tests spend their time waiting (for elections, leases,
+	// processes starting), not computing: run them side by side, not
+	// only as many at once as there are cores, unless -parallel says.
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(max(runtime.GOMAXPROCS(0), clustersAtOnce)))
+	}
 	code := m.Run()
 	if vigilBin.path != "" {
 		os.RemoveAll(filepath.Dir(vigilBin.path))

@@ -3,8 +3,13 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +25,10 @@ import (
 // nats-server clustered over loopback routes, a JetStream journal and a
 // feed server on its own loopback port.
 type testCluster struct {
-	t      testing.TB
+	t testing.TB
+	// name is the cluster's, its own: a route to another test's
+	// cluster is refused.
+	name   string
 	routes []string // each hub's route address
 	feeds  []string // each hub's feed address
 	dirs   []string
@@ -39,24 +47,55 @@ type testHub struct {
 	stop func()
 }
 
-// freeAddrs picks n free loopback ports (closed again, to be bound by
-// the servers; a collision with another process fails the test loudly).
+// freeAddrs picks n free loopback ports for servers to bind (each is
+// checked free, then closed again; a collision with another process
+// fails the test loudly). They come from below the kernel's ephemeral
+// range, and none twice in this process: a port handed out is one no
+// socket bound to port 0 or dialling out takes meanwhile, whichever test
+// runs beside this one, and a killed hub binds its ports again.
 func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	var out []string
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.next == 0 {
+		ports.lo, ports.hi = testPortRange()
+		ports.next = ports.lo + rand.IntN((ports.hi-ports.lo)/2)
 	}
-	for _, ln := range lns {
-		ln.Close()
+	var out []string
+	for tries := 0; len(out) < n; tries++ {
+		if tries == ports.hi-ports.lo {
+			t.Fatalf("no free loopback port in %d-%d", ports.lo, ports.hi)
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", ports.next)
+		if ports.next++; ports.next == ports.hi {
+			ports.next = ports.lo
+		}
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			out = append(out, addr)
+		}
 	}
 	return out
+}
+
+// ports is where freeAddrs goes on from.
+var ports struct {
+	sync.Mutex
+	lo, hi, next int
+}
+
+// testPortRange is the ports below the kernel's ephemeral range (Linux's
+// ip_local_port_range; 32768 up where it cannot be read).
+func testPortRange() (lo, hi int) {
+	hi = 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 2048 {
+				hi = v
+			}
+		}
+	}
+	return hi / 2, hi
 }
 
 func newTestCluster(t testing.TB, n int, opts Options, onHub ...func(i int, h *server.Hub)) *testCluster {
@@ -67,7 +106,7 @@ func newTestCluster(t testing.TB, n int, opts Options, onHub ...func(i int, h *s
 	if opts.CommitTimeout == 0 {
 		opts.CommitTimeout = 3 * time.Second
 	}
-	c := &testCluster{t: t, routes: freeAddrs(t, n), feeds: freeAddrs(t, n), hubs: make([]*testHub, n), opts: opts}
+	c := &testCluster{t: t, name: fmt.Sprintf("vigil-test-%d", clusters.Add(1)), routes: freeAddrs(t, n), feeds: freeAddrs(t, n), hubs: make([]*testHub, n), opts: opts}
 	if len(onHub) > 0 {
 		c.onHub = onHub[0]
 	}
@@ -94,6 +133,9 @@ func newTestCluster(t testing.TB, n int, opts Options, onHub ...func(i int, h *s
 	return c
 }
 
+// clusters counts the test clusters started, to name them.
+var clusters atomic.Int64
+
 func (c *testCluster) peers(i int) []string {
 	var out []string
 	for k, r := range c.routes {
@@ -107,7 +149,7 @@ func (c *testCluster) peers(i int) []string {
 // start starts hub i (again, after kill: same directory, same ports).
 func (c *testCluster) start(i int) error {
 	name := fmt.Sprintf("hub-%d", i)
-	node, err := StartNode(NodeConfig{Server: name, Cluster: "vigil-test", Listen: c.routes[i], Peers: c.peers(i), DataDir: c.dirs[i]})
+	node, err := StartNode(NodeConfig{Server: name, Cluster: c.name, Listen: c.routes[i], Peers: c.peers(i), DataDir: c.dirs[i]})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,14 +202,7 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 	}
 	j.replica.OnDurable(j.copied)
 	last := j.replica.Seq()
-	position := func() (uint64, uint64, error) {
-		// Each try has its own deadline: a request no leader answers
-		// must not use up the whole wait.
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		return j.position(actx, last)
-	}
-	start, end, err := position()
+	start, end, err := j.position(ctx, last)
 	for wait := 100 * time.Millisecond; err != nil && !errors.Is(err, journal.ErrDamaged) && ctx.Err() == nil; wait = min(wait*2, 3*time.Second) {
 		// The stream has no leader yet (its peers are starting): wait.
 		j.log.Info("cluster journal: waiting for the stream's leader to find where this hub's copy ends", "err", err)
@@ -216,7 +210,7 @@ func Open(ctx context.Context, nc *nats.Conn, dir string, opts Options) (*Journa
 		case <-ctx.Done():
 		case <-time.After(jitter(wait)):
 		}
-		start, end, err = position()
+		start, end, err = j.position(ctx, last)
 	}
 	if err != nil {
 		j.replica.Close()
@@ -245,7 +239,10 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, opts Options, log
 	wait := 100 * time.Millisecond
 	var lastLog time.Time
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// A request sent before the cluster elects its metadata leader
+		// is never answered: wait for an answer no longer than publishTry,
+		// and ask again.
+		actx, cancel := context.WithTimeout(ctx, publishTry)
 		s, err := js.Stream(actx, StreamName)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			var r [6]byte
@@ -298,9 +295,13 @@ func jitter(d time.Duration) time.Duration {
 
 // position finds where the local copy ends in the stream: the stream seq
 // to read from, and the stream's last seq now. A binary search over the
-// records' first journal seqs (each read is one request).
+// records' first journal seqs (each read is one request). A read that
+// fails (no stream leader yet) is an error to try again after, never
+// taken for damage.
 func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64, err error) {
-	info, err := j.stream.Info(ctx)
+	ictx, cancel := context.WithTimeout(ctx, publishTry)
+	info, err := j.stream.Info(ictx)
+	cancel()
 	if err != nil {
 		return 0, 0, fmt.Errorf("cluster journal: %w", err)
 	}
@@ -310,7 +311,7 @@ func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64,
 	}
 	var searchErr error
 	firstOf := func(seq uint64) uint64 {
-		m, err := j.stream.GetMsg(ctx, seq)
+		m, err := j.msgAt(ctx, seq)
 		if err != nil {
 			searchErr = err
 			return 0
@@ -320,11 +321,19 @@ func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64,
 	}
 	// The lowest stream seq whose record starts after the copy's end.
 	i := sort.Search(int(end), func(i int) bool { return searchErr != nil || firstOf(uint64(i)+1) > last })
+	start = uint64(i) + 1
+	fits := false
+	switch {
+	case searchErr != nil:
+	case start <= end:
+		fits = firstOf(start) == last+1
+	default:
+		fits, searchErr = j.endsAt(ctx, end, last)
+	}
 	if searchErr != nil {
 		return 0, 0, fmt.Errorf("cluster journal: finding seq %d in the stream: %w", last, searchErr)
 	}
-	start = uint64(i) + 1
-	if start <= end && firstOf(start) != last+1 || start > end && !j.endsAt(ctx, end, last) {
+	if !fits {
 		return 0, 0, fmt.Errorf("%w: the local copy ends at seq %d, which is not the end of a record of stream %s; move %s aside to copy the journal again", journal.ErrDamaged, last, StreamName, j.replicaDir())
 	}
 	return start, end, nil
@@ -332,16 +341,25 @@ func (j *Journal) position(ctx context.Context, last uint64) (start, end uint64,
 
 // endsAt reports whether the stream's record at seq ends at journal seq
 // last.
-func (j *Journal) endsAt(ctx context.Context, seq, last uint64) bool {
+func (j *Journal) endsAt(ctx context.Context, seq, last uint64) (bool, error) {
 	if seq == 0 {
-		return last == 0
+		return last == 0, nil
 	}
-	m, err := j.stream.GetMsg(ctx, seq)
+	m, err := j.msgAt(ctx, seq)
 	if err != nil {
-		return false
+		return false, err
 	}
 	first, _ := strconv.ParseUint(m.Header.Get(hdrSeq), 10, 64)
-	return first+uint64(len(splitFrames(m.Data)))-1 == last
+	return first+uint64(len(splitFrames(m.Data)))-1 == last, nil
+}
+
+// msgAt reads the stream's message at seq. Each read waits at most
+// publishTry, as CatchUp's asks do: a request the stream's leader was not
+// there to answer is never answered, and the next reaches the one elected.
+func (j *Journal) msgAt(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
+	ctx, cancel := context.WithTimeout(ctx, publishTry)
+	defer cancel()
+	return j.stream.GetMsg(ctx, seq)
 }
 
 func (j *Journal) replicaDir() string { return "cluster-" + j.id }
@@ -526,63 +544,22 @@ func (j *Journal) nextToSend() *record {
 // Nats-Expected-Last-Sequence has ordered them.
 func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, error) {
 	start := time.Now()
-	r := batch[0]
-	msgID := r.cmd
-	if msgID == "" || len(batch) > 1 {
-		msgID = "rec-" + r.batch
-	}
-	data := r.data
-	var counts []string
-	var cmds []string
-	if len(batch) > 1 {
-		data = nil
-		for i, b := range batch {
-			if i > 0 {
-				data = append(data, '\n')
-			}
-			data = append(data, b.data...)
-			counts = append(counts, strconv.Itoa(len(b.msgs)))
-			cmds = append(cmds, b.cmd)
-		}
-	}
-	cmdsJSON, _ := json.Marshal(cmds)
+	out := outgoingOf(batch)
 	wait := 20 * time.Millisecond
 	for {
-		msg := &nats.Msg{Subject: subject, Header: nats.Header{}, Data: data}
-		msg.Header.Set(hdrSeq, strconv.FormatUint(r.msgs[0].Seq, 10))
-		msg.Header.Set(hdrRec, r.batch)
-		if len(batch) > 1 {
-			msg.Header.Set(hdrCounts, strings.Join(counts, ","))
-			msg.Header.Set(hdrCmds, string(cmdsJSON))
-		} else if r.cmd != "" {
-			msg.Header.Set(hdrCmd, r.cmd)
-		}
 		var ack *jetstream.PubAck
 		err := errNoQuorum
 		quorate := j.opts.Quorum == nil || j.opts.Quorum()
 		if quorate {
 			ctx, cancel := context.WithTimeout(j.ctx, publishTry)
-			ack, err = j.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(msgID), jetstream.WithRetryAttempts(0))
+			ack, err = j.js.PublishMsg(ctx, out.msg(), jetstream.WithExpectLastSequence(expect), jetstream.WithMsgID(out.id), jetstream.WithRetryAttempts(0))
 			cancel()
 		}
-		if err == nil && ack.Duplicate && msgID == r.cmd {
-			// The command id is in the stream already: this command
-			// through another hub, or an earlier try of this one whose
-			// answer was lost. The copy will tell which; this append is
-			// refused, and the command validated again finds it applied.
-			return nil, fmt.Errorf("%w: command %s is already at stream seq %d", journal.ErrConflict, r.cmd, ack.Sequence)
-		}
 		if err == nil {
-			// A duplicate of a rec- id is this hub's own earlier try
-			// (the id is made per batch): stored once, where it says.
-			return ack, nil
+			return out.stored(ack)
 		}
-		var apiErr jetstream.JetStreamError
-		if errors.As(err, &apiErr) && apiErr.APIError() != nil {
-			switch apiErr.APIError().ErrorCode {
-			case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
-				return nil, fmt.Errorf("%w: %v", journal.ErrConflict, err)
-			}
+		if wrongLastSequence(err) {
+			return nil, fmt.Errorf("%w: %v", journal.ErrConflict, err)
 		}
 		limit := j.opts.CommitTimeout
 		if quorate {
@@ -597,6 +574,85 @@ func (j *Journal) publish(batch []*record, expect uint64) (*jetstream.PubAck, er
 		}
 		wait = min(wait*2, 250*time.Millisecond)
 	}
+}
+
+// outgoing is the stream message a batch of this hub's records is sent
+// as, the same on every try.
+type outgoing struct {
+	id   string // its Nats-Msg-Id
+	cmd  string // the command id of the batch's first record
+	data []byte
+	hdr  nats.Header
+}
+
+// outgoingOf is batch's stream message: one record's frames, with its
+// command id, or a group's, with each record's message count and command
+// id.
+func outgoingOf(batch []*record) *outgoing {
+	r := batch[0]
+	out := &outgoing{id: r.cmd, cmd: r.cmd, data: r.data, hdr: nats.Header{}}
+	out.hdr.Set(hdrSeq, strconv.FormatUint(r.msgs[0].Seq, 10))
+	out.hdr.Set(hdrRec, r.batch)
+	if len(batch) == 1 {
+		if r.cmd == "" {
+			out.id = "rec-" + r.batch
+		} else {
+			out.hdr.Set(hdrCmd, r.cmd)
+		}
+		return out
+	}
+	out.id = "rec-" + r.batch
+	out.data = nil
+	var counts, cmds []string
+	for i, b := range batch {
+		if i > 0 {
+			out.data = append(out.data, '\n')
+		}
+		out.data = append(out.data, b.data...)
+		counts = append(counts, strconv.Itoa(len(b.msgs)))
+		cmds = append(cmds, b.cmd)
+	}
+	cmdsJSON, _ := json.Marshal(cmds)
+	out.hdr.Set(hdrCounts, strings.Join(counts, ","))
+	out.hdr.Set(hdrCmds, string(cmdsJSON))
+	return out
+}
+
+// msg is a try's message: its own, as publishing sets headers on it.
+func (o *outgoing) msg() *nats.Msg {
+	hdr := make(nats.Header, len(o.hdr))
+	for k, v := range o.hdr {
+		hdr[k] = slices.Clone(v)
+	}
+	return &nats.Msg{Subject: subject, Header: hdr, Data: o.data}
+}
+
+// stored is what the stream's ack means for the append.
+func (o *outgoing) stored(ack *jetstream.PubAck) (*jetstream.PubAck, error) {
+	if ack.Duplicate && o.id == o.cmd {
+		// The command id is in the stream already: this command
+		// through another hub, or an earlier try of this one whose
+		// answer was lost. The copy will tell which; this append is
+		// refused, and the command validated again finds it applied.
+		return nil, fmt.Errorf("%w: command %s is already at stream seq %d", journal.ErrConflict, o.cmd, ack.Sequence)
+	}
+	// A duplicate of a rec- id is this hub's own earlier try (the id is
+	// made per batch): stored once, where it says.
+	return ack, nil
+}
+
+// wrongLastSequence reports whether the stream refused a message because
+// another record landed after the one it was chained to.
+func wrongLastSequence(err error) bool {
+	var apiErr jetstream.JetStreamError
+	if !errors.As(err, &apiErr) || apiErr.APIError() == nil {
+		return false
+	}
+	switch apiErr.APIError().ErrorCode {
+	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+		return true
+	}
+	return false
 }
 
 // publishTry bounds the wait for one try's answer.

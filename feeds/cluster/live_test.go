@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +17,27 @@ func TestLiveFleetReachesEveryHub(t *testing.T) {
 	clusterTest(t)
 	c := newTestCluster(t, 3, Options{})
 	dash := rawConn(t, c.urls()[2], protocol.Subscribe{})
-	c.hubs[0].hub.ReportLoad(protocol.Load{Host: "web-9", At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: 9, CPUs: 2})
-	c.hubs[1].hub.PublishService(protocol.Service{Host: "db-4", Service: "mysql", State: protocol.StateDown, Detail: "connection refused", At: protocol.At(time.Now())})
+	// The hosts report every second, as they do: a live frame goes at
+	// most once, and one published before the other hubs' interest in
+	// it has reached this hub's node is lost, to be replaced by the next.
+	reporting := make(chan struct{})
+	reported := make(chan struct{})
+	stopReporting := sync.OnceFunc(func() { close(reporting); <-reported })
+	defer stopReporting()
+	go func() {
+		defer close(reported)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			c.hubs[0].hub.ReportLoad(protocol.Load{Host: "web-9", At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: 9, CPUs: 2})
+			c.hubs[1].hub.PublishService(protocol.Service{Host: "db-4", Service: "mysql", State: protocol.StateDown, Detail: "connection refused", At: protocol.At(time.Now())})
+			select {
+			case <-reporting:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	var load *protocol.Load
 	var svc *protocol.Service
 	dash.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -41,6 +61,7 @@ func TestLiveFleetReachesEveryHub(t *testing.T) {
 			}
 		}
 	}
+	stopReporting()
 	if load.Level != "crit" || load.Load1 != 9 || svc.State != protocol.StateDown || svc.Detail != "connection refused" {
 		t.Fatalf("hub 2 shows web-9 %+v and db-4 %+v", load, svc)
 	}

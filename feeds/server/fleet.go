@@ -53,8 +53,8 @@ type agentConn struct {
 	remote string
 	out    *agentWriter
 	name   string
-	grant *AgentGrant
-	hosts map[string]bool
+	grant  *AgentGrant
+	hosts  map[string]bool
 	// refusals counts reports refused, for the log (reports.go).
 	refusals int
 }
