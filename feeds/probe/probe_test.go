@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,11 +62,28 @@ func TestHostProbeReal(t *testing.T) {
 
 func plugin(t *testing.T, body string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "check_thing")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+	dir := t.TempDir()
+	staged := filepath.Join(dir, "check_thing.txt")
+	if err := os.WriteFile(staged, []byte("#!/bin/sh\n"+body+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	path := filepath.Join(dir, "check_thing")
+	installExecutable(t, staged, path)
 	return path
+}
+
+// installExecutable copies src to an executable dst with cp, never
+// holding dst open here: a test running beside this one may fork while
+// this process holds a file open for writing, and exec'ing that file
+// would then fail with "text file busy".
+func installExecutable(t *testing.T, src, dst string) {
+	t.Helper()
+	if out, err := exec.Command("cp", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp %s: %v: %s", src, err, out)
+	}
+	if err := os.Chmod(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestNagiosExitCodes(t *testing.T) {
