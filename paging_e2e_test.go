@@ -150,7 +150,7 @@ interval = "200ms"
 [[serve.checks]]
 name = "smtp"
 type = "tcp"
-target = "`+freeAddr(t)+`"
+target = "`+refusingAddr(t)+`"
 every = "200ms"
 fall = 1
 
