@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/client"
-	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
 // BenchmarkClusterFleet: three hubs of one cluster (the real binary, each
@@ -101,107 +99,35 @@ func clusterFleetRound(b *testing.B, bin string, hosts, per int) {
 		}
 	}
 
-	tm := client.DefaultTimings()
-	tm.BackoffMin, tm.BackoffMax = 10*time.Millisecond, 200*time.Millisecond
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	responder, err := client.New([]client.FeedConfig{{Name: "hub", URL: "ws://" + feeds[0] + "/feed"}}, "", tm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	wg.Add(2)
-	go func() { defer wg.Done(); responder.Run(ctx) }()
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-responder.Store().Notify():
-				responder.Store().Drain()
-			}
-		}
-	}()
-	responder.Send("hub", protocol.Command{Actor: "bench", Op: protocol.OpDeclare, Title: "bench", Severity: "SEV3", Kind: "outage"})
-
-	// A watcher on each hub: the hosts it was sent a load of since the
-	// window opened, and each note's arrival.
-	var mu sync.Mutex
-	arrivals := map[string][]time.Duration{}
-	seen := make([]map[string]bool, len(feeds))
-	counting := false
-	for i, f := range feeds {
-		seen[i] = map[string]bool{}
-		c, err := client.New([]client.FeedConfig{{Name: "hub", URL: "ws://" + f + "/feed"}}, "", tm)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wg.Add(2)
-		go func() { defer wg.Done(); c.Run(ctx) }()
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-c.Store().Notify():
-				}
-				now := time.Now()
-				batch := c.Store().Drain()
-				mu.Lock()
-				if counting {
-					for _, l := range batch.Loads {
-						seen[i][l.Load.Host] = true
-					}
-				}
-				for _, e := range batch.Events {
-					je, ok := e.(client.JournalEvent)
-					if !ok {
-						continue
-					}
-					en, ok := je.Msg.(*protocol.Entry)
-					if !ok || !strings.HasPrefix(en.Text, "bench-note ") {
-						continue
-					}
-					if sent, err := strconv.ParseInt(strings.TrimPrefix(en.Text, "bench-note "), 10, 64); err == nil {
-						arrivals[en.Text] = append(arrivals[en.Text], now.Sub(time.Unix(0, sent)))
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-
-	agentsCmd := exec.Command(os.Args[0], "-test.run", "^TestFleetAgentsHelper$")
 	var urls []string
 	for _, f := range feeds {
 		urls = append(urls, "ws://"+f+"/feed")
 	}
-	agentsCmd.Env = append(os.Environ(), fleetHelperEnv+"="+fmt.Sprintf("%s %s %d %d", strings.Join(urls, ","), token, hosts, per))
-	agentsOut, _ := agentsCmd.StdoutPipe()
-	agentsIn, _ := agentsCmd.StdinPipe()
-	agentsCmd.Stderr = os.Stderr
-	if err := agentsCmd.Start(); err != nil {
-		b.Fatal(err)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	notes := startNoteClock(ctx, b, &wg, urls[0])
+
+	// A watcher on each hub: the hosts it was sent a load of since the
+	// window opened, and each note's arrival.
+	var mu sync.Mutex
+	seen := make([]map[string]bool, len(feeds))
+	counting := false
+	for i, url := range urls {
+		seen[i] = map[string]bool{}
+		notes.watch(b, url, func(loads []client.HostLoad) {
+			mu.Lock()
+			defer mu.Unlock()
+			if counting {
+				for _, l := range loads {
+					seen[i][l.Load.Host] = true
+				}
+			}
+		})
 	}
-	defer func() { agentsIn.Close(); agentsCmd.Wait() }()
-	ready := make(chan error, 1)
-	go func() {
-		line, err := bufio.NewReader(agentsOut).ReadString('\n')
-		if err == nil && !strings.HasPrefix(line, "connected") {
-			err = fmt.Errorf("agents helper said %q", line)
-		}
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			b.Fatal(err)
-		}
-	case <-time.After(120 * time.Second):
-		b.Fatalf("the agents of %d hosts did not all connect", hosts)
-	}
+
+	stopAgents := startFleetAgents(b, fmt.Sprintf("%s %s %d %d", strings.Join(urls, ","), token, hosts, per), 120*time.Second, func() string { return "" })
+	defer stopAgents()
 	time.Sleep(5 * time.Second) // settle: every host reported, shared to every hub
 
 	cpu0 := make([]time.Duration, len(hubs))
@@ -211,14 +137,7 @@ func clusterFleetRound(b *testing.B, bin string, hosts, per int) {
 	mu.Lock()
 	counting = true
 	mu.Unlock()
-	start := time.Now()
-	window := benchWindow()
-	notes := 0
-	for tick := time.NewTicker(100 * time.Millisecond); time.Since(start) < window; <-tick.C {
-		responder.Send("hub", protocol.Command{Actor: "bench", Op: protocol.OpNote, Incident: "INC-1", Text: fmt.Sprintf("bench-note %d", time.Now().UnixNano())})
-		notes++
-	}
-	elapsed := time.Since(start)
+	elapsed := notes.run(benchWindow())
 	var cpuPct, rssMiB []float64
 	for i, h := range hubs {
 		c, rss, err := procStat(h.Process.Pid)
@@ -236,17 +155,8 @@ func clusterFleetRound(b *testing.B, bin string, hosts, per int) {
 	for _, s := range seen {
 		least = min(least, len(s))
 	}
-	var delays []time.Duration
-	for _, ds := range arrivals {
-		if len(ds) == len(feeds) {
-			delays = append(delays, slices.Max(ds))
-		}
-	}
-	if len(delays) < notes*9/10 {
-		perHub := make([]int, len(feeds))
-		for _, ds := range arrivals {
-			perHub[len(ds)-1]++
-		}
+	delays, byReach := notes.toAll(len(feeds))
+	if len(delays) < notes.sent*9/10 {
 		for i := range hubs {
 			log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("hub-%d.log", i)))
 			if len(log) > 3000 {
@@ -255,9 +165,8 @@ func clusterFleetRound(b *testing.B, bin string, hosts, per int) {
 			b.Logf("hub-%d log (end):\n%s", i, log)
 		}
 		b.Fatalf("only %d of %d notes reached all 3 hubs' watchers (notes by how many watchers they reached: %v); hosts seen: %d, %d, %d; CPU %.1f%%",
-			len(delays), notes, perHub, len(seen[0]), len(seen[1]), len(seen[2]), cpuPct)
+			len(delays), notes.sent, byReach, len(seen[0]), len(seen[1]), len(seen[2]), cpuPct)
 	}
-	slices.Sort(delays)
 	b.Logf("hubs' CPU %.1f%% RSS %.0f MiB; hosts seen by each hub's watcher: %d, %d, %d", cpuPct, rssMiB, len(seen[0]), len(seen[1]), len(seen[2]))
 	b.ReportMetric(slices.Max(cpuPct), "max-hub-cpu-%")
 	b.ReportMetric(slices.Max(rssMiB), "max-hub-rss-MiB")

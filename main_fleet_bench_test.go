@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/vigil-oncall/vigil/feeds/agent"
-	"github.com/vigil-oncall/vigil/feeds/client"
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 	"github.com/vigil-oncall/vigil/internal/bench"
 )
@@ -175,101 +173,22 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	defer func() { hub.Process.Signal(os.Interrupt); hub.Wait(); hubLog.Close() }()
 
 	// A responder with an incident open, whose notes are the journal
-	// messages timed.
-	tm := client.DefaultTimings()
-	tm.BackoffMin, tm.BackoffMax = 10*time.Millisecond, 200*time.Millisecond
-	responder, err := client.New([]client.FeedConfig{{Name: "hub", URL: url}}, "", tm)
-	if err != nil {
-		b.Fatal(err)
-	}
+	// messages timed, and 3 feed clients that time each note's arrival.
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	wg.Add(2)
-	go func() { defer wg.Done(); responder.Run(ctx) }()
-	go func() { // the responder drains its store as a dashboard would
-		defer wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-responder.Store().Notify():
-				responder.Store().Drain()
-			}
-		}
-	}()
-	if _, err := responder.Send("hub", protocol.Command{Actor: "bench", Op: protocol.OpDeclare, Title: "bench", Severity: "SEV3", Kind: "outage"}); err != nil {
-		b.Fatal(err)
-	}
-
-	// 3 feed clients that time each note's arrival.
-	var mu sync.Mutex
-	arrivals := map[string][]time.Duration{} // note -> delay per watcher
-	for i := 0; i < 3; i++ {
-		c, err := client.New([]client.FeedConfig{{Name: "hub", URL: url}}, "", tm)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wg.Add(2)
-		go func() { defer wg.Done(); c.Run(ctx) }()
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-c.Store().Notify():
-				}
-				now := time.Now()
-				for _, e := range c.Store().Drain().Events {
-					je, ok := e.(client.JournalEvent)
-					if !ok {
-						continue
-					}
-					en, ok := je.Msg.(*protocol.Entry)
-					if !ok || !strings.HasPrefix(en.Text, "bench-note ") {
-						continue
-					}
-					sent, err := strconv.ParseInt(strings.TrimPrefix(en.Text, "bench-note "), 10, 64)
-					if err != nil {
-						continue
-					}
-					mu.Lock()
-					arrivals[en.Text] = append(arrivals[en.Text], now.Sub(time.Unix(0, sent)))
-					mu.Unlock()
-				}
-			}
-		}()
+	notes := startNoteClock(ctx, b, &wg, url)
+	for range 3 {
+		notes.watch(b, url, nil)
 	}
 
 	// N agents, one host each, in a process of their own so they do not
 	// compete with the clients that time the notes.
-	agentsCmd := exec.Command(os.Args[0], "-test.run", "^TestFleetAgentsHelper$")
-	agentsCmd.Env = append(os.Environ(), fleetHelperEnv+"="+fmt.Sprintf("%s %s %d", url, token, agents))
-	agentsOut, _ := agentsCmd.StdoutPipe()
-	agentsIn, _ := agentsCmd.StdinPipe()
-	agentsCmd.Stderr = os.Stderr
-	if err := agentsCmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { agentsIn.Close(); agentsCmd.Wait() }()
-	ready := make(chan error, 1)
-	go func() {
-		line, err := bufio.NewReader(agentsOut).ReadString('\n')
-		if err == nil && !strings.HasPrefix(line, "connected") {
-			err = fmt.Errorf("agents helper said %q", line)
-		}
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			b.Fatal(err)
-		}
-	case <-time.After(90 * time.Second):
+	stopAgents := startFleetAgents(b, fmt.Sprintf("%s %s %d", url, token, agents), 90*time.Second, func() string {
 		log, _ := os.ReadFile(filepath.Join(dir, "hub.log"))
-		b.Fatalf("the %d agents did not all connect; hub log:\n%s", agents, log)
-	}
+		return "; hub log:\n" + string(log)
+	})
+	defer stopAgents()
 
 	// 3 real dashboards.
 	var dashes []*bench.Term
@@ -301,14 +220,7 @@ func fleetRound(b *testing.B, bin string, agents int) {
 		dashCPU0 = append(dashCPU0, c)
 	}
 	self0 := selfCPU()
-	start := time.Now()
-	window := benchWindow()
-	notes := 0
-	for tick := time.NewTicker(100 * time.Millisecond); time.Since(start) < window; <-tick.C {
-		responder.Send("hub", protocol.Command{Actor: "bench", Op: protocol.OpNote, Incident: "INC-1", Text: fmt.Sprintf("bench-note %d", time.Now().UnixNano())})
-		notes++
-	}
-	elapsed := time.Since(start)
+	elapsed := notes.run(benchWindow())
 	self1 := selfCPU()
 	hubCPU1, hubRSS, err := procStat(hub.Process.Pid)
 	if err != nil {
@@ -321,20 +233,10 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	}
 	time.Sleep(time.Second) // the last notes arrive
 
-	mu.Lock()
-	var delays []time.Duration
-	complete := 0
-	for _, ds := range arrivals {
-		if len(ds) == 3 {
-			complete++
-			delays = append(delays, slices.Max(ds)) // reached all three
-		}
+	delays, _ := notes.toAll(3)
+	if len(delays) < notes.sent*9/10 {
+		b.Fatalf("only %d of %d notes reached all 3 watchers", len(delays), notes.sent)
 	}
-	mu.Unlock()
-	if complete < notes*9/10 {
-		b.Fatalf("only %d of %d notes reached all 3 watchers", complete, notes)
-	}
-	slices.Sort(delays)
 	p99 := delays[len(delays)*99/100]
 	b.ReportMetric(100*float64(hubCPU1-hubCPU0)/float64(elapsed), "hub-cpu-%")
 	b.ReportMetric(float64(hubRSS)/(1<<20), "hub-rss-MiB")
