@@ -27,7 +27,9 @@ type agentWriter struct {
 
 func newAgentWriter(conn *websocket.Conn, wait, pingEvery time.Duration) *agentWriter {
 	w := &agentWriter{conn: conn, wait: wait, readerDone: make(chan struct{})}
-	w.ping = time.AfterFunc(pingEvery, func() { w.pingNow(pingEvery) })
+	// Armed once held in w.ping, which the first ping resets.
+	w.ping = time.AfterFunc(time.Hour, func() { w.pingNow(pingEvery) })
+	w.ping.Reset(pingEvery)
 	return w
 }
 
