@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -18,30 +16,14 @@ import (
 
 // leasesOf is the leases a hub's /healthz says it owns.
 func leasesOf(addr string) []string {
-	resp, err := http.Get("http://" + addr + "/healthz")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var health struct {
-		Cluster Status `json:"cluster"`
-	}
-	json.NewDecoder(resp.Body).Decode(&health)
-	return health.Cluster.Leases
+	st, _ := clusterHealth(addr)
+	return st.Leases
 }
 
 // ownersOf is the owners a hub's /healthz names (journal, leases).
 func ownersOf(addr string) map[string]string {
-	resp, err := http.Get("http://" + addr + "/healthz")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var health struct {
-		Cluster Status `json:"cluster"`
-	}
-	json.NewDecoder(resp.Body).Decode(&health)
-	return health.Cluster.Owners
+	st, _ := clusterHealth(addr)
+	return st.Owners
 }
 
 // leaseElection is what a takeover may cost beyond the lease when the

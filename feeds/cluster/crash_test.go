@@ -158,18 +158,24 @@ func healthy(addr string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// streamLeaderOf is the stream leader a hub's /healthz names.
-func streamLeaderOf(addr string) string {
+// clusterHealth is what a hub's /healthz says of its cluster.
+func clusterHealth(addr string) (Status, error) {
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
-		return ""
+		return Status{}, err
 	}
 	defer resp.Body.Close()
 	var health struct {
 		Cluster Status `json:"cluster"`
 	}
-	json.NewDecoder(resp.Body).Decode(&health)
-	return health.Cluster.StreamLeader
+	err = json.NewDecoder(resp.Body).Decode(&health)
+	return health.Cluster, err
+}
+
+// streamLeaderOf is the stream leader a hub's /healthz names.
+func streamLeaderOf(addr string) string {
+	st, _ := clusterHealth(addr)
+	return st.StreamLeader
 }
 
 // A hub's process is killed (SIGKILL: no goodbye to its peers, its

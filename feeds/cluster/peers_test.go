@@ -1,9 +1,7 @@
 package cluster
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -84,19 +82,10 @@ func TestHubLossJournaledOnce(t *testing.T) {
 	waitFor(t, "the loss journaled", 30*time.Second, func() bool {
 		return len(hubEntries(t, journalOf(t, c.hubs[other].j))) > 0
 	})
-	resp, err := http.Get("http://" + c.feeds[other] + "/healthz")
+	st, err := clusterHealth(c.feeds[other])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var health struct {
-		Cluster Status `json:"cluster"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&health)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := health.Cluster
 	if !st.Quorum || st.StreamLeader == "" || st.StreamLeader == name || st.Owners["journal"] != st.StreamLeader || len(st.Routed) != 1 {
 		t.Fatalf("healthz with %s lost: %+v", name, st)
 	}
