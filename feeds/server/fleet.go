@@ -30,17 +30,17 @@ func (g *AgentGrant) Covers(host string) bool {
 	return false
 }
 
-// fleet is the hub's view of its reporters: which agent connection holds
-// each host (for collect), and when each reported host was last heard.
+// fleet is the hub's view of its reporters' connections: which agent
+// connection holds each host (for collect), and the routes beside the
+// feed. What the hosts report lives in liveFleet.
 type fleet struct {
 	agents map[string]*agentConn // host -> the connection that registered it
 	conns  map[*agentConn]struct{}
-	life   liveness
 	routes map[string]http.Handler
 }
 
 func newFleet() fleet {
-	return fleet{agents: map[string]*agentConn{}, conns: map[*agentConn]struct{}{}, life: liveness{hosts: map[string]*hostLife{}}, routes: map[string]http.Handler{}}
+	return fleet{agents: map[string]*agentConn{}, conns: map[*agentConn]struct{}{}, routes: map[string]http.Handler{}}
 }
 
 // agentQueue is how many frames (collect commands) may wait for an agent.

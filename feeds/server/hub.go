@@ -151,7 +151,7 @@ type Hub struct {
 
 	board      *publish.Board  // what the status page shows
 	deliveries *publish.Engine // publishes not yet delivered to every channel
-	fleet      fleet           // agents and reported hosts (fleet.go)
+	fleet      fleet           // agents' connections (fleet.go)
 	presence   presence        // who is watching (presence.go)
 
 	// Durable state (commit.go): the newest seq broadcast (everything up
