@@ -53,7 +53,7 @@ type loadValues struct {
 // connection is closed with 1003.
 var errBinary = errors.New("binary frames are not part of vigil.v1")
 
-// dropBinary closes a subscriber's (or an agent's) connection that sent
+// dropBinary closes a subscriber's connection that sent
 // a binary frame.
 func (h *Hub) dropBinary(s *subscriber) {
 	s.killOnce.Do(func() {
