@@ -162,7 +162,7 @@ func (h *Hub) durable(msgs []journal.Message, err error) {
 				h.heads[im.Incident.ID] = m
 			}
 			h.notePeerLocked(m.Seq, m.Msg)
-			h.broadcastLocked(m.Frame)
+			h.broadcastAboutLocked(hostOf(m.Msg), m.Frame)
 			if !remote {
 				h.observeCustomers(m.Msg)
 			}
@@ -217,4 +217,12 @@ func (h *Hub) JournalFailed() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.failed
+}
+
+// hostOf is the host a journal message is about, "" for none.
+func hostOf(m protocol.Message) string {
+	if e, ok := m.(*protocol.Entry); ok {
+		return e.Host
+	}
+	return ""
 }

@@ -25,9 +25,10 @@ type subscriber struct {
 	code       int
 	remote     string
 	authorized bool
-	cork       *corkConn  // nil where the connection could not be corked
-	loads      *loadBox   // load frames waiting for the next pace
-	principal  *Principal // set when the hub's own front end vouched for it
+	cork       *corkConn     // nil where the connection could not be corked
+	loads      *loadBox      // load frames waiting for the next pace
+	paceAt     time.Duration // its turn within each pace interval
+	principal  *Principal    // set when the hub's own front end vouched for it
 	// warnedUnauthorized: its first command without a token was logged.
 	warnedUnauthorized bool
 }
@@ -140,6 +141,11 @@ func (h *Hub) serveConn(conn *websocket.Conn, remote string, authorized bool, gr
 		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
 	}
 	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cork, loads: newLoadBox()}
+	paceKey := sub.Actor
+	if paceKey == "" {
+		paceKey = remote
+	}
+	s.paceAt = paceOffset(paceKey, h.opts.LoadPace)
 	first, ok := h.attach(s, sub.Since, sub.Journal)
 	if !ok {
 		conn.WriteControl(websocket.CloseMessage, closeFrame(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(h.opts.WriteWait))

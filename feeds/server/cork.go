@@ -98,24 +98,18 @@ var errKilled = errors.New("subscriber dropped")
 
 // writeQueued writes frame and, corked, whatever else is queued for s,
 // each through write (the writer's watched send); flush sends what the
-// cork gathered. The loads waiting for the next pace go last, in the same
-// write: a journal message is not held behind a fleet's worth of samples
-// (10,000 hosts are 2 MB of them), and the subscriber still wakes once.
+// cork gathered. The loads waiting for the pace stay for it: a journal
+// message that carried them went out behind a write of up to the whole
+// fleet (10,000 hosts are 2 MB) on every subscriber's connection, and the
+// last subscriber's writer waited for all the others'.
 func (h *Hub) writeQueued(s *subscriber, frame []byte, write func([]byte) error, flush func() error) error {
-	loads := s.loads.take()
-	if len(s.send) == 0 && len(loads) == 0 {
+	if len(s.send) == 0 {
 		return write(frame)
 	}
 	s.cork.cork()
 	err := write(frame)
 	for n := len(s.send); err == nil && n > 0; n-- {
 		err = write(<-s.send)
-	}
-	for _, l := range loads {
-		if err != nil {
-			break
-		}
-		err = write(l)
 	}
 	if e := flush(); err == nil {
 		err = e

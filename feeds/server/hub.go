@@ -436,6 +436,26 @@ func (h *Hub) broadcastLocked(frame []byte) {
 	}
 }
 
+// broadcastAboutLocked broadcasts a journal message about host (a load
+// crossing, a service change), each subscriber's waiting load of that
+// host just before it, so nobody reads of a crossing before the load
+// behind it.
+func (h *Hub) broadcastAboutLocked(host string, frame []byte) {
+	if host == "" {
+		h.broadcastLocked(frame)
+		return
+	}
+	for s := range h.subs {
+		if l := s.loads.takeHost(host); l != nil && !s.offer(l) {
+			h.dropSlowLocked(s, tooSlow)
+			continue
+		}
+		if !s.offer(frame) {
+			h.dropSlowLocked(s, tooSlow)
+		}
+	}
+}
+
 // appendSorted appends the frames of m in key order, so every snapshot
 // lists hosts and services the same way.
 func appendSorted(dst [][]byte, m map[string][]byte) [][]byte {

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,19 +13,28 @@ import (
 func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 	tests := []struct {
 		name string
-		puts [][2]string // host, frame
+		ops  []string // "host=frame" puts a frame; "-host" takes the host's alone
 		want []string
 	}{
 		{"empty", nil, nil},
-		{"one", [][2]string{{"a", "a1"}}, []string{"a1"}},
-		{"newer replaces older in place", [][2]string{{"a", "a1"}, {"b", "b1"}, {"a", "a2"}}, []string{"a2", "b1"}},
-		{"many hosts", [][2]string{{"c", "c1"}, {"a", "a1"}, {"b", "b1"}, {"c", "c2"}}, []string{"c2", "a1", "b1"}},
+		{"one", []string{"a=a1"}, []string{"a1"}},
+		{"newer replaces older in place", []string{"a=a1", "b=b1", "a=a2"}, []string{"a2", "b1"}},
+		{"many hosts", []string{"c=c1", "a=a1", "b=b1", "c=c2"}, []string{"c2", "a1", "b1"}},
+		{"a host taken alone is gone", []string{"a=a1", "b=b1", "-a"}, []string{"b1"}},
+		{"taken alone and put again: once, in its first place", []string{"a=a1", "b=b1", "-a", "a=a2"}, []string{"a2", "b1"}},
+		{"every host taken alone", []string{"a=a1", "-a"}, nil},
+		{"taking a host that waits for nothing", []string{"a=a1", "-b"}, []string{"a1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newLoadBox()
-			for _, p := range tt.puts {
-				b.put(p[0], []byte(p[1]))
+			for _, op := range tt.ops {
+				if host, ok := strings.CutPrefix(op, "-"); ok {
+					b.takeHost(host)
+					continue
+				}
+				host, frame, _ := strings.Cut(op, "=")
+				b.put(host, []byte(frame))
 			}
 			var got []string
 			for _, f := range b.take() {
@@ -36,29 +46,71 @@ func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 			if again := b.take(); again != nil {
 				t.Fatalf("second take() = %q, want nothing", again)
 			}
-			if len(tt.puts) > 0 && len(b.ready) != 1 {
+			if len(tt.ops) > 0 && len(b.ready) != 1 {
 				t.Fatal("the box did not say it had become ready")
 			}
 		})
 	}
 }
 
-func TestUntilPaceIsTheNextMultipleOnTheClock(t *testing.T) {
+func TestTakeHostReturnsTheNewestFrame(t *testing.T) {
+	b := newLoadBox()
+	b.put("a", []byte("a1"))
+	b.put("a", []byte("a2"))
+	if got := string(b.takeHost("a")); got != "a2" {
+		t.Fatalf("takeHost(a) = %q, want a2", got)
+	}
+	if got := b.takeHost("a"); got != nil {
+		t.Fatalf("takeHost(a) again = %q, want nothing", got)
+	}
+}
+
+func TestUntilPaceIsTheNextTurnOnTheClock(t *testing.T) {
 	base := time.Date(2026, 11, 22, 2, 13, 7, 0, time.UTC)
+	ms := time.Millisecond
 	tests := []struct {
-		now  time.Time
-		pace time.Duration
-		want time.Duration
+		now          time.Time
+		pace, offset time.Duration
+		want         time.Duration
 	}{
-		{base, time.Second, time.Second},
-		{base.Add(300 * time.Millisecond), time.Second, 700 * time.Millisecond},
-		{base.Add(999 * time.Millisecond), time.Second, time.Millisecond},
-		{base.Add(100 * time.Millisecond), 250 * time.Millisecond, 150 * time.Millisecond},
+		{base, time.Second, 0, time.Second},
+		{base.Add(300 * ms), time.Second, 0, 700 * ms},
+		{base.Add(999 * ms), time.Second, 0, ms},
+		{base.Add(100 * ms), 250 * ms, 0, 150 * ms},
+		{base, time.Second, 400 * ms, 400 * ms},
+		{base.Add(300 * ms), time.Second, 400 * ms, 100 * ms},
+		{base.Add(400 * ms), time.Second, 400 * ms, time.Second},
+		{base.Add(401 * ms), time.Second, 400 * ms, 999 * ms},
+		{base.Add(900 * ms), time.Second, 400 * ms, 500 * ms},
+		{base.Add(100 * ms), 250 * ms, 200 * ms, 100 * ms},
 	}
 	for _, tt := range tests {
-		if got := untilPace(tt.now, tt.pace); got != tt.want {
-			t.Errorf("untilPace(%s, %s) = %s, want %s", tt.now.Format("05.000"), tt.pace, got, tt.want)
+		if got := untilPace(tt.now, tt.pace, tt.offset); got != tt.want {
+			t.Errorf("untilPace(%s, %s, %s) = %s, want %s", tt.now.Format("05.000"), tt.pace, tt.offset, got, tt.want)
 		}
+	}
+}
+
+// One actor turns on one instant on every hub (its dashboard on many
+// feeds wakes once); different watchers spread over the interval.
+func TestPaceOffsetIsTheActorsAndSpreadsWatchers(t *testing.T) {
+	const pace = time.Second
+	if a, b := paceOffset("alice", pace), paceOffset("alice", pace); a != b {
+		t.Fatalf("alice's turn moved: %s, then %s", a, b)
+	}
+	if got := paceOffset("alice", 0); got != 0 {
+		t.Fatalf("offset without a pace = %s, want 0", got)
+	}
+	tenths := map[time.Duration]bool{}
+	for i := range 100 {
+		off := paceOffset(fmt.Sprintf("dash%d", i), pace)
+		if off < 0 || off >= pace {
+			t.Fatalf("dash%d's offset %s lies outside the pace", i, off)
+		}
+		tenths[off/(pace/10)] = true
+	}
+	if len(tenths) < 8 {
+		t.Fatalf("100 watchers' turns fell in %d tenths of the second, want them spread", len(tenths))
 	}
 }
 
@@ -84,16 +136,28 @@ func sample(host string, load1 float64) protocol.Load {
 	return protocol.Load{Host: host, At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: load1, CPUs: 4}
 }
 
+// dialWireAs is dialWire for a subscriber watching as actor.
+func dialWireAs(t *testing.T, url, actor string) *wire {
+	t.Helper()
+	w := &wire{t: t, conn: rawWatcher(t, url, actor, "")}
+	for {
+		if _, ok := w.next().(*protocol.Synced); ok {
+			return w
+		}
+	}
+}
+
 // Samples published within one pace reach a subscriber together, only
-// the newest of each host, and not before the pace turns.
+// the newest of each host, and not before the subscriber's turn.
 func TestSubscriberGetsEachHostsNewestLoadOncePerPace(t *testing.T) {
 	const pace = 400 * time.Millisecond
 	srv := startServer(t, t.TempDir(), "", Options{LoadPace: pace})
-	w := dialWire(t, srv.url)
-	time.Sleep(untilPace(time.Now(), pace) + 20*time.Millisecond) // just after a turn
-	turn := time.Now().Add(untilPace(time.Now(), pace))
+	w := dialWireAs(t, srv.url, "alice")
+	offset := paceOffset("alice", pace)
+	time.Sleep(untilPace(time.Now(), pace, offset) + 20*time.Millisecond) // just after a turn
+	turn := time.Now().Add(untilPace(time.Now(), pace, offset))
 	// Loads under the warn level: a crossing is journaled, and its frame
-	// would carry the waiting loads early.
+	// takes its host's waiting load early.
 	for _, l := range []protocol.Load{sample("web-1", 0.1), sample("web-2", 0.2), sample("web-1", 0.3), sample("web-3", 0.4), sample("web-1", 0.5)} {
 		srv.hub.PublishLoad(l)
 		time.Sleep(10 * time.Millisecond)
@@ -108,7 +172,7 @@ func TestSubscriberGetsEachHostsNewestLoadOncePerPace(t *testing.T) {
 		l, _ = mustDecode(data).(*protocol.Load)
 	}
 	if early := time.Until(turn); early > 5*time.Millisecond {
-		t.Fatalf("a load went out %s before the pace turned", early)
+		t.Fatalf("a load went out %s before alice's turn", early)
 	}
 	got := append([]string{fmt.Sprintf("%s=%g", l.Host, l.Load1)}, readLoads(w, 3, pace)...)
 	if want := []string{"web-1=0.5", "web-2=0.2", "web-3=0.4"}; !slices.Equal(got, want) {
@@ -116,14 +180,14 @@ func TestSubscriberGetsEachHostsNewestLoadOncePerPace(t *testing.T) {
 	}
 }
 
-// A frame that goes out anyway (here the journaled crossing of a host
-// into crit) carries the waiting loads with it, after it: a journal
-// message is not held behind the samples.
-func TestWaitingLoadsGoWithTheNextFrame(t *testing.T) {
+// A journaled crossing of a host into crit goes out at once, its host's
+// waiting load just before it; the other hosts' loads, and a note, go at
+// the pace as ever: a journal message is not held behind the fleet's
+// samples.
+func TestACrossingTakesOnlyItsHostsLoadAlong(t *testing.T) {
 	srv := startServer(t, t.TempDir(), "", Options{LoadPace: time.Hour})
 	w := dialWire(t, srv.url)
-	// The subscriber's own presence frame, queued as it joins, would carry
-	// the loads if it came after them.
+	// The subscriber's own presence frame, queued as it joins.
 	for {
 		if _, ok := w.next().(*protocol.Presence); ok {
 			break
@@ -133,7 +197,7 @@ func TestWaitingLoadsGoWithTheNextFrame(t *testing.T) {
 	srv.hub.PublishLoad(sample("web-2", 12)) // 3 per CPU: crit, journaled
 	var got []string
 	w.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for len(got) < 3 {
+	for len(got) < 2 {
 		_, data, err := w.conn.ReadMessage()
 		if err != nil {
 			t.Fatalf("after %v: %v", got, err)
@@ -145,8 +209,11 @@ func TestWaitingLoadsGoWithTheNextFrame(t *testing.T) {
 			got = append(got, "entry "+m.Host+" "+m.Level)
 		}
 	}
-	if want := []string{"entry web-2 crit", "web-1=0.7", "web-2=12"}; !slices.Equal(got, want) {
-		t.Fatalf("frames sent = %v, want the crossing's entry, then the loads waiting: %v", got, want)
+	if want := []string{"web-2=12", "entry web-2 crit"}; !slices.Equal(got, want) {
+		t.Fatalf("frames sent = %v, want the crossing's host's load, then its entry: %v", got, want)
+	}
+	if more := readLoads(w, 1, 300*time.Millisecond); len(more) > 0 {
+		t.Fatalf("the crossing also took %v along, which waits for the pace", more)
 	}
 }
 

@@ -59,7 +59,7 @@ func (w *connWriter) loop() {
 			err = h.writeQueued(s, frame, w.write, w.flush)
 		case <-s.loads.ready:
 			if paced == nil { // armed already: a reset could lose a turn that fired
-				pace.Reset(untilPace(time.Now(), h.opts.LoadPace))
+				pace.Reset(untilPace(time.Now(), h.opts.LoadPace, s.paceAt))
 				paced = pace.C
 			}
 		case <-paced:
