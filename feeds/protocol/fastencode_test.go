@@ -50,3 +50,24 @@ func TestLoadEncodingTakesTheUsualSample(t *testing.T) {
 		t.Fatalf("Encode wrote %s, want %s", got, want)
 	}
 }
+
+// EncodeLoad writes what MustEncode writes, through the fast path or,
+// for a host name it does not take, encoding/json's.
+func TestEncodeLoadIsMustEncode(t *testing.T) {
+	at := At(time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC))
+	for _, host := range []string{"web-01", "a<b>&\"é"} {
+		l := Load{Host: host, At: at, Interval: Duration(time.Second), Load1: 0.4, CPUs: 8, Level: LevelOK}
+		c := l
+		if got, want := EncodeLoad(&l), MustEncode(&c); !bytes.Equal(got, want) {
+			t.Errorf("EncodeLoad wrote %s, want %s", got, want)
+		}
+	}
+}
+
+func BenchmarkEncodeLoad(b *testing.B) {
+	l := Load{Host: "web-01", At: At(time.Now()), Interval: Duration(time.Second), Load1: 0.4, CPUs: 8, Level: LevelOK}
+	b.ReportAllocs()
+	for b.Loop() {
+		EncodeLoad(&l)
+	}
+}

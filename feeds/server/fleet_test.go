@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -586,5 +587,28 @@ func TestAdmit(t *testing.T) {
 				t.Fatalf("admit(%q) = %v, %v, %v; want %v, agent %v, refuse %v", tt.token, authorized, grant, refuse, tt.authorized, tt.agent, tt.refuse)
 			}
 		})
+	}
+}
+
+// An agent's frames are read through shared buffers: what one frame said
+// survives the frames read after it.
+func TestAgentFramesOutliveTheirReadBuffer(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", fleetOptions())
+	conn := rawAgent(t, srv.url, agentToken, `{"type":"register","agent":"web-1","hosts":["web-1","web-2"]}`)
+	long := strings.Repeat("queue full; ", 300)
+	conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Service{Host: "web-1", Service: "exim", State: "down", Detail: long}))
+	for i := range 50 {
+		conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Service{Host: "web-2", Service: fmt.Sprintf("s%d", i), State: "ok", Detail: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}))
+		conn.WriteMessage(websocket.TextMessage, protocol.MustEncode(&protocol.Load{Host: "web-2", At: protocol.At(time.Now()), Interval: protocol.Duration(time.Second), Load1: 0.5, CPUs: 4}))
+	}
+	eventually(t, "the last frames taken", func() bool { _, ok := srv.hub.Service("web-2", "s49"); return ok })
+	got, ok := srv.hub.Service("web-1", "exim")
+	if !ok || got.Detail != long || got.State != "down" {
+		t.Fatalf("web-1's exim after later frames: %q %q (%d bytes), want down with its %d-byte detail", got.State, got.Detail[:min(len(got.Detail), 40)], len(got.Detail), len(long))
+	}
+	for i := range 50 {
+		if s, _ := srv.hub.Service("web-2", fmt.Sprintf("s%d", i)); s.Service != fmt.Sprintf("s%d", i) {
+			t.Fatalf("web-2's s%d reads %+v", i, s)
+		}
 	}
 }

@@ -66,7 +66,7 @@ func (f *liveFleet) load(l protocol.Load, now time.Time, expected bool) loadEven
 	lvl := f.thresholds.From(prev, l.Load1, l.CPUs)
 	f.levels[l.Host] = lvl
 	l.Level = lvl.String()
-	ev := loadEvent{load: l, frame: protocol.MustEncode(&l), from: prev, to: lvl}
+	ev := loadEvent{load: l, frame: protocol.EncodeLoad(&l), from: prev, to: lvl}
 	f.loads[l.Host] = ev.frame
 	ev.crossed = (known && prev != lvl) || (!known && lvl != level.OK)
 	if f.logPeaks {
