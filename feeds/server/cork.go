@@ -117,14 +117,14 @@ func (h *Hub) writeQueued(s *subscriber, frame []byte, write func([]byte) error,
 	return err
 }
 
-// writeLoads writes, corked, the load frames waiting for s.
-func (h *Hub) writeLoads(s *subscriber, write func([]byte) error, flush func() error) error {
-	loads := s.loads.take()
+// writeLoads writes, corked, the next chunk of the turn being sent to s;
+// more says the turn has hosts left.
+func (h *Hub) writeLoads(s *subscriber, write func([]byte) error, flush func() error) (more bool, err error) {
+	loads, more := s.loads.takeChunk(turnChunk)
 	if len(loads) == 0 {
-		return nil
+		return more, nil
 	}
 	s.cork.cork()
-	var err error
 	for _, l := range loads {
 		if err = write(l); err != nil {
 			break
@@ -133,5 +133,5 @@ func (h *Hub) writeLoads(s *subscriber, write func([]byte) error, flush func() e
 	if e := flush(); err == nil {
 		err = e
 	}
-	return err
+	return more, err
 }

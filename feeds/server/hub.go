@@ -53,11 +53,14 @@ type Options struct {
 	// StaleCheck is how often reported hosts are checked for silence.
 	StaleCheck time.Duration
 	// LoadPace is how often each subscriber is sent the load samples that
-	// arrived meanwhile (the newest per host), on the wall clock's
-	// multiples of it: DefaultLoadPace when zero. Negative sends every
-	// sample as it comes, queued like any frame (a subscriber that falls
-	// the queue behind is dropped).
+	// arrived meanwhile (the newest per host), at its own instant of each
+	// interval (paceOffset): DefaultLoadPace when zero. Negative sends
+	// every sample as it comes, queued like any frame (a subscriber that
+	// falls the queue behind is dropped).
 	LoadPace time.Duration
+	// turnGap is the time between two chunks of a turn: turnGap (pace.go)
+	// when zero.
+	turnGap time.Duration
 	// Lease is how long a hub of a cluster owns work it does for all
 	// (deliveries, paging) without renewing it; default 10s.
 	Lease time.Duration
@@ -100,6 +103,9 @@ func (o *Options) defaults() {
 	}
 	if o.PingPeriod <= 0 {
 		o.PingPeriod = link.PingPeriod
+	}
+	if o.turnGap == 0 {
+		o.turnGap = turnGap
 	}
 	if o.LoadPace == 0 {
 		o.LoadPace = DefaultLoadPace

@@ -2,6 +2,7 @@ package server
 
 import (
 	"hash/fnv"
+	"math"
 	"sync"
 	"time"
 )
@@ -12,16 +13,18 @@ const DefaultLoadPace = time.Second
 
 // loadBox holds a subscriber's load frames not yet sent, the newest per
 // host: a load is state, so a newer sample replaces an unsent one. The
-// writer sends them together at the subscriber's turn of each pace
-// interval (paceOffset). Agents report at their own moments; forwarding
-// each as it came woke a dashboard twenty times a second for twenty
-// hosts. A journal message about a host takes that host's waiting frame
-// with it (takeHost), and nothing else: a note does not drag a fleet's
-// worth of samples through every subscriber's connection ahead of it.
+// writer sends them at the subscriber's turn of each pace interval
+// (paceOffset), in chunks (takeChunk) a moment apart, so a reader is never
+// a whole fleet behind: a journal message written between two chunks
+// waits for one chunk's decoding, not for 10,000 hosts'. A journal message
+// about a host takes that host's waiting frame with it (takeHost), and
+// nothing else. Agents report at their own moments; forwarding each as it
+// came woke a dashboard twenty times a second for twenty hosts.
 type loadBox struct {
 	mu     sync.Mutex
 	frames map[string][]byte
-	order  []string      // hosts in arrival order, so a host's frame keeps its place
+	order  []string      // hosts waiting for the next turn, in arrival order
+	turn   []string      // hosts of the turn being sent, not sent yet
 	ready  chan struct{} // one slot: the box went from empty to not
 }
 
@@ -29,7 +32,8 @@ func newLoadBox() *loadBox {
 	return &loadBox{frames: map[string][]byte{}, ready: make(chan struct{}, 1)}
 }
 
-// put keeps frame as host's newest unsent load.
+// put keeps frame as host's newest unsent load: in its place if it
+// waits, of this turn or the next, else last for the next turn.
 func (b *loadBox) put(host string, frame []byte) {
 	b.mu.Lock()
 	if _, ok := b.frames[host]; !ok {
@@ -46,29 +50,49 @@ func (b *loadBox) put(host string, frame []byte) {
 	}
 }
 
-// take empties the box, returning its frames in arrival order.
-func (b *loadBox) take() [][]byte {
+// startTurn makes the hosts waiting now the turn's; hosts that come
+// during the turn wait for the next one.
+func (b *loadBox) startTurn() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.frames) == 0 {
-		b.order = b.order[:0]
-		return nil
-	}
-	out := make([][]byte, 0, len(b.frames))
-	for _, host := range b.order {
-		// A host taken alone (takeHost) and put again since is listed
-		// twice: it goes out once, in its first place.
-		if f, ok := b.frames[host]; ok {
-			out = append(out, f)
-			delete(b.frames, host)
+	b.turn = append(b.turn, b.order...)
+	b.order = b.order[:0]
+}
+
+// takeChunk removes and returns up to max frames of the turn, in arrival
+// order; more says the turn has hosts left.
+func (b *loadBox) takeChunk(max int) (frames [][]byte, more bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := 0
+	for ; i < len(b.turn) && len(frames) < max; i++ {
+		// A host taken alone (takeHost) is gone, unless put again
+		// since: then its newest frame goes in its old place.
+		if f, ok := b.frames[b.turn[i]]; ok {
+			frames = append(frames, f)
+			delete(b.frames, b.turn[i])
 		}
 	}
-	b.order = b.order[:0]
-	return out
+	b.turn = b.turn[:copy(b.turn, b.turn[i:])]
+	return frames, len(b.turn) > 0
+}
+
+// take empties the box at once, returning its frames in arrival order.
+func (b *loadBox) take() [][]byte {
+	b.startTurn()
+	frames, _ := b.takeChunk(math.MaxInt)
+	return frames
+}
+
+// waiting reports whether frames wait for a turn.
+func (b *loadBox) waiting() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.frames) > 0
 }
 
 // takeHost removes and returns host's waiting frame, nil if none waits.
-// Its place in the order is left behind and skipped by take.
+// Its place in the order is left behind and skipped.
 func (b *loadBox) takeHost(host string) []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -78,6 +102,15 @@ func (b *loadBox) takeHost(host string) []byte {
 	}
 	return f
 }
+
+// A turn goes out turnChunk frames at a time (200 KB of loads), turnGap
+// apart: a reader decodes a chunk in a few milliseconds, so it is never
+// more than a chunk or two behind, and a turn of 10,000 hosts takes
+// about 50 ms instead of arriving at once.
+const (
+	turnChunk = 1000
+	turnGap   = 5 * time.Millisecond
+)
 
 // untilPace is how long from now to a subscriber's next turn: the next
 // instant on the wall clock that is offset past a multiple of pace.

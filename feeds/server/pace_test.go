@@ -53,6 +53,73 @@ func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 	}
 }
 
+// A turn sends what waited when it started, a chunk at a time; a host
+// that reports during the turn is sent in it if it waits in it (its
+// newest frame), else at the next turn.
+func TestATurnGoesOutInChunks(t *testing.T) {
+	tests := []struct {
+		name   string
+		before []string // "host=frame" puts before the turn starts
+		during []string // after the first chunk; "-host" takes a host alone
+		chunk  int
+		want   [][]string // the turn's chunks
+		next   []string   // the next turn, whole
+	}{
+		{"one chunk", []string{"a=a1", "b=b1"}, nil, 10, [][]string{{"a1", "b1"}}, nil},
+		{"chunks in arrival order", []string{"a=a1", "b=b1", "c=c1", "d=d1", "e=e1"}, nil, 2, [][]string{{"a1", "b1"}, {"c1", "d1"}, {"e1"}}, nil},
+		{"a newer sample of a host still in the turn goes in its place", []string{"a=a1", "b=b1", "c=c1"}, []string{"c=c2"}, 2, [][]string{{"a1", "b1"}, {"c2"}}, nil},
+		{"a host already sent waits for the next turn", []string{"a=a1", "b=b1", "c=c1"}, []string{"a=a2"}, 2, [][]string{{"a1", "b1"}, {"c1"}}, []string{"a2"}},
+		{"a new host waits for the next turn", []string{"a=a1", "b=b1", "c=c1"}, []string{"d=d1"}, 2, [][]string{{"a1", "b1"}, {"c1"}}, []string{"d1"}},
+		{"a host taken alone mid-turn is not sent again", []string{"a=a1", "b=b1", "c=c1"}, []string{"-c"}, 2, [][]string{{"a1", "b1"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newLoadBox()
+			apply := func(ops []string) {
+				for _, op := range ops {
+					if host, ok := strings.CutPrefix(op, "-"); ok {
+						b.takeHost(host)
+						continue
+					}
+					host, frame, _ := strings.Cut(op, "=")
+					b.put(host, []byte(frame))
+				}
+			}
+			strs := func(fs [][]byte) []string {
+				var out []string
+				for _, f := range fs {
+					out = append(out, string(f))
+				}
+				return out
+			}
+			apply(tt.before)
+			b.startTurn()
+			var got [][]string
+			for i := 0; ; i++ {
+				fs, more := b.takeChunk(tt.chunk)
+				if len(fs) > 0 {
+					got = append(got, strs(fs))
+				}
+				if i == 0 {
+					apply(tt.during)
+				}
+				if !more {
+					break
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("turn sent %q, want %q", got, tt.want)
+			}
+			if b.waiting() != (len(tt.next) > 0) {
+				t.Fatalf("waiting() = %v after the turn, want %v", b.waiting(), len(tt.next) > 0)
+			}
+			if next := strs(b.take()); !slices.Equal(next, tt.next) {
+				t.Fatalf("next turn %q, want %q", next, tt.next)
+			}
+		})
+	}
+}
+
 func TestTakeHostReturnsTheNewestFrame(t *testing.T) {
 	b := newLoadBox()
 	b.put("a", []byte("a1"))
@@ -255,5 +322,42 @@ func TestAFastHostsIntervalIsThePaceForSubscribers(t *testing.T) {
 	}
 	if got["web-1"] != pace || got["web-2"] != 5*time.Second {
 		t.Fatalf("intervals sent = %v, want web-1 at the pace (%s) and web-2 at its own 5s", got, pace)
+	}
+}
+
+// A turn larger than a chunk arrives whole, each host once, and a frame
+// queued meanwhile goes out between its chunks instead of after them all.
+func TestAFrameGoesOutBetweenATurnsChunks(t *testing.T) {
+	const hosts = 2*turnChunk + 500
+	srv := startServer(t, t.TempDir(), "", Options{LoadPace: 200 * time.Millisecond, turnGap: 300 * time.Millisecond})
+	w := dialWire(t, srv.url)
+	for i := range hosts {
+		srv.hub.PublishLoad(sample(fmt.Sprintf("web-%04d", i), 0.1))
+	}
+	seen := map[string]int{}
+	loadsBefore := -1
+	w.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for len(seen) < hosts {
+		_, data, err := w.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d of %d hosts: %v", len(seen), hosts, err)
+		}
+		switch m := mustDecode(data).(type) {
+		case *protocol.Load:
+			seen[m.Host]++
+			if len(seen) == 1 { // the turn began: queue a frame behind it
+				srv.hub.PublishService(protocol.Service{Host: "db-1", Service: "mysql", State: "down"})
+			}
+		case *protocol.Service:
+			loadsBefore = len(seen)
+		}
+	}
+	for h, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s sent %d times in one turn", h, n)
+		}
+	}
+	if loadsBefore < 0 || loadsBefore >= hosts {
+		t.Fatalf("the service frame came after %d of the turn's %d loads, want it between two chunks", loadsBefore, hosts)
 	}
 }

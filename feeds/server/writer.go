@@ -45,7 +45,12 @@ func (w *connWriter) loop() {
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
 	defer pace.Stop()
-	var paced <-chan time.Time // armed while loads wait
+	var paced <-chan time.Time   // armed while loads wait for the turn
+	var chunked <-chan time.Time // armed while a turn is being sent
+	armPace := func() {
+		pace.Reset(untilPace(time.Now(), h.opts.LoadPace, s.paceAt))
+		paced = pace.C
+	}
 	for {
 		select {
 		case <-s.kill: // before anything else queued
@@ -54,23 +59,37 @@ func (w *connWriter) loop() {
 		default:
 		}
 		var err error
+		sendChunk := false
 		select {
 		case frame := <-s.send:
 			err = h.writeQueued(s, frame, w.write, w.flush)
 		case <-s.loads.ready:
-			if paced == nil { // armed already: a reset could lose a turn that fired
-				pace.Reset(untilPace(time.Now(), h.opts.LoadPace, s.paceAt))
-				paced = pace.C
+			if paced == nil && chunked == nil { // armed already: a reset could lose a turn that fired
+				armPace()
 			}
 		case <-paced:
 			paced = nil
-			err = h.writeLoads(s, w.write, w.flush)
+			s.loads.startTurn()
+			sendChunk = true
+		case <-chunked:
+			chunked = nil
+			sendChunk = true
 		case <-ping.C:
 			err = w.send(websocket.PingMessage, nil)
 		case <-s.kill:
 			err = errKilled
 		case <-w.readerDone:
 			return
+		}
+		if sendChunk {
+			var more bool
+			more, err = h.writeLoads(s, w.write, w.flush)
+			switch {
+			case more:
+				chunked = time.After(h.opts.turnGap)
+			case s.loads.waiting():
+				armPace()
+			}
 		}
 		if w.ended(err) {
 			return
