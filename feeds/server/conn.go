@@ -18,7 +18,7 @@ import (
 // goroutine writes everything, from a bounded queue.
 type subscriber struct {
 	conn       *websocket.Conn
-	send       chan []byte
+	send       chan queued
 	kill       chan struct{}
 	killOnce   sync.Once
 	reason     string
@@ -33,9 +33,19 @@ type subscriber struct {
 	warnedUnauthorized bool
 }
 
-func (s *subscriber) offer(frame []byte) bool {
+// queued is a frame in a subscriber's queue; loadOf names the host whose
+// waiting load it is, taken along by a journal message about the host
+// (the box holds that host's later loads until it is written).
+type queued struct {
+	frame  []byte
+	loadOf string
+}
+
+func (s *subscriber) offer(frame []byte) bool { return s.enqueue(queued{frame: frame}) }
+
+func (s *subscriber) enqueue(q queued) bool {
 	select {
-	case s.send <- frame:
+	case s.send <- q:
 		return true
 	default:
 		return false
@@ -140,7 +150,7 @@ func (h *Hub) serveConn(conn *websocket.Conn, remote string, authorized bool, gr
 	if principal != nil {
 		sub.Actor, sub.Via = principal.Actor, principal.Via // presence cannot be spoofed either
 	}
-	s := &subscriber{conn: conn, send: make(chan []byte, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cork, loads: newLoadBox()}
+	s := &subscriber{conn: conn, send: make(chan queued, h.opts.QueueSize), kill: make(chan struct{}), remote: remote, authorized: authorized, principal: principal, cork: cork, loads: newLoadBox()}
 	paceKey := sub.Actor
 	if paceKey == "" {
 		paceKey = remote

@@ -102,17 +102,27 @@ var errKilled = errors.New("subscriber dropped")
 // message that carried them went out behind a write of up to the whole
 // fleet (10,000 hosts are 2 MB) on every subscriber's connection, and the
 // last subscriber's writer waited for all the others'.
-func (h *Hub) writeQueued(s *subscriber, frame []byte, write func([]byte) error, flush func() error) error {
+func (h *Hub) writeQueued(s *subscriber, q queued, write func([]byte) error, flush func() error) error {
 	if len(s.send) == 0 {
-		return write(frame)
+		return h.writeOne(s, q, write)
 	}
 	s.cork.cork()
-	err := write(frame)
+	err := h.writeOne(s, q, write)
 	for n := len(s.send); err == nil && n > 0; n-- {
-		err = write(<-s.send)
+		err = h.writeOne(s, <-s.send, write)
 	}
 	if e := flush(); err == nil {
 		err = e
+	}
+	return err
+}
+
+// writeOne writes a queued frame; a host's load taken along by a journal
+// message lets the box send the host's later loads again.
+func (h *Hub) writeOne(s *subscriber, q queued, write func([]byte) error) error {
+	err := write(q.frame)
+	if q.loadOf != "" {
+		s.loads.release(q.loadOf)
 	}
 	return err
 }

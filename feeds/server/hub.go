@@ -452,7 +452,7 @@ func (h *Hub) broadcastAboutLocked(host string, frame []byte) {
 		return
 	}
 	for s := range h.subs {
-		if l := s.loads.takeHost(host); l != nil && !s.offer(l) {
+		if l := s.loads.holdHost(host); l != nil && !s.enqueue(queued{frame: l, loadOf: host}) {
 			h.dropSlowLocked(s, tooSlow)
 			continue
 		}

@@ -17,19 +17,27 @@ const DefaultLoadPace = time.Second
 // (paceOffset), in chunks (takeChunk) a moment apart, so a reader is never
 // a whole fleet behind: a journal message written between two chunks
 // waits for one chunk's decoding, not for 10,000 hosts'. A journal message
-// about a host takes that host's waiting frame with it (takeHost), and
+// about a host takes that host's waiting frame with it (holdHost), and
 // nothing else. Agents report at their own moments; forwarding each as it
 // came woke a dashboard twenty times a second for twenty hosts.
 type loadBox struct {
 	mu     sync.Mutex
 	frames map[string][]byte
-	order  []string      // hosts waiting for the next turn, in arrival order
-	turn   []string      // hosts of the turn being sent, not sent yet
-	ready  chan struct{} // one slot: the box went from empty to not
+	order  []string // hosts waiting for the next turn, in arrival order
+	turn   []string // hosts of the turn being sent, from turnAt on
+	turnAt int
+	// sent are the hosts this turn sent: one put again since waits for
+	// the next turn (its place is in order).
+	sent map[string]struct{}
+	// held counts each host's loads taken along by journal messages and
+	// not written yet: its later loads wait for them, so no subscriber
+	// reads an older load of a host after a newer one.
+	held  map[string]int
+	ready chan struct{} // one slot: the box went from empty to not
 }
 
 func newLoadBox() *loadBox {
-	return &loadBox{frames: map[string][]byte{}, ready: make(chan struct{}, 1)}
+	return &loadBox{frames: map[string][]byte{}, sent: map[string]struct{}{}, held: map[string]int{}, ready: make(chan struct{}, 1)}
 }
 
 // put keeps frame as host's newest unsent load: in its place if it
@@ -57,6 +65,7 @@ func (b *loadBox) startTurn() {
 	defer b.mu.Unlock()
 	b.turn = append(b.turn, b.order...)
 	b.order = b.order[:0]
+	clear(b.sent)
 }
 
 // takeChunk removes and returns up to max frames of the turn, in arrival
@@ -64,16 +73,28 @@ func (b *loadBox) startTurn() {
 func (b *loadBox) takeChunk(max int) (frames [][]byte, more bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	i := 0
+	i := b.turnAt
 	for ; i < len(b.turn) && len(frames) < max; i++ {
-		// A host taken alone (takeHost) is gone, unless put again
-		// since: then its newest frame goes in its old place.
-		if f, ok := b.frames[b.turn[i]]; ok {
-			frames = append(frames, f)
-			delete(b.frames, b.turn[i])
+		host := b.turn[i]
+		f, ok := b.frames[host]
+		if !ok { // taken along by a journal message (holdHost)
+			continue
 		}
+		if _, again := b.sent[host]; again {
+			continue
+		}
+		if b.held[host] > 0 {
+			b.order = append(b.order, host) // after the held one is written
+			continue
+		}
+		frames = append(frames, f)
+		delete(b.frames, host)
+		b.sent[host] = struct{}{}
 	}
-	b.turn = b.turn[:copy(b.turn, b.turn[i:])]
+	b.turnAt = i
+	if b.turnAt == len(b.turn) {
+		b.turn, b.turnAt = b.turn[:0], 0
+	}
 	return frames, len(b.turn) > 0
 }
 
@@ -91,16 +112,27 @@ func (b *loadBox) waiting() bool {
 	return len(b.frames) > 0
 }
 
-// takeHost removes and returns host's waiting frame, nil if none waits.
-// Its place in the order is left behind and skipped.
-func (b *loadBox) takeHost(host string) []byte {
+// holdHost removes and returns host's waiting frame, nil if none waits,
+// for a journal message to take along; the host's later frames wait
+// until release says it was written.
+func (b *loadBox) holdHost(host string) []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	f, ok := b.frames[host]
 	if ok {
 		delete(b.frames, host)
+		b.held[host]++
 	}
 	return f
+}
+
+// release says a frame holdHost took for host was written.
+func (b *loadBox) release(host string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held[host]--; b.held[host] <= 0 {
+		delete(b.held, host)
+	}
 }
 
 // A turn goes out turnChunk frames at a time (200 KB of loads), turnGap

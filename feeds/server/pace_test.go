@@ -13,7 +13,7 @@ import (
 func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 	tests := []struct {
 		name string
-		ops  []string // "host=frame" puts a frame; "-host" takes the host's alone
+		ops  []string // "host=frame" puts a frame; "-host" takes the host's alone, "+host" says it was written
 		want []string
 	}{
 		{"empty", nil, nil},
@@ -21,7 +21,8 @@ func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 		{"newer replaces older in place", []string{"a=a1", "b=b1", "a=a2"}, []string{"a2", "b1"}},
 		{"many hosts", []string{"c=c1", "a=a1", "b=b1", "c=c2"}, []string{"c2", "a1", "b1"}},
 		{"a host taken alone is gone", []string{"a=a1", "b=b1", "-a"}, []string{"b1"}},
-		{"taken alone and put again: once, in its first place", []string{"a=a1", "b=b1", "-a", "a=a2"}, []string{"a2", "b1"}},
+		{"taken alone and put again: held until the first is written", []string{"a=a1", "b=b1", "-a", "a=a2"}, []string{"b1"}},
+		{"taken alone, written, put again: once, in its first place", []string{"a=a1", "b=b1", "-a", "+a", "a=a2"}, []string{"a2", "b1"}},
 		{"every host taken alone", []string{"a=a1", "-a"}, nil},
 		{"taking a host that waits for nothing", []string{"a=a1", "-b"}, []string{"a1"}},
 	}
@@ -30,7 +31,11 @@ func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 			b := newLoadBox()
 			for _, op := range tt.ops {
 				if host, ok := strings.CutPrefix(op, "-"); ok {
-					b.takeHost(host)
+					b.holdHost(host)
+					continue
+				}
+				if host, ok := strings.CutPrefix(op, "+"); ok {
+					b.release(host)
 					continue
 				}
 				host, frame, _ := strings.Cut(op, "=")
@@ -71,6 +76,8 @@ func TestATurnGoesOutInChunks(t *testing.T) {
 		{"a host already sent waits for the next turn", []string{"a=a1", "b=b1", "c=c1"}, []string{"a=a2"}, 2, [][]string{{"a1", "b1"}, {"c1"}}, []string{"a2"}},
 		{"a new host waits for the next turn", []string{"a=a1", "b=b1", "c=c1"}, []string{"d=d1"}, 2, [][]string{{"a1", "b1"}, {"c1"}}, []string{"d1"}},
 		{"a host taken alone mid-turn is not sent again", []string{"a=a1", "b=b1", "c=c1"}, []string{"-c"}, 2, [][]string{{"a1", "b1"}}, nil},
+		{"a host taken alone, written, then newer: in the turn", []string{"a=a1", "b=b1", "c=c1"}, []string{"-c", "+c", "c=c2"}, 2, [][]string{{"a1", "b1"}, {"c2"}}, nil},
+		{"a host sent, taken alone before, put again twice: once a turn", []string{"a=a1", "b=b1", "c=c1", "d=d1"}, []string{"a=a2", "c=c2"}, 1, [][]string{{"a1"}, {"b1"}, {"c2"}, {"d1"}}, []string{"a2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +85,11 @@ func TestATurnGoesOutInChunks(t *testing.T) {
 			apply := func(ops []string) {
 				for _, op := range ops {
 					if host, ok := strings.CutPrefix(op, "-"); ok {
-						b.takeHost(host)
+						b.holdHost(host)
+						continue
+					}
+					if host, ok := strings.CutPrefix(op, "+"); ok {
+						b.release(host)
 						continue
 					}
 					host, frame, _ := strings.Cut(op, "=")
@@ -120,15 +131,41 @@ func TestATurnGoesOutInChunks(t *testing.T) {
 	}
 }
 
-func TestTakeHostReturnsTheNewestFrame(t *testing.T) {
+// A host's load taken along by a journal message and not yet written
+// holds back its newer loads, over as many turns as it takes: nobody
+// reads an older load of a host after a newer one.
+func TestAHeldHostsNewerLoadWaitsForTheHeldOne(t *testing.T) {
+	b := newLoadBox()
+	b.put("a", []byte("a1"))
+	b.put("b", []byte("b1"))
+	if got := string(b.holdHost("a")); got != "a1" {
+		t.Fatalf("holdHost(a) = %q", got)
+	}
+	b.put("a", []byte("a2"))
+	for turn := range 2 {
+		got := b.take()
+		if want := map[int]int{0: 1, 1: 0}[turn]; len(got) != want || (want == 1 && string(got[0]) != "b1") {
+			t.Fatalf("turn %d sent %q while a1 was unwritten, want only b1 then nothing", turn, got)
+		}
+		if !b.waiting() {
+			t.Fatalf("turn %d: a2 no longer waits", turn)
+		}
+	}
+	b.release("a")
+	if got := b.take(); len(got) != 1 || string(got[0]) != "a2" {
+		t.Fatalf("after a1 was written the turn sent %q, want a2", got)
+	}
+}
+
+func TestHoldHostReturnsTheNewestFrame(t *testing.T) {
 	b := newLoadBox()
 	b.put("a", []byte("a1"))
 	b.put("a", []byte("a2"))
-	if got := string(b.takeHost("a")); got != "a2" {
-		t.Fatalf("takeHost(a) = %q, want a2", got)
+	if got := string(b.holdHost("a")); got != "a2" {
+		t.Fatalf("holdHost(a) = %q, want a2", got)
 	}
-	if got := b.takeHost("a"); got != nil {
-		t.Fatalf("takeHost(a) again = %q, want nothing", got)
+	if got := b.holdHost("a"); got != nil {
+		t.Fatalf("holdHost(a) again = %q, want nothing", got)
 	}
 }
 
@@ -359,5 +396,100 @@ func TestAFrameGoesOutBetweenATurnsChunks(t *testing.T) {
 	}
 	if loadsBefore < 0 || loadsBefore >= hosts {
 		t.Fatalf("the service frame came after %d of the turn's %d loads, want it between two chunks", loadsBefore, hosts)
+	}
+}
+
+// A host that first reports while a turn is being sent goes at the next
+// turn: the box it filled said nothing then, the end of the turn arms it.
+func TestAHostNewDuringATurnGoesAtTheNext(t *testing.T) {
+	const hosts = 2*turnChunk + 500
+	const pace = 300 * time.Millisecond
+	srv := startServer(t, t.TempDir(), "", Options{LoadPace: pace, turnGap: 100 * time.Millisecond})
+	w := dialWire(t, srv.url)
+	for i := range hosts {
+		srv.hub.PublishLoad(sample(fmt.Sprintf("web-%04d", i), 0.1))
+	}
+	seen := 0
+	var late time.Time
+	w.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, data, err := w.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d of the turn's %d loads, no load of the late host: %v", seen, hosts, err)
+		}
+		l, ok := mustDecode(data).(*protocol.Load)
+		if !ok {
+			continue
+		}
+		if l.Host == "late-1" {
+			if seen != hosts {
+				t.Fatalf("the late host came after %d of the turn's %d loads, want it at the next turn", seen, hosts)
+			}
+			if waited := time.Since(late); waited > 3*pace {
+				t.Fatalf("the late host waited %s, more than the turn and a pace", waited)
+			}
+			return
+		}
+		if seen++; seen == 1 {
+			late = time.Now()
+			srv.hub.PublishLoad(sample("late-1", 0.1))
+		}
+	}
+}
+
+// Loads taken along by crossings and loads sent in turns never put an
+// older load of a host after a newer one, however they interleave: a
+// fleet of 3,000 crossing and uncrossing every other round, turns every
+// 20 ms, a reader that dawdles.
+func TestNoSubscriberReadsAnOlderLoadAfterANewerOne(t *testing.T) {
+	t.Parallel()
+	// A long queue lets the loads crossings take along wait in it while
+	// turns go by.
+	srv := startServer(t, t.TempDir(), "", Options{LoadPace: 20 * time.Millisecond, turnGap: time.Millisecond, QueueSize: 1 << 16})
+	w := dialWire(t, srv.url)
+	const hosts, rounds = 3000, 40
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		base := time.Now()
+		for round := range rounds {
+			for i := range hosts {
+				l := sample(fmt.Sprintf("h%04d", i), 0.1)
+				if i%10 == 0 && round%2 == 1 {
+					l.Load1 = 12 // crit: a crossing takes the load along
+				}
+				l.At = protocol.At(base.Add(time.Duration(round) * time.Second))
+				srv.hub.PublishLoad(l)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	newest := map[string]time.Time{}
+	w.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for n := 1; ; n++ {
+		select {
+		case <-done:
+			w.conn.SetReadDeadline(time.Now().Add(time.Second))
+		default:
+		}
+		_, data, err := w.conn.ReadMessage()
+		if err != nil {
+			break // quiet for a second after the last round
+		}
+		if n%300 == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		l, ok := mustDecode(data).(*protocol.Load)
+		if !ok {
+			continue
+		}
+		if l.At.Time.Before(newest[l.Host]) {
+			t.Fatalf("%s: the load of %s came after the one of %s", l.Host, l.At.Format("15:04:05"), newest[l.Host].Format("15:04:05"))
+		}
+		newest[l.Host] = l.At.Time
+	}
+	<-done
+	if len(newest) != hosts {
+		t.Fatalf("loads of %d hosts read, want %d", len(newest), hosts)
 	}
 }

@@ -61,8 +61,8 @@ func (w *connWriter) loop() {
 		var err error
 		sendChunk := false
 		select {
-		case frame := <-s.send:
-			err = h.writeQueued(s, frame, w.write, w.flush)
+		case q := <-s.send:
+			err = h.writeQueued(s, q, w.write, w.flush)
 		case <-s.loads.ready:
 			if paced == nil && chunked == nil { // armed already: a reset could lose a turn that fired
 				armPace()
