@@ -10,6 +10,31 @@ import (
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
 
+// apply runs box operations: "host=frame" puts a frame, "-host" takes
+// the host's alone (holdHost), "+host" says that frame was written.
+func (b *loadBox) apply(ops []string) {
+	for _, op := range ops {
+		if host, ok := strings.CutPrefix(op, "-"); ok {
+			b.holdHost(host)
+			continue
+		}
+		if host, ok := strings.CutPrefix(op, "+"); ok {
+			b.release(host)
+			continue
+		}
+		host, frame, _ := strings.Cut(op, "=")
+		b.put(host, []byte(frame))
+	}
+}
+
+func frameStrings(fs [][]byte) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, string(f))
+	}
+	return out
+}
+
 func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 	tests := []struct {
 		name string
@@ -29,22 +54,8 @@ func TestLoadBoxKeepsTheNewestPerHostInArrivalOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newLoadBox()
-			for _, op := range tt.ops {
-				if host, ok := strings.CutPrefix(op, "-"); ok {
-					b.holdHost(host)
-					continue
-				}
-				if host, ok := strings.CutPrefix(op, "+"); ok {
-					b.release(host)
-					continue
-				}
-				host, frame, _ := strings.Cut(op, "=")
-				b.put(host, []byte(frame))
-			}
-			var got []string
-			for _, f := range b.take() {
-				got = append(got, string(f))
-			}
+			b.apply(tt.ops)
+			got := frameStrings(b.take())
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("take() = %q, want %q", got, tt.want)
 			}
@@ -82,37 +93,16 @@ func TestATurnGoesOutInChunks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newLoadBox()
-			apply := func(ops []string) {
-				for _, op := range ops {
-					if host, ok := strings.CutPrefix(op, "-"); ok {
-						b.holdHost(host)
-						continue
-					}
-					if host, ok := strings.CutPrefix(op, "+"); ok {
-						b.release(host)
-						continue
-					}
-					host, frame, _ := strings.Cut(op, "=")
-					b.put(host, []byte(frame))
-				}
-			}
-			strs := func(fs [][]byte) []string {
-				var out []string
-				for _, f := range fs {
-					out = append(out, string(f))
-				}
-				return out
-			}
-			apply(tt.before)
+			b.apply(tt.before)
 			b.startTurn()
 			var got [][]string
 			for i := 0; ; i++ {
 				fs, more := b.takeChunk(tt.chunk)
 				if len(fs) > 0 {
-					got = append(got, strs(fs))
+					got = append(got, frameStrings(fs))
 				}
 				if i == 0 {
-					apply(tt.during)
+					b.apply(tt.during)
 				}
 				if !more {
 					break
@@ -124,7 +114,7 @@ func TestATurnGoesOutInChunks(t *testing.T) {
 			if b.waiting() != (len(tt.next) > 0) {
 				t.Fatalf("waiting() = %v after the turn, want %v", b.waiting(), len(tt.next) > 0)
 			}
-			if next := strs(b.take()); !slices.Equal(next, tt.next) {
+			if next := frameStrings(b.take()); !slices.Equal(next, tt.next) {
 				t.Fatalf("next turn %q, want %q", next, tt.next)
 			}
 		})
