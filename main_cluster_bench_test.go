@@ -171,6 +171,6 @@ func clusterFleetRound(b *testing.B, bin string, hosts, per int) {
 	b.ReportMetric(slices.Max(cpuPct), "max-hub-cpu-%")
 	b.ReportMetric(slices.Max(rssMiB), "max-hub-rss-MiB")
 	b.ReportMetric(float64(least), "hosts-seen-min")
-	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "note-p99-ms")
-	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "note-p50-ms")
+	b.ReportMetric(float64(percentile(delays, 99).Microseconds())/1000, "note-p99-ms")
+	b.ReportMetric(float64(percentile(delays, 50).Microseconds())/1000, "note-p50-ms")
 }
