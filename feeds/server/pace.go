@@ -2,7 +2,6 @@ package server
 
 import (
 	"hash/fnv"
-	"math"
 	"sync"
 	"time"
 )
@@ -96,13 +95,6 @@ func (b *loadBox) takeChunk(max int) (frames [][]byte, more bool) {
 		b.turn, b.turnAt = b.turn[:0], 0
 	}
 	return frames, len(b.turn) > 0
-}
-
-// take empties the box at once, returning its frames in arrival order.
-func (b *loadBox) take() [][]byte {
-	b.startTurn()
-	frames, _ := b.takeChunk(math.MaxInt)
-	return frames
 }
 
 // waiting reports whether frames wait for a turn.

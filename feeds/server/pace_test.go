@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,13 @@ import (
 
 	"github.com/vigil-oncall/vigil/feeds/protocol"
 )
+
+// take runs a whole turn at once, returning its frames in arrival order.
+func (b *loadBox) take() [][]byte {
+	b.startTurn()
+	frames, _ := b.takeChunk(math.MaxInt)
+	return frames
+}
 
 // apply runs box operations: "host=frame" puts a frame, "-host" takes
 // the host's alone (holdHost), "+host" says that frame was written.
