@@ -1,26 +1,33 @@
 package history
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
 
-// A minute in progress lives in memory: another reader of the directory
-// (a restarted hub) sees it only once it ended, but this store's own reads
-// always see it.
-func TestMinuteInProgressIsWrittenWhenItEnds(t *testing.T) {
+// Slots in progress live in memory until the host's turn in the minute:
+// another reader of the directory (a restarted hub) sees them only then,
+// but this store's own reads always see them.
+func TestChangesAreWrittenAtTheHostsTurn(t *testing.T) {
 	if fineSlots%minuteSlots != 0 {
 		t.Fatal("the fine ring does not hold whole minutes: a minute's slots would wrap")
 	}
 	dir := t.TempDir()
 	clock := now.Truncate(time.Minute)
 	start := clock
+	turn := nextTurn(start, turnIn("a"))
+	if turn.Sub(start) < 2*FineStep || turn.Sub(start) > time.Minute-FineStep {
+		t.Fatalf("host a's turn is %v into the minute; the test wants one between 20 and 50 s", turn.Sub(start))
+	}
 	s, err := Open(dir, func() time.Time { return clock })
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, l1 := range []float64{1, 3, 2} {
-		if err := s.Write(load("a", clock.Add(time.Duration(i)*time.Second), l1, 40)); err != nil {
+	write := func(at time.Time, l1 float64) {
+		t.Helper()
+		clock = at
+		if err := s.Write(load("a", at, l1, 40)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -32,51 +39,111 @@ func TestMinuteInProgressIsWrittenWhenItEnds(t *testing.T) {
 		defer o.Close()
 		return samples(t, o, "a", start.Add(-time.Minute), start.Add(5*time.Minute))
 	}
+	for i, l1 := range []float64{1, 3, 2} {
+		write(start.Add(time.Duration(i)*time.Second), l1)
+	}
 	if g := other(); len(g) != 0 {
-		t.Fatalf("a slot in progress is on disk already: %v", g)
+		t.Fatalf("a slot in progress is on disk before the host's turn: %v", g)
 	}
 	if hs := s.Hosts(); len(hs) != 1 || hs[0] != "a" {
 		t.Fatalf("Hosts = %v, want the host whose slot is in progress", hs)
 	}
 
-	// The minute's next slot stays in memory too; the next minute's first
-	// sample writes the minute, each slot's peak.
-	if err := s.Write(load("a", clock.Add(FineStep), 0.5, 41)); err != nil {
-		t.Fatal(err)
-	}
+	// The minute's next slots stay in memory too, until the turn.
+	write(start.Add(FineStep), 0.5)
+	write(turn.Add(-time.Second), 0.25)
 	if g := other(); len(g) != 0 {
-		t.Fatalf("a minute in progress is on disk already: %v", g)
+		t.Fatalf("written before the host's turn at %v: %v", turn, g)
 	}
-	if err := s.Write(load("a", clock.Add(time.Minute), 0.25, 41)); err != nil {
-		t.Fatal(err)
+	write(turn, 0.25)
+	if g := other(); len(g) < 3 || g[0].load1 != 3 || !g[0].at.Equal(start) || g[1].load1 != 0.5 || g[2].load1 != 0.25 {
+		t.Fatalf("at the host's turn another reader sees %v, want its slots' peaks 3 at %v, 0.5 and 0.25", g, start)
 	}
-	if g := other(); len(g) != 2 || g[0].load1 != 3 || !g[0].at.Equal(clock) || g[1].load1 != 0.5 {
-		t.Fatalf("after the minute ended another reader sees %v, want its slots' peaks 3 at %v and 0.5", g, clock)
-	}
+	written := len(other())
 
-	// A host that goes quiet: the store's tick writes its last minute.
-	clock = clock.Add(2 * time.Minute)
+	// A host that goes quiet: the store's tick writes it at its turn and
+	// then forgets it.
+	write(turn.Add(FineStep), 6)
+	clock = turn.Add(time.Minute)
 	s.writeEnded()
-	if g := other(); len(g) != 3 || g[2].load1 != 0.25 {
-		t.Fatalf("a quiet host's last minute: another reader sees %v", g)
+	if g := other(); len(g) != written+1 || g[len(g)-1].load1 != 6 {
+		t.Fatalf("a quiet host's last sample at its next turn: another reader sees %v", g)
 	}
 	if len(s.current) != 0 {
-		t.Fatalf("ended slots are kept in memory: %d", len(s.current))
+		t.Fatalf("a quiet host with nothing to write is kept in memory: %d", len(s.current))
 	}
 
 	// The store's own reads see a slot in progress, and Close writes it.
-	if err := s.Write(load("a", clock, 7, 42)); err != nil {
-		t.Fatal(err)
-	}
-	if g := samples(t, s, "a", clock, clock); len(g) != 1 || g[0].load1 != 7 {
+	write(clock, 7)
+	if g := samples(t, s, "a", clock.Truncate(FineStep), clock); len(g) != 1 || g[0].load1 != 7 {
 		t.Fatalf("own read of the slot in progress: %v", g)
 	}
-	if err := s.Write(load("a", clock.Add(time.Second), 9, 42)); err != nil {
+	write(clock.Add(time.Second), 9)
+	s.Close()
+	if g := other(); g[len(g)-1].load1 != 9 {
+		t.Fatalf("after Close another reader sees %v, want the last slot's peak 9", g)
+	}
+}
+
+func TestNextTurn(t *testing.T) {
+	m := time.Date(2026, 12, 7, 2, 13, 0, 0, time.UTC)
+	for _, c := range []struct {
+		now  time.Time
+		turn time.Duration
+		want time.Time
+	}{
+		{m, 20 * time.Second, m.Add(20 * time.Second)},
+		{m.Add(19 * time.Second), 20 * time.Second, m.Add(20 * time.Second)},
+		{m.Add(20 * time.Second), 20 * time.Second, m.Add(80 * time.Second)},
+		{m.Add(21 * time.Second), 20 * time.Second, m.Add(80 * time.Second)},
+		{m, 0, m.Add(time.Minute)},
+		{m.Add(59 * time.Second), 0, m.Add(time.Minute)},
+		{m.Add(59*time.Second + 999*time.Millisecond), 59*time.Second + 999*time.Millisecond, m.Add(119*time.Second + 999*time.Millisecond)},
+	} {
+		if got := nextTurn(c.now, c.turn); !got.Equal(c.want) {
+			t.Errorf("nextTurn(%v, %v) = %v, want %v", c.now.Format("15:04:05.000"), c.turn, got.Format("15:04:05.000"), c.want.Format("15:04:05.000"))
+		}
+	}
+}
+
+// A fleet reporting every second writes its hosts spread over the
+// minute, not all in the second a minute ends: that burst is what the
+// kernel would write out at once, with the journal's fsync behind it.
+func TestAFleetsWritesSpreadOverTheMinute(t *testing.T) {
+	const hosts = 1200
+	dir := t.TempDir()
+	clock := now.Truncate(time.Minute)
+	s, err := Open(dir, func() time.Time { return clock })
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	if g := other(); len(g) != 4 || g[3].load1 != 9 {
-		t.Fatalf("after Close another reader sees %v, want the last slot's peak 9", g)
+	defer s.Close()
+	names := make([]string, hosts)
+	for h := range names {
+		names[h] = fmt.Sprintf("web-%04d.example.net", h)
+	}
+	var perSecond []int
+	for sec := 0; sec < 180; sec++ {
+		clock = clock.Truncate(time.Second).Add(time.Second)
+		before := s.blockWrites
+		for _, h := range names {
+			if err := s.Write(load(h, clock, float64(sec%7), 40)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		perSecond = append(perSecond, int(s.blockWrites-before))
+	}
+	// From the second minute on, each second writes about a sixtieth of
+	// the fleet (20 hosts here); a minute's end would write all 1,200.
+	most, total := 0, 0
+	for _, n := range perSecond[60:] {
+		most, total = max(most, n), total+n
+	}
+	if most > hosts/10 {
+		t.Errorf("one second wrote %d minutes of %d hosts: the writes are not spread (per second: %v)", most, hosts, perSecond)
+	}
+	if total < 2*hosts {
+		t.Errorf("two minutes wrote %d minutes of %d hosts: some hosts were not written at their turn", total, hosts)
 	}
 }
 
@@ -121,5 +188,44 @@ func TestMinuteKeepsTheLapBeforeWhereItHasNoSample(t *testing.T) {
 	}
 	if g := samples(t, s, "a", clock, clock.Add(time.Minute)); len(g) != 1 || g[0].load1 != 1 {
 		t.Fatalf("this minute: %v", g)
+	}
+}
+
+// A sample older than the two minutes a host has in memory (an agent's
+// late report) goes to disk at once, merged with what is there; a host
+// whose samples skip minutes writes the minute it pushes out.
+func TestLateAndSkippingSamplesAreWritten(t *testing.T) {
+	dir := t.TempDir()
+	clock := now.Truncate(time.Minute)
+	s, err := Open(dir, func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other := func(from, to time.Time) []got {
+		o, err := Open(dir, func() time.Time { return clock })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer o.Close()
+		return samples(t, o, "a", from, to)
+	}
+	for _, c := range []struct {
+		at time.Duration
+		l1 float64
+	}{{0, 1}, {time.Minute, 2}, {5 * time.Minute, 3}} {
+		if err := s.Write(load("a", clock.Add(c.at), c.l1, 40)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Minute 0 was pushed out by minute 5 and written; 1 and 5 wait.
+	if g := other(clock, clock.Add(10*time.Minute)); len(g) != 1 || g[0].load1 != 1 {
+		t.Fatalf("the pushed-out minute: another reader sees %v", g)
+	}
+	if err := s.Write(load("a", clock.Add(3*time.Minute), 4, 40)); err != nil {
+		t.Fatal(err)
+	}
+	if g := other(clock.Add(3*time.Minute), clock.Add(3*time.Minute)); len(g) != 1 || g[0].load1 != 4 {
+		t.Fatalf("a late sample: another reader sees %v", g)
 	}
 }

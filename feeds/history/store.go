@@ -9,12 +9,15 @@
 // A slot carries the time it belongs to, so a slot left from an earlier
 // lap of the ring is never read as new, and a restarted hub reads what
 // its predecessor wrote. In memory: a bounded queue of samples to write,
-// a bounded set of open files, and each host's current minute: its six
-// 10-second slots are merged there and written together when the minute
-// ends (at the host's next sample, the store's next tick, a read of the
-// host, or Close), so a hub whose hosts report every second writes each
-// host once a minute, not sixty times. A crash loses at most the minute
-// in progress.
+// a bounded set of open files, and each host's newest two minutes and
+// 5-minute slots, merged there and written together at the host's turn
+// in the minute (a hash of its name; at its first sample from then, the
+// store's next tick, a read of the host, or Close). A hub whose hosts
+// report every second so writes each host once a minute, not sixty
+// times, and its fleet's writes spread over the minute instead of all
+// landing when a minute ends, which the kernel would write out in one
+// burst with the journal's fsync waiting behind it. A crash loses at most
+// the last minute (a quiet host's last 70 seconds).
 package history
 
 import (
@@ -22,6 +25,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"math"
 	"net/url"
@@ -89,23 +93,61 @@ type Store struct {
 	verified map[string]bool
 	current  map[string]*current
 	dropped  uint64
+	// blockWrites counts the minutes written, for the tests of when.
+	blockWrites uint64
 }
 
 // minuteSlots is how many fine slots a minute holds; the fine ring holds
 // whole minutes, so a minute's slots are next to each other on disk.
 const minuteSlots = int(time.Minute / FineStep)
 
-// current is a host's slots in progress, merged in memory and written
-// when their minute ends: the minute's fine slots (by stamp modulo
-// minuteSlots) and the coarse slot. onDisk says what the disk held of
-// them (a restarted hub's, or an earlier write of this one) is merged in
-// already.
+// fineBlock is one minute of a host's fine slots (by stamp modulo
+// minuteSlots), as it will be written.
+type fineBlock struct {
+	minute int64 // fine stamp / minuteSlots; 0: none
+	slots  [minuteSlots]slot
+	// onDisk: what the disk held of the minute (a restarted hub's write,
+	// or one of this store's that it has forgotten) is merged in.
+	onDisk, dirty bool
+}
+
+// coarseSlot is one of a host's 5-minute slots as it will be written.
+type coarseSlot struct {
+	slot
+	onDisk, dirty bool
+}
+
+// current is a host's slots in progress, merged in memory: its newest
+// two minutes and its newest two 5-minute slots, so a minute that ended
+// can wait for the host's turn. A host's changes are written together at
+// its turn in the minute (turnIn), not when its minute ends: a fleet
+// whose minutes all end at once would otherwise dirty a page of every
+// host's file in the same second, and the kernel would write them all
+// out in one burst that every fsync on the disk (the journal's) waits
+// behind.
 type current struct {
-	minute                   int64 // fine stamp / minuteSlots
-	fine                     [minuteSlots]slot
-	coarse                   slot
-	fineOnDisk, coarseOnDisk bool
-	dirty                    bool // changed since written
+	fine   [2]fineBlock  // [1] the newest minute, [0] the one before it
+	coarse [2]coarseSlot // [1] the newest 5 minutes, [0] the ones before
+	due    time.Time     // the turn the unwritten changes wait for; zero: none
+}
+
+// turnIn is when in each minute host's changes are written: a hash of
+// its name, so a fleet's writes spread over the minute and each host's
+// come a minute apart.
+func turnIn(host string) time.Duration {
+	h := fnv.New32a()
+	h.Write([]byte(host))
+	return time.Duration(h.Sum32()%uint32(time.Minute/time.Millisecond)) * time.Millisecond
+}
+
+// nextTurn is the first instant after now that is turn into a minute.
+func nextTurn(now time.Time, turn time.Duration) time.Time {
+	since := time.Duration(now.UnixNano() % int64(time.Minute))
+	next := now.Add(turn - since)
+	if !next.After(now) {
+		next = next.Add(time.Minute)
+	}
+	return next
 }
 
 // Open opens (creating) the store under dataDir, removing the files of
@@ -167,14 +209,20 @@ func (s *Store) Run(ctx context.Context) {
 	}
 }
 
-// writeEnded writes every host's minute that has ended.
+// writeEnded writes the changes of every host whose turn has come (the
+// hosts that report keep their own turns at their samples; this is for
+// the ones that went quiet) and forgets the hosts with nothing left to
+// write whose newest minute ended.
 func (s *Store) writeEnded() {
-	nowMinute := int64(sampleSlot(protocol.Load{At: protocol.At(s.now())}, FineStep).stamp) / int64(minuteSlots)
+	now := s.now()
+	nowMinute := int64(sampleSlot(protocol.Load{At: protocol.At(now)}, FineStep).stamp) / int64(minuteSlots)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for host, c := range s.current {
-		if c.minute < nowMinute {
+		if !c.due.IsZero() && !now.Before(c.due) {
 			s.writeCurrentLocked(host, c)
+		}
+		if !c.dirty() && c.fine[1].minute < nowMinute {
 			delete(s.current, host)
 		}
 	}
@@ -290,44 +338,104 @@ func merge(old, new slot) slot {
 	return out
 }
 
-// Write stores one sample: merged into the host's minute in progress,
-// which is written when it ends.
+// Write stores one sample: merged into the host's slots in progress,
+// which are written at the host's next turn.
 func (s *Store) Write(l protocol.Load) error {
 	if l.Host == "" || l.At.IsZero() || l.At.Unix() <= 0 || math.IsNaN(l.Load1) || math.IsInf(l.Load1, 0) {
 		return errors.New("load history: a sample needs a host, a time and a load")
 	}
 	fine, coarse := sampleSlot(l, FineStep), sampleSlot(l, CoarseStep)
-	minute := int64(fine.stamp) / int64(minuteSlots)
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.current[l.Host]
 	if c == nil {
-		c = &current{minute: minute}
+		c = &current{}
 		s.current[l.Host] = c
 	}
-	var err error
-	if c.minute != minute || c.coarse.stamp != coarse.stamp {
-		err = s.writeCurrentLocked(l.Host, c)
+	var errs []error
+	fb, pushedFine, lateFine := c.fineFor(int64(fine.stamp) / int64(minuteSlots))
+	if pushedFine.dirty {
+		errs = append(errs, s.writeFineLocked(l.Host, &pushedFine))
 	}
-	if c.minute != minute {
-		c.minute, c.fine, c.fineOnDisk = minute, [minuteSlots]slot{}, false
+	if i := int(fine.stamp) % minuteSlots; merge(fb.slots[i], fine) != fb.slots[i] {
+		fb.slots[i], fb.dirty = merge(fb.slots[i], fine), true
 	}
-	i := int(fine.stamp) % minuteSlots
-	c.fine[i] = merge(c.fine[i], fine)
-	if c.coarse.stamp != coarse.stamp {
-		c.coarse, c.coarseOnDisk = coarse, false
-	} else {
-		c.coarse = merge(c.coarse, coarse)
+	if lateFine {
+		errs = append(errs, s.writeFineLocked(l.Host, fb))
 	}
-	c.dirty = true
-	return err
+	cs, pushedCoarse, lateCoarse := c.coarseFor(coarse.stamp)
+	if pushedCoarse.dirty {
+		errs = append(errs, s.writeCoarseLocked(l.Host, &pushedCoarse))
+	}
+	if merge(cs.slot, coarse) != cs.slot {
+		cs.slot, cs.dirty = merge(cs.slot, coarse), true
+	}
+	if lateCoarse {
+		errs = append(errs, s.writeCoarseLocked(l.Host, cs))
+	}
+	if c.due.IsZero() && c.dirty() {
+		c.due = nextTurn(now, turnIn(l.Host))
+	}
+	if !c.due.IsZero() && !now.Before(c.due) {
+		errs = append(errs, s.writeCurrentLocked(l.Host, c))
+	}
+	return errors.Join(errs...)
 }
 
-// writeCurrentLocked writes a host's minute in progress into its rings,
-// merged with what the disk holds of it the first time: a slot of the
-// minute without a sample keeps what the disk holds there.
+func (c *current) dirty() bool {
+	return c.fine[0].dirty || c.fine[1].dirty || c.coarse[0].dirty || c.coarse[1].dirty
+}
+
+// fineFor is the block in memory of minute. A newer minute than the
+// host's newest pushes out the oldest block, which the caller writes if it
+// changed (a host quiet since its turn). A minute older than both (a late
+// sample) is a block of its own, late, for the caller to write at once.
+func (c *current) fineFor(minute int64) (b *fineBlock, pushed fineBlock, late bool) {
+	switch {
+	case minute == c.fine[1].minute:
+		return &c.fine[1], pushed, false
+	case minute == c.fine[0].minute:
+		return &c.fine[0], pushed, false
+	case minute > c.fine[1].minute:
+		pushed = c.fine[0]
+		c.fine[0], c.fine[1] = c.fine[1], fineBlock{minute: minute}
+		return &c.fine[1], pushed, false
+	}
+	return &fineBlock{minute: minute}, pushed, true
+}
+
+// coarseFor is fineFor for the 5-minute slots.
+func (c *current) coarseFor(stamp uint32) (cs *coarseSlot, pushed coarseSlot, late bool) {
+	switch {
+	case stamp == c.coarse[1].stamp:
+		return &c.coarse[1], pushed, false
+	case stamp == c.coarse[0].stamp:
+		return &c.coarse[0], pushed, false
+	case stamp > c.coarse[1].stamp:
+		pushed = c.coarse[0]
+		c.coarse[0], c.coarse[1] = c.coarse[1], coarseSlot{slot: slot{stamp: stamp}}
+		return &c.coarse[1], pushed, false
+	}
+	return &coarseSlot{slot: slot{stamp: stamp}}, pushed, true
+}
+
+// writeCurrentLocked writes what changed of a host's slots in progress.
 func (s *Store) writeCurrentLocked(host string, c *current) error {
-	if !c.dirty {
+	c.due = time.Time{}
+	return errors.Join(
+		s.writeFineLocked(host, &c.fine[0]),
+		s.writeFineLocked(host, &c.fine[1]),
+		s.writeCoarseLocked(host, &c.coarse[0]),
+		s.writeCoarseLocked(host, &c.coarse[1]),
+	)
+}
+
+// writeFineLocked writes a minute's block if it changed, merged with what
+// the disk holds of it the first time: a slot of the minute without a
+// sample keeps what the disk holds there.
+func (s *Store) writeFineLocked(host string, b *fineBlock) error {
+	if !b.dirty {
 		return nil
 	}
 	f, err := s.file(host, true)
@@ -335,39 +443,53 @@ func (s *Store) writeCurrentLocked(host string, c *current) error {
 		return fmt.Errorf("load history: %w", err)
 	}
 	var block [minuteSlots * slotBytes]byte
-	fineAt := headerBytes + (c.minute*int64(minuteSlots)%int64(fineSlots))*slotBytes
-	if !c.fineOnDisk {
-		if _, err := f.ReadAt(block[:], fineAt); err == nil {
-			for i := range c.fine {
+	at := headerBytes + (b.minute*int64(minuteSlots)%int64(fineSlots))*slotBytes
+	if !b.onDisk {
+		if _, err := f.ReadAt(block[:], at); err == nil {
+			for i := range b.slots {
 				disk := getSlot(block[i*slotBytes:])
-				if c.fine[i].stamp == 0 {
-					c.fine[i] = disk
+				if b.slots[i].stamp == 0 {
+					b.slots[i] = disk
 				} else {
-					c.fine[i] = merge(disk, c.fine[i])
+					b.slots[i] = merge(disk, b.slots[i])
 				}
 			}
 		}
-		c.fineOnDisk = true
+		b.onDisk = true
 	}
-	for i, sl := range c.fine {
+	for i, sl := range b.slots {
 		sl.put(block[i*slotBytes:])
 	}
-	if _, err := f.WriteAt(block[:], fineAt); err != nil {
+	if _, err := f.WriteAt(block[:], at); err != nil {
+		return fmt.Errorf("load history: %w", err)
+	}
+	s.blockWrites++
+	b.dirty = false
+	return nil
+}
+
+// writeCoarseLocked is writeFineLocked for a 5-minute slot.
+func (s *Store) writeCoarseLocked(host string, cs *coarseSlot) error {
+	if !cs.dirty {
+		return nil
+	}
+	f, err := s.file(host, true)
+	if err != nil {
 		return fmt.Errorf("load history: %w", err)
 	}
 	var b [slotBytes]byte
-	coarseAt := int64(coarseOffset) + int64(int(c.coarse.stamp)%coarseSlots)*slotBytes
-	if !c.coarseOnDisk {
-		if _, err := f.ReadAt(b[:], coarseAt); err == nil {
-			c.coarse = merge(getSlot(b[:]), c.coarse)
+	at := int64(coarseOffset) + int64(int(cs.stamp)%coarseSlots)*slotBytes
+	if !cs.onDisk {
+		if _, err := f.ReadAt(b[:], at); err == nil {
+			cs.slot = merge(getSlot(b[:]), cs.slot)
 		}
-		c.coarseOnDisk = true
+		cs.onDisk = true
 	}
-	c.coarse.put(b[:])
-	if _, err := f.WriteAt(b[:], coarseAt); err != nil {
+	cs.put(b[:])
+	if _, err := f.WriteAt(b[:], at); err != nil {
 		return fmt.Errorf("load history: %w", err)
 	}
-	c.dirty = false
+	cs.dirty = false
 	return nil
 }
 
