@@ -271,8 +271,15 @@ func (s *Store) file(host string, create bool) (*os.File, error) {
 	var head [len(magic)]byte
 	if _, err := f.ReadAt(head[:], 0); err != nil || string(head[:]) != magic {
 		// New, or not a history file: start it empty (sparse: the rings
-		// take disk as they fill).
-		err := f.Truncate(0)
+		// take disk as they fill). A new file is only grown: truncating
+		// a file to nothing tells ext4 it is being replaced, and it then
+		// writes the file out at its first close, which for a fleet
+		// larger than the open-file bound is thousands of small writes
+		// in the hub's first minutes, queued ahead of the journal's.
+		var err error
+		if st, serr := f.Stat(); serr != nil || st.Size() != 0 {
+			err = f.Truncate(0)
+		}
 		if err == nil {
 			err = f.Truncate(int64(fileBytes))
 		}
