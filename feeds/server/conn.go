@@ -247,7 +247,9 @@ func (h *Hub) read(s *subscriber, deadline func()) {
 			s.warnedUnauthorized = true
 			h.log.Warn("refused a command: the subscriber sent no valid bearer token", "remote", s.remote, "op", cmd.Op, "id", cmd.ID)
 		}
+		arrived := time.Now()
 		h.Submit(*cmd, s.authorized, func(res Result) {
+			h.metrics.ObserveCommand(time.Since(arrived))
 			if !s.offer(res.Frame) {
 				h.dropSlowLocked(s, tooSlow) // deliver runs under h.mu
 			}

@@ -15,7 +15,9 @@ import (
 type Metrics struct {
 	reg   *prometheus.Registry
 	fsync prometheus.Histogram
-	hub   atomic.Pointer[Hub]
+	// command is from a command's arrival to its answer.
+	command prometheus.Histogram
+	hub     atomic.Pointer[Hub]
 }
 
 // NewMetrics returns the hub's metrics, in a registry of their own.
@@ -23,6 +25,10 @@ func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.fsync = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "vigil_journal_fsync_seconds", Help: "Time the journal's fsync took.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	m.command = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "vigil_command_seconds", Help: "Time from a command's arrival to its answer: validation, the journal's fsync and the broadcast of what it journaled.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	})
 	gauge := func(name, help string, f func(h *Hub) float64) prometheus.Collector {
@@ -41,7 +47,7 @@ func NewMetrics() *Metrics {
 			return 0
 		})
 	}
-	m.reg.MustRegister(m.fsync,
+	m.reg.MustRegister(m.fsync, m.command,
 		gauge("vigil_pages_open", "Pages not resolved.", func(h *Hub) float64 {
 			if h.pager == nil {
 				return 0
@@ -67,6 +73,9 @@ func NewMetrics() *Metrics {
 
 // ObserveFsync records one fsync's duration (journal.Options.OnSync).
 func (m *Metrics) ObserveFsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
+
+// ObserveCommand records how long one command took to be answered.
+func (m *Metrics) ObserveCommand(d time.Duration) { m.command.Observe(d.Seconds()) }
 
 func (h *Hub) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{})

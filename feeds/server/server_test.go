@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
 	"net"
@@ -403,4 +404,24 @@ func TestServerAndClientLeaveNoGoroutines(t *testing.T) {
 	d.stop()
 	srv.stop()
 	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= before+2 })
+}
+
+// /metrics times every command a subscriber sends, acked or refused,
+// from its arrival to its answer.
+func TestMetricsTimeEachCommand(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "", Options{})
+	d := connect(t, srv.url, "")
+	eventually(t, "synced", d.synced)
+	d.send(t, protocol.Command{Op: "declare", Title: "Mail down on web-3", Severity: "SEV2", Kind: "outage"})
+	d.send(t, protocol.Command{Op: "note", Incident: "INC-1", Text: "looking"})
+	d.send(t, protocol.Command{Op: "check", Incident: "INC-1", Item: "nope", Done: yes()})
+	resp, err := http.Get("http://" + srv.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "\nvigil_command_seconds_count 3\n") {
+		t.Fatalf("/metrics does not count the 3 commands:\n%s", body)
+	}
 }
