@@ -57,6 +57,7 @@ func clusterFleetRound(b *testing.B, bin string, hosts, per int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := b.TempDir()
+	settleDisk(b, dir)
 	const token = "bench-token"
 	feeds := []string{freeAddrB(b), freeAddrB(b), freeAddrB(b)}
 	routes := []string{freeAddrB(b), freeAddrB(b), freeAddrB(b)}

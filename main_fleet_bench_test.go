@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,22 +28,30 @@ import (
 // 3 real dashboards (the binary, in 80x24 pseudo-terminals) and 3 feed
 // clients that time a journal note (10 a second) from command to arrival.
 // It reports the hub's CPU (% of one core, from /proc/PID/stat over the
-// window) and RSS, the busiest dashboard's CPU, and the note delay p99.
+// window) and RSS, the busiest dashboard's CPU, and the note delay p50
+// and p99. Beside them, what the disk did in the same window: the hub's
+// fsyncs and commands over 51 ms (from its /metrics), and the fsyncs
+// over 51 ms and the slowest of a probe that appends and fsyncs like the
+// journal, 10 times a second, in a file of its own. A note waits for its
+// fsync, and the notes that arrive meanwhile wait behind it: two stalls
+// of 300 ms on the disk hold up the 6 notes that are a minute's p99.
 //
 //	go test -run '^$' -bench Fleet -benchtime 1x .
 //
+// VIGIL_BENCH_DATA puts the hub's data directory (and the probe's file)
+// under another directory: /dev/shm takes the disk out of the figures,
+// leaving the hub's own;
 // VIGIL_BENCH_WINDOW sets the measuring window (default 1m);
 // VIGIL_BENCH_SETTLE how long the fleet runs before it (default 3s);
 // VIGIL_BENCH_AGENTS the agent counts (default 100,1000,5000; 0 is the
 // baseline of the same machine without a fleet); VIGIL_BENCH_HUB_PROFILE
 // a file for the hub's CPU profile of each round.
 //
-// The hub is new: in its first minute it makes every host's load
-// history file, and about 30 s later the kernel writes them all out; a
-// journal fsync behind that write-out waits for it (ext4 orders the new
-// blocks' data before the commit), up to seconds at 10,000 hosts. With
-// the default settle a window may fall on it; VIGIL_BENCH_SETTLE=95s
-// measures a hub past it.
+// Each round first waits for the disk to finish the last round's removal
+// (bench.SettleDisk). The hub is new: it makes every host's load history
+// file in its first minute, spread over the minute, and the kernel writes
+// them out from about 30 s later. VIGIL_BENCH_SETTLE=95s measures a hub
+// past that.
 func BenchmarkFleet(b *testing.B) {
 	bin := buildVigil(b)
 	counts := []int{100, 1000, 5000}
@@ -170,10 +180,19 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := b.TempDir()
+	settleDisk(b, dir)
 	addr := freeAddrB(b)
 	url := "ws://" + addr + "/feed"
+	data := filepath.Join(dir, "data")
+	if under := os.Getenv("VIGIL_BENCH_DATA"); under != "" {
+		var err error
+		if data, err = os.MkdirTemp(under, "vigil-bench-"); err != nil {
+			b.Fatal(err)
+		}
+		defer os.RemoveAll(data)
+	}
 	conf := filepath.Join(dir, "hub.toml")
-	os.WriteFile(conf, []byte(fmt.Sprintf("[serve]\ndata_dir = %q\nprobe_load = false\n\n[[serve.agents]]\ntoken_env = \"BENCH_AGENT_TOKEN\"\nhosts = [\"bench-*\"]\n", filepath.Join(dir, "data"))), 0o600)
+	os.WriteFile(conf, []byte(fmt.Sprintf("[serve]\ndata_dir = %q\nprobe_load = false\n\n[[serve.agents]]\ntoken_env = \"BENCH_AGENT_TOKEN\"\nhosts = [\"bench-*\"]\n", data)), 0o600)
 	const token = "bench-token"
 	hub := exec.Command(bin, "serve", "--config", conf, "--listen", addr)
 	hub.Env = append(os.Environ(), "BENCH_AGENT_TOKEN="+token)
@@ -235,7 +254,16 @@ func fleetRound(b *testing.B, bin string, agents int) {
 		dashCPU0 = append(dashCPU0, c)
 	}
 	self0 := selfCPU()
+	fsyncs0, slow0 := slowOnes(b, addr, "vigil_journal_fsync_seconds")
+	_, slowCmds0 := slowOnes(b, addr, "vigil_command_seconds")
+	stopProbe, err := bench.FsyncProbe(filepath.Dir(data), 100*time.Millisecond)
+	if err != nil {
+		b.Fatal(err)
+	}
 	elapsed := notes.run(benchWindow())
+	diskFsyncs := stopProbe()
+	fsyncs1, slow1 := slowOnes(b, addr, "vigil_journal_fsync_seconds")
+	_, slowCmds1 := slowOnes(b, addr, "vigil_command_seconds")
 	self1 := selfCPU()
 	hubCPU1, hubRSS, err := procStat(hub.Process.Pid)
 	if err != nil {
@@ -262,6 +290,58 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	b.ReportMetric(100*float64(self1-self0)/float64(elapsed)/4, "feed-client-cpu-%")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "note-p99-ms")
 	b.ReportMetric(float64(percentile(delays, 50).Microseconds())/1000, "note-p50-ms")
+	// Where the slow notes were slow: a note waits for its fsync, so a p99
+	// over 50 ms with slow fsyncs in the window is the disk's; with slow
+	// commands and fast fsyncs the hub's; with neither, the clients'.
+	b.ReportMetric(float64(slow1-slow0), "fsyncs>51ms")
+	b.ReportMetric(float64(fsyncs1-fsyncs0), "fsyncs")
+	b.ReportMetric(float64(slowCmds1-slowCmds0), "commands>51ms")
+	if len(diskFsyncs) > 0 {
+		slow := 0
+		for _, d := range diskFsyncs {
+			if d > 51200*time.Microsecond {
+				slow++
+			}
+		}
+		b.ReportMetric(float64(slow), "probe-fsyncs>51ms")
+		b.ReportMetric(float64(slices.Max(diskFsyncs).Microseconds())/1000, "probe-fsync-max-ms")
+	}
+}
+
+// slowOnes reads a histogram of the hub's /metrics: how many it counted
+// and how many of them took longer than 51.2 ms (a bucket's bound).
+func slowOnes(b *testing.B, addr, histogram string) (all, slow uint64) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var fast uint64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, _ := strings.Cut(sc.Text(), " ")
+		n, _ := strconv.ParseUint(value, 10, 64)
+		switch {
+		case name == histogram+"_count":
+			all = n
+		case strings.HasPrefix(name, histogram+`_bucket{le="0.0512`):
+			fast = n
+		}
+	}
+	return all, all - fast
+}
+
+// settleDisk waits for the disk under dir to finish what came before the
+// round: the last round's removed files (10,000 hosts' history) are
+// trimmed for seconds on a filesystem mounted with online discard, and a
+// journal fsync behind that would time the cleanup, not this round.
+func settleDisk(b *testing.B, dir string) {
+	took, err := bench.SettleDisk(dir, time.Minute)
+	if err != nil {
+		b.Logf("not waiting for the disk: %v", err)
+		return
+	}
+	b.Logf("the disk settled in %v", took.Round(100*time.Millisecond))
 }
 
 func selfCPU() time.Duration {
