@@ -58,8 +58,8 @@ type Options struct {
 	// every sample as it comes, queued like any frame (a subscriber that
 	// falls the queue behind is dropped).
 	LoadPace time.Duration
-	// turnGap is the time between two chunks of a turn: turnGap (pace.go)
-	// when zero.
+	// turnGap is the time between two chunks of a turn: chunkGap's
+	// (pace.go) when zero.
 	turnGap time.Duration
 	// Lease is how long a hub of a cluster owns work it does for all
 	// (deliveries, paging) without renewing it; default 10s.
@@ -103,9 +103,6 @@ func (o *Options) defaults() {
 	}
 	if o.PingPeriod <= 0 {
 		o.PingPeriod = link.PingPeriod
-	}
-	if o.turnGap == 0 {
-		o.turnGap = turnGap
 	}
 	if o.LoadPace == 0 {
 		o.LoadPace = DefaultLoadPace

@@ -59,12 +59,13 @@ func (b *loadBox) put(host string, frame []byte) {
 
 // startTurn makes the hosts waiting now the turn's; hosts that come
 // during the turn wait for the next one.
-func (b *loadBox) startTurn() {
+func (b *loadBox) startTurn() (hosts int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.turn = append(b.turn, b.order...)
 	b.order = b.order[:0]
 	clear(b.sent)
+	return len(b.turn) - b.turnAt
 }
 
 // takeChunk removes and returns up to max frames of the turn, in arrival
@@ -127,14 +128,29 @@ func (b *loadBox) release(host string) {
 	}
 }
 
-// A turn goes out turnChunk frames at a time (200 KB of loads), turnGap
-// apart: a reader decodes a chunk in a few milliseconds, so it is never
-// more than a chunk or two behind, and a turn of 10,000 hosts takes
-// about 50 ms instead of arriving at once.
+// A turn goes out turnChunk frames at a time (200 KB of loads), spread
+// over up to half the pace (chunkGap).
 const (
-	turnChunk = 1000
-	turnGap   = 5 * time.Millisecond
+	turnChunk  = 1000
+	minTurnGap = 5 * time.Millisecond
+	maxTurnGap = 25 * time.Millisecond
 )
+
+// chunkGap is the time between two chunks of a turn of n frames: the
+// turn spread over half the pace, between minTurnGap and maxTurnGap
+// apart. A reader takes a few milliseconds to decode a chunk, more when
+// it shares its cores; chunks 5 ms apart piled up unread in its socket
+// at 10,000 hosts, and a journal message written between two chunks
+// then waited behind all of them (40-60 ms). 25 ms apart, it waits
+// behind one. Half the pace leaves a turn of 20,000 hosts whole within
+// its interval; larger fleets get closer chunks.
+func chunkGap(n int, pace time.Duration) time.Duration {
+	chunks := (n + turnChunk - 1) / turnChunk
+	if chunks <= 1 {
+		return minTurnGap
+	}
+	return min(max(pace/2/time.Duration(chunks-1), minTurnGap), maxTurnGap)
+}
 
 // untilPace is how long from now to a subscriber's next turn: the next
 // instant on the wall clock that is offset past a multiple of pace.

@@ -491,3 +491,26 @@ func TestNoSubscriberReadsAnOlderLoadAfterANewerOne(t *testing.T) {
 		t.Fatalf("loads of %d hosts read, want %d", len(newest), hosts)
 	}
 }
+
+func TestChunkGapSpreadsATurnOverHalfThePace(t *testing.T) {
+	for _, c := range []struct {
+		hosts int
+		pace  time.Duration
+		want  time.Duration
+	}{
+		{0, time.Second, minTurnGap},
+		{1000, time.Second, minTurnGap}, // one chunk: no gap to keep
+		{2000, time.Second, maxTurnGap},
+		{10000, time.Second, maxTurnGap}, // 9 gaps of 25 ms: 225 ms
+		{21000, time.Second, 25 * time.Millisecond},
+		{30000, time.Second, time.Second / 2 / 29}, // 17.2 ms
+		{50000, time.Second, time.Second / 2 / 49}, // 10.2 ms
+		{200000, time.Second, minTurnGap},
+		{10000, 5 * time.Second, maxTurnGap},
+		{10000, -1, minTurnGap}, // unpaced: turns are not used
+	} {
+		if got := chunkGap(c.hosts, c.pace); got != c.want {
+			t.Errorf("chunkGap(%d, %v) = %v, want %v", c.hosts, c.pace, got, c.want)
+		}
+	}
+}

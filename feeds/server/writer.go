@@ -47,6 +47,7 @@ func (w *connWriter) loop() {
 	defer pace.Stop()
 	var paced <-chan time.Time   // armed while loads wait for the turn
 	var chunked <-chan time.Time // armed while a turn is being sent
+	var gap time.Duration        // between the chunks of the turn being sent
 	armPace := func() {
 		pace.Reset(untilPace(time.Now(), h.opts.LoadPace, s.paceAt))
 		paced = pace.C
@@ -69,7 +70,10 @@ func (w *connWriter) loop() {
 			}
 		case <-paced:
 			paced = nil
-			s.loads.startTurn()
+			gap = h.opts.turnGap
+			if hosts := s.loads.startTurn(); gap == 0 {
+				gap = chunkGap(hosts, h.opts.LoadPace)
+			}
 			sendChunk = true
 		case <-chunked:
 			chunked = nil
@@ -86,7 +90,7 @@ func (w *connWriter) loop() {
 			more, err = h.writeLoads(s, w.write, w.flush)
 			switch {
 			case more:
-				chunked = time.After(h.opts.turnGap)
+				chunked = time.After(gap)
 			case s.loads.waiting():
 				armPace()
 			}
