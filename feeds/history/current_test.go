@@ -2,6 +2,8 @@ package history
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -227,5 +229,40 @@ func TestLateAndSkippingSamplesAreWritten(t *testing.T) {
 	}
 	if g := other(clock.Add(3*time.Minute), clock.Add(3*time.Minute)); len(g) != 1 || g[0].load1 != 4 {
 		t.Fatalf("a late sample: another reader sees %v", g)
+	}
+}
+
+// A host whose turn's write failed is written again at its next turn,
+// even when it has gone quiet and no sample sets a turn for it.
+func TestAFailedWriteIsTriedAgainAtTheNextTurn(t *testing.T) {
+	dir := t.TempDir()
+	start := now.Truncate(time.Minute)
+	clock := start
+	s, err := Open(dir, func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	blocker := filepath.Join(dir, Dir, fileName("q"))
+	if err := os.Mkdir(blocker, 0o750); err != nil { // where the file goes: the write fails
+		t.Fatal(err)
+	}
+	s.Write(load("q", clock, 4, 40))
+	clock = clock.Add(2 * time.Minute)
+	s.writeEnded()
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	for range 7 {
+		clock = clock.Add(FineStep)
+		s.writeEnded()
+	}
+	o, err := Open(dir, func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if g := samples(t, o, "q", start.Add(-time.Minute), clock); len(g) != 1 || g[0].load1 != 4 {
+		t.Fatalf("a quiet host's failed write, a turn later: another reader sees %v", g)
 	}
 }

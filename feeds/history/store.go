@@ -430,12 +430,16 @@ func (c *current) coarseFor(stamp uint32) (cs *coarseSlot, pushed coarseSlot, la
 // writeCurrentLocked writes what changed of a host's slots in progress.
 func (s *Store) writeCurrentLocked(host string, c *current) error {
 	c.due = time.Time{}
-	return errors.Join(
+	err := errors.Join(
 		s.writeFineLocked(host, &c.fine[0]),
 		s.writeFineLocked(host, &c.fine[1]),
 		s.writeCoarseLocked(host, &c.coarse[0]),
 		s.writeCoarseLocked(host, &c.coarse[1]),
 	)
+	if c.dirty() { // a write failed: again at the next turn, quiet host or not
+		c.due = nextTurn(s.now(), turnIn(host))
+	}
+	return err
 }
 
 // writeFineLocked writes a minute's block if it changed, merged with what
