@@ -256,7 +256,7 @@ func fleetRound(b *testing.B, bin string, agents int) {
 	self0 := selfCPU()
 	fsyncs0, slow0 := slowOnes(b, addr, "vigil_journal_fsync_seconds")
 	_, slowCmds0 := slowOnes(b, addr, "vigil_command_seconds")
-	stopProbe, err := bench.FsyncProbe(filepath.Dir(data), 100*time.Millisecond)
+	stopProbe, err := bench.FsyncProbe(ctx, filepath.Dir(data), 100*time.Millisecond)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // SettleDisk waits until the block device holding dir is idle: every
@@ -25,7 +27,7 @@ func SettleDisk(dir string, most time.Duration) (time.Duration, error) {
 	if err := syscall.Stat(dir, &st); err != nil {
 		return 0, err
 	}
-	path := fmt.Sprintf("/sys/dev/block/%d:%d/stat", major(st.Dev), minor(st.Dev))
+	path := fmt.Sprintf("/sys/dev/block/%d:%d/stat", unix.Major(st.Dev), unix.Minor(st.Dev))
 	if _, err := os.Stat(path); err != nil {
 		// A partition's own stat file is there too; a device without one
 		// (a filesystem over the network, a container's overlay) has
@@ -85,20 +87,17 @@ func parseBlockStat(s string) (blockStat, error) {
 	return blockStat{writes: field(5), inFlight: field(9), discards: field(12), flushes: field(16)}, nil
 }
 
-func major(dev uint64) uint64 { return (dev>>8)&0xfff | (dev>>32)&^0xfff }
-func minor(dev uint64) uint64 { return dev&0xff | (dev>>12)&^0xff }
-
 // FsyncProbe appends a 300-byte record to a file of its own under dir
 // and fsyncs it every interval, as the hub's journal does for a note,
-// until stop, which returns each fsync's time. Run beside a hub, it is
-// the disk's own figure: a note waits for its fsync, so no note p99 can
-// be lower than the disk's fsync p99 over the same minute.
-func FsyncProbe(dir string, every time.Duration) (stop func() []time.Duration, err error) {
+// until stop or the end of ctx; stop returns each fsync's time. Run
+// beside a hub, it is the disk's own figure: a note waits for its fsync,
+// so the disk's stalls are the notes' too.
+func FsyncProbe(ctx context.Context, dir string, every time.Duration) (stop func() []time.Duration, err error) {
 	f, err := os.CreateTemp(dir, "fsync-probe-*")
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan []time.Duration, 1)
 	go func() {
 		defer f.Close()

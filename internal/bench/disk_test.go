@@ -46,7 +46,7 @@ func TestSettleDiskReturnsWhenIdle(t *testing.T) {
 
 func TestFsyncProbeTimesEachFsyncUntilStopped(t *testing.T) {
 	dir := t.TempDir()
-	stop, err := FsyncProbe(dir, 10*time.Millisecond)
+	stop, err := FsyncProbe(t.Context(), dir, 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
