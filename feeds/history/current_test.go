@@ -8,6 +8,18 @@ import (
 	"time"
 )
 
+// onDisk is what another store of dir (a restarted hub's) reads of host
+// at now: what this one wrote.
+func onDisk(t *testing.T, dir string, now time.Time, host string, from, to time.Time) []got {
+	t.Helper()
+	o, err := Open(dir, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	return samples(t, o, host, from, to)
+}
+
 // Slots in progress live in memory until the host's turn in the minute:
 // another reader of the directory (a restarted hub) sees them only then,
 // but this store's own reads always see them.
@@ -33,14 +45,7 @@ func TestChangesAreWrittenAtTheHostsTurn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	other := func() []got {
-		o, err := Open(dir, func() time.Time { return clock })
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer o.Close()
-		return samples(t, o, "a", start.Add(-time.Minute), start.Add(5*time.Minute))
-	}
+	other := func() []got { return onDisk(t, dir, clock, "a", start.Add(-time.Minute), start.Add(5*time.Minute)) }
 	for i, l1 := range []float64{1, 3, 2} {
 		write(start.Add(time.Duration(i)*time.Second), l1)
 	}
@@ -204,14 +209,7 @@ func TestLateAndSkippingSamplesAreWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	other := func(from, to time.Time) []got {
-		o, err := Open(dir, func() time.Time { return clock })
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer o.Close()
-		return samples(t, o, "a", from, to)
-	}
+	other := func(from, to time.Time) []got { return onDisk(t, dir, clock, "a", from, to) }
 	for _, c := range []struct {
 		at time.Duration
 		l1 float64
@@ -257,12 +255,7 @@ func TestAFailedWriteIsTriedAgainAtTheNextTurn(t *testing.T) {
 		clock = clock.Add(FineStep)
 		s.writeEnded()
 	}
-	o, err := Open(dir, func() time.Time { return clock })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	if g := samples(t, o, "q", start.Add(-time.Minute), clock); len(g) != 1 || g[0].load1 != 4 {
+	if g := onDisk(t, dir, clock, "q", start.Add(-time.Minute), clock); len(g) != 1 || g[0].load1 != 4 {
 		t.Fatalf("a quiet host's failed write, a turn later: another reader sees %v", g)
 	}
 }

@@ -365,8 +365,9 @@ func (s *Store) Write(l protocol.Load) error {
 	if pushedFine.dirty {
 		errs = append(errs, s.writeFineLocked(l.Host, &pushedFine))
 	}
-	if i := int(fine.stamp) % minuteSlots; merge(fb.slots[i], fine) != fb.slots[i] {
-		fb.slots[i], fb.dirty = merge(fb.slots[i], fine), true
+	i := int(fine.stamp) % minuteSlots
+	if merged := merge(fb.slots[i], fine); merged != fb.slots[i] {
+		fb.slots[i], fb.dirty = merged, true
 	}
 	if lateFine {
 		errs = append(errs, s.writeFineLocked(l.Host, fb))
@@ -375,8 +376,8 @@ func (s *Store) Write(l protocol.Load) error {
 	if pushedCoarse.dirty {
 		errs = append(errs, s.writeCoarseLocked(l.Host, &pushedCoarse))
 	}
-	if merge(cs.slot, coarse) != cs.slot {
-		cs.slot, cs.dirty = merge(cs.slot, coarse), true
+	if merged := merge(cs.slot, coarse); merged != cs.slot {
+		cs.slot, cs.dirty = merged, true
 	}
 	if lateCoarse {
 		errs = append(errs, s.writeCoarseLocked(l.Host, cs))
